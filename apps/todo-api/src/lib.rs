@@ -1,0 +1,61 @@
+//! todo-api: a REST API for tasks with all state in PostgreSQL. The binary (main.rs) only reads the
+//! environment; everything else lives here so tests can run the server in-process.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod health;
+pub mod healthcheck;
+pub mod log;
+pub mod schema;
+pub mod shutdown;
+pub mod task;
+pub mod tasks;
+
+use std::future::Future;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{middleware, Router};
+use tokio::net::TcpListener;
+
+pub use db::Db;
+
+/// Request bodies are small JSON objects; anything bigger is a mistake or abuse.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub db: Db,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health::health))
+        .route("/ready", get(health::ready))
+        .route("/api/tasks", get(tasks::list).post(tasks::create))
+        .route("/api/tasks/{id}", get(tasks::get).patch(tasks::update).delete(tasks::delete))
+        .route("/api/tasks/{id}/complete", post(tasks::complete))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(middleware::map_response(error::ensure_json))
+        .layer(middleware::from_fn(log::requests))
+        .with_state(state)
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests to finish.
+pub async fn serve(
+    listener: TcpListener,
+    db: Db,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    log::info(
+        "listening",
+        &[("addr", addr.to_string().into()), ("database", db.target()), ("version", env!("CARGO_PKG_VERSION").into())],
+    );
+    axum::serve(listener, router(AppState { db })).with_graceful_shutdown(shutdown).await?;
+    log::info("stopped", &[]);
+    Ok(())
+}

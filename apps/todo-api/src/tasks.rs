@@ -1,0 +1,173 @@
+//! Handlers for /api/tasks: create, list, get, update, complete, delete.
+//!
+//! Extractors are taken as `Result`s so that every rejection (bad JSON, bad id, oversize body) becomes our
+//! JSON error instead of axum's plain-text one.
+
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+
+use crate::db::timed;
+use crate::error::ApiError;
+use crate::task::{CreateTask, PatchTask, Task, COLUMNS, STATUSES};
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    status: Option<String>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Vec<Task>>, ApiError> {
+    let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    let status = match query.status.as_deref() {
+        None => None,
+        Some(s) if STATUSES.contains(&s) => Some(s),
+        Some(_) => return Err(ApiError::bad_request("status must be one of open, done")),
+    };
+    let client = state.db.client()?;
+    let sql = format!("SELECT {COLUMNS} FROM tasks WHERE ($1::text IS NULL OR status = $1) ORDER BY id");
+    let rows = timed(client.query(&sql, &[&status])).await?;
+    let tasks = rows.iter().map(Task::from_row).collect::<Result<_, _>>()?;
+    Ok(Json(tasks))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let new = json_body::<CreateTask>(&headers, body)?.validate()?;
+    let client = state.db.client()?;
+    let sql = format!(
+        "INSERT INTO tasks (title, description, due_date, priority) \
+         VALUES ($1, $2, $3::text::date, $4) RETURNING {COLUMNS}"
+    );
+    let row = timed(client.query_one(&sql, &[&new.title, &new.description, &new.due_date, &new.priority])).await?;
+    let task = Task::from_row(&row)?;
+    let location = format!("/api/tasks/{}", task.id);
+    Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(task)).into_response())
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Task>, ApiError> {
+    let id = task_id(id)?;
+    let client = state.db.client()?;
+    let sql = format!("SELECT {COLUMNS} FROM tasks WHERE id = $1");
+    let row = timed(client.query_opt(&sql, &[&id])).await?;
+    found(id, row)
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<Task>, ApiError> {
+    let id = task_id(id)?;
+    let changes = json_body::<PatchTask>(&headers, body)?.validate()?;
+    let client = state.db.client()?;
+    // One statement with "was this field sent?" flags, rather than SQL built from the request.
+    let sql = format!(
+        "UPDATE tasks SET \
+           title = COALESCE($2, title), \
+           description = CASE WHEN $3 THEN $4 ELSE description END, \
+           due_date = CASE WHEN $5 THEN $6::text::date ELSE due_date END, \
+           priority = COALESCE($7, priority), \
+           updated_at = now() \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    let description = changes.description.clone().flatten();
+    let due_date = changes.due_date.clone().flatten();
+    let row = timed(client.query_opt(
+        &sql,
+        &[
+            &id,
+            &changes.title,
+            &changes.description.is_some(),
+            &description,
+            &changes.due_date.is_some(),
+            &due_date,
+            &changes.priority,
+        ],
+    ))
+    .await?;
+    found(id, row)
+}
+
+pub async fn complete(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<Json<Task>, ApiError> {
+    let id = task_id(id)?;
+    let client = state.db.client()?;
+    // Completing twice is harmless and keeps the first completion's updated_at.
+    let sql = format!(
+        "UPDATE tasks SET status = 'done', \
+           updated_at = CASE WHEN status = 'done' THEN updated_at ELSE now() END \
+         WHERE id = $1 RETURNING {COLUMNS}"
+    );
+    let row = timed(client.query_opt(&sql, &[&id])).await?;
+    found(id, row)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    id: Result<Path<String>, PathRejection>,
+) -> Result<StatusCode, ApiError> {
+    let id = task_id(id)?;
+    let client = state.db.client()?;
+    let n = timed(client.execute("DELETE FROM tasks WHERE id = $1", &[&id])).await?;
+    if n == 0 {
+        return Err(not_found(id));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn task_id(id: Result<Path<String>, PathRejection>) -> Result<i64, ApiError> {
+    let Path(raw) = id.map_err(|e| ApiError::bad_request(e.body_text()))?;
+    raw.parse::<i64>().map_err(|_| ApiError::bad_request(format!("task id must be an integer, got {raw:?}")))
+}
+
+fn found(id: i64, row: Option<tokio_postgres::Row>) -> Result<Json<Task>, ApiError> {
+    match row {
+        Some(row) => Ok(Json(Task::from_row(&row)?)),
+        None => Err(not_found(id)),
+    }
+}
+
+fn not_found(id: i64) -> ApiError {
+    ApiError::not_found(format!("task {id} not found"))
+}
+
+/// Parses a JSON body. A missing Content-Type is accepted (curl without -H); a non-JSON one is a 415.
+fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
+        let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+        let mime = ct.split(';').next().unwrap_or("").trim();
+        if mime != "application/json" && !mime.ends_with("+json") {
+            return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"));
+        }
+    }
+    let body = body.map_err(|e| {
+        let status = e.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::new(status, "request body too large")
+        } else {
+            ApiError::new(status, e.body_text())
+        }
+    })?;
+    if body.is_empty() {
+        return Err(ApiError::bad_request("request body must be a JSON object"));
+    }
+    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+}

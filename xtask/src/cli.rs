@@ -1,0 +1,93 @@
+//! The command line, defined once with clap derive. Every flag has a help line; `cargo xtask` alone lists the
+//! commands.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "Build, gate, deploy and verify the app on a local Kubernetes cluster (Minikube + Helm).",
+    long_about = "Build, gate, deploy and verify the app on a local Kubernetes cluster (Minikube + Helm).\n\n\
+        Start with `cargo xtask doctor`, then `cargo xtask up`. Every run writes a report under \
+        target/xtask/runs/<run-id>/ (report.json, junit.xml, summary.md).",
+    after_help = "Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 interrupted.\n\
+        Docs: docs/quickstart.md, docs/configuration.md, docs/troubleshooting.md",
+    arg_required_else_help = true,
+    disable_help_subcommand = true,
+    version
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Pipeline config to use instead of xtask.yaml at the repo root
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Print the exact commands that would run, with each cache decision, and run nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Stream every tool's output to the terminal instead of only its log file
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    /// How many independent steps (image builds, gates) may run at once [default: number of CPUs]
+    #[arg(short, long, global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Never install a missing tool from the pinned versions in xtask/tools.lock.yaml
+    #[arg(long, global = true)]
+    pub no_install: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check every tool the pipeline uses: found, version, minimum, and how to install what is missing
+    Doctor(Doctor),
+    /// Manage the pinned tool versions installed into the project-local .xtask/bin
+    Tools(Tools),
+}
+
+#[derive(Debug, Args)]
+pub struct Doctor {
+    /// Print the table as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct Tools {
+    #[command(subcommand)]
+    pub command: ToolsCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ToolsCommand {
+    /// Download pinned versions (checked against the SHA-256 in xtask/tools.lock.yaml) into .xtask/bin
+    Install(ToolsInstall),
+    /// List the pinned versions and whether each is installed locally
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct ToolsInstall {
+    /// Tools to install (helm, minikube, kubectl, trivy); all pinned tools when none are named
+    #[arg(value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Reinstall even when the pinned version is already in .xtask/bin
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// A gate that `--skip-gate` can turn off; the report records it as skipped by request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Gate {
+    Size,
+    Vuln,
+    Policy,
+}

@@ -1,0 +1,670 @@
+//! The pipeline config (`xtask.yaml`): typed sections that reject unknown keys, with the defaults users get when
+//! they leave a key out. docs/configuration.md documents every key; keep the two in step.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::yaml;
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Names the run reports and labels.
+    pub project: String,
+    #[serde(default)]
+    pub images: Vec<Image>,
+    #[serde(default)]
+    pub gates: Gates,
+    pub cluster: Cluster,
+    pub release: Release,
+    #[serde(default)]
+    pub verify: Verify,
+    #[serde(default)]
+    pub ai: Ai,
+    #[serde(default)]
+    pub secrets: BTreeMap<String, Secret>,
+    #[serde(default)]
+    pub tools: BTreeMap<String, ToolReq>,
+    #[serde(default)]
+    pub timeouts: Timeouts,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Image {
+    pub name: String,
+    /// Build context, relative to the repo root.
+    pub context: PathBuf,
+    /// Dockerfile, relative to the repo root.
+    pub dockerfile: PathBuf,
+    /// Full reference, e.g. `todo-api:0.1.0`.
+    pub tag: String,
+    /// Port the image must EXPOSE (policy gate).
+    #[serde(default)]
+    pub port: Option<u16>,
+    #[serde(default)]
+    pub build_args: BTreeMap<String, String>,
+    #[serde(default)]
+    pub size_budget: SizeBudget,
+    /// A Rust package whose static Linux binary is built on the host and staged into `<context>/bin/` first.
+    #[serde(default)]
+    pub binary: Option<StaticBinary>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StaticBinary {
+    pub package: String,
+    /// Rust target triple; the default is the Linux target of the host's architecture.
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Source paths whose change means a rebuild (besides Cargo.lock and the workspace Cargo.toml).
+    #[serde(default)]
+    pub sources: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SizeBudget {
+    #[serde(default)]
+    pub uncompressed: Option<ByteSize>,
+    #[serde(default)]
+    pub compressed: Option<ByteSize>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Gates {
+    pub size: bool,
+    pub vulnerabilities: VulnGate,
+    pub policy: PolicyGate,
+}
+
+impl Default for Gates {
+    fn default() -> Self {
+        Gates { size: true, vulnerabilities: VulnGate::default(), policy: PolicyGate::default() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VulnGate {
+    pub enabled: bool,
+    pub severities: Vec<Severity>,
+    pub ignore_unfixed: bool,
+    /// `.trivyignore.yaml`-style file whose entries carry a statement (reason) and `expired_at`.
+    pub ignore_file: Option<PathBuf>,
+}
+
+impl Default for VulnGate {
+    fn default() -> Self {
+        VulnGate {
+            enabled: true,
+            severities: vec![Severity::High, Severity::Critical],
+            ignore_unfixed: false,
+            ignore_file: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Severity {
+    Unknown,
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Unknown => "UNKNOWN",
+            Severity::Low => "LOW",
+            Severity::Medium => "MEDIUM",
+            Severity::High => "HIGH",
+            Severity::Critical => "CRITICAL",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PolicyGate {
+    pub enabled: bool,
+    pub non_root: bool,
+    pub healthcheck: bool,
+    pub exposed_port: bool,
+    pub no_latest_base: bool,
+}
+
+impl Default for PolicyGate {
+    fn default() -> Self {
+        PolicyGate { enabled: true, non_root: true, healthcheck: true, exposed_port: true, no_latest_base: true }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cluster {
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    #[serde(default = "default_driver")]
+    pub driver: String,
+    #[serde(default = "default_cpus")]
+    pub cpus: u32,
+    /// Memory for the cluster, e.g. `4g` or `4096m` (passed to `minikube start --memory`).
+    #[serde(default = "default_memory")]
+    pub memory: ByteSize,
+    #[serde(default = "default_k8s")]
+    pub kubernetes_version: String,
+    #[serde(default)]
+    pub addons: Vec<String>,
+}
+
+fn default_profile() -> String {
+    "todo".into()
+}
+fn default_driver() -> String {
+    "docker".into()
+}
+fn default_cpus() -> u32 {
+    2
+}
+fn default_memory() -> ByteSize {
+    ByteSize(4096 * 1024 * 1024)
+}
+fn default_k8s() -> String {
+    "v1.31.0".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    /// Chart folder, relative to the repo root.
+    pub chart: PathBuf,
+    pub name: String,
+    pub namespace: String,
+    /// Values files passed with `-f`, in order.
+    #[serde(default)]
+    pub values: Vec<PathBuf>,
+    /// Extra values files linted (not deployed), e.g. values-prod.yaml.
+    #[serde(default)]
+    pub lint_values: Vec<PathBuf>,
+    #[serde(default = "default_release_timeout")]
+    pub timeout: Dur,
+    /// `helm lint --strict`.
+    #[serde(default)]
+    pub strict_lint: bool,
+    /// Plain `--set key=value` pairs.
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Chart keys set from secrets: `database.password: db-password` passes the secret named `db-password`.
+    #[serde(default)]
+    pub secret_values: BTreeMap<String, String>,
+    /// Chart keys that receive each image's tag: `backend.image.tag: todo-api`.
+    #[serde(default)]
+    pub image_values: BTreeMap<String, String>,
+    /// The Service that serves the app, for the URL printed after `up` (minikube service).
+    #[serde(default)]
+    pub service: Option<String>,
+}
+
+fn default_release_timeout() -> Dur {
+    Dur(Duration::from_secs(300))
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Verify {
+    /// Checks run by `cargo xtask verify` unless `--only`/`--skip` say otherwise.
+    pub checks: Vec<String>,
+    /// Service and port of the frontend and backend for health and round-trip checks.
+    pub frontend: Option<Endpoint>,
+    pub backend: Option<Endpoint>,
+    pub rollout_timeout: Dur,
+    pub load: LoadSettings,
+}
+
+impl Default for Verify {
+    fn default() -> Self {
+        Verify {
+            checks: vec![],
+            frontend: None,
+            backend: None,
+            rollout_timeout: Dur(Duration::from_secs(180)),
+            load: LoadSettings::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub service: String,
+    pub port: u16,
+    #[serde(default = "default_health")]
+    pub health: String,
+}
+
+fn default_health() -> String {
+    "/health".into()
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LoadSettings {
+    pub requests: u32,
+    pub concurrency: u32,
+    pub duration: Dur,
+}
+
+impl Default for LoadSettings {
+    fn default() -> Self {
+        LoadSettings { requests: 20000, concurrency: 8, duration: Dur(Duration::from_secs(120)) }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Ai {
+    /// Tool that diagnoses a failed run automatically; none when unset.
+    pub on_failure: Option<AiTool>,
+    /// Steps run after deploy; their answers are saved in the run folder.
+    pub steps: Vec<AiStep>,
+    pub kubectl_ai: KubectlAi,
+    pub kagent: Kagent,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AiTool {
+    KubectlAi,
+    Kagent,
+    DockerAi,
+}
+
+impl AiTool {
+    pub fn tool_name(self) -> &'static str {
+        match self {
+            AiTool::KubectlAi => "kubectl-ai",
+            AiTool::Kagent => "kagent",
+            AiTool::DockerAi => "docker-ai",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AiStep {
+    pub name: String,
+    pub tool: AiTool,
+    pub prompt: String,
+    #[serde(default)]
+    pub agent: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KubectlAi {
+    pub llm_provider: String,
+    pub model: Option<String>,
+    /// Env var that must hold the provider's API key.
+    pub api_key_env: String,
+}
+
+impl Default for KubectlAi {
+    fn default() -> Self {
+        KubectlAi { llm_provider: "gemini".into(), model: None, api_key_env: "GEMINI_API_KEY".into() }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Kagent {
+    pub namespace: String,
+    pub agent: String,
+}
+
+impl Default for Kagent {
+    fn default() -> Self {
+        Kagent { namespace: "kagent".into(), agent: "k8s-agent".into() }
+    }
+}
+
+/// Where a secret's value comes from: an env var first, then a git-ignored file.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Secret {
+    #[serde(default)]
+    pub env: Option<String>,
+    #[serde(default)]
+    pub file: Option<PathBuf>,
+    /// When neither source has a value: generate a random one into `file` (for dev databases).
+    #[serde(default)]
+    pub generate: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ToolReq {
+    #[serde(default)]
+    pub minimum: Option<String>,
+    /// Force required (true) or optional (false); by default the config decides.
+    #[serde(default)]
+    pub required: Option<bool>,
+}
+
+/// Per-step-kind timeouts; the step kinds are listed in docs/configuration.md.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(transparent)]
+pub struct Timeouts(pub BTreeMap<String, Dur>);
+
+/// A duration written as `90s`, `5m`, `1h30m` or a number of seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dur(pub Duration);
+
+impl fmt::Display for Dur {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.0.as_secs();
+        if s >= 60 && s % 60 == 0 {
+            write!(f, "{}m", s / 60)
+        } else if self.0.subsec_millis() != 0 {
+            write!(f, "{}ms", self.0.as_millis())
+        } else {
+            write!(f, "{s}s")
+        }
+    }
+}
+
+impl Dur {
+    pub fn parse(s: &str) -> Result<Dur, String> {
+        let s = s.trim();
+        if let Ok(n) = s.parse::<u64>() {
+            return Ok(Dur(Duration::from_secs(n)));
+        }
+        let mut total = Duration::ZERO;
+        let mut num = String::new();
+        let mut chars = s.chars().peekable();
+        let bad = || format!("`{s}` is not a duration: write e.g. `90s`, `5m` or `1h30m`");
+        while let Some(c) = chars.next() {
+            if c.is_ascii_digit() || c == '.' {
+                num.push(c);
+                continue;
+            }
+            let mut unit = c.to_string();
+            if c == 'm' && chars.peek() == Some(&'s') {
+                unit.push(chars.next().unwrap_or('s'));
+            }
+            let n: f64 = num.parse().map_err(|_| bad())?;
+            num.clear();
+            let secs = match unit.as_str() {
+                "ms" => n / 1000.0,
+                "s" => n,
+                "m" => n * 60.0,
+                "h" => n * 3600.0,
+                _ => return Err(bad()),
+            };
+            total += Duration::from_secs_f64(secs);
+        }
+        if !num.is_empty() || total.is_zero() {
+            return Err(bad());
+        }
+        Ok(Dur(total))
+    }
+}
+
+impl<'de> Deserialize<'de> for Dur {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("expected a duration such as `90s` or `5m`"))? {
+            Raw::N(n) => Ok(Dur(Duration::from_secs(n))),
+            Raw::S(s) => Dur::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for Dur {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+/// A size written as `20MB`, `20MiB`, `4g`, `512m` or a number of bytes. `MB` is 10^6 and `MiB` 2^20, as Docker
+/// prints them; a bare `m`/`g` follows minikube's `--memory` and means MiB/GiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ByteSize(pub u64);
+
+impl ByteSize {
+    pub fn parse(s: &str) -> Result<ByteSize, String> {
+        let t = s.trim();
+        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+        let (num, unit) = t.split_at(split);
+        let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size: write e.g. `20MB`, `512MiB` or `4g`"))?;
+        let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
+            "" | "b" => 1.0,
+            "kb" => 1e3,
+            "mb" => 1e6,
+            "gb" => 1e9,
+            "k" | "kib" => 1024.0,
+            "m" | "mib" => 1024.0 * 1024.0,
+            "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
+            _ => return Err(format!("`{s}` has an unknown size unit: use B, KB, MB, GB, KiB, MiB, GiB, k, m or g")),
+        };
+        Ok(ByteSize((n * mult).round() as u64))
+    }
+
+    pub fn mib(self) -> u64 {
+        self.0 / (1024 * 1024)
+    }
+}
+
+impl fmt::Display for ByteSize {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let b = self.0 as f64;
+        if b >= 1e9 {
+            write!(f, "{:.2} GB", b / 1e9)
+        } else if b >= 1e6 {
+            write!(f, "{:.1} MB", b / 1e6)
+        } else if b >= 1e3 {
+            write!(f, "{:.1} kB", b / 1e3)
+        } else {
+            write!(f, "{} B", self.0)
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            N(u64),
+            S(String),
+        }
+        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("expected a size such as `20MB` or `4g`"))? {
+            Raw::N(n) => Ok(ByteSize(n)),
+            Raw::S(s) => ByteSize::parse(&s).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
+impl Serialize for ByteSize {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
+
+impl Config {
+    /// Reads and checks the config. Errors are [`yaml::YamlError`] (file:line:column) or [`ConfigError`], both
+    /// usage errors (exit 2).
+    pub fn load(path: &Path, shown_as: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            anyhow::Error::new(ConfigError(format!(
+                "cannot read the pipeline config {}: {e} — pass `--config PATH` or run from the repo",
+                shown_as.display()
+            )))
+        })?;
+        let cfg: Config = yaml::from_str(shown_as, &text)?;
+        cfg.check(shown_as, &text).map_err(anyhow::Error::new)?;
+        Ok(cfg)
+    }
+
+    /// Checks what serde cannot: references between sections, duplicate names.
+    fn check(&self, file: &Path, text: &str) -> Result<(), ConfigError> {
+        let at = |needle: &str| {
+            let (l, c) = locate(text, needle);
+            format!("{}:{l}:{c}", file.display())
+        };
+        let mut seen = std::collections::BTreeSet::new();
+        for img in &self.images {
+            if !seen.insert(img.name.as_str()) {
+                return Err(ConfigError(format!("{}: image `{}` is listed twice", at(&img.name), img.name)));
+            }
+            if !img.tag.contains(':') || img.tag.ends_with(":latest") {
+                return Err(ConfigError(format!(
+                    "{}: image `{}` needs a pinned tag such as `{}:0.1.0`, not `{}`",
+                    at(&img.tag),
+                    img.name,
+                    img.name,
+                    img.tag
+                )));
+            }
+        }
+        for (key, secret) in &self.release.secret_values {
+            if !self.secrets.contains_key(secret) {
+                return Err(ConfigError(format!(
+                    "{}: release.secret_values.{key} names secret `{secret}`, which is not under `secrets:`",
+                    at(secret)
+                )));
+            }
+        }
+        for (key, image) in &self.release.image_values {
+            if !self.images.iter().any(|i| &i.name == image) {
+                return Err(ConfigError(format!(
+                    "{}: release.image_values.{key} names image `{image}`, which is not under `images:`",
+                    at(image)
+                )));
+            }
+        }
+        for (name, s) in &self.secrets {
+            if s.env.is_none() && s.file.is_none() {
+                return Err(ConfigError(format!("{}: secret `{name}` needs `env:` or `file:` (or both)", at(name))));
+            }
+        }
+        for name in self.tools.keys() {
+            if crate::tools::find_def(name).is_none() {
+                let known: Vec<&str> = crate::tools::DEFS.iter().map(|d| d.name).collect();
+                let hint = yaml::nearest(name, &known).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+                return Err(ConfigError(format!("{}: unknown tool `{name}`{hint}", at(name))));
+            }
+        }
+        for kind in self.timeouts.0.keys() {
+            if !crate::pipeline::STEP_KINDS.contains(&kind.as_str()) {
+                let hint = yaml::nearest(kind, crate::pipeline::STEP_KINDS)
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
+                return Err(ConfigError(format!("{}: unknown step kind `{kind}` under timeouts{hint}", at(kind))));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn image(&self, name: &str) -> Option<&Image> {
+        self.images.iter().find(|i| i.name == name)
+    }
+
+    /// The part of the config a step reads, serialized, for fingerprints.
+    pub fn section_json<T: Serialize>(value: &T) -> String {
+        serde_json::to_string(value).unwrap_or_default()
+    }
+}
+
+/// A config value that parsed but makes no sense. Exit code 2.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Line and column (1-based) of the first occurrence of `needle` as a YAML key or value, for messages about values
+/// that serde accepted but the checks refuse.
+fn locate(text: &str, needle: &str) -> (usize, usize) {
+    for (i, line) in text.lines().enumerate() {
+        let body = line.split(" #").next().unwrap_or(line);
+        if let Some(c) = body.find(needle) {
+            return (i + 1, c + 1);
+        }
+    }
+    (1, 1)
+}
+
+/// The config file to use: `--config` or `xtask.yaml` at the repo root.
+pub fn path(root: &Path, flag: Option<&Path>) -> PathBuf {
+    match flag {
+        Some(p) if p.is_absolute() => p.to_path_buf(),
+        Some(p) => std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf()),
+        None => root.join("xtask.yaml"),
+    }
+}
+
+/// Reads a secret's value from its env var or file. `None` when neither has one.
+pub fn read_secret(root: &Path, s: &Secret) -> anyhow::Result<Option<String>> {
+    if let Some(var) = &s.env {
+        if let Ok(v) = std::env::var(var) {
+            if !v.is_empty() {
+                return Ok(Some(v));
+            }
+        }
+    }
+    if let Some(file) = &s.file {
+        let p = root.join(file);
+        if p.exists() {
+            let v = std::fs::read_to_string(&p).with_context(|| format!("reading secret file {}", file.display()))?;
+            let v = v.trim_end_matches(['\n', '\r']).to_string();
+            if !v.is_empty() {
+                return Ok(Some(v));
+            }
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(Dur::parse("90s").unwrap().0, Duration::from_secs(90));
+        assert_eq!(Dur::parse("1h30m").unwrap().0, Duration::from_secs(5400));
+        assert_eq!(Dur::parse("250ms").unwrap().0, Duration::from_millis(250));
+        assert_eq!(Dur::parse("45").unwrap().0, Duration::from_secs(45));
+        assert!(Dur::parse("5 minutes").is_err());
+        assert!(Dur::parse("").is_err());
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(ByteSize::parse("20MB").unwrap().0, 20_000_000);
+        assert_eq!(ByteSize::parse("4g").unwrap().mib(), 4096);
+        assert_eq!(ByteSize::parse("512MiB").unwrap().mib(), 512);
+        assert!(ByteSize::parse("12 parsecs").is_err());
+    }
+}

@@ -1,0 +1,80 @@
+//! What every command gets: the shell rooted at the repo, the parsed config and the global flags.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use xshell::Shell;
+
+use crate::cli::Global;
+use crate::config::{self, Config};
+
+pub struct Context {
+    pub root: PathBuf,
+    pub config_path: PathBuf,
+    /// The config path as users wrote it (relative to where they ran the command), for messages.
+    pub config_shown: PathBuf,
+    pub global: Global,
+    config: std::sync::OnceLock<Config>,
+}
+
+impl Context {
+    pub fn new(global: Global) -> Result<Context> {
+        let root = project_root();
+        let config_path = config::path(&root, global.config.as_deref());
+        let config_shown = match &global.config {
+            Some(p) => p.clone(),
+            None => PathBuf::from("xtask.yaml"),
+        };
+        Ok(Context { root, config_path, config_shown, global, config: std::sync::OnceLock::new() })
+    }
+
+    /// The pipeline config, read on first use so that `--help` and `tools list` work without one.
+    pub fn config(&self) -> Result<&Config> {
+        if let Some(c) = self.config.get() {
+            return Ok(c);
+        }
+        let c = Config::load(&self.config_path, &self.config_shown)?;
+        Ok(self.config.get_or_init(|| c))
+    }
+
+    /// A shell rooted at the repo with .xtask/bin first on PATH. xshell's Shell is not Sync, so each thread that
+    /// runs steps makes its own here and they all agree on directory and PATH.
+    pub fn shell(&self) -> Result<Shell> {
+        let sh = Shell::new()?;
+        sh.change_dir(&self.root);
+        sh.set_var("PATH", crate::tools::path_with_local_bin(&self.local_bin()));
+        Ok(sh)
+    }
+
+    /// Project-local folder of pinned tools; every pipeline step puts it first on PATH.
+    pub fn local_bin(&self) -> PathBuf {
+        self.root.join(".xtask").join("bin")
+    }
+
+    /// Where runs, state and logs live.
+    pub fn state_dir(&self) -> PathBuf {
+        self.root.join("target").join("xtask")
+    }
+
+    /// Paths relative to the repo root read better in messages and never leak the checkout's location.
+    pub fn rel<'a>(&self, p: &'a Path) -> std::borrow::Cow<'a, Path> {
+        match p.strip_prefix(&self.root) {
+            Ok(r) => std::borrow::Cow::Owned(r.to_path_buf()),
+            Err(_) => std::borrow::Cow::Borrowed(p),
+        }
+    }
+
+    pub fn jobs(&self) -> usize {
+        self.global.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)).max(1)
+    }
+}
+
+/// The repo root: the parent of the xtask crate. `XTASK_ROOT` overrides it, so tests and adopters can point the
+/// built binary at another checkout.
+pub fn project_root() -> PathBuf {
+    if let Some(r) = std::env::var_os("XTASK_ROOT") {
+        return PathBuf::from(r);
+    }
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().unwrap_or(manifest).to_path_buf()
+}

@@ -1,0 +1,138 @@
+//! `cargo xtask doctor`: one table of every tool the pipeline uses, what the config needs it for, and how to get
+//! what is missing. Exit 0 only when every required tool is present at its minimum version.
+
+use anyhow::{bail, Result};
+use serde::Serialize;
+
+use crate::context::Context;
+use crate::tools::{self, Probe, ToolDef};
+use crate::version::Version;
+
+pub struct Doctor {
+    pub json: bool,
+}
+
+#[derive(Serialize)]
+struct Row {
+    #[serde(flatten)]
+    probe: Probe,
+    minimum: String,
+    required: bool,
+    needed_for: Vec<&'static str>,
+    ok: bool,
+    /// Why this tool fails the check; null when it passes.
+    shortfall: Option<String>,
+    install_hint: &'static str,
+}
+
+impl Doctor {
+    pub fn run(self, ctx: &Context) -> Result<()> {
+        let cfg = ctx.config()?;
+        let rows = check(ctx, cfg);
+        if self.json {
+            let ok = rows.iter().all(|r| r.ok || !r.required);
+            let doc = serde_json::json!({ "ok": ok, "tools": rows });
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+        } else {
+            print_table(&rows);
+        }
+        let failing: Vec<&Row> = rows.iter().filter(|r| r.required && !r.ok).collect();
+        if !failing.is_empty() {
+            let lines: Vec<String> = failing
+                .iter()
+                .map(|r| {
+                    format!("  - {}: {} — {}", r.probe.name, r.shortfall.as_deref().unwrap_or("?"), r.install_hint)
+                })
+                .collect();
+            bail!("{} required tool(s) missing or too old:\n{}", failing.len(), lines.join("\n"));
+        }
+        Ok(())
+    }
+}
+
+fn check(ctx: &Context, cfg: &crate::config::Config) -> Vec<Row> {
+    let probes: Vec<Probe> = std::thread::scope(|s| {
+        let handles: Vec<_> = tools::DEFS
+            .iter()
+            .map(|d| {
+                s.spawn(move || match ctx.shell() {
+                    Ok(sh) => tools::probe(ctx, &sh, d),
+                    Err(e) => panic!("cannot create a shell: {e}"),
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("probe thread panicked")).collect()
+    });
+    tools::DEFS.iter().zip(probes).map(|(def, probe)| row(def, probe, cfg)).collect()
+}
+
+fn row(def: &'static ToolDef, probe: Probe, cfg: &crate::config::Config) -> Row {
+    let minimum = tools::minimum(def, Some(cfg));
+    let needed_for = tools::needed_for(def, cfg);
+    let shortfall = if !probe.found {
+        Some("not found".to_string())
+    } else if let Some(problem) = &probe.problem {
+        Some(problem.clone())
+    } else if probe.daemon == Some(false) && !needed_for.is_empty() {
+        Some("the Docker daemon does not answer (is it running, and may this user use it?)".to_string())
+    } else {
+        match probe.version.as_deref().and_then(Version::parse) {
+            Some(v) if v < minimum => Some(format!("version {v} is older than the minimum {minimum}")),
+            Some(_) => None,
+            None => Some("version unknown".to_string()),
+        }
+    };
+    Row {
+        ok: shortfall.is_none(),
+        required: !needed_for.is_empty(),
+        minimum: minimum.text.clone(),
+        install_hint: tools::hint(def),
+        probe,
+        needed_for,
+        shortfall,
+    }
+}
+
+fn print_table(rows: &[Row]) {
+    let mut lines = vec![[
+        "TOOL".to_string(),
+        "STATUS".into(),
+        "VERSION".into(),
+        "MINIMUM".into(),
+        "NEEDED FOR".into(),
+        "PATH".into(),
+    ]];
+    for r in rows {
+        let status = match (r.ok, r.required) {
+            (true, _) => "ok",
+            (false, true) => "MISSING",
+            (false, false) if r.probe.found => "unusable",
+            (false, false) => "optional",
+        };
+        let status = if !r.ok && r.required && r.probe.found { "TOO OLD/BROKEN" } else { status };
+        let mut version = r.probe.version.clone().unwrap_or_else(|| "-".into());
+        if r.probe.daemon == Some(false) {
+            version.push_str(" (daemon down)");
+        }
+        let path = match (&r.probe.path, r.probe.source) {
+            (Some(p), Some(tools::Source::Pinned)) => format!("{} (pinned)", p.display()),
+            (Some(p), _) => p.display().to_string(),
+            _ => "-".into(),
+        };
+        let needed = if r.needed_for.is_empty() { "optional".to_string() } else { r.needed_for.join(", ") };
+        lines.push([r.probe.name.to_string(), status.into(), version, r.minimum.clone(), needed, path]);
+    }
+    let widths: Vec<usize> = (0..6).map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
+    for l in &lines {
+        let cells: Vec<String> = l.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", cells.join("  ").trim_end());
+    }
+    let hints: Vec<&Row> = rows.iter().filter(|r| !r.ok).collect();
+    if !hints.is_empty() {
+        println!();
+        for r in hints {
+            let why = r.shortfall.as_deref().unwrap_or("");
+            println!("{}: {why}\n  install: {}", r.probe.name, r.install_hint);
+        }
+    }
+}

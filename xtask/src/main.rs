@@ -1,0 +1,65 @@
+//! `cargo xtask`: parses the command line and dispatches to one module per command.
+
+mod cli;
+mod config;
+mod context;
+mod doctor;
+mod install;
+mod pipeline;
+mod report;
+mod tools;
+mod version;
+mod yaml;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command, ToolsCommand};
+use crate::context::Context;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            // clap exits 0 for --help/--version and 2 for usage errors, as we document.
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let code = exit_code(&e);
+            if code != 130 && e.downcast_ref::<pipeline::StepsFailed>().is_none() {
+                eprintln!("error: {}", pipeline::secrets::redact_global(&format!("{e:#}")));
+            }
+            ExitCode::from(code)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Context::new(cli.global)?;
+    match cli.command {
+        Command::Doctor(d) => doctor::Doctor { json: d.json }.run(&ctx),
+        Command::Tools(t) => match t.command {
+            ToolsCommand::Install(i) => install::Install { names: i.names, force: i.force }.run(&ctx),
+            ToolsCommand::List => install::list(&ctx),
+        },
+    }
+}
+
+/// Maps an error to the documented exit codes: 2 usage or config error, 130 interrupted, 1 otherwise.
+fn exit_code(e: &anyhow::Error) -> u8 {
+    if e.downcast_ref::<yaml::YamlError>().is_some()
+        || e.downcast_ref::<config::ConfigError>().is_some()
+        || e.downcast_ref::<pipeline::UsageError>().is_some()
+    {
+        2
+    } else if e.downcast_ref::<pipeline::Interrupted>().is_some() {
+        130
+    } else {
+        1
+    }
+}

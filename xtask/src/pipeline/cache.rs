@@ -1,0 +1,314 @@
+//! The content-hash cache: a step's fingerprint is a SHA-256 over named inputs (files as Docker would send them,
+//! values such as build args, config sections and tool versions). Names are repo-relative with `/` separators and
+//! no timestamps go in, so renaming or moving the checkout keeps the cache. State is written atomically.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context as _, Result};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::install::hex;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// Input name (`file:apps/todo-api/src/main.rs`, `arg:VERSION`) → SHA-256 of its content.
+    pub inputs: BTreeMap<String, String>,
+}
+
+impl Fingerprint {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn value(mut self, name: &str, value: &str) -> Self {
+        self.inputs.insert(name.to_string(), sha(value.as_bytes()));
+        self
+    }
+
+    /// One file, named by its path relative to `root`. A missing file is an input too (`missing`).
+    pub fn file(mut self, root: &Path, rel: &Path) -> Result<Self> {
+        let name = format!("file:{}", slash(rel));
+        let full = root.join(rel);
+        let digest = match std::fs::read(&full) {
+            Ok(bytes) => sha(&bytes),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "missing".into(),
+            Err(e) => return Err(e).with_context(|| format!("reading {}", rel.display())),
+        };
+        self.inputs.insert(name, digest);
+        Ok(self)
+    }
+
+    /// Every file under `rel` (skipping `target/`, `node_modules/` and VCS folders).
+    pub fn tree(mut self, root: &Path, rel: &Path) -> Result<Self> {
+        let ignore = Ignore::parse("target\nnode_modules\n.git\n");
+        for f in walk(&root.join(rel), &ignore)? {
+            self = self.file(root, &rel.join(&f))?;
+        }
+        Ok(self)
+    }
+
+    /// A Docker build context as Docker would send it: every file under `context` that `.dockerignore` does not
+    /// exclude, with its executable bit (Docker sends file modes).
+    pub fn docker_context(mut self, root: &Path, context: &Path) -> Result<Self> {
+        let dir = root.join(context);
+        let ignore = match std::fs::read_to_string(dir.join(".dockerignore")) {
+            Ok(t) => Ignore::parse(&t),
+            Err(_) => Ignore::default(),
+        };
+        for f in walk(&dir, &ignore)? {
+            let full = dir.join(&f);
+            let bytes = std::fs::read(&full).with_context(|| format!("reading {}", full.display()))?;
+            let mut h = Sha256::new();
+            h.update(&bytes);
+            h.update([u8::from(is_executable(&full))]);
+            self.inputs.insert(format!("file:{}", slash(&context.join(&f))), hex(&h.finalize()));
+        }
+        Ok(self)
+    }
+
+    pub fn digest(&self) -> String {
+        let mut h = Sha256::new();
+        for (k, v) in &self.inputs {
+            h.update(k.as_bytes());
+            h.update([0]);
+            h.update(v.as_bytes());
+            h.update([0]);
+        }
+        hex(&h.finalize())
+    }
+
+    /// Human reasons why `self` differs from `old`: "apps/x/src/main.rs changed", "arg:VERSION added".
+    pub fn diff(&self, old: &BTreeMap<String, String>) -> Vec<String> {
+        let mut out = vec![];
+        for (k, v) in &self.inputs {
+            match old.get(k) {
+                Some(o) if o == v => {}
+                Some(_) => out.push(format!("{} changed", shown(k))),
+                None => out.push(format!("{} added", shown(k))),
+            }
+        }
+        for k in old.keys() {
+            if !self.inputs.contains_key(k) {
+                out.push(format!("{} removed", shown(k)));
+            }
+        }
+        out
+    }
+}
+
+fn shown(key: &str) -> &str {
+    key.strip_prefix("file:").unwrap_or(key)
+}
+
+pub fn sha(bytes: &[u8]) -> String {
+    hex(&Sha256::digest(bytes))
+}
+
+fn slash(p: &Path) -> String {
+    p.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+}
+
+#[cfg(unix)]
+fn is_executable(p: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(p).map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false)
+}
+
+#[cfg(not(unix))]
+fn is_executable(_p: &Path) -> bool {
+    false
+}
+
+/// Files under `dir` (relative paths, sorted) that `ignore` keeps. Symlinks are hashed by their target's content,
+/// as Docker sends the link and the build reads through it.
+fn walk(dir: &Path, ignore: &Ignore) -> Result<Vec<PathBuf>> {
+    let mut out = vec![];
+    let mut stack = vec![PathBuf::new()];
+    while let Some(rel) = stack.pop() {
+        let full = dir.join(&rel);
+        let entries = match std::fs::read_dir(&full) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && rel.as_os_str().is_empty() => return Ok(out),
+            Err(e) => return Err(e).with_context(|| format!("listing {}", full.display())),
+        };
+        for entry in entries {
+            let entry = entry?;
+            let r = rel.join(entry.file_name());
+            let ft = entry.file_type()?;
+            let path = slash(&r);
+            if ft.is_dir() {
+                // Descend unless the folder is excluded and no `!` rule could bring back something inside it.
+                if !ignore.excluded(&path) || ignore.has_exceptions() {
+                    stack.push(r);
+                }
+            } else if !ignore.excluded(&path) && (ft.is_file() || full.join(entry.file_name()).is_file()) {
+                out.push(r);
+            }
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// `.dockerignore` rules with Docker's semantics (moby/patternmatcher): Go `filepath.Match` per path segment,
+/// `**` for any number of segments, `!` to re-include, the last matching rule wins, and a rule that matches a
+/// parent folder matches everything inside it.
+#[derive(Debug, Default)]
+pub struct Ignore {
+    rules: Vec<(bool, Vec<String>)>,
+}
+
+impl Ignore {
+    pub fn parse(text: &str) -> Ignore {
+        let mut rules = vec![];
+        for line in text.lines() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let (negate, pat) = match line.strip_prefix('!') {
+                Some(p) => (true, p.trim()),
+                None => (false, line),
+            };
+            let segs: Vec<String> = pat
+                .trim_start_matches('/')
+                .split('/')
+                .filter(|s| !s.is_empty() && *s != ".")
+                .map(str::to_string)
+                .collect();
+            if !segs.is_empty() {
+                rules.push((negate, segs));
+            }
+        }
+        Ignore { rules }
+    }
+
+    fn has_exceptions(&self) -> bool {
+        self.rules.iter().any(|(n, _)| *n)
+    }
+
+    pub fn excluded(&self, path: &str) -> bool {
+        let segs: Vec<&str> = path.split('/').collect();
+        let mut excluded = false;
+        for (negate, pat) in &self.rules {
+            let hit = (1..=segs.len()).any(|n| match_segs(pat, &segs[..n]));
+            if hit {
+                excluded = !negate;
+            }
+        }
+        excluded
+    }
+}
+
+fn match_segs(pat: &[String], path: &[&str]) -> bool {
+    match pat.split_first() {
+        None => path.is_empty(),
+        Some((p, rest)) if p == "**" => (0..=path.len()).any(|i| match_segs(rest, &path[i..])),
+        Some((p, rest)) => match path.split_first() {
+            Some((s, prest)) => glob(p.as_bytes(), s.as_bytes()) && match_segs(rest, prest),
+            None => false,
+        },
+    }
+}
+
+/// Go's `filepath.Match` for one segment: `*`, `?`, `[a-z]`, `[^x]`, `\` escapes.
+fn glob(p: &[u8], s: &[u8]) -> bool {
+    match p.first() {
+        None => s.is_empty(),
+        Some(b'*') => (0..=s.len()).any(|i| glob(&p[1..], &s[i..])),
+        Some(b'?') => !s.is_empty() && glob(&p[1..], &s[1..]),
+        Some(b'[') => {
+            let Some(end) = p.iter().skip(1).position(|c| *c == b']').map(|i| i + 1) else {
+                return false;
+            };
+            let Some(c) = s.first() else { return false };
+            let class = &p[1..end];
+            let (neg, class) = match class.first() {
+                Some(b'^') | Some(b'!') => (true, &class[1..]),
+                _ => (false, class),
+            };
+            let mut i = 0;
+            let mut hit = false;
+            while i < class.len() {
+                if i + 2 < class.len() && class[i + 1] == b'-' {
+                    hit |= class[i] <= *c && *c <= class[i + 2];
+                    i += 3;
+                } else {
+                    hit |= class[i] == *c;
+                    i += 1;
+                }
+            }
+            hit != neg && glob(&p[end + 1..], &s[1..])
+        }
+        Some(b'\\') if p.len() > 1 => s.first() == Some(&p[1]) && glob(&p[2..], &s[1..]),
+        Some(c) => s.first() == Some(c) && glob(&p[1..], &s[1..]),
+    }
+}
+
+/// What the cache remembers of each step that succeeded.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct State {
+    pub steps: BTreeMap<String, StepState>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StepState {
+    pub fingerprint: String,
+    pub inputs: BTreeMap<String, String>,
+    /// Facts the step wants back on a cached run (an image id, the URL it printed).
+    #[serde(default)]
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl State {
+    pub fn load(path: &Path) -> State {
+        // A corrupt or older state only costs a rebuild; never fail a run on it.
+        std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default()
+    }
+
+    /// Write-then-rename, so an interrupted run never leaves half a file.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
+    }
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+    }
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dockerignore_semantics() {
+        let ig = Ignore::parse("*\n!bin/todo-api\n");
+        assert!(ig.excluded("src/main.rs"));
+        assert!(ig.excluded("bin/other"));
+        assert!(!ig.excluded("bin/todo-api"));
+        let ig = Ignore::parse("**/*.log\ntarget\n# comment\n/node_modules\n");
+        assert!(ig.excluded("a/b/c.log"));
+        assert!(ig.excluded("x.log"));
+        assert!(ig.excluded("target/debug/x"));
+        assert!(ig.excluded("node_modules/a"));
+        assert!(!ig.excluded("src/target.rs"));
+        assert!(glob(b"[a-c]?.rs", b"b1.rs"));
+        assert!(!glob(b"[^a-c]?.rs", b"b1.rs"));
+    }
+
+    #[test]
+    fn diff_names_changed_inputs() {
+        let a = Fingerprint::new().value("arg:V", "1").value("file:src/a.rs", "x");
+        let b = Fingerprint::new().value("arg:V", "1").value("file:src/a.rs", "y").value("file:src/b.rs", "z");
+        assert_eq!(b.diff(&a.inputs), vec!["src/a.rs changed", "src/b.rs added"]);
+        assert_ne!(a.digest(), b.digest());
+    }
+}

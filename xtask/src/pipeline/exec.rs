@@ -1,0 +1,355 @@
+//! Runs one external command with a timeout, a log file, optional live echo and clean termination: the child runs
+//! in its own process group so that a timeout or Ctrl-C ends it and everything it started, and nothing is left
+//! behind. Commands are built with xshell's `cmd!` (never split by a shell) and converted here.
+
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use super::secrets;
+
+/// Set by the Ctrl-C / SIGTERM handler; every wait loop checks it.
+pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Process groups of running children, so the signal handler can end them.
+static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+
+/// A command ready to run. Build it from `cmd!(sh, "...")` with [`Exec::from`].
+pub struct Exec {
+    pub program: OsString,
+    pub args: Vec<OsString>,
+    pub envs: Vec<(OsString, Option<OsString>)>,
+    pub cwd: Option<PathBuf>,
+    pub stdin: Option<Vec<u8>>,
+    pub timeout: Duration,
+    /// Appends stdout and stderr (redacted) here.
+    pub log: Option<PathBuf>,
+    /// Streams output lines to stderr with this prefix (`-v`).
+    pub echo: Option<String>,
+    /// Ends the command successfully once a stdout line satisfies this: for tools that keep running after printing
+    /// what we need (`minikube service --url` with some drivers).
+    pub stop_when: Option<Box<dyn Fn(&str) -> bool + Send + Sync>>,
+}
+
+impl From<xshell::Cmd<'_>> for Exec {
+    fn from(cmd: xshell::Cmd<'_>) -> Exec {
+        Exec::from(Command::from(cmd))
+    }
+}
+
+impl From<Command> for Exec {
+    fn from(c: Command) -> Exec {
+        Exec {
+            program: c.get_program().to_os_string(),
+            args: c.get_args().map(|a| a.to_os_string()).collect(),
+            envs: c.get_envs().map(|(k, v)| (k.to_os_string(), v.map(|v| v.to_os_string()))).collect(),
+            cwd: c.get_current_dir().map(|d| d.to_path_buf()),
+            stdin: None,
+            timeout: Duration::from_secs(600),
+            log: None,
+            echo: None,
+            stop_when: None,
+        }
+    }
+}
+
+impl Exec {
+    pub fn timeout(mut self, t: Duration) -> Self {
+        self.timeout = t;
+        self
+    }
+
+    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
+        self.stdin = Some(data.into());
+        self
+    }
+
+    pub fn env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Self {
+        self.envs.push((k.into(), Some(v.into())));
+        self
+    }
+
+    /// The command line as shown in plans, logs and reports: arguments quoted where needed, secrets redacted.
+    pub fn display(&self) -> String {
+        let mut parts = vec![quote(&self.program.to_string_lossy())];
+        let program = std::path::Path::new(&self.program);
+        if let Some(name) = program.file_name() {
+            parts[0] = quote(&name.to_string_lossy());
+        }
+        parts.extend(self.args.iter().map(|a| quote(&a.to_string_lossy())));
+        secrets::redact_global(&parts.join(" "))
+    }
+}
+
+fn quote(s: &str) -> String {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || "-_./:=,@+%{}[]".contains(c)) {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Output {
+    /// Exit code; None when killed by a signal.
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+    pub interrupted: bool,
+    /// Ended by `stop_when`.
+    pub stopped: bool,
+    pub duration: Duration,
+}
+
+impl Output {
+    pub fn success(&self) -> bool {
+        self.code == Some(0) || self.stopped
+    }
+
+    /// The last `n` lines of stderr, else stdout: what a failure message shows.
+    pub fn tail(&self, n: usize) -> String {
+        let src = if self.stderr.trim().is_empty() { &self.stdout } else { &self.stderr };
+        tail_lines(src, n)
+    }
+}
+
+pub fn tail_lines(s: &str, n: usize) -> String {
+    let lines: Vec<&str> = s.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
+/// How much stderr is kept in memory (the log file has all of it).
+const STDERR_KEEP: usize = 256 * 1024;
+
+/// Runs the command to completion, timeout, stop line, or interrupt. An error only when it could not start.
+pub fn run(e: Exec) -> std::io::Result<Output> {
+    let started = Instant::now();
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        return Ok(Output { interrupted: true, ..Default::default() });
+    }
+    let mut cmd = Command::new(&e.program);
+    cmd.args(&e.args);
+    for (k, v) in &e.envs {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    if let Some(d) = &e.cwd {
+        cmd.current_dir(d);
+    }
+    cmd.stdin(if e.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+    new_process_group(&mut cmd);
+    let log = match &e.log {
+        Some(p) => {
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
+            writeln!(f, "$ {}", e.display())?;
+            Some(Arc::new(Mutex::new(f)))
+        }
+        None => None,
+    };
+    let mut child = cmd.spawn()?;
+    let pid = child.id();
+    LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(pid);
+    let _unregister = Unregister(pid);
+
+    if let Some(data) = e.stdin {
+        if let Some(mut w) = child.stdin.take() {
+            std::thread::spawn(move || {
+                let _ = w.write_all(&data);
+            });
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let out_buf = Arc::new(Mutex::new(String::new()));
+    let err_buf = Arc::new(Mutex::new(String::new()));
+    let stop_when: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>> = e.stop_when.map(Arc::from);
+    let readers = [
+        child.stdout.take().map(|r| {
+            reader(Box::new(r), out_buf.clone(), usize::MAX, log.clone(), e.echo.clone(), stop_when, stop.clone())
+        }),
+        child.stderr.take().map(|r| {
+            reader(Box::new(r), err_buf.clone(), STDERR_KEEP, log.clone(), e.echo.clone(), None, stop.clone())
+        }),
+    ];
+
+    let deadline = started + e.timeout;
+    let mut out = Output::default();
+    let mut nap = Duration::from_micros(200);
+    let status = loop {
+        if let Some(st) = child.try_wait()? {
+            break Some(st);
+        }
+        if stop.load(Ordering::SeqCst) {
+            out.stopped = true;
+            terminate(&mut child);
+            break None;
+        }
+        if Instant::now() >= deadline {
+            out.timed_out = true;
+            terminate(&mut child);
+            break None;
+        }
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            out.interrupted = true;
+            terminate(&mut child);
+            break None;
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(20));
+    };
+    out.code = status.and_then(|s| s.code());
+    // Readers end at EOF. A grandchild that kept the pipes open (a daemon the tool started) must not keep us here.
+    let grace = Instant::now() + Duration::from_millis(500);
+    for r in readers.into_iter().flatten() {
+        while !r.is_finished() && Instant::now() < grace {
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        if r.is_finished() {
+            let _ = r.join();
+        }
+    }
+    out.stdout = std::mem::take(&mut *out_buf.lock().unwrap_or_else(|p| p.into_inner()));
+    out.stderr = std::mem::take(&mut *err_buf.lock().unwrap_or_else(|p| p.into_inner()));
+    out.duration = started.elapsed();
+    if let Some(l) = &log {
+        let mut f = l.lock().unwrap_or_else(|p| p.into_inner());
+        let end = match (out.timed_out, out.interrupted, out.stopped, out.code) {
+            (true, ..) => format!("timed out after {}", super::fmt_duration(e.timeout)),
+            (_, true, ..) => "interrupted".into(),
+            (_, _, true, _) => "stopped after the expected output".into(),
+            (_, _, _, Some(c)) => format!("exit {c}"),
+            _ => "killed by a signal".into(),
+        };
+        let _ = writeln!(f, "# {end} ({})", super::fmt_duration(out.duration));
+    }
+    Ok(out)
+}
+
+struct Unregister(u32);
+
+impl Drop for Unregister {
+    fn drop(&mut self) {
+        LIVE.lock().unwrap_or_else(|p| p.into_inner()).retain(|p| *p != self.0);
+    }
+}
+
+fn reader(
+    mut src: Box<dyn Read + Send>,
+    buf: Arc<Mutex<String>>,
+    keep: usize,
+    log: Option<Arc<Mutex<std::fs::File>>>,
+    echo: Option<String>,
+    stop_when: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    stop: Arc<AtomicBool>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut r = BufReader::new(&mut src);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match r.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let text = String::from_utf8_lossy(&line);
+            {
+                let mut b = buf.lock().unwrap_or_else(|p| p.into_inner());
+                b.push_str(&text);
+                if b.len() > keep {
+                    let cut = b.len() - keep;
+                    let cut = (cut..b.len()).find(|i| b.is_char_boundary(*i)).unwrap_or(b.len());
+                    b.drain(..cut);
+                }
+            }
+            if log.is_some() || echo.is_some() {
+                let shown = secrets::redact_global(&text);
+                if let Some(l) = &log {
+                    let _ = l.lock().unwrap_or_else(|p| p.into_inner()).write_all(shown.as_bytes());
+                }
+                if let Some(prefix) = &echo {
+                    eprint!("{prefix} {shown}");
+                    if !shown.ends_with('\n') {
+                        eprintln!();
+                    }
+                }
+            }
+            if let Some(f) = &stop_when {
+                if f(text.trim_end()) {
+                    stop.store(true, Ordering::SeqCst);
+                }
+            }
+        }
+    })
+}
+
+#[cfg(unix)]
+fn new_process_group(cmd: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    cmd.process_group(0);
+}
+
+#[cfg(not(unix))]
+fn new_process_group(_cmd: &mut Command) {}
+
+/// Ends the child's whole process group: SIGTERM, then SIGKILL after a grace period.
+fn terminate(child: &mut Child) {
+    signal_group(child.id(), false);
+    let grace = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < grace {
+        if let Ok(Some(_)) = child.try_wait() {
+            // The leader is gone; anything it left in its group goes too.
+            signal_group(child.id(), true);
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    signal_group(child.id(), true);
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[cfg(unix)]
+fn signal_group(pid: u32, kill: bool) {
+    let sig = if kill { libc::SIGKILL } else { libc::SIGTERM };
+    // SAFETY: killpg only sends a signal; a stale group id yields ESRCH, which we ignore.
+    unsafe {
+        libc::killpg(pid as libc::pid_t, sig);
+    }
+}
+
+#[cfg(not(unix))]
+fn signal_group(pid: u32, _kill: bool) {
+    let _ = Command::new("taskkill")
+        .args(["/T", "/F", "/PID", &pid.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+}
+
+/// Installs the Ctrl-C / SIGTERM handler: marks the run interrupted and ends every running child's group. The run
+/// then records itself as interrupted and exits 130.
+pub fn install_interrupt_handler() {
+    let _ = ctrlc::set_handler(|| {
+        if INTERRUPTED.swap(true, Ordering::SeqCst) {
+            // A second Ctrl-C: stop waiting for a tidy end.
+            for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+                signal_group(*pid, true);
+            }
+            std::process::exit(130);
+        }
+        for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            signal_group(*pid, false);
+        }
+    });
+}
+
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}

@@ -1,0 +1,250 @@
+//! The run report written for every run under target/xtask/runs/<run-id>/: report.json (schema in
+//! docs/report.schema.json), junit.xml (one testcase per step) and summary.md (also appended to
+//! $GITHUB_STEP_SUMMARY when set). Everything passes the secret redactor on its way out.
+
+use std::io::Write;
+use std::path::Path;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::pipeline::cache::write_atomic;
+use crate::pipeline::secrets::redact_global;
+
+pub const SCHEMA_VERSION: u32 = 1;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepStatus {
+    Passed,
+    Failed,
+    Skipped,
+    Cached,
+}
+
+impl StepStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepStatus::Passed => "passed",
+            StepStatus::Failed => "failed",
+            StepStatus::Skipped => "skipped",
+            StepStatus::Cached => "cached",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandRecord {
+    pub command: String,
+    pub exit_code: Option<i32>,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub timed_out: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct StepRecord {
+    pub id: String,
+    pub kind: &'static str,
+    pub title: String,
+    pub status: StepStatus,
+    pub started_at: Option<String>,
+    pub duration_ms: u64,
+    /// Why the step ran or was skipped as cached: "cached: fingerprint unchanged", "apps/x changed".
+    pub cache: Option<String>,
+    pub commands: Vec<CommandRecord>,
+    /// Facts the step reported (gate figures, URLs), one line each.
+    pub notes: Vec<String>,
+    pub message: Option<String>,
+    pub log: Option<String>,
+    pub log_tail: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RunReport {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub command: String,
+    pub status: &'static str,
+    pub exit_code: i32,
+    pub started_at: String,
+    pub duration_ms: u64,
+    pub steps: Vec<StepRecord>,
+}
+
+impl RunReport {
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let json = redact_global(&serde_json::to_string_pretty(self)?);
+        write_atomic(&dir.join("report.json"), json.as_bytes())?;
+        write_atomic(&dir.join("junit.xml"), redact_global(&self.junit()).as_bytes())?;
+        let summary = redact_global(&self.summary());
+        write_atomic(&dir.join("summary.md"), summary.as_bytes())?;
+        if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(p) {
+                let _ = f.write_all(summary.as_bytes());
+            }
+        }
+        Ok(())
+    }
+
+    pub fn junit(&self) -> String {
+        let count = |s: StepStatus| self.steps.iter().filter(|r| r.status == s).count();
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        x += &format!(
+            "<testsuites name=\"xtask {}\" tests=\"{}\" failures=\"{}\" skipped=\"{}\" time=\"{}\">\n",
+            esc(&self.command),
+            self.steps.len(),
+            count(StepStatus::Failed),
+            count(StepStatus::Skipped),
+            secs(self.duration_ms)
+        );
+        x += &format!(
+            "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"0\" skipped=\"{}\" time=\"{}\" timestamp=\"{}\">\n",
+            esc(&self.command),
+            self.steps.len(),
+            count(StepStatus::Failed),
+            count(StepStatus::Skipped),
+            secs(self.duration_ms),
+            esc(&self.started_at)
+        );
+        for s in &self.steps {
+            x += &format!(
+                "    <testcase classname=\"xtask.{}\" name=\"{}\" time=\"{}\">\n",
+                esc(s.kind),
+                esc(&s.id),
+                secs(s.duration_ms)
+            );
+            match s.status {
+                StepStatus::Failed => {
+                    let msg = s.message.as_deref().unwrap_or("failed");
+                    let body = format!(
+                        "{msg}\n{}\nlog: {}",
+                        s.log_tail.as_deref().unwrap_or(""),
+                        s.log.as_deref().unwrap_or("-")
+                    );
+                    x += &format!(
+                        "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+                        esc(first_line(msg)),
+                        esc(s.kind),
+                        esc(&body)
+                    );
+                }
+                StepStatus::Skipped => {
+                    x += &format!("      <skipped message=\"{}\"/>\n", esc(s.message.as_deref().unwrap_or("skipped")));
+                }
+                _ => {}
+            }
+            let mut out = s.notes.join("\n");
+            if let Some(c) = &s.cache {
+                out = format!("{c}\n{out}");
+            }
+            if !out.trim().is_empty() {
+                x += &format!("      <system-out>{}</system-out>\n", esc(out.trim()));
+            }
+            x += "    </testcase>\n";
+        }
+        x += "  </testsuite>\n</testsuites>\n";
+        x
+    }
+
+    pub fn summary(&self) -> String {
+        let mut m = format!(
+            "## cargo xtask {}: {}\n\nRun `{}`, {}.\n\n| step | status | time | details |\n|---|---|---|---|\n",
+            self.command,
+            self.status,
+            self.run_id,
+            crate::pipeline::fmt_duration(Duration::from_millis(self.duration_ms))
+        );
+        for s in &self.steps {
+            let icon = match s.status {
+                StepStatus::Passed => "✅ passed",
+                StepStatus::Failed => "❌ failed",
+                StepStatus::Skipped => "⏭️ skipped",
+                StepStatus::Cached => "♻️ cached",
+            };
+            let mut details: Vec<String> = vec![];
+            if let Some(msg) = &s.message {
+                details.push(first_line(msg).to_string());
+            }
+            if let Some(c) = &s.cache {
+                details.push(c.clone());
+            }
+            details.extend(s.notes.iter().cloned());
+            let details = details.join("<br>").replace('|', "\\|");
+            m += &format!(
+                "| `{}` | {icon} | {} | {details} |\n",
+                s.id,
+                crate::pipeline::fmt_duration(Duration::from_millis(s.duration_ms))
+            );
+        }
+        m.push('\n');
+        m
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+fn secs(ms: u64) -> String {
+    format!("{:.3}", ms as f64 / 1000.0)
+}
+
+/// XML escaping, dropping characters XML 1.0 cannot carry (ANSI escapes from tool output).
+pub fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            '\t' | '\n' | '\r' => o.push(c),
+            c if (c as u32) < 0x20 => {}
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+/// RFC 3339 UTC timestamp, without a date crate.
+pub fn rfc3339(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs();
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let (y, m, dd) = civil_from_days(days as i64);
+    format!("{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, d.subsec_millis())
+}
+
+/// Howard Hinnant's days-to-civil algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_700_000_000)), "2023-11-14T22:13:20.000Z");
+        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000Z");
+    }
+
+    #[test]
+    fn xml_escapes() {
+        assert_eq!(esc("a<b & \"c\"\u{1b}[0m"), "a&lt;b &amp; &quot;c&quot;[0m");
+    }
+}

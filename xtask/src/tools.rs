@@ -1,0 +1,307 @@
+//! The external tools the pipeline drives: where each is found (the pinned copy in .xtask/bin first, then PATH),
+//! which version it is (each tool prints it differently), and whether the config needs it.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::{AiTool, Config};
+use crate::context::Context;
+use crate::pipeline::exec::{self, Exec};
+use crate::version::Version;
+
+/// How a tool reports its version, and what to tell users who lack it.
+pub struct ToolDef {
+    /// Name in doctor, the config's `tools:` and `tools install`.
+    pub name: &'static str,
+    /// The executable; `docker-ai` is a docker CLI plugin.
+    pub program: &'static str,
+    pub version_args: &'static [&'static str],
+    pub default_minimum: &'static str,
+    pub install: [&'static str; 3],
+}
+
+/// Every tool, in the order doctor lists them. Version commands and their traps: docs/dev/tool-facts.md.
+pub const DEFS: &[ToolDef] = &[
+    ToolDef {
+        name: "docker",
+        program: "docker",
+        // JSON carries the client and, when the daemon answers, the server; a down daemon exits 1 but still
+        // prints the client part.
+        version_args: &["version", "--format", "{{json .}}"],
+        default_minimum: "20.10.0",
+        install: [
+            "install Docker Engine (https://docs.docker.com/engine/install/) and start it: `sudo systemctl start docker`",
+            "install Docker Desktop (`brew install --cask docker`) and start it",
+            "install Docker Desktop with the WSL2 backend (`winget install Docker.DockerDesktop`) and start it",
+        ],
+    },
+    ToolDef {
+        name: "minikube",
+        program: "minikube",
+        version_args: &["version", "--short"],
+        default_minimum: "1.32.0",
+        install: [
+            "`cargo xtask tools install minikube` (pinned) or https://minikube.sigs.k8s.io/docs/start/",
+            "`cargo xtask tools install minikube` (pinned) or `brew install minikube`",
+            "`cargo xtask tools install minikube` (pinned) or `winget install Kubernetes.minikube`",
+        ],
+    },
+    ToolDef {
+        name: "kubectl",
+        program: "kubectl",
+        // Without --client kubectl contacts the cluster (and waits on it); --short is gone since 1.28.
+        version_args: &["version", "--client", "-o", "json"],
+        default_minimum: "1.28.0",
+        install: [
+            "`cargo xtask tools install kubectl` (pinned) or https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/",
+            "`cargo xtask tools install kubectl` (pinned) or `brew install kubectl`",
+            "`cargo xtask tools install kubectl` (pinned) or `winget install Kubernetes.kubectl`",
+        ],
+    },
+    ToolDef {
+        name: "helm",
+        program: "helm",
+        // Same on Helm 3 and 4: `v3.16.2+g13654a5`.
+        version_args: &["version", "--short"],
+        default_minimum: "3.14.0",
+        install: [
+            "`cargo xtask tools install helm` (pinned) or https://helm.sh/docs/intro/install/",
+            "`cargo xtask tools install helm` (pinned) or `brew install helm`",
+            "`cargo xtask tools install helm` (pinned) or `winget install Helm.Helm`",
+        ],
+    },
+    ToolDef {
+        name: "trivy",
+        program: "trivy",
+        version_args: &["--version"],
+        default_minimum: "0.50.0",
+        install: [
+            "`cargo xtask tools install trivy` (pinned) or https://trivy.dev/latest/getting-started/installation/",
+            "`cargo xtask tools install trivy` (pinned) or `brew install trivy`",
+            "`cargo xtask tools install trivy` (pinned) or `winget install AquaSecurity.Trivy`",
+        ],
+    },
+    ToolDef {
+        name: "kubectl-ai",
+        program: "kubectl-ai",
+        version_args: &["version"],
+        default_minimum: "0.0.10",
+        install: [
+            "`curl -sSL https://raw.githubusercontent.com/GoogleCloudPlatform/kubectl-ai/main/install.sh | bash` or `kubectl krew install ai`",
+            "`brew install kubectl-ai`",
+            "download kubectl-ai_Windows_x86_64.zip from github.com/GoogleCloudPlatform/kubectl-ai/releases",
+        ],
+    },
+    ToolDef {
+        name: "kagent",
+        program: "kagent",
+        version_args: &["version"],
+        default_minimum: "0.3.0",
+        install: [
+            "`curl https://raw.githubusercontent.com/kagent-dev/kagent/refs/heads/main/scripts/get-kagent | bash`, then `kagent install`",
+            "`brew install kagent`, then `kagent install`",
+            "download kagent-windows-amd64.exe from github.com/kagent-dev/kagent/releases, then `kagent install`",
+        ],
+    },
+    ToolDef {
+        name: "docker-ai",
+        program: "docker",
+        version_args: &["ai", "version"],
+        default_minimum: "0.0.0",
+        install: [
+            "Docker AI (Gordon) needs Docker Desktop 4.38+ (Linux desktop edition), signed in, with Gordon enabled in Settings > Beta features",
+            "Docker AI (Gordon) needs Docker Desktop 4.38+, signed in, with Gordon enabled in Settings > Beta features",
+            "Docker AI (Gordon) needs Docker Desktop 4.38+, signed in, with Gordon enabled in Settings > Beta features",
+        ],
+    },
+];
+
+pub fn find_def(name: &str) -> Option<&'static ToolDef> {
+    DEFS.iter().find(|d| d.name == name)
+}
+
+/// The install hint for the host OS.
+pub fn hint(def: &ToolDef) -> &'static str {
+    if cfg!(target_os = "macos") {
+        def.install[1]
+    } else if cfg!(windows) {
+        def.install[2]
+    } else {
+        def.install[0]
+    }
+}
+
+/// What the config needs a tool for; empty when it is optional.
+pub fn needed_for(def: &ToolDef, cfg: &Config) -> Vec<&'static str> {
+    let ai_uses = |t: AiTool| cfg.ai.on_failure == Some(t) || cfg.ai.steps.iter().any(|s| s.tool == t);
+    let mut v = match def.name {
+        "docker" if !cfg.images.is_empty() => vec!["build", "up"],
+        "minikube" => vec!["up", "verify", "teardown"],
+        "kubectl" => vec!["up", "verify", "manifests"],
+        "helm" => vec!["up", "verify --static", "manifests"],
+        "trivy" if cfg.gates.vulnerabilities.enabled && !cfg.images.is_empty() => vec!["build (vulnerability gate)"],
+        "kubectl-ai" if ai_uses(AiTool::KubectlAi) => vec!["ai steps"],
+        "kagent" if ai_uses(AiTool::Kagent) => vec!["ai steps"],
+        "docker-ai" if ai_uses(AiTool::DockerAi) => vec!["ai steps"],
+        _ => vec![],
+    };
+    match cfg.tools.get(def.name).and_then(|t| t.required) {
+        Some(false) => v.clear(),
+        Some(true) if v.is_empty() => v.push("tools (required in xtask.yaml)"),
+        _ => {}
+    }
+    v
+}
+
+pub fn minimum(def: &ToolDef, cfg: Option<&Config>) -> Version {
+    cfg.and_then(|c| c.tools.get(def.name))
+        .and_then(|t| t.minimum.as_deref())
+        .and_then(Version::parse)
+        .or_else(|| Version::parse(def.default_minimum))
+        .unwrap_or(Version { major: 0, minor: 0, patch: 0, text: "0.0.0".into() })
+}
+
+/// Where a program is: the pinned copy in .xtask/bin, else the first on PATH.
+pub fn locate(local_bin: &Path, program: &str) -> Option<(PathBuf, Source)> {
+    let local = local_bin.join(format!("{program}{}", std::env::consts::EXE_SUFFIX));
+    if local.is_file() {
+        return Some((local, Source::Pinned));
+    }
+    which::which(program).ok().map(|p| (p, Source::System))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// The pinned copy installed by `cargo xtask tools install` into .xtask/bin.
+    Pinned,
+    System,
+}
+
+/// What probing one tool found.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    pub name: &'static str,
+    pub found: bool,
+    pub path: Option<PathBuf>,
+    pub source: Option<Source>,
+    pub version: Option<String>,
+    /// For docker: whether the daemon answered.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub daemon: Option<bool>,
+    /// Why the tool is present but unusable, e.g. the version command failed.
+    pub problem: Option<String>,
+}
+
+/// Runs the tool's version command (10 s at most: a wedged tool must not hang doctor).
+pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe {
+    let mut p =
+        Probe { name: def.name, found: false, path: None, source: None, version: None, daemon: None, problem: None };
+    let Some((path, source)) = locate(&ctx.local_bin(), def.program) else {
+        return p;
+    };
+    p.path = Some(path.clone());
+    p.source = Some(source);
+    let args = def.version_args;
+    let exec = Exec::from(xshell::cmd!(sh, "{path} {args...}")).timeout(Duration::from_secs(10));
+    let out = match exec::run(exec) {
+        Ok(o) => o,
+        Err(e) => {
+            p.found = true;
+            p.problem = Some(format!("could not run it: {e}"));
+            return p;
+        }
+    };
+    if out.timed_out {
+        p.found = true;
+        p.problem = Some(format!("`{} {}` did not answer within 10 s", def.program, args.join(" ")));
+        return p;
+    }
+    let text = format!("{}\n{}", out.stdout, out.stderr);
+    match def.name {
+        "docker" => {
+            p.found = true;
+            parse_docker(&out.stdout, &text, &mut p);
+        }
+        "docker-ai" => {
+            // A missing CLI plugin: "docker: 'ai' is not a docker command." with exit 1.
+            if out.success() {
+                p.found = true;
+                p.version = Version::find(&text).map(|v| v.text);
+            } else {
+                p.path = None;
+                p.source = None;
+            }
+        }
+        "kubectl" => {
+            p.found = true;
+            p.version = serde_json::from_str::<serde_json::Value>(&out.stdout)
+                .ok()
+                .and_then(|v| v["clientVersion"]["gitVersion"].as_str().map(str::to_string))
+                .and_then(|s| Version::parse(&s))
+                .or_else(|| Version::find(&text))
+                .map(|v| v.text);
+        }
+        _ => {
+            p.found = true;
+            p.version = Version::find(&text).map(|v| v.text);
+        }
+    }
+    if p.found && p.version.is_none() && p.problem.is_none() {
+        p.problem = Some(format!(
+            "`{} {}` printed no version (exit {:?}): {}",
+            def.program,
+            args.join(" "),
+            out.code,
+            exec::tail_lines(text.trim(), 2)
+        ));
+    }
+    p
+}
+
+fn parse_docker(stdout: &str, all: &str, p: &mut Probe) {
+    // `{{json .}}` prints one JSON line even when the daemon is down (then Server is null and the exit code 1).
+    let json = stdout.lines().find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok());
+    match json {
+        Some(v) => {
+            p.version = v["Client"]["Version"].as_str().and_then(Version::parse).map(|v| v.text);
+            p.daemon = Some(v["Server"].is_object());
+        }
+        None => {
+            p.version = Version::find(all).map(|v| v.text);
+            p.daemon = Some(false);
+        }
+    }
+    if all.to_ascii_lowercase().contains("podman") {
+        p.problem = Some("this `docker` is Podman's emulation; use Docker Engine or Docker Desktop".into());
+    }
+}
+
+/// A PATH value with .xtask/bin first, for every command the pipeline runs.
+pub fn path_with_local_bin(local_bin: &Path) -> std::ffi::OsString {
+    let mut dirs = vec![local_bin.to_path_buf()];
+    if let Some(p) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(dirs).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn docker_json_with_and_without_daemon() {
+        let mut p =
+            Probe { name: "docker", found: true, path: None, source: None, version: None, daemon: None, problem: None };
+        let up = r#"{"Client":{"Version":"28.2.2"},"Server":{"Version":"20.10.24+dfsg1"}}"#;
+        parse_docker(up, up, &mut p);
+        assert_eq!(p.version.as_deref(), Some("28.2.2"));
+        assert_eq!(p.daemon, Some(true));
+        let down = r#"{"Client":{"Version":"28.2.2"},"Server":null}"#;
+        parse_docker(down, down, &mut p);
+        assert_eq!(p.daemon, Some(false));
+    }
+}

@@ -1,0 +1,127 @@
+//! The one place that parses YAML: serde_yaml is deprecated upstream, so switching to a maintained fork stays a
+//! change to this module only. Errors carry file:line:column and, for unknown keys, the nearest valid key.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::de::DeserializeOwned;
+
+/// A YAML document that could not be read into the expected shape. Exit code 2 (a usage/config error).
+#[derive(Debug)]
+pub struct YamlError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+impl fmt::Display for YamlError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
+    }
+}
+
+impl std::error::Error for YamlError {}
+
+/// Parses `text` (the contents of `file`) into `T`. `file` is only used in messages.
+pub fn from_str<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, YamlError> {
+    if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
+        return Err(YamlError {
+            file: file.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "the file is empty: expected a mapping of settings (see docs/configuration.md)".into(),
+        });
+    }
+    serde_yaml::from_str(text).map_err(|e| {
+        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+        YamlError { file: file.to_path_buf(), line, column, message: explain(&e.to_string()) }
+    })
+}
+
+/// Serializes a value as YAML (used for state files that people read).
+pub fn to_string<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
+    Ok(serde_yaml::to_string(value)?)
+}
+
+/// Turns serde's messages into ones that say what to do, and strips the location serde_yaml appends (we print it
+/// first, as `file:line:column`). Nested errors start with the key path (`images[0].tag: ...`), which is kept.
+fn explain(raw: &str) -> String {
+    let msg = match raw.rfind(" at line ") {
+        Some(i) => &raw[..i],
+        None => raw,
+    };
+    let (path, msg) = match msg.find(": ") {
+        Some(i) if !msg[..i].contains(' ') && !msg[..i].contains('`') => msg.split_at(i + 2),
+        _ => ("", msg),
+    };
+    let quoted = |rest: &str| -> Vec<String> { rest.split('`').skip(1).step_by(2).map(str::to_string).collect() };
+    if let Some(rest) = msg.strip_prefix("unknown field `") {
+        if let Some((field, expected)) = rest.split_once('`') {
+            let valid = quoted(expected);
+            let valid: Vec<&str> = valid.iter().map(String::as_str).collect();
+            return match nearest(field, &valid) {
+                Some(best) => format!("{path}unknown key `{field}`; did you mean `{best}`?"),
+                None if valid.is_empty() => format!("{path}unknown key `{field}`: this section takes no keys"),
+                None => format!("{path}unknown key `{field}`; valid keys here: {}", valid.join(", ")),
+            };
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("unknown variant `") {
+        if let Some((v, expected)) = rest.split_once('`') {
+            let valid = quoted(expected);
+            let valid: Vec<&str> = valid.iter().map(String::as_str).collect();
+            return match nearest(v, &valid) {
+                Some(best) => format!("{path}unknown value `{v}`; did you mean `{best}`?"),
+                None => format!("{path}unknown value `{v}`; expected one of: {}", valid.join(", ")),
+            };
+        }
+    }
+    if let Some(rest) = msg.strip_prefix("missing field `") {
+        let field = rest.split('`').next().unwrap_or(rest);
+        return format!("{path}missing required key `{field}`");
+    }
+    format!("{path}{msg}")
+}
+
+/// The candidate closest to `word` by edit distance, if it is plausibly a typo of it.
+pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    candidates
+        .iter()
+        .map(|c| (levenshtein(word, c), *c))
+        .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != *cb);
+            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_finds_typos_and_rejects_strangers() {
+        assert_eq!(nearest("imagez", &["images", "cluster"]), Some("images"));
+        assert_eq!(nearest("clstr", &["images", "cluster"]), Some("cluster"));
+        assert_eq!(nearest("zzzzzzzz", &["images", "cluster"]), None);
+    }
+
+    #[test]
+    fn explain_rewrites_unknown_field() {
+        let m = explain("unknown field `imagez`, expected one of `project`, `images` at line 3 column 1");
+        assert_eq!(m, "unknown key `imagez`; did you mean `images`?");
+    }
+}
