@@ -51,6 +51,33 @@ pub enum Command {
     Doctor(Doctor),
     /// Manage the pinned tool versions installed into the project-local .xtask/bin
     Tools(Tools),
+    /// Build every image in parallel and gate each on size, vulnerabilities (Trivy) and policy
+    Build(BuildArgs),
+    /// Show the exact commands a command would run, in order, with each cache decision; runs nothing
+    Plan(PlanArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct BuildArgs {
+    /// Turn a gate off for this run (size, vuln, policy); the report records it as skipped by request
+    #[arg(long = "skip-gate", value_enum, value_name = "GATE")]
+    pub skip_gate: Vec<Gate>,
+    /// Build only this image (repeatable); all images in the config when absent
+    #[arg(long = "image", value_name = "NAME")]
+    pub images: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(subcommand)]
+    pub command: PlanCommand,
+}
+
+/// The commands `plan` can show.
+#[derive(Debug, Subcommand)]
+pub enum PlanCommand {
+    /// Plan `cargo xtask build`
+    Build(BuildArgs),
 }
 
 #[derive(Debug, Args)]

@@ -29,6 +29,12 @@ pub struct Lock {
 #[serde(deny_unknown_fields)]
 pub struct LockedTool {
     pub version: String,
+    /// The executable it installs as (`helm4` installs as `helm`); the tool's name when absent.
+    #[serde(default)]
+    pub binary: Option<String>,
+    /// Installed only when named (an alternative such as Helm 4), not by a bare `tools install`.
+    #[serde(default)]
+    pub optional: bool,
     pub platforms: BTreeMap<String, Artifact>,
 }
 
@@ -86,8 +92,11 @@ pub struct Install {
 impl Install {
     pub fn run(self, ctx: &Context) -> Result<()> {
         let lock = load_lock(&ctx.root)?;
-        let names: Vec<String> =
-            if self.names.is_empty() { lock.tools.keys().cloned().collect() } else { self.names.clone() };
+        let names: Vec<String> = if self.names.is_empty() {
+            lock.tools.iter().filter(|(_, t)| !t.optional).map(|(n, _)| n.clone()).collect()
+        } else {
+            self.names.clone()
+        };
         for name in &names {
             if !lock.tools.contains_key(name) {
                 let known: Vec<&str> = lock.tools.keys().map(String::as_str).collect();
@@ -123,9 +132,12 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool) -> Resul
         format!("xtask/tools.lock.yaml pins {name} {} for no {platform} download; install it yourself", tool.version)
     })?;
     let bin_dir = ctx.local_bin();
-    let dest = bin_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    let stamp = bin_dir.join(format!(".{name}.version"));
-    if !force && dest.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(tool.version.as_str()) {
+    let exe = tool.binary.as_deref().unwrap_or(name);
+    let dest = bin_dir.join(format!("{exe}{}", std::env::consts::EXE_SUFFIX));
+    // The stamp is per executable, so `helm4` replacing `helm` is seen by both.
+    let stamp = bin_dir.join(format!(".{exe}.version"));
+    let stamp_text = format!("{name} {}", tool.version);
+    if !force && dest.is_file() && std::fs::read_to_string(&stamp).ok().as_deref() == Some(stamp_text.as_str()) {
         return Ok(format!("{name} {} already installed in .xtask/bin", tool.version));
     }
     if ctx.global.dry_run {
@@ -179,7 +191,7 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool) -> Resul
     };
     make_executable(&binary)?;
     std::fs::rename(&binary, &dest).with_context(|| format!("moving {name} into .xtask/bin"))?;
-    std::fs::write(&stamp, &tool.version)?;
+    std::fs::write(&stamp, &stamp_text)?;
     Ok(format!("{name} {} installed into .xtask/bin (sha256 verified)", tool.version))
 }
 
@@ -235,7 +247,8 @@ pub fn list(ctx: &Context) -> Result<()> {
     let platform = host_platform();
     println!("{:<10}  {:<10}  {:<12}  LOCAL", "TOOL", "PINNED", "PLATFORM");
     for (name, t) in &lock.tools {
-        let stamp = ctx.local_bin().join(format!(".{name}.version"));
+        let exe = t.binary.as_deref().unwrap_or(name);
+        let stamp = ctx.local_bin().join(format!(".{exe}.version"));
         let local = std::fs::read_to_string(stamp).unwrap_or_else(|_| "-".into());
         let plat = if t.platforms.contains_key(&platform) { platform.as_str() } else { "(none here)" };
         println!("{name:<10}  {:<10}  {plat:<12}  {local}", t.version);

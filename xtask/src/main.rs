@@ -1,13 +1,16 @@
 //! `cargo xtask`: parses the command line and dispatches to one module per command.
 
+mod build;
 mod cli;
 mod config;
 mod context;
+mod docker;
 mod doctor;
 mod install;
 mod pipeline;
 mod report;
 mod tools;
+mod trivy;
 mod version;
 mod yaml;
 
@@ -15,7 +18,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{Cli, Command, ToolsCommand};
+use crate::cli::{BuildArgs, Cli, Command, PlanCommand, ToolsCommand};
 use crate::context::Context;
 
 fn main() -> ExitCode {
@@ -39,15 +42,31 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(mut cli: Cli) -> anyhow::Result<()> {
+    // `plan X` is `X --dry-run`: one code path decides what runs, so the plan cannot drift from the run.
+    let command = match cli.command {
+        Command::Plan(p) => {
+            cli.global.dry_run = true;
+            match p.command {
+                PlanCommand::Build(b) => Command::Build(b),
+            }
+        }
+        c => c,
+    };
     let ctx = Context::new(cli.global)?;
-    match cli.command {
+    match command {
+        Command::Build(b) => build(b).run(&ctx),
+        Command::Plan(_) => unreachable!("plan was turned into its command above"),
         Command::Doctor(d) => doctor::Doctor { json: d.json }.run(&ctx),
         Command::Tools(t) => match t.command {
             ToolsCommand::Install(i) => install::Install { names: i.names, force: i.force }.run(&ctx),
             ToolsCommand::List => install::list(&ctx),
         },
     }
+}
+
+fn build(b: BuildArgs) -> build::Build {
+    build::Build { skip: b.skip_gate, images: b.images }
 }
 
 /// Maps an error to the documented exit codes: 2 usage or config error, 130 interrupted, 1 otherwise.

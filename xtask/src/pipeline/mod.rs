@@ -174,12 +174,9 @@ impl StepCx<'_> {
         self.dry
     }
 
-    /// Runs a command and fails the step when it exits non-zero, times out or is interrupted.
-    pub fn run(&mut self, cmd: xshell::Cmd<'_>) -> Result<Output> {
-        self.run_exec(Exec::from(cmd))
-    }
-
-    pub fn run_exec(&mut self, e: Exec) -> Result<Output> {
+    /// Runs a command (`cx.run(cmd!(cx.sh, "...").into())`) and fails the step when it exits non-zero, times out
+    /// or is interrupted. Taking an owned [`Exec`] ends the borrow of `cx.sh` before the call.
+    pub fn run(&mut self, e: Exec) -> Result<Output> {
         let shown = e.display();
         let out = self.exec_unchecked(e)?;
         if self.dry || out.success() {
@@ -191,8 +188,8 @@ impl StepCx<'_> {
 
     /// Runs a command whose exit code is information (e.g. `minikube status`). Not run in a dry run: it returns
     /// an empty output with no exit code, and callers take the path that does the work.
-    pub fn probe(&mut self, cmd: xshell::Cmd<'_>) -> Result<Output> {
-        self.exec_unchecked(Exec::from(cmd))
+    pub fn probe(&mut self, e: Exec) -> Result<Output> {
+        self.exec_unchecked(e)
     }
 
     /// Runs `e` with this step's log, remaining time, and `-v` echo. Errors on timeout and interrupt only.
@@ -292,6 +289,12 @@ impl StepCx<'_> {
             self.pending = Some((fp, BTreeMap::new()));
         }
         Ok(hit)
+    }
+
+    /// Replaces the fingerprint to store when the step passes: for steps whose own output is one of their inputs.
+    pub fn refresh_fingerprint(&mut self, fp: Fingerprint) {
+        let outputs = self.pending.take().map(|(_, o)| o).unwrap_or_default();
+        self.pending = Some((fp, outputs));
     }
 
     /// A value remembered with this step's cache entry (e.g. the image id), readable on cached runs.

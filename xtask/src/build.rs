@@ -1,0 +1,448 @@
+//! `cargo xtask build`: static binaries staged on the host, every image built in parallel, and each image gated on
+//! size, vulnerabilities (Trivy) and policy. Every step is cached by the content of what it reads.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context as _, Result};
+use xshell::cmd;
+
+use crate::cli::Gate;
+use crate::config::{ByteSize, Config, Image};
+use crate::context::Context;
+use crate::pipeline::cache::Fingerprint;
+use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::{docker, report, tools, trivy};
+
+pub struct Build {
+    /// Gates turned off by `--skip-gate`; the report records them as skipped by request.
+    pub skip: Vec<Gate>,
+    /// Only these images (all when empty).
+    pub images: Vec<String>,
+}
+
+impl Build {
+    pub fn run(self, ctx: &Context) -> Result<()> {
+        let mut run = Run::new(ctx, "build");
+        self.add_steps(ctx, &mut run)?;
+        run.execute()
+    }
+
+    /// Adds the build and gate steps to `run`. Returns the ids of the steps that must pass before the images are
+    /// used (the gates).
+    pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<Vec<String>> {
+        let cfg = ctx.config()?;
+        for name in &self.images {
+            if cfg.image(name).is_none() {
+                let names: Vec<&str> = cfg.images.iter().map(|i| i.name.as_str()).collect();
+                return Err(crate::pipeline::UsageError(format!(
+                    "no image `{name}` in {}; images: {}",
+                    ctx.config_shown.display(),
+                    names.join(", ")
+                ))
+                .into());
+            }
+        }
+        let images: Vec<&'c Image> =
+            cfg.images.iter().filter(|i| self.images.is_empty() || self.images.contains(&i.name)).collect();
+        if images.is_empty() {
+            return Ok(vec![]);
+        }
+        run.add(Step::new("preflight:docker", "preflight", "Docker daemon answers", |cx| {
+            let v = docker::versions(cx)?;
+            cx.set("docker.version", v.clone());
+            cx.note(format!("docker {v}"));
+            Ok(Done::Passed)
+        }));
+        let with_binary: Vec<&'c Image> = images.iter().copied().filter(|i| i.binary.is_some()).collect();
+        if !with_binary.is_empty() {
+            let names: Vec<&str> = with_binary.iter().map(|i| i.name.as_str()).collect();
+            run.add(Step::new(
+                "prebuild:binaries",
+                "prebuild",
+                format!("Static Linux binaries for {}", names.join(", ")),
+                move |cx| prebuild(cx, &with_binary),
+            ));
+        }
+        let mut gates = vec![];
+        for img in images {
+            let build_id = format!("build:{}", img.name);
+            let mut deps = vec!["preflight:docker".to_string()];
+            if img.binary.is_some() {
+                deps.push("prebuild:binaries".into());
+            }
+            run.add(
+                Step::new(build_id.clone(), "build", format!("Build image {}", img.tag), move |cx| build(cx, img))
+                    .after(deps),
+            );
+            let skip = |g: Gate| self.skip.contains(&g);
+            let (size_skip, vuln_skip, policy_skip) = (skip(Gate::Size), skip(Gate::Vuln), skip(Gate::Policy));
+            for (kind, title) in
+                [("size", "Size budget"), ("vuln", "Vulnerabilities (Trivy)"), ("policy", "Image policy")]
+            {
+                let id = format!("gate:{kind}:{}", img.name);
+                let title = format!("{title}: {}", img.tag);
+                let step = match kind {
+                    "size" => Step::new(id.clone(), "gate", title, move |cx| size_gate(cx, cfg, img, size_skip)),
+                    "vuln" => Step::new(id.clone(), "gate", title, move |cx| vuln_gate(cx, cfg, img, vuln_skip)),
+                    _ => Step::new(id.clone(), "gate", title, move |cx| policy_gate(cx, cfg, img, policy_skip)),
+                };
+                run.add(step.after([build_id.clone()]));
+                gates.push(id);
+            }
+        }
+        Ok(gates)
+    }
+}
+
+/// The Rust target for static Linux binaries on this host's architecture.
+fn linux_target() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    }
+}
+
+fn staged_path(img: &Image, package: &str) -> PathBuf {
+    img.context.join("bin").join(package)
+}
+
+/// One `cargo build` for every image's binary (cargo shares the work), then each copied into its build context.
+fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
+    let root = cx.ctx.root.clone();
+    let mut fp = Fingerprint::new().file(&root, "Cargo.lock".as_ref())?.file(&root, "Cargo.toml".as_ref())?;
+    let mut packages = vec![];
+    let mut target = linux_target().to_string();
+    for img in images {
+        let b = img.binary.as_ref().context("image without binary")?;
+        if let Some(t) = &b.target {
+            target = t.clone();
+        }
+        packages.push(b.package.clone());
+        for src in &b.sources {
+            fp = fp.tree(&root, src)?;
+        }
+        fp = fp.file(&root, &staged_path(img, &b.package))?;
+    }
+    fp = fp.value("target", &target).value("packages", &packages.join(","));
+    let staged: Vec<PathBuf> =
+        images.iter().filter_map(|i| i.binary.as_ref().map(|b| root.join(staged_path(i, &b.package)))).collect();
+    if cx.cached(fp, |_| Ok(staged.iter().find(|p| !p.is_file()).map(|p| format!("{} is missing", p.display()))))? {
+        return Ok(Done::Cached);
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let pkg_args: Vec<String> = packages.iter().flat_map(|p| ["-p".to_string(), p.clone()]).collect();
+    let var = format!("CARGO_TARGET_{}_RUSTFLAGS", target.to_uppercase().replace('-', "_"));
+    let c = cmd!(cx.sh, "{cargo} build --release --locked --target {target} {pkg_args...}")
+        .env(&var, "-C target-feature=+crt-static");
+    cx.run(c.into()).with_context(|| {
+        format!(
+            "building static {target} binaries failed. On macOS or Windows this needs a Linux linker: see \
+             docs/images.md (build inside WSL2 or a Linux VM, or set `binary.target`)"
+        )
+    })?;
+    if cx.dry_run() {
+        for img in images {
+            if let Some(b) = &img.binary {
+                println!(
+                    "    copy target/{target}/release/{} -> {}",
+                    b.package,
+                    staged_path(img, &b.package).display()
+                );
+            }
+        }
+        return Ok(Done::Passed);
+    }
+    // Refresh the fingerprint with the binaries just staged, so the next run compares like with like.
+    let mut fp = Fingerprint::new().file(&root, "Cargo.lock".as_ref())?.file(&root, "Cargo.toml".as_ref())?;
+    for img in images {
+        let b = img.binary.as_ref().context("image without binary")?;
+        let built = root.join("target").join(&target).join("release").join(&b.package);
+        let dest = root.join(staged_path(img, &b.package));
+        std::fs::create_dir_all(dest.parent().context("staged path has a parent")?)?;
+        let same = std::fs::read(&dest).ok() == std::fs::read(&built).ok();
+        if !same {
+            std::fs::copy(&built, &dest).with_context(|| format!("staging {} into {}", b.package, dest.display()))?;
+        }
+        let size = std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
+        cx.note(format!("{} {} ({})", b.package, if same { "unchanged" } else { "staged" }, ByteSize(size)));
+        for src in &b.sources {
+            fp = fp.tree(&root, src)?;
+        }
+        fp = fp.file(&root, &staged_path(img, &b.package))?;
+    }
+    fp = fp.value("target", &target).value("packages", &packages.join(","));
+    cx.refresh_fingerprint(fp);
+    Ok(Done::Passed)
+}
+
+fn build_args(img: &Image) -> Vec<String> {
+    img.build_args.iter().flat_map(|(k, v)| ["--build-arg".to_string(), format!("{k}={v}")]).collect()
+}
+
+fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
+    let root = cx.ctx.root.clone();
+    let docker_version = cx.get("docker.version").unwrap_or_default();
+    let fp = Fingerprint::new()
+        .docker_context(&root, &img.context)?
+        .file(&root, &img.dockerfile)?
+        .value("tag", &img.tag)
+        .value("build args", &serde_json::to_string(&img.build_args)?)
+        .value("docker version", &docker_version);
+    let tag = img.tag.clone();
+    let cached = cx.cached(fp, |cx| {
+        let want = cx.remembered("image_id");
+        Ok(match (docker::image_id(cx, &tag)?, want) {
+            (Some(have), Some(want)) if have == want => None,
+            (Some(_), _) => Some(format!("{tag} in the daemon is another build")),
+            (None, _) => Some(format!("{tag} is no longer in the Docker daemon")),
+        })
+    })?;
+    if cached {
+        if let Some(id) = cx.remembered("image_id") {
+            cx.set(&format!("image:{}", img.name), id);
+        }
+        return Ok(Done::Cached);
+    }
+    let (df, ctxdir, args) = (&img.dockerfile, &img.context, build_args(img));
+    cx.run(cmd!(cx.sh, "docker build -f {df} -t {tag} {args...} {ctxdir}").into())
+        .with_context(|| format!("building {tag} from {}", df.display()))?;
+    let id = docker::image_id(cx, &tag)?.unwrap_or_else(|| "unknown".into());
+    if !cx.dry_run() {
+        cx.note(format!("{tag} {}", short_id(&id)));
+    }
+    cx.remember("image_id", &id);
+    cx.set(&format!("image:{}", img.name), id);
+    Ok(Done::Passed)
+}
+
+fn short_id(id: &str) -> &str {
+    let id = id.strip_prefix("sha256:").unwrap_or(id);
+    &id[..id.len().min(12)]
+}
+
+/// The image id that the build step produced or found cached; gates fingerprint on it.
+fn image_for_gate(cx: &StepCx, img: &Image) -> String {
+    cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into())
+}
+
+/// On a cache hit, repeats the figures the gate found when it ran.
+fn cached_with_summary(cx: &mut StepCx) -> Result<Done> {
+    if let Some(s) = cx.remembered("summary") {
+        cx.note(s);
+    }
+    Ok(Done::Cached)
+}
+
+fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
+    if skip {
+        return Ok(Done::Skipped("skipped by request (--skip-gate size)".into()));
+    }
+    if !cfg.gates.size {
+        return Ok(Done::Skipped("disabled in the config (gates.size: false)".into()));
+    }
+    let budget = &img.size_budget;
+    let fp = Fingerprint::new()
+        .value("image", &image_for_gate(cx, img))
+        .value("budget", &format!("{:?}/{:?}", budget.uncompressed, budget.compressed));
+    if cx.cached(fp, |_| Ok(None))? {
+        return cached_with_summary(cx);
+    }
+    let tag = &img.tag;
+    let info = docker::inspect(cx, tag)?;
+    let size = info["Size"].as_u64().unwrap_or(0);
+    let compressed = docker::compressed_size(cx, tag)?;
+    if cx.dry_run() {
+        return Ok(Done::Passed);
+    }
+    let show = |v: u64, b: Option<ByteSize>| match b {
+        Some(b) => format!("{} (budget {b})", ByteSize(v)),
+        None => format!("{} (no budget)", ByteSize(v)),
+    };
+    let summary =
+        format!("uncompressed {}, compressed {}", show(size, budget.uncompressed), show(compressed, budget.compressed));
+    cx.note(summary.clone());
+    let mut over = vec![];
+    if let Some(b) = budget.uncompressed.filter(|b| size > b.0) {
+        over.push(format!("uncompressed {} > {b}", ByteSize(size)));
+    }
+    if let Some(b) = budget.compressed.filter(|b| compressed > b.0) {
+        over.push(format!("compressed {} > {b}", ByteSize(compressed)));
+    }
+    if over.is_empty() {
+        cx.remember("summary", &summary);
+        return Ok(Done::Passed);
+    }
+    let mut layers = docker::history(cx, tag)?;
+    layers.sort_by(|a, b| b.size.cmp(&a.size));
+    let rows: Vec<String> =
+        layers.iter().take(5).map(|l| format!("  {:>10}  {}", ByteSize(l.size).to_string(), l.created_by)).collect();
+    bail!("{tag} is over its size budget: {}. Largest layers:\n{}", over.join(", "), rows.join("\n"))
+}
+
+fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
+    let gate = &cfg.gates.vulnerabilities;
+    if skip {
+        return Ok(Done::Skipped("skipped by request (--skip-gate vuln)".into()));
+    }
+    if !gate.enabled {
+        return Ok(Done::Skipped("disabled in the config (gates.vulnerabilities.enabled: false)".into()));
+    }
+    let root = cx.ctx.root.clone();
+    let today = report::rfc3339(std::time::SystemTime::now())[..10].to_string();
+    let mut fp = Fingerprint::new()
+        .value("image", &image_for_gate(cx, img))
+        .value("gate", &serde_json::to_string(gate)?)
+        // The vulnerability database changes daily; a scan is reused for the day only.
+        .value("day", &today);
+    if let Some(f) = &gate.ignore_file {
+        fp = fp.file(&root, f)?;
+    }
+    if cx.cached(fp, |_| Ok(None))? {
+        return cached_with_summary(cx);
+    }
+    let ignores = match &gate.ignore_file {
+        Some(f) => trivy::load_ignores(&root, f)?,
+        None => vec![],
+    };
+    if !cx.dry_run() && tools::locate(&cx.ctx.local_bin(), "trivy").is_none() {
+        let def = tools::find_def("trivy").context("trivy is a known tool")?;
+        bail!(
+            "trivy is not installed, so the vulnerability gate cannot run. Install it: {}. Or pass `--skip-gate vuln` \
+             (recorded in the report as skipped by request)",
+            tools::hint(def)
+        );
+    }
+    let tag = &img.tag;
+    // No --severity/--ignorefile: the verdict is ours (see trivy.rs), the same on every Trivy version.
+    let out =
+        cx.run(cmd!(cx.sh, "trivy image --format json --quiet --scanners vuln {tag}").into()).with_context(|| {
+            "Trivy could not scan the image; if it could not download its vulnerability database, run it once online \
+         or see docs/troubleshooting.md#trivy"
+        })?;
+    if cx.dry_run() {
+        return Ok(Done::Passed);
+    }
+    let findings = trivy::parse_report(&out.stdout)?;
+    let total = findings.len();
+    let v = trivy::judge(findings, gate, &ignores, &today);
+    let sev: Vec<&str> = gate.severities.iter().map(|s| s.as_str()).collect();
+    let summary = format!(
+        "{total} finding(s); {} at {} failing, {} let through, {} below threshold",
+        v.failing.len(),
+        sev.join("/"),
+        v.let_through.len(),
+        v.below_threshold
+    );
+    cx.note(summary.clone());
+    for (f, why) in &v.let_through {
+        cx.note(format!("let through {}: {why}", f.id));
+    }
+    for e in &v.expired {
+        cx.note(format!("ignore entry no longer applies: {e}"));
+    }
+    if v.failing.is_empty() {
+        cx.remember("summary", &summary);
+        return Ok(Done::Passed);
+    }
+    let rows: Vec<String> = v.failing.iter().map(|f| format!("  {}", trivy::describe(f))).collect();
+    bail!(
+        "{tag} has {} vulnerability finding(s) at {}:\n{}\nUpgrade the packages, or add entries with `statement` and \
+         `expired_at` to {}",
+        v.failing.len(),
+        sev.join("/"),
+        rows.join("\n"),
+        gate.ignore_file.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| "an ignore file".into())
+    )
+}
+
+fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
+    let policy = &cfg.gates.policy;
+    if skip {
+        return Ok(Done::Skipped("skipped by request (--skip-gate policy)".into()));
+    }
+    if !policy.enabled {
+        return Ok(Done::Skipped("disabled in the config (gates.policy.enabled: false)".into()));
+    }
+    let root = cx.ctx.root.clone();
+    let fp = Fingerprint::new()
+        .value("image", &image_for_gate(cx, img))
+        .file(&root, &img.dockerfile)?
+        .value("policy", &serde_json::to_string(policy)?)
+        .value("port", &format!("{:?}", img.port));
+    if cx.cached(fp, |_| Ok(None))? {
+        return cached_with_summary(cx);
+    }
+    let dockerfile = docker::read_dockerfile(&root, &img.dockerfile, &img.name)?;
+    let info = docker::inspect(cx, &img.tag)?;
+    if cx.dry_run() {
+        return Ok(Done::Passed);
+    }
+    let problems = policy_problems(&info["Config"], &dockerfile, &img.build_args, img, policy);
+    if problems.is_empty() {
+        let summary = format!(
+            "user {}, healthcheck, port {} exposed, bases pinned",
+            info["Config"]["User"].as_str().unwrap_or(""),
+            img.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
+        );
+        cx.note(summary.clone());
+        cx.remember("summary", &summary);
+        return Ok(Done::Passed);
+    }
+    bail!(
+        "{} breaks the image policy:\n{}",
+        img.tag,
+        problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+    )
+}
+
+/// Checks an image's config (`docker image inspect`'s `.Config`) and Dockerfile against the policy.
+pub fn policy_problems(
+    config: &serde_json::Value,
+    dockerfile: &str,
+    build_args: &BTreeMap<String, String>,
+    img: &Image,
+    policy: &crate::config::PolicyGate,
+) -> Vec<String> {
+    let mut p = vec![];
+    if policy.non_root {
+        let user = config["User"].as_str().unwrap_or("");
+        let uid = user.split(':').next().unwrap_or("");
+        if uid.is_empty() || uid == "0" || uid == "root" {
+            p.push(format!("runs as root (User {user:?}): add `USER 1000:1000` to {}", img.dockerfile.display()));
+        } else if uid.parse::<u32>().is_err() {
+            p.push(format!(
+                "runs as user {user:?}: use a numeric UID (e.g. `USER 1000:1000`) so Kubernetes' runAsNonRoot can check it"
+            ));
+        }
+    }
+    if policy.healthcheck {
+        let test = config["Healthcheck"]["Test"].as_array();
+        let none = test.and_then(|t| t.first()).and_then(|v| v.as_str()) == Some("NONE");
+        if test.is_none_or(|t| t.is_empty()) || none {
+            p.push("has no HEALTHCHECK: add one (e.g. `HEALTHCHECK CMD [\"/app\", \"healthcheck\"]`)".into());
+        }
+    }
+    if policy.exposed_port {
+        if let Some(port) = img.port {
+            let key = format!("{port}/tcp");
+            if config["ExposedPorts"].get(&key).is_none() {
+                p.push(format!("does not EXPOSE {port} (the port in xtask.yaml): add `EXPOSE {port}`"));
+            }
+        }
+    }
+    if policy.no_latest_base {
+        for b in docker::base_images(dockerfile, build_args) {
+            if !docker::pinned(&b.image) {
+                p.push(format!(
+                    "{}:{}: base image `{}` is not pinned: use a version tag or digest, not `latest`",
+                    img.dockerfile.display(),
+                    b.line,
+                    b.image
+                ));
+            }
+        }
+    }
+    p
+}

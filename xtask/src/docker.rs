@@ -1,0 +1,241 @@
+//! Docker: building images, reading their config and layers, measuring their size, and reading Dockerfiles.
+//! Works with the legacy builder and BuildKit alike (only flags both accept).
+
+use std::io::{Read, Write};
+use std::path::Path;
+
+use anyhow::{anyhow, bail, Context as _, Result};
+use serde_json::Value;
+use xshell::cmd;
+
+use crate::pipeline::StepCx;
+
+// Go templates for --format; cmd! reads braces as interpolation, so they are passed as values.
+const JSON: &str = "{{json .}}";
+const ID: &str = "{{.Id}}";
+const HISTORY: &str = "{{.Size}}\t{{.CreatedBy}}";
+
+/// `docker version`: the client and server versions, or why the daemon cannot be used.
+pub fn versions(cx: &mut StepCx) -> Result<String> {
+    let out = cx.probe(cmd!(cx.sh, "docker version --format {JSON}").into())?;
+    if cx.dry_run() {
+        return Ok("dry-run".into());
+    }
+    let v: Option<Value> = out.stdout.lines().find_map(|l| serde_json::from_str(l.trim()).ok());
+    let client = v.as_ref().and_then(|v| v["Client"]["Version"].as_str()).unwrap_or("?").to_string();
+    match v.as_ref().map(|v| &v["Server"]) {
+        Some(s) if s.is_object() => Ok(format!("client {client}, server {}", s["Version"].as_str().unwrap_or("?"))),
+        _ => bail!(
+            "the Docker daemon does not answer ({}). Start Docker (Docker Desktop, or `sudo systemctl start docker`) \
+             and check that this user may use it (`docker info`)",
+            out.tail(1).trim()
+        ),
+    }
+}
+
+/// The image's id, or None when the daemon does not have it.
+pub fn image_id(cx: &mut StepCx, tag: &str) -> Result<Option<String>> {
+    let out = cx.probe(cmd!(cx.sh, "docker image inspect --format {ID} {tag}").into())?;
+    Ok(out.success().then(|| out.stdout.trim().to_string()).filter(|s| !s.is_empty()))
+}
+
+/// `docker image inspect` as JSON (the first element of the array it prints).
+pub fn inspect(cx: &mut StepCx, tag: &str) -> Result<Value> {
+    let out = cx.run(cmd!(cx.sh, "docker image inspect {tag}").into())?;
+    if cx.dry_run() {
+        return Ok(Value::Null);
+    }
+    let v: Value = serde_json::from_str(&out.stdout).context("docker image inspect printed no JSON")?;
+    v.get(0).cloned().ok_or_else(|| anyhow!("docker image inspect printed an empty list for {tag}"))
+}
+
+/// One layer as `docker history` lists it, newest first.
+pub struct Layer {
+    pub size: u64,
+    pub created_by: String,
+}
+
+pub fn history(cx: &mut StepCx, tag: &str) -> Result<Vec<Layer>> {
+    let out = cx.run(cmd!(cx.sh, "docker history --no-trunc --human=false --format {HISTORY} {tag}").into())?;
+    Ok(out
+        .stdout
+        .lines()
+        .filter_map(|l| {
+            let (size, by) = l.split_once('\t')?;
+            Some(Layer { size: size.trim().parse().ok()?, created_by: tidy_created_by(by) })
+        })
+        .collect())
+}
+
+/// `/bin/sh -c #(nop) COPY file:abc in /x` → `COPY file:abc in /x`: the Dockerfile instruction as written.
+fn tidy_created_by(s: &str) -> String {
+    let s = s.trim();
+    let s = s.strip_prefix("/bin/sh -c #(nop) ").unwrap_or(s);
+    let s = s.strip_prefix("/bin/sh -c ").map(|r| format!("RUN {r}")).unwrap_or_else(|| s.to_string());
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// The gzip-compressed size of `docker save` (what a registry push or `minikube image load` roughly moves),
+/// computed while streaming, without writing the tarball anywhere.
+pub fn compressed_size(cx: &mut StepCx, tag: &str) -> Result<u64> {
+    if cx.dry_run() {
+        println!("    $ docker save {tag} | gzip | wc -c");
+        return Ok(0);
+    }
+    let c: std::process::Command = cmd!(cx.sh, "docker save {tag}").into();
+    let expr = duct::cmd(c.get_program(), c.get_args()).dir(cx.ctx.root.clone()).stderr_capture();
+    let mut reader = expr.reader().context("running docker save")?;
+    let mut enc = flate2::write::GzEncoder::new(Counter(0), flate2::Compression::default());
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = reader.read(&mut buf).with_context(|| format!("docker save {tag} failed"))?;
+        if n == 0 {
+            break;
+        }
+        enc.write_all(&buf[..n])?;
+    }
+    Ok(enc.finish()?.0)
+}
+
+struct Counter(u64);
+
+impl Write for Counter {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0 += b.len() as u64;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A `FROM` line of a Dockerfile.
+#[derive(Debug, PartialEq, Eq)]
+pub struct From {
+    pub line: usize,
+    pub image: String,
+}
+
+/// The base images a Dockerfile pulls: `FROM` references with build args expanded, leaving out `scratch` and
+/// earlier stages used as bases.
+pub fn base_images(dockerfile: &str, build_args: &std::collections::BTreeMap<String, String>) -> Vec<From> {
+    let mut args: std::collections::BTreeMap<String, String> = Default::default();
+    let mut stages: Vec<String> = vec![];
+    let mut out = vec![];
+    let mut seen_from = false;
+    for (i, raw) in logical_lines(dockerfile) {
+        let mut words = raw.split_whitespace();
+        let Some(instr) = words.next() else { continue };
+        match instr.to_ascii_uppercase().as_str() {
+            // Only ARGs before the first FROM can be used in FROM lines.
+            "ARG" if !seen_from => {
+                for w in words {
+                    let (k, v) = w.split_once('=').unwrap_or((w, ""));
+                    let v = build_args.get(k).cloned().unwrap_or_else(|| v.trim_matches('"').to_string());
+                    args.insert(k.to_string(), v);
+                }
+            }
+            "FROM" => {
+                seen_from = true;
+                let rest: Vec<&str> = words.filter(|w| !w.starts_with("--")).collect();
+                let Some(image) = rest.first() else { continue };
+                let image = expand(image, &args);
+                // A stage declared earlier is not pulled; `scratch` is no image at all.
+                let local = image.eq_ignore_ascii_case("scratch") || stages.contains(&image.to_ascii_lowercase());
+                if let (Some(a), Some(name)) = (rest.get(1), rest.get(2)) {
+                    if a.eq_ignore_ascii_case("as") {
+                        stages.push(name.to_ascii_lowercase());
+                    }
+                }
+                if local {
+                    continue;
+                }
+                out.push(From { line: i, image });
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether a reference pins its version: a tag other than `latest`, or a digest.
+pub fn pinned(image: &str) -> bool {
+    if image.contains("@sha256:") {
+        return true;
+    }
+    let name = image.rsplit('/').next().unwrap_or(image);
+    match name.split_once(':') {
+        Some((_, tag)) => tag != "latest" && !tag.is_empty(),
+        None => false,
+    }
+}
+
+fn expand(s: &str, args: &std::collections::BTreeMap<String, String>) -> String {
+    let mut out = s.to_string();
+    for (k, v) in args {
+        out = out.replace(&format!("${{{k}}}"), v).replace(&format!("${k}"), v);
+    }
+    out
+}
+
+/// Dockerfile lines joined across `\` continuations, comments dropped, with 1-based line numbers.
+fn logical_lines(text: &str) -> Vec<(usize, String)> {
+    let mut out = vec![];
+    let mut cur = String::new();
+    let mut start = 0;
+    for (i, line) in text.lines().enumerate() {
+        let t = line.trim();
+        if cur.is_empty() && (t.starts_with('#') || t.is_empty()) {
+            continue;
+        }
+        if cur.is_empty() {
+            start = i + 1;
+        }
+        match t.strip_suffix('\\') {
+            Some(head) => {
+                cur.push_str(head);
+                cur.push(' ');
+            }
+            None => {
+                cur.push_str(t);
+                out.push((start, std::mem::take(&mut cur)));
+            }
+        }
+    }
+    if !cur.is_empty() {
+        out.push((start, cur));
+    }
+    out
+}
+
+/// Reads a Dockerfile relative to the repo root, with a message that says which image needs it.
+pub fn read_dockerfile(root: &Path, rel: &Path, image: &str) -> Result<String> {
+    std::fs::read_to_string(root.join(rel))
+        .with_context(|| format!("reading {} (the Dockerfile of image `{image}` in xtask.yaml)", rel.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_bases_and_pins() {
+        let df = "ARG RUST=1.80\nFROM rust:${RUST} AS build\nRUN x \\\n  y\nFROM build AS test\nFROM scratch\nCOPY --from=build /a /a\n";
+        let b = base_images(df, &Default::default());
+        assert_eq!(b, vec![From { line: 2, image: "rust:1.80".into() }]);
+        assert!(pinned("rust:1.80"));
+        assert!(!pinned("node"));
+        assert!(!pinned("node:latest"));
+        assert!(pinned("localhost:5000/node@sha256:abc"));
+        assert!(!pinned("localhost:5000/node"));
+        let b = base_images("FROM --platform=$BUILDPLATFORM node\n", &Default::default());
+        assert_eq!(b[0].image, "node");
+    }
+
+    #[test]
+    fn tidies_history() {
+        assert_eq!(tidy_created_by("/bin/sh -c #(nop) COPY file:ab in /x "), "COPY file:ab in /x");
+        assert_eq!(tidy_created_by("/bin/sh -c apt-get   install"), "RUN apt-get install");
+        assert_eq!(tidy_created_by("COPY bin/todo-api /todo-api # buildkit"), "COPY bin/todo-api /todo-api # buildkit");
+    }
+}
