@@ -104,6 +104,8 @@ fn linux_target() -> &'static str {
     }
 }
 
+const STATIC_TARGET_DIR: &str = "target/xtask/static";
+
 fn staged_path(img: &Image, package: &str) -> PathBuf {
     img.context.join("bin").join(package)
 }
@@ -134,7 +136,10 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let pkg_args: Vec<String> = packages.iter().flat_map(|p| ["-p".to_string(), p.clone()]).collect();
     let var = format!("CARGO_TARGET_{}_RUSTFLAGS", target.to_uppercase().replace('-', "_"));
-    let c = cmd!(cx.sh, "{cargo} build --release --locked --target {target} {pkg_args...}")
+    // A target dir of our own: no lock contention with a cargo that is running us (tests, `cargo run`), and the
+    // static release artifacts are not shared with anything else anyway.
+    let target_dir = STATIC_TARGET_DIR;
+    let c = cmd!(cx.sh, "{cargo} build --release --locked --target {target} --target-dir {target_dir} {pkg_args...}")
         .env(&var, "-C target-feature=+crt-static");
     cx.run(c.into()).with_context(|| {
         format!(
@@ -158,7 +163,7 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
     let mut fp = Fingerprint::new().file(&root, "Cargo.lock".as_ref())?.file(&root, "Cargo.toml".as_ref())?;
     for img in images {
         let b = img.binary.as_ref().context("image without binary")?;
-        let built = root.join("target").join(&target).join("release").join(&b.package);
+        let built = root.join(STATIC_TARGET_DIR).join(&target).join("release").join(&b.package);
         let dest = root.join(staged_path(img, &b.package));
         std::fs::create_dir_all(dest.parent().context("staged path has a parent")?)?;
         let same = std::fs::read(&dest).ok() == std::fs::read(&built).ok();

@@ -35,8 +35,27 @@ pub fn from_str<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, YamlE
     }
     serde_yaml::from_str(text).map_err(|e| {
         let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-        YamlError { file: file.to_path_buf(), line, column, message: explain(&e.to_string()) }
+        let mut message = explain(&e.to_string());
+        if deeper_next_line(text, line) {
+            message.push_str(" — the next line is indented deeper than this one: check the indentation");
+        }
+        YamlError { file: file.to_path_buf(), line, column, message }
     })
+}
+
+/// A wrongly indented line often parses as the continuation of the value above it; say so.
+fn deeper_next_line(text: &str, line: usize) -> bool {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut lines = text.lines().skip(line.saturating_sub(1));
+    match (lines.next(), lines.next()) {
+        (Some(cur), Some(next)) => {
+            cur.contains(": ")
+                && !next.trim().is_empty()
+                && !cur.trim_end().ends_with(':')
+                && indent(next) > indent(cur)
+        }
+        _ => false,
+    }
 }
 
 /// Serializes a value as YAML (used for state files that people read).

@@ -1,0 +1,212 @@
+//! `cargo xtask tools install` against a local HTTP server on 127.0.0.1 serving fixture archives: a good archive
+//! installs, a tampered or missing one is refused and leaves nothing behind.
+
+use std::io::{BufRead, BufReader, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sha2::{Digest, Sha256};
+
+/// Serves `files` (URL path → bytes) on 127.0.0.1 until the test ends; 404 for anything else.
+fn serve(files: Vec<(String, Vec<u8>)>) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten().take(64) {
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut request = String::new();
+            if reader.read_line(&mut request).is_err() {
+                continue;
+            }
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                    break;
+                }
+            }
+            let path = request.split_whitespace().nth(1).unwrap_or("/").to_string();
+            let mut stream = stream;
+            match files.iter().find(|(p, _)| *p == path) {
+                Some((_, body)) => {
+                    let head =
+                        format!("HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                    let _ = stream.write_all(head.as_bytes());
+                    let _ = stream.write_all(body);
+                }
+                None => {
+                    let _ =
+                        stream.write_all(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                }
+            }
+        }
+    });
+    format!("http://{addr}")
+}
+
+fn platform() -> String {
+    let os = if cfg!(target_os = "macos") { "darwin" } else { std::env::consts::OS };
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        a => a,
+    };
+    format!("{os}-{arch}")
+}
+
+/// A helm-like archive (`<platform>/helm` inside a .tar.gz), made with the system's tar as upstream's are.
+fn helm_archive(work: &Path) -> Vec<u8> {
+    let dir = work.join("src").join(platform());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("helm"), "#!/bin/sh\necho v3.21.4+gfixture\n").unwrap();
+    let out = work.join("helm.tar.gz");
+    let st =
+        Command::new("tar").arg("-czf").arg(&out).arg("-C").arg(work.join("src")).arg(platform()).status().unwrap();
+    assert!(st.success());
+    std::fs::read(out).unwrap()
+}
+
+fn sha256(b: &[u8]) -> String {
+    Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
+}
+
+struct Project {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+}
+
+fn project(url: &str, sha: &str) -> Project {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().to_path_buf();
+    std::fs::create_dir_all(root.join("xtask")).unwrap();
+    let lock = format!(
+        "tools:\n  helm:\n    version: 3.21.4\n    platforms:\n      {}:\n        url: {url}\n        sha256: {sha}\n        \
+         archive: tar.gz\n        path_in_archive: {}/helm\n",
+        platform(),
+        platform()
+    );
+    std::fs::write(root.join("xtask/tools.lock.yaml"), lock).unwrap();
+    Project { _dir: dir, root }
+}
+
+fn install(p: &Project, args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["tools", "install"])
+        .args(args)
+        .env("XTASK_ROOT", &p.root)
+        .output()
+        .unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).to_string())
+}
+
+/// Nothing but what a successful install writes may be in .xtask/bin.
+fn bin_entries(p: &Project) -> Vec<String> {
+    match std::fs::read_dir(p.root.join(".xtask/bin")) {
+        Ok(rd) => {
+            let mut v: Vec<String> = rd.map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+            v.sort();
+            v
+        }
+        Err(_) => vec![],
+    }
+}
+
+fn needs_curl_and_tar() -> bool {
+    let ok = |c: &str| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success());
+    if ok("curl") && ok("tar") {
+        return true;
+    }
+    assert!(std::env::var("XTASK_REQUIRE_ENGINES").as_deref() != Ok("1"), "curl and tar are required in CI");
+    eprintln!("skipped: tools install tests need curl and tar");
+    false
+}
+
+#[test]
+fn installs_a_verified_download() {
+    if !needs_curl_and_tar() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let archive = helm_archive(work.path());
+    let base = serve(vec![("/helm.tar.gz".into(), archive.clone())]);
+    let p = project(&format!("{base}/helm.tar.gz"), &sha256(&archive));
+    let (code, stderr) = install(&p, &["helm"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("helm 3.21.4 installed into .xtask/bin (sha256 verified)"), "{stderr}");
+    assert_eq!(bin_entries(&p), vec![".helm.version", "helm"]);
+    let out = Command::new(p.root.join(".xtask/bin/helm")).output().unwrap();
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "v3.21.4+gfixture");
+    // A second run sees the pinned version in place and downloads nothing.
+    let (code, stderr) = install(&p, &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("already installed"), "{stderr}");
+}
+
+#[test]
+fn refuses_a_tampered_archive_and_leaves_nothing() {
+    if !needs_curl_and_tar() {
+        return;
+    }
+    let work = tempfile::tempdir().unwrap();
+    let archive = helm_archive(work.path());
+    let expected = sha256(&archive);
+    let mut tampered = archive.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 0xff;
+    let base = serve(vec![("/helm.tar.gz".into(), tampered.clone())]);
+    let p = project(&format!("{base}/helm.tar.gz"), &expected);
+    let (code, stderr) = install(&p, &["helm"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "checksum mismatch for {base}/helm.tar.gz: expected {expected}, got {}",
+            sha256(&tampered)
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was installed"), "{stderr}");
+    assert_eq!(bin_entries(&p), Vec::<String>::new(), "no binary, stamp or temp folder may remain");
+}
+
+#[test]
+fn a_broken_download_leaves_nothing() {
+    if !needs_curl_and_tar() {
+        return;
+    }
+    let base = serve(vec![]);
+    let p = project(&format!("{base}/missing.tar.gz"), &"0".repeat(64));
+    let (code, stderr) = install(&p, &["helm"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("download of") && stderr.contains("failed (curl exit 22)"), "{stderr}");
+    assert_eq!(bin_entries(&p), Vec::<String>::new());
+}
+
+#[test]
+fn an_unknown_tool_is_a_usage_error() {
+    let p = project("http://127.0.0.1:9/x", &"0".repeat(64));
+    let (code, stderr) = install(&p, &["helmm"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("no pinned version of `helmm`"), "{stderr}");
+}
+
+#[test]
+fn the_committed_lock_file_parses_and_cites_its_sources() {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tools.lock.yaml")).unwrap();
+    for tool in ["helm", "minikube", "kubectl", "trivy"] {
+        assert!(text.contains(&format!("\n  {tool}:\n")), "{tool} is pinned");
+    }
+    for line in text.lines().filter(|l| l.trim_start().starts_with("sha256:")) {
+        let v = line.split(':').nth(1).unwrap().trim();
+        assert_eq!(v.len(), 64, "{line}");
+        assert!(v.chars().all(|c| c.is_ascii_hexdigit()), "{line}");
+    }
+    assert!(text.matches("source").count() >= 4, "each pinned tool cites where its checksums come from");
+    // `tools list` reads it through the same parser as `tools install`.
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(["tools", "list"])
+        .env("XTASK_ROOT", concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("helm4"));
+}
