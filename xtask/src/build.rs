@@ -25,7 +25,7 @@ impl Build {
     pub fn run(self, ctx: &Context) -> Result<()> {
         let mut run = Run::new(ctx, "build");
         self.add_steps(ctx, &mut run)?;
-        run.execute()
+        run.execute().map(drop)
     }
 
     /// Adds the build and gate steps to `run`. Returns the ids of the steps that must pass before the images are

@@ -53,6 +53,12 @@ pub enum Command {
     Tools(Tools),
     /// Build every image in parallel and gate each on size, vulnerabilities (Trivy) and policy
     Build(BuildArgs),
+    /// Bring the app up: preflight, build and gates, cluster, images, lint, deploy, helm test, then the app's URL
+    Up(UpArgs),
+    /// Remove the deployment: uninstall the release, delete the namespace, stop the cluster
+    Teardown(TeardownArgs),
+    /// Return the release to an earlier revision (the last good one when none is given)
+    Rollback(RollbackArgs),
     /// Show the exact commands a command would run, in order, with each cache decision; runs nothing
     Plan(PlanArgs),
 }
@@ -78,6 +84,35 @@ pub struct PlanArgs {
 pub enum PlanCommand {
     /// Plan `cargo xtask build`
     Build(BuildArgs),
+    /// Plan `cargo xtask up`
+    Up(UpArgs),
+    /// Plan `cargo xtask teardown`
+    Teardown(TeardownArgs),
+    /// Plan `cargo xtask rollback`
+    Rollback(RollbackArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct UpArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct TeardownArgs {
+    /// Delete the Minikube cluster instead of stopping it
+    #[arg(long, conflicts_with = "keep_cluster")]
+    pub delete: bool,
+    /// Leave the cluster running; only the release and its namespace are removed
+    #[arg(long)]
+    pub keep_cluster: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct RollbackArgs {
+    /// Revision to return to (see `helm history`); the last good revision before the current one by default
+    #[arg(value_name = "REVISION")]
+    pub revision: Option<u64>,
 }
 
 #[derive(Debug, Args)]

@@ -6,7 +6,6 @@ use serde::Serialize;
 
 use crate::context::Context;
 use crate::tools::{self, Probe, ToolDef};
-use crate::version::Version;
 
 pub struct Doctor {
     pub json: bool,
@@ -69,19 +68,7 @@ fn check(ctx: &Context, cfg: &crate::config::Config) -> Vec<Row> {
 fn row(def: &'static ToolDef, probe: Probe, cfg: &crate::config::Config) -> Row {
     let minimum = tools::minimum(def, Some(cfg));
     let needed_for = tools::needed_for(def, cfg);
-    let shortfall = if !probe.found {
-        Some("not found".to_string())
-    } else if let Some(problem) = &probe.problem {
-        Some(problem.clone())
-    } else if probe.daemon == Some(false) && !needed_for.is_empty() {
-        Some("the Docker daemon does not answer (is it running, and may this user use it?)".to_string())
-    } else {
-        match probe.version.as_deref().and_then(Version::parse) {
-            Some(v) if v < minimum => Some(format!("version {v} is older than the minimum {minimum}")),
-            Some(_) => None,
-            None => Some("version unknown".to_string()),
-        }
-    };
+    let shortfall = tools::shortfall(&probe, &minimum, !needed_for.is_empty());
     Row {
         ok: shortfall.is_none(),
         required: !needed_for.is_empty(),

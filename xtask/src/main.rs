@@ -6,11 +6,18 @@ mod config;
 mod context;
 mod docker;
 mod doctor;
+mod helm;
 mod install;
+mod kube;
+mod manifests;
+mod minikube;
 mod pipeline;
 mod report;
+mod rollback;
+mod teardown;
 mod tools;
 mod trivy;
+mod up;
 mod version;
 mod yaml;
 
@@ -18,7 +25,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{BuildArgs, Cli, Command, PlanCommand, ToolsCommand};
+use crate::cli::{BuildArgs, Cli, Command, PlanCommand, TeardownArgs, ToolsCommand};
 use crate::context::Context;
 
 fn main() -> ExitCode {
@@ -49,6 +56,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             cli.global.dry_run = true;
             match p.command {
                 PlanCommand::Build(b) => Command::Build(b),
+                PlanCommand::Up(u) => Command::Up(u),
+                PlanCommand::Teardown(t) => Command::Teardown(t),
+                PlanCommand::Rollback(r) => Command::Rollback(r),
             }
         }
         c => c,
@@ -56,6 +66,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::new(cli.global)?;
     match command {
         Command::Build(b) => build(b).run(&ctx),
+        Command::Up(u) => up::Up { build: build(u.build) }.run(&ctx),
+        Command::Teardown(t) => teardown::Teardown { cluster: teardown_action(&t) }.run(&ctx),
+        Command::Rollback(r) => rollback::Rollback { revision: r.revision }.run(&ctx),
         Command::Plan(_) => unreachable!("plan was turned into its command above"),
         Command::Doctor(d) => doctor::Doctor { json: d.json }.run(&ctx),
         Command::Tools(t) => match t.command {
@@ -67,6 +80,14 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
 
 fn build(b: BuildArgs) -> build::Build {
     build::Build { skip: b.skip_gate, images: b.images }
+}
+
+fn teardown_action(t: &TeardownArgs) -> teardown::ClusterAction {
+    match (t.delete, t.keep_cluster) {
+        (true, _) => teardown::ClusterAction::Delete,
+        (_, true) => teardown::ClusterAction::Keep,
+        _ => teardown::ClusterAction::Stop,
+    }
 }
 
 /// Maps an error to the documented exit codes: 2 usage or config error, 130 interrupted, 1 otherwise.

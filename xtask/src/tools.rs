@@ -279,6 +279,66 @@ fn parse_docker(stdout: &str, all: &str, p: &mut Probe) {
     }
 }
 
+/// Why a probed tool cannot be used, or None when it is fine. `needed` makes a down Docker daemon a shortfall.
+pub fn shortfall(probe: &Probe, minimum: &Version, needed: bool) -> Option<String> {
+    if !probe.found {
+        return Some("not found".to_string());
+    }
+    if let Some(problem) = &probe.problem {
+        return Some(problem.clone());
+    }
+    if probe.daemon == Some(false) && needed {
+        return Some("the Docker daemon does not answer (is it running, and may this user use it?)".to_string());
+    }
+    match probe.version.as_deref().and_then(Version::parse) {
+        Some(v) if &v < minimum => Some(format!("version {v} is older than the minimum {minimum}")),
+        Some(_) => None,
+        None => Some("version unknown".to_string()),
+    }
+}
+
+/// Preflight for a command: every tool in `names` present at its minimum. A missing one that is pinned in
+/// xtask/tools.lock.yaml is installed into .xtask/bin first (unless `--no-install`), and the step says so.
+pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Result<()> {
+    let ctx = cx.ctx;
+    let cfg = ctx.config()?;
+    let lock = crate::install::load_lock(&ctx.root).ok();
+    let mut missing = vec![];
+    for name in names {
+        let def = find_def(name).ok_or_else(|| anyhow::anyhow!("internal error: unknown tool {name}"))?;
+        if cx.dry_run() {
+            println!("    check {name} >= {}", minimum(def, Some(cfg)));
+            continue;
+        }
+        let min = minimum(def, Some(cfg));
+        let mut probe = probe(ctx, &cx.sh, def);
+        let mut why = shortfall(&probe, &min, true);
+        let pinned = lock.as_ref().is_some_and(|l| l.tools.contains_key(*name));
+        if why.is_some() && !probe.found && pinned && !ctx.global.no_install {
+            cx.note(format!("{name} is missing: installing the pinned version (turn this off with --no-install)"));
+            match crate::install::install_one(ctx, lock.as_ref().expect("checked above"), name, false) {
+                Ok(msg) => {
+                    cx.note(msg);
+                    probe = self::probe(ctx, &cx.sh, def);
+                    why = shortfall(&probe, &min, true);
+                }
+                Err(e) => why = Some(format!("not found, and installing the pinned version failed: {e:#}")),
+            }
+        }
+        match why {
+            None => {
+                let src = if probe.source == Some(Source::Pinned) { " (pinned, .xtask/bin)" } else { "" };
+                cx.note(format!("{name} {}{src}", probe.version.as_deref().unwrap_or("?")));
+            }
+            Some(w) => missing.push(format!("  - {name}: {w} — {}", hint(def))),
+        }
+    }
+    if !missing.is_empty() {
+        anyhow::bail!("required tools are missing or too old:\n{}", missing.join("\n"));
+    }
+    Ok(())
+}
+
 /// A PATH value with .xtask/bin first, for every command the pipeline runs.
 pub fn path_with_local_bin(local_bin: &Path) -> std::ffi::OsString {
     let mut dirs = vec![local_bin.to_path_buf()];

@@ -58,6 +58,23 @@ fn deeper_next_line(text: &str, line: usize) -> bool {
     }
 }
 
+/// Every document of a multi-document YAML stream (`helm template` output) as JSON values; empty documents are
+/// left out.
+pub fn documents(file: &Path, text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
+    use serde::Deserialize;
+    let mut out = vec![];
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let v = serde_json::Value::deserialize(doc).map_err(|e| {
+            let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+            YamlError { file: file.to_path_buf(), line, column, message: explain(&e.to_string()) }
+        })?;
+        if !v.is_null() {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
 /// Serializes a value as YAML (used for state files that people read).
 pub fn to_string<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
     Ok(serde_yaml::to_string(value)?)

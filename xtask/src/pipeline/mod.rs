@@ -352,8 +352,9 @@ impl<'c> Run<'c> {
         self
     }
 
-    /// Runs the graph and writes the report. Err([`StepsFailed`]) or Err([`Interrupted`]) after reporting them.
-    pub fn execute(self) -> Result<()> {
+    /// Runs the graph and writes the report. Returns the values steps handed on (`app.url`); Err([`StepsFailed`])
+    /// or Err([`Interrupted`]) after reporting them.
+    pub fn execute(self) -> Result<BTreeMap<String, String>> {
         let ctx = self.ctx;
         let dry = ctx.global.dry_run;
         let started = Instant::now();
@@ -388,7 +389,7 @@ impl<'c> Run<'c> {
             records.extend(extra);
         }
         if dry {
-            return Ok(());
+            return Ok(BTreeMap::new());
         }
         let failed: Vec<String> =
             records.iter().filter(|r| r.status == StepStatus::Failed).map(|r| r.id.clone()).collect();
@@ -427,7 +428,7 @@ impl<'c> Run<'c> {
         if !failed.is_empty() {
             return Err(StepsFailed(failed).into());
         }
-        Ok(())
+        Ok(shared.values.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
 }
 

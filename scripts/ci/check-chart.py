@@ -1,0 +1,622 @@
+#!/usr/bin/env python3
+"""Static checks of the helm/todo chart and the k8s/ manifests rendered from it. No cluster needed.
+
+Lints and renders the chart for every values variant with the `helm` on PATH (the real CLI, or scripts/ci/helm,
+the CI adapter over Helm's engine), validates every manifest against the Kubernetes 1.28-1.31 schemas
+(kubernetes-validate, strict), and checks the chart's own rules: hardening, probes, resources, labels,
+autoscaling, the documented values, and that k8s/ matches a fresh render.
+
+    python3 -m venv .venv && .venv/bin/pip install -r scripts/ci/requirements.txt
+    PATH="$PWD/scripts/ci:$PWD/.venv/bin:$PATH" .venv/bin/python scripts/ci/check-chart.py
+
+Prints one line per check and `N passed, M failed`; exits 1 when any check failed.
+`--write` regenerates the generated parts instead (README parameter table, k8s/todo.yaml), then checks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+import jsonschema
+import kubernetes_validate
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+CHART = Path("helm/todo")
+K8S_DIR = Path("k8s")
+K8S_FILE = K8S_DIR / "base" / "todo.yaml"
+README = CHART / "README.md"
+KUBE_VERSIONS = ["1.28.0", "1.29.0", "1.30.0", "1.31.0"]
+RELEASE = NAMESPACE = "todo"
+APP_UID = 1000
+# The defaults the chart promises (values.yaml), checked exactly in the default variant.
+DEFAULT_RESOURCES = {
+    "backend": {"requests": {"cpu": "200m", "memory": "256Mi"}, "limits": {"cpu": "500m", "memory": "512Mi"}},
+    "frontend": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "200m", "memory": "256Mi"}},
+}
+DEFAULT_HPA = {"backend": (2, 10, 70), "frontend": (2, 5, 80)}
+READINESS_PATH = {"backend": "/ready", "frontend": "/health"}
+# Labels that change between releases of the same install: never in a selector.
+UNSTABLE_LABELS = {"version", "app.kubernetes.io/version", "helm.sh/chart"}
+# The exact command k8s/todo.yaml is rendered with (kept in its header; cargo xtask manifests runs the same).
+K8S_RENDER_ARGS = [
+    "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "-f", str(CHART / "values-dev.yaml"),
+    "--set", "database.existingSecret=todo-db", "--skip-tests",
+]
+README_START, README_END = "<!-- parameters:start -->", "<!-- parameters:end -->"
+
+
+# --- reporting -------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Report:
+    passed: int = 0
+    failed: int = 0
+
+    def check(self, name: str, problems: Iterable[str] | bool | str | None) -> bool:
+        """Record one check. `problems` is a list of problems, a bool (True = ok), or one problem string."""
+        if isinstance(problems, bool):
+            problems = [] if problems else ["failed"]
+        elif isinstance(problems, str):
+            problems = [problems]
+        problems = list(problems or [])
+        if problems:
+            self.failed += 1
+            shown = "; ".join(problems[:5]) + (f"; ... {len(problems) - 5} more" if len(problems) > 5 else "")
+            print(f"FAIL {name}: {shown}", flush=True)
+        else:
+            self.passed += 1
+            print(f"ok   {name}", flush=True)
+        return not problems
+
+
+# --- helm ------------------------------------------------------------------------------------------------------
+
+
+def helm_binary() -> str:
+    found = shutil.which("helm")
+    return found or str(ROOT / "scripts/ci/helm")
+
+
+def helm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([helm_binary(), *args], cwd=ROOT, capture_output=True, text=True, check=False)
+
+
+def documents(text: str) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(text) if doc]
+
+
+@dataclass
+class Variant:
+    """One way of installing the chart, and what its render must contain."""
+
+    name: str
+    files: list[str] = field(default_factory=list)
+    sets: list[str] = field(default_factory=list)
+    defaults: bool = False  # the exact default resources and HPA bounds apply
+    expect_secret: bool = True
+    expect_postgresql: bool = True
+    expect_ingress: bool = False
+    secret_name: str = "todo-db"
+
+    def args(self) -> list[str]:
+        out: list[str] = []
+        for f in self.files:
+            out += ["-f", str(CHART / f)]
+        for s in self.sets:
+            out += ["--set", s]
+        return out
+
+
+def variants() -> list[Variant]:
+    # Throwaway credentials, generated per run: no password is ever committed, not even a test one.
+    password = secrets.token_urlsafe(18)
+    pw = f"database.password={password}"
+    return [
+        Variant("values.yaml", sets=[pw], defaults=True),
+        Variant("values-dev.yaml", files=["values-dev.yaml"], sets=[pw]),
+        Variant("values-prod.yaml", files=["values-prod.yaml"], sets=[pw], expect_ingress=True),
+        Variant("existingSecret", files=["ci/existing-secret-values.yaml"], expect_secret=False,
+                secret_name="todo-db-credentials"),
+        Variant("external-db url", sets=["postgresql.enabled=false",
+                                         f"externalDatabase.url=postgres://todo:{password}@db.example.test:5432/todo"],
+                expect_postgresql=False),
+        Variant("external-db existingSecret", files=["ci/external-db-values.yaml"], expect_secret=False,
+                expect_postgresql=False, secret_name="todo-external-db"),
+        Variant("ingress", files=["ci/ingress-values.yaml"], sets=[pw], expect_ingress=True),
+    ]
+
+
+# --- manifest checks -------------------------------------------------------------------------------------------
+
+
+def kind_name(doc: dict[str, Any]) -> str:
+    return f"{doc.get('kind')}/{(doc.get('metadata') or {}).get('name')}"
+
+
+def component_of(doc: dict[str, Any]) -> str:
+    return ((doc.get("metadata") or {}).get("labels") or {}).get("component", "")
+
+
+def workloads(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in docs if d.get("kind") in ("Deployment", "StatefulSet")]
+
+
+def pod_specs(docs: list[dict[str, Any]]) -> list[tuple[str, dict[str, Any], dict[str, Any]]]:
+    """(name, pod metadata, pod spec) of every workload's template and every bare Pod (the helm tests)."""
+    out = []
+    for doc in docs:
+        if doc.get("kind") in ("Deployment", "StatefulSet"):
+            template = doc["spec"]["template"]
+            out.append((kind_name(doc), template.get("metadata") or {}, template["spec"]))
+        elif doc.get("kind") == "Pod":
+            out.append((kind_name(doc), doc.get("metadata") or {}, doc["spec"]))
+    return out
+
+
+def check_schemas(docs: list[dict[str, Any]], version: str) -> list[str]:
+    problems = []
+    for doc in docs:
+        try:
+            kubernetes_validate.validate(doc, version, strict=True)
+        except kubernetes_validate.ValidationError as err:
+            path = ".".join(str(p) for p in err.path)
+            problems.append(f"{kind_name(doc)}: {path}: {err.message}")
+        except (kubernetes_validate.SchemaNotFoundError, kubernetes_validate.InvalidSchemaError) as err:
+            problems.append(f"{kind_name(doc)}: {err.message}")
+    return problems
+
+
+def check_hardening(docs: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    for name, meta, spec in pod_specs(docs):
+        pod_sc = spec.get("securityContext") or {}
+        app_pod = (meta.get("labels") or {}).get("component") in ("backend", "frontend")
+        if pod_sc.get("runAsNonRoot") is not True:
+            problems.append(f"{name}: pod runAsNonRoot is not true")
+        if (pod_sc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
+            problems.append(f"{name}: pod seccompProfile is not RuntimeDefault")
+        if app_pod:
+            for key in ("runAsUser", "runAsGroup", "fsGroup"):
+                if pod_sc.get(key) != APP_UID:
+                    problems.append(f"{name}: pod {key} is {pod_sc.get(key)}, want {APP_UID}")
+        if spec.get("automountServiceAccountToken") is not False:
+            problems.append(f"{name}: automountServiceAccountToken is not false")
+        for c in spec.get("containers", []) + spec.get("initContainers", []):
+            sc = c.get("securityContext") or {}
+            where = f"{name}/{c['name']}"
+            if sc.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{where}: readOnlyRootFilesystem is not true")
+            if sc.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{where}: allowPrivilegeEscalation is not false")
+            if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
+                problems.append(f"{where}: capabilities do not drop ALL")
+            if (sc.get("capabilities") or {}).get("add"):
+                problems.append(f"{where}: capabilities are added")
+            if sc.get("privileged"):
+                problems.append(f"{where}: privileged")
+            if sc.get("runAsUser", pod_sc.get("runAsUser")) in (0, None):
+                problems.append(f"{where}: may run as root (no non-zero runAsUser)")
+            if app_pod and sc.get("runAsUser", APP_UID) != APP_UID:
+                problems.append(f"{where}: runAsUser is {sc.get('runAsUser')}, want {APP_UID}")
+    return problems
+
+
+def check_probes(docs: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    for doc in workloads(docs):
+        component = component_of(doc)
+        for c in doc["spec"]["template"]["spec"]["containers"]:
+            where = f"{kind_name(doc)}/{c['name']}"
+            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
+                if not c.get(probe):
+                    problems.append(f"{where}: no {probe}")
+            if component in READINESS_PATH:
+                paths = {p: ((c.get(p) or {}).get("httpGet") or {}).get("path") for p in
+                         ("livenessProbe", "readinessProbe", "startupProbe")}
+                want = {"livenessProbe": "/health", "readinessProbe": READINESS_PATH[component],
+                        "startupProbe": "/health"}
+                problems += [f"{where}: {p} path {paths[p]}, want {want[p]}" for p in want if paths[p] != want[p]]
+    return problems
+
+
+def check_resources(docs: list[dict[str, Any]], exact: bool) -> list[str]:
+    problems = []
+    for doc in workloads(docs):
+        for c in doc["spec"]["template"]["spec"]["containers"]:
+            where = f"{kind_name(doc)}/{c['name']}"
+            res = c.get("resources") or {}
+            for kind in ("requests", "limits"):
+                for r in ("cpu", "memory"):
+                    if not (res.get(kind) or {}).get(r):
+                        problems.append(f"{where}: no {kind}.{r}")
+            want = DEFAULT_RESOURCES.get(component_of(doc))
+            if exact and want and res != want:
+                problems.append(f"{where}: resources {json.dumps(res, sort_keys=True)}, want {json.dumps(want, sort_keys=True)}")
+    return problems
+
+
+def check_rollout(docs: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    for doc in docs:
+        if doc.get("kind") != "Deployment":
+            continue
+        strategy = doc["spec"].get("strategy") or {}
+        rolling = strategy.get("rollingUpdate") or {}
+        if strategy.get("type") != "RollingUpdate" or rolling.get("maxUnavailable") != 1 or rolling.get("maxSurge") != 1:
+            problems.append(f"{kind_name(doc)}: strategy is {strategy}, want RollingUpdate 1/1")
+        annotations = doc["spec"]["template"].get("metadata", {}).get("annotations") or {}
+        if "checksum/config" not in annotations:
+            problems.append(f"{kind_name(doc)}: no checksum/config pod annotation")
+    return problems
+
+
+def check_labels(docs: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    for doc in docs:
+        labels = (doc.get("metadata") or {}).get("labels") or {}
+        missing = [k for k in ("app", "component", "version") if not labels.get(k)]
+        if missing:
+            problems.append(f"{kind_name(doc)}: no {', '.join(missing)} label")
+    for name, meta, _ in pod_specs(docs):
+        missing = [k for k in ("app", "component", "version") if not (meta.get("labels") or {}).get(k)]
+        if missing:
+            problems.append(f"{name} pods: no {', '.join(missing)} label")
+    for doc in docs:
+        spec = doc.get("spec") or {}
+        selector = spec.get("selector") or {}
+        selector = selector.get("matchLabels", selector) if isinstance(selector, dict) else {}
+        unstable = UNSTABLE_LABELS & set(selector)
+        if unstable:
+            problems.append(f"{kind_name(doc)}: selector uses {', '.join(sorted(unstable))}")
+        if doc.get("kind") in ("Deployment", "StatefulSet"):
+            pod_labels = doc["spec"]["template"]["metadata"].get("labels") or {}
+            if any(pod_labels.get(k) != v for k, v in selector.items()):
+                problems.append(f"{kind_name(doc)}: selector does not match its pod labels")
+    return problems
+
+
+def check_scaling(docs: list[dict[str, Any]], exact: bool) -> list[str]:
+    problems = []
+    hpas = {d["spec"]["scaleTargetRef"]["name"]: d for d in docs if d.get("kind") == "HorizontalPodAutoscaler"}
+    pdbs = {component_of(d): d for d in docs if d.get("kind") == "PodDisruptionBudget"}
+    for doc in docs:
+        if doc.get("kind") != "Deployment":
+            continue
+        name, component = doc["metadata"]["name"], component_of(doc)
+        hpa = hpas.get(name)
+        if hpa:
+            if "replicas" in doc["spec"]:
+                problems.append(f"{kind_name(doc)}: sets replicas although an HPA scales it")
+            spec = hpa["spec"]
+            cpu = [m["resource"]["target"].get("averageUtilization") for m in spec.get("metrics", [])
+                   if m.get("type") == "Resource" and m["resource"]["name"] == "cpu"]
+            if spec.get("minReplicas", 1) < 2 or spec["maxReplicas"] < spec.get("minReplicas", 1) or not cpu:
+                problems.append(f"HorizontalPodAutoscaler/{name}: bounds {spec.get('minReplicas')}-{spec['maxReplicas']}, cpu {cpu}")
+            if exact and (spec.get("minReplicas"), spec["maxReplicas"], cpu[0] if cpu else None) != DEFAULT_HPA.get(component):
+                problems.append(f"HorizontalPodAutoscaler/{name}: {spec.get('minReplicas')}-{spec['maxReplicas']} at "
+                                f"{cpu}%, want {DEFAULT_HPA.get(component)}")
+        elif doc["spec"].get("replicas", 1) < 2:
+            problems.append(f"{kind_name(doc)}: {doc['spec'].get('replicas', 1)} replica(s), want >= 2")
+        pdb = pdbs.get(component)
+        if not pdb or pdb["spec"].get("minAvailable") != 1:
+            problems.append(f"{kind_name(doc)}: no PodDisruptionBudget with minAvailable 1")
+    return problems
+
+
+def check_variant_shape(variant: Variant, docs: list[dict[str, Any]]) -> list[str]:
+    problems = []
+    kinds = [d.get("kind") for d in docs]
+    secrets_ = [d for d in docs if d.get("kind") == "Secret"]
+    if variant.expect_secret != bool(secrets_):
+        problems.append(f"{len(secrets_)} Secret(s) rendered, expected {'one' if variant.expect_secret else 'none'}")
+    if variant.expect_postgresql != ("StatefulSet" in kinds):
+        problems.append(f"PostgreSQL StatefulSet {'missing' if variant.expect_postgresql else 'rendered'}")
+    if variant.expect_postgresql:
+        sts = next(d for d in docs if d.get("kind") == "StatefulSet")
+        headless = [d for d in docs if d.get("kind") == "Service" and d["spec"].get("clusterIP") == "None"]
+        if not headless or sts["spec"].get("serviceName") != headless[0]["metadata"]["name"]:
+            problems.append("StatefulSet has no headless Service")
+        if not sts["spec"].get("volumeClaimTemplates"):
+            problems.append("StatefulSet has no volumeClaimTemplate")
+        image = sts["spec"]["template"]["spec"]["containers"][0]["image"]
+        if image.endswith(":latest") or (":" not in image.rsplit("/", 1)[-1] and "@" not in image):
+            problems.append(f"PostgreSQL image {image} is not pinned")
+    for doc in docs:
+        if doc.get("kind") == "Deployment" and component_of(doc) == "backend":
+            env = {e["name"]: e for e in doc["spec"]["template"]["spec"]["containers"][0].get("env", [])}
+            ref = ((env.get("DATABASE_URL") or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+            if ref.get("name") != variant.secret_name:
+                problems.append(f"DATABASE_URL comes from Secret {ref.get('name')}, want {variant.secret_name}")
+    ingresses = [d for d in docs if d.get("kind") == "Ingress"]
+    if variant.expect_ingress != bool(ingresses):
+        problems.append(f"Ingress {'missing' if variant.expect_ingress else 'rendered'}")
+    for ing in ingresses:
+        if ing["spec"].get("ingressClassName") != "nginx":
+            problems.append("Ingress class is not nginx")
+        paths = {p["path"]: p["backend"]["service"]["name"] for r in ing["spec"]["rules"] for p in r["http"]["paths"]}
+        if not (paths.get("/", "").endswith("-web") and paths.get("/api", "").endswith("-api")):
+            problems.append(f"Ingress paths {paths}, want / -> *-web and /api -> *-api")
+    tests = [d for d in docs if ((d.get("metadata") or {}).get("annotations") or {}).get("helm.sh/hook") == "test"]
+    if len(tests) < 3:
+        problems.append(f"{len(tests)} helm test pod(s), want 3 (frontend, backend, database)")
+    if any("helm.sh/hook-delete-policy" not in d["metadata"]["annotations"] for d in tests):
+        problems.append("a helm test has no hook-delete-policy")
+    sa = [d for d in docs if d.get("kind") == "ServiceAccount"]
+    if any(d.get("automountServiceAccountToken") is not False for d in sa):
+        problems.append("ServiceAccount automounts its token")
+    return problems
+
+
+# --- values, schema, README ------------------------------------------------------------------------------------
+
+KEY_LINE = re.compile(r"^(\s*)(?:- )?([A-Za-z0-9_.-]+|\"[^\"]+\"):(?:\s|$)")
+
+
+def values_keys(path: Path) -> tuple[list[tuple[str, str, int]], list[str]]:
+    """(dotted key, comment above it, line) for every key of a values file, and problems (keys without a comment)."""
+    keys, problems, stack, comment = [], [], [], []
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        stripped = line.strip()
+        if not stripped:
+            comment = []
+            continue
+        if stripped.startswith("#"):
+            comment.append(stripped.lstrip("#").strip())
+            continue
+        match = KEY_LINE.match(line)
+        if match:
+            indent = len(match.group(1))
+            while stack and stack[-1][0] >= indent:
+                stack.pop()
+            stack.append((indent, match.group(2).strip('"')))
+            dotted = ".".join(k for _, k in stack)
+            if not comment:
+                problems.append(f"{path}:{number}: {dotted} has no comment line above it")
+            keys.append((dotted, " ".join(comment), number))
+        comment = []
+    return keys, problems
+
+
+def leaf_default(values: dict[str, Any], dotted: str) -> tuple[bool, Any]:
+    node: Any = values
+    for part in dotted.split("."):
+        node = node[part]
+    is_parent = isinstance(node, dict) and bool(node)
+    return is_parent, node
+
+
+def schema_paths(schema: dict[str, Any], prefix: str = "") -> dict[str, dict[str, Any]]:
+    out = {}
+    for key, sub in (schema.get("properties") or {}).items():
+        dotted = f"{prefix}.{key}" if prefix else key
+        out[dotted] = sub
+        out.update(schema_paths(sub, dotted))
+    return out
+
+
+def readme_table() -> str:
+    values = yaml.safe_load((ROOT / CHART / "values.yaml").read_text())
+    keys, _ = values_keys(ROOT / CHART / "values.yaml")
+    rows = ["| Key | Description | Default |", "| --- | --- | --- |"]
+    for dotted, comment, _ in keys:
+        is_parent, default = leaf_default(values, dotted)
+        shown = "" if is_parent else f"`{json.dumps(default)}`"
+        # Escape what Markdown would eat: `|` ends a cell, `<release>` would be read as an HTML tag.
+        text = comment.replace("|", "&#124;").replace("<", "&lt;").replace(">", "&gt;")
+        rows.append(f"| `{dotted}` | {text} | {shown} |")
+    return "\n".join(rows)
+
+
+def check_values_docs(report: Report) -> None:
+    for name in ("values.yaml", "values-dev.yaml", "values-prod.yaml"):
+        _, problems = values_keys(ROOT / CHART / name)
+        report.check(f"{name}: a comment line above every key", problems)
+
+    values = yaml.safe_load((ROOT / CHART / "values.yaml").read_text())
+    schema = json.loads((ROOT / CHART / "values.schema.json").read_text())
+    keys = [k for k, _, _ in values_keys(ROOT / CHART / "values.yaml")[0]]
+    in_schema = schema_paths(schema)
+    problems = [f"{k} is not in values.schema.json" for k in keys if k not in in_schema]
+    problems += [f"values.schema.json has {k}, values.yaml does not" for k in in_schema if k not in keys]
+    problems += [f"{k} has no type in values.schema.json" for k, s in in_schema.items()
+                 if "type" not in s and "enum" not in s and "const" not in s]
+    report.check("values.schema.json covers every values.yaml key, with a type", problems)
+    try:
+        jsonschema.Draft7Validator(schema).validate(values)
+        problems = []
+    except jsonschema.ValidationError as err:
+        problems = [f"{'.'.join(map(str, err.path))}: {err.message}"]
+    report.check("values.yaml validates against values.schema.json", problems)
+    try:
+        jsonschema.Draft7Validator(schema).validate({**values, "unknownKey": 1})
+        problems = ["an unknown top-level key is accepted (additionalProperties is not false)"]
+    except jsonschema.ValidationError:
+        problems = []
+    report.check("values.schema.json rejects unknown keys", problems)
+
+    text = (ROOT / README).read_text()
+    match = re.search(re.escape(README_START) + r"\n(.*?)\n" + re.escape(README_END), text, re.S)
+    if not match:
+        report.check(f"{README}: parameter table mirrors values.yaml", f"no {README_START} ... {README_END} block")
+        return
+    want, have = readme_table().splitlines(), match.group(1).splitlines()
+    problems = [f"line {i + 1}: README has {h!r}, values.yaml gives {w!r}" for i, (h, w) in enumerate(zip(have, want)) if h != w]
+    if len(have) != len(want):
+        problems.append(f"README table has {len(have) - 2} rows, values.yaml has {len(want) - 2} keys")
+    report.check(f"{README}: parameter table mirrors values.yaml (fix: check-chart.py --write)", problems)
+
+
+def write_readme() -> None:
+    path = ROOT / README
+    text = path.read_text()
+    block = f"{README_START}\n{readme_table()}\n{README_END}"
+    text = re.sub(re.escape(README_START) + r".*?" + re.escape(README_END), lambda _: block, text, flags=re.S)
+    path.write_text(text)
+
+
+# --- k8s/ ------------------------------------------------------------------------------------------------------
+
+K8S_HEADER = """\
+# Plain Kubernetes manifests for kubectl users, generated from the Helm chart. Do not edit by hand.
+# Rendered with (from the repository root):
+#   helm {command}
+# Regenerate: cargo xtask manifests (or the command above, or scripts/ci/check-chart.py --write).
+# No Secret is rendered: create Secret todo-db first, or use the k8s/local overlay (see docs/kubernetes.md).
+"""
+
+
+def k8s_render() -> tuple[str | None, str]:
+    result = helm(*K8S_RENDER_ARGS)
+    if result.returncode != 0:
+        return None, result.stderr.strip()
+    return K8S_HEADER.format(command=" ".join(K8S_RENDER_ARGS)) + result.stdout, ""
+
+
+def check_k8s(report: Report) -> None:
+    fresh, error = k8s_render()
+    committed = ROOT / K8S_FILE
+    if fresh is None:
+        report.check(f"{K8S_FILE} is in sync with the chart", f"render failed: {error}")
+        return
+    if not committed.exists():
+        report.check(f"{K8S_FILE} is in sync with the chart", "missing (fix: check-chart.py --write)")
+        return
+    # Compare parsed documents: Helm 3 and 4 differ in blank lines between documents, not in content.
+    have, want = documents(committed.read_text()), documents(fresh)
+    problems = []
+    if "  helm " + " ".join(K8S_RENDER_ARGS) not in committed.read_text():
+        problems.append("header does not name the render command")
+    if have != want:
+        names_have, names_want = [kind_name(d) for d in have], [kind_name(d) for d in want]
+        diff = [n for n in names_want if n not in names_have] + [n for n in names_have if n not in names_want]
+        changed = [kind_name(w) for h, w in zip(have, want) if h != w]
+        problems.append(f"differs from a fresh render ({', '.join(diff or changed)}) (fix: check-chart.py --write)")
+    report.check(f"{K8S_FILE} is in sync with the chart", problems)
+
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        print("skip kubectl kustomize: kubectl not on PATH", flush=True)
+        return
+    built = subprocess.run([kubectl, "kustomize", str(K8S_DIR)], cwd=ROOT, capture_output=True, text=True, check=False)
+    problems = [built.stderr.strip()] if built.returncode else []
+    if not problems:
+        docs = documents(built.stdout)
+        problems += [f"{kind_name(d)} is not in namespace {NAMESPACE}" for d in docs
+                     if d.get("kind") != "Namespace" and d["metadata"].get("namespace") != NAMESPACE]
+        problems += [f"{kind_name(d)} is a Secret (no credentials belong in k8s/)" for d in docs if d.get("kind") == "Secret"]
+        for version in KUBE_VERSIONS:
+            problems += [f"{version}: {p}" for p in check_schemas(docs, version)]
+    report.check(f"kubectl kustomize {K8S_DIR}/ builds offline, namespaced, no Secret, valid", problems)
+
+    # The local overlay generates the Secret from a git-ignored env file; build it with throwaway values.
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "k8s"
+        shutil.copytree(ROOT / K8S_DIR, copy)
+        password = secrets.token_urlsafe(18)
+        (copy / "local" / "db.secret").write_text(
+            f"password={password}\ndatabase-url=postgres://todo:{password}@todo-postgresql:5432/todo\n"
+        )
+        built = subprocess.run([kubectl, "kustomize", str(copy / "local")], capture_output=True, text=True, check=False)
+        problems = [built.stderr.strip()] if built.returncode else []
+        if not problems:
+            docs = documents(built.stdout)
+            generated = [d["metadata"]["name"] for d in docs if d.get("kind") == "Secret"]
+            refs = {
+                ref["name"]
+                for d in workloads(docs)
+                for c in d["spec"]["template"]["spec"]["containers"]
+                for e in c.get("env", [])
+                for ref in [((e.get("valueFrom") or {}).get("secretKeyRef") or {})]
+                if ref
+            }
+            if len(generated) != 1 or refs != set(generated):
+                problems.append(f"generated Secret {generated}, referenced {sorted(refs)}")
+        report.check(f"kubectl kustomize {K8S_DIR}/local generates the Secret and rewires references", problems)
+
+
+def write_k8s() -> None:
+    fresh, error = k8s_render()
+    if fresh is None:
+        sys.exit(f"error: rendering {K8S_FILE} failed: {error}")
+    (ROOT / K8S_FILE).write_text(fresh)
+
+
+# --- main ------------------------------------------------------------------------------------------------------
+
+
+def check_failures(report: Report) -> None:
+    """Renders that must fail, with a message that says what to do."""
+    cases = [
+        ("no password and no existingSecret", [], "database.password is empty"),
+        ("external DB without url or existingSecret", ["--set", "postgresql.enabled=false"], "externalDatabase.url"),
+        ("unknown values key", ["--set", "database.password=x", "--set", "backend.bogus=1"], "bogus"),
+        ("unpinned postgres tag", ["--set", "database.password=x", "--set", "postgresql.image.tag=latest"], "tag"),
+    ]
+    for name, args, needle in cases:
+        result = helm("template", RELEASE, str(CHART), *args)
+        problems = []
+        if result.returncode == 0:
+            problems.append("rendered although it must fail")
+        elif needle not in result.stderr:
+            problems.append(f"error does not mention {needle!r}: {result.stderr.strip()[:200]}")
+        report.check(f"render fails clearly: {name}", problems)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--write", action="store_true", help="regenerate the README table and k8s/todo.yaml first")
+    args = parser.parse_args()
+    if args.write:
+        write_readme()
+        write_k8s()
+
+    report = Report()
+    version = helm("version", "--short")
+    report.check(f"helm version --short ({helm_binary()}): {version.stdout.strip()}",
+                 bool(re.match(r"^v[34]\.\d+\.\d+", version.stdout)) or version.stderr.strip() or "no version")
+
+    for variant in variants():
+        lint = helm("lint", str(CHART), "--strict", *variant.args())
+        report.check(f"[{variant.name}] helm lint --strict",
+                     [] if lint.returncode == 0 else [(lint.stdout + lint.stderr).strip().replace("\n", " | ")])
+        rendered = helm("template", RELEASE, str(CHART), "--namespace", NAMESPACE, *variant.args())
+        if not report.check(f"[{variant.name}] helm template", [] if rendered.returncode == 0 else [rendered.stderr.strip()]):
+            continue
+        docs = documents(rendered.stdout)
+        for kube in KUBE_VERSIONS:
+            report.check(f"[{variant.name}] manifests valid for Kubernetes {kube} (strict)", check_schemas(docs, kube))
+        report.check(f"[{variant.name}] hardening (non-root, UID {APP_UID} apps, read-only root, no escalation, drop ALL)",
+                     check_hardening(docs))
+        report.check(f"[{variant.name}] liveness, readiness and startup probes", check_probes(docs))
+        report.check(f"[{variant.name}] resource requests and limits" + (" (exact defaults)" if variant.defaults else ""),
+                     check_resources(docs, variant.defaults))
+        report.check(f"[{variant.name}] rolling update 1/1 and config checksums", check_rollout(docs))
+        report.check(f"[{variant.name}] app/component/version labels, stable selectors", check_labels(docs))
+        report.check(f"[{variant.name}] HPA bounds, replicas, PodDisruptionBudgets" + (" (exact defaults)" if variant.defaults else ""),
+                     check_scaling(docs, variant.defaults))
+        report.check(f"[{variant.name}] expected resources (Secret, database, Ingress, tests)",
+                     check_variant_shape(variant, docs))
+
+    for section in (check_failures, check_values_docs, check_k8s):
+        try:
+            section(report)
+        except Exception as err:  # a broken file must show up as a failed check, not a traceback
+            report.check(f"{section.__name__}", f"crashed: {type(err).__name__}: {err}".replace("\n", " "))
+    print(f"{report.passed} passed, {report.failed} failed")
+    return 1 if report.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

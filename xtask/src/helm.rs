@@ -1,0 +1,197 @@
+//! Helm: the release's values and flags, and the differences between Helm 3 and Helm 4 (`--atomic` became
+//! `--rollback-on-failure`, and a bare `--wait` now means the watcher strategy). The major version is read from
+//! `helm version` once per run.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context as _, Result};
+use serde_json::Value;
+use xshell::cmd;
+
+use crate::config::{self, Config};
+use crate::pipeline::{secrets, StepCx};
+use crate::version::Version;
+
+/// Helm's major version, from `helm version --short` (`v3.16.2+g13654a5`, `v4.0.0+g...`).
+pub fn major(cx: &mut StepCx) -> Result<u64> {
+    if let Some(v) = cx.get("helm.major") {
+        return Ok(v.parse().unwrap_or(3));
+    }
+    let out = cx.run(cmd!(cx.sh, "helm version --short").into()).context("helm version")?;
+    let major = if cx.dry_run() {
+        3
+    } else {
+        Version::find(&out.stdout)
+            .map(|v| v.major)
+            .with_context(|| format!("`helm version --short` printed no version: {}", out.tail(2)))?
+    };
+    cx.set("helm.major", major.to_string());
+    Ok(major)
+}
+
+/// `upgrade --install` flags that roll back on failure and wait, for the Helm major version at hand.
+pub fn upgrade_flags(major: u64, timeout: &str) -> Vec<String> {
+    let mut f = vec!["--install".to_string(), "--create-namespace".into()];
+    if major >= 4 {
+        // Helm 4: --atomic is deprecated in favour of --rollback-on-failure; --wait takes a strategy.
+        f.extend(["--rollback-on-failure".into(), "--wait=watcher".into()]);
+    } else {
+        f.extend(["--atomic".into(), "--wait".into()]);
+    }
+    f.extend(["--timeout".into(), timeout.to_string()]);
+    f
+}
+
+/// Helm's duration syntax (`300s`, Go's time.ParseDuration).
+pub fn go_duration(d: std::time::Duration) -> String {
+    format!("{}s", d.as_secs().max(1))
+}
+
+/// The secrets' values, read from their env vars or git-ignored files (generated where the config allows) and
+/// registered with the redactor before anything can print them.
+pub fn secret_values(root: &Path, cfg: &Config) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for (name, s) in &cfg.secrets {
+        let value = match config::read_secret(root, s)? {
+            Some(v) => v,
+            None if s.generate && s.file.is_some() => generate(root, s.file.as_deref().unwrap_or(Path::new("")))?,
+            None => anyhow::bail!(
+                "secret `{name}` has no value: set {}{}",
+                s.env.as_deref().map(|e| format!("the env var {e}")).unwrap_or_default(),
+                s.file.as_deref().map(|f| format!(" or write it to {} (git-ignored)", f.display())).unwrap_or_default()
+            ),
+        };
+        secrets::register(&value);
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
+}
+
+/// A random password for a dev database, written to its git-ignored file (mode 0600) so the next run reuses it.
+fn generate(root: &Path, rel: &Path) -> Result<String> {
+    let mut bytes = [0u8; 18];
+    match std::fs::File::open("/dev/urandom") {
+        Ok(mut f) => std::io::Read::read_exact(&mut f, &mut bytes)?,
+        Err(_) => {
+            // No /dev/urandom (Windows): hash-seeded randomness from the OS-keyed RandomState.
+            use std::hash::{BuildHasher, Hasher};
+            for chunk in bytes.chunks_mut(8) {
+                let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+                h.write_u128(std::time::SystemTime::now().elapsed().map(|d| d.as_nanos()).unwrap_or(0));
+                chunk.copy_from_slice(&h.finish().to_le_bytes()[..chunk.len()]);
+            }
+        }
+    }
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let value: String = bytes.iter().map(|b| ALPHABET[*b as usize % ALPHABET.len()] as char).collect();
+    let path = root.join(rel);
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d)?;
+    }
+    std::fs::write(&path, format!("{value}\n")).with_context(|| format!("writing {}", rel.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    Ok(value)
+}
+
+/// `-f` and `--set` arguments for the release: values files, plain sets, secrets and image tags.
+pub fn value_args(
+    cfg: &Config,
+    secrets: &BTreeMap<String, String>,
+    image_tags: &BTreeMap<String, String>,
+) -> Vec<String> {
+    let mut a = vec![];
+    for f in &cfg.release.values {
+        a.push("-f".into());
+        a.push(f.display().to_string());
+    }
+    for (k, v) in &cfg.release.set {
+        a.push("--set".into());
+        a.push(format!("{k}={v}"));
+    }
+    for (k, name) in &cfg.release.image_values {
+        if let Some(tag) = image_tags.get(name) {
+            a.push("--set".into());
+            a.push(format!("{k}={tag}"));
+        }
+    }
+    for (k, name) in &cfg.release.secret_values {
+        if let Some(v) = secrets.get(name) {
+            // --set-string: a password of digits must stay a string.
+            a.push("--set-string".into());
+            a.push(format!("{k}={v}"));
+        }
+    }
+    a
+}
+
+/// `helm status -o json`: the release's status (`deployed`, `failed`, `pending-upgrade`, ...), None when there is
+/// no such release (`Error: release: not found`).
+pub fn status(cx: &mut StepCx, context: &str, release: &str, ns: &str) -> Result<Option<String>> {
+    let out = cx.probe(cmd!(cx.sh, "helm status {release} -n {ns} --kube-context {context} -o json").into())?;
+    if !out.success() {
+        if out.stderr.contains("not found") {
+            return Ok(None);
+        }
+        anyhow::bail!("`helm status {release}` failed: {}", out.tail(3));
+    }
+    let v: Value = serde_json::from_str(out.stdout.trim()).context("helm status printed no JSON")?;
+    Ok(v["info"]["status"].as_str().map(str::to_string))
+}
+
+/// `helm history -o json`: (revision, status, description), oldest first.
+pub fn history(cx: &mut StepCx, context: &str, release: &str, ns: &str) -> Result<Vec<(u64, String, String)>> {
+    let out = cx.run(cmd!(cx.sh, "helm history {release} -n {ns} --kube-context {context} -o json").into())?;
+    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
+    Ok(v.as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            (
+                r["revision"].as_u64().unwrap_or(0),
+                r["status"].as_str().unwrap_or("").to_string(),
+                r["description"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect())
+}
+
+/// The reason in a failed `helm upgrade`'s error: the line after `Error: UPGRADE FAILED:` / `INSTALLATION FAILED:`.
+pub fn failure_reason(stderr: &str) -> String {
+    stderr
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("Error:"))
+        .map(|l| l.trim_start_matches("Error:").trim().to_string())
+        .unwrap_or_else(|| crate::pipeline::exec::tail_lines(stderr, 2))
+}
+
+/// Whether the error says Helm rolled the release back (`--atomic` / `--rollback-on-failure`).
+pub fn rolled_back(stderr: &str) -> bool {
+    stderr.contains("has been rolled back") || stderr.contains("uninstalled due to")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_per_major_version() {
+        assert!(upgrade_flags(3, "300s").contains(&"--atomic".to_string()));
+        assert!(upgrade_flags(4, "300s").contains(&"--rollback-on-failure".to_string()));
+        assert!(!upgrade_flags(4, "300s").contains(&"--atomic".to_string()));
+        assert!(upgrade_flags(4, "300s").contains(&"--wait=watcher".to_string()));
+    }
+
+    #[test]
+    fn reads_failure_reasons() {
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/helm/upgrade-rollback-on-failure-v4.stderr.txt");
+        let text = std::fs::read_to_string(p).unwrap();
+        assert!(rolled_back(&text));
+        assert!(failure_reason(&text).contains("release rollback-demo failed"));
+    }
+}

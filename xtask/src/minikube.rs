@@ -1,0 +1,142 @@
+//! Minikube: the cluster's state from `minikube status -o json` and its exit code, start with the config's
+//! settings, images loaded into the cluster, and service URLs that never hang.
+
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use serde_json::Value;
+use xshell::cmd;
+
+use crate::config::Cluster;
+use crate::pipeline::exec::Exec;
+use crate::pipeline::StepCx;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Running,
+    Stopped,
+    /// No such profile.
+    Nonexistent,
+    /// Some parts run, others not (paused, an apiserver that is down, ...).
+    Degraded,
+}
+
+/// Reads the profile's state. The exit code of `minikube status` is a bit field (1 host, 2 kubelet/apiserver, 4
+/// kubeconfig; 7 = stopped) and 85 means no such profile, so a non-zero exit is information, not a failure.
+pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
+    let out = cx.probe(cmd!(cx.sh, "minikube status -p {profile} -o json").into())?;
+    if cx.dry_run() {
+        return Ok((State::Nonexistent, "unknown (dry run)".into()));
+    }
+    // Several nodes print an array; the first is the control plane.
+    let v: Option<Value> = serde_json::from_str::<Value>(out.stdout.trim()).ok().map(|v| {
+        if let Value::Array(a) = v {
+            a.into_iter().next().unwrap_or(Value::Null)
+        } else {
+            v
+        }
+    });
+    let host = v.as_ref().and_then(|v| v["Host"].as_str()).unwrap_or("").to_string();
+    let apiserver = v.as_ref().and_then(|v| v["APIServer"].as_str()).unwrap_or("").to_string();
+    let state = match (out.code, host.as_str(), apiserver.as_str()) {
+        (Some(85), ..) | (_, "Nonexistent", _) => State::Nonexistent,
+        (Some(0), "Running", "Running") => State::Running,
+        (_, "Stopped", _) => State::Stopped,
+        (_, "", _) if out.stderr.contains("not found") => State::Nonexistent,
+        (_, "", _) => bail!("`minikube status -p {profile}` printed no status (exit {:?}): {}", out.code, out.tail(3)),
+        _ => State::Degraded,
+    };
+    Ok((state, format!("host {host}, apiserver {apiserver}")))
+}
+
+/// The settings a running profile was created with, from `minikube profile list -o json`.
+pub fn profile_settings(cx: &mut StepCx, profile: &str) -> Result<Option<Value>> {
+    let out = cx.probe(cmd!(cx.sh, "minikube profile list -o json").into())?;
+    let v: Value = match serde_json::from_str(out.stdout.trim()) {
+        Ok(v) => v,
+        Err(_) => return Ok(None),
+    };
+    Ok(v["valid"].as_array().and_then(|a| a.iter().find(|p| p["Name"] == profile)).map(|p| p["Config"].clone()))
+}
+
+/// Differences between a profile's settings and the config that only a re-create can change.
+pub fn drift(settings: &Value, want: &Cluster) -> Vec<String> {
+    let mut d = vec![];
+    let s = |k: &str| settings[k].clone();
+    if let Some(driver) = s("Driver").as_str() {
+        if driver != want.driver {
+            d.push(format!("driver is {driver}, the config says {}", want.driver));
+        }
+    }
+    if let Some(cpus) = s("CPUs").as_u64() {
+        if cpus != u64::from(want.cpus) {
+            d.push(format!("cpus is {cpus}, the config says {}", want.cpus));
+        }
+    }
+    if let Some(mem) = s("Memory").as_u64() {
+        if mem != want.memory.mib() {
+            d.push(format!("memory is {mem}MiB, the config says {}MiB", want.memory.mib()));
+        }
+    }
+    if let Some(k) = settings["KubernetesConfig"]["KubernetesVersion"].as_str() {
+        if k.trim_start_matches('v') != want.kubernetes_version.trim_start_matches('v') {
+            d.push(format!("Kubernetes is {k}, the config says {}", want.kubernetes_version));
+        }
+    }
+    d
+}
+
+pub fn start_args(c: &Cluster) -> Vec<String> {
+    let mut a = vec![
+        "--driver".to_string(),
+        c.driver.clone(),
+        "--cpus".into(),
+        c.cpus.to_string(),
+        "--memory".into(),
+        format!("{}m", c.memory.mib()),
+        "--kubernetes-version".into(),
+        c.kubernetes_version.clone(),
+    ];
+    for addon in &c.addons {
+        a.push("--addons".into());
+        a.push(addon.clone());
+    }
+    a
+}
+
+pub fn start(cx: &mut StepCx, c: &Cluster) -> Result<()> {
+    let (profile, args) = (&c.profile, start_args(c));
+    cx.run(cmd!(cx.sh, "minikube start -p {profile} {args...}").into())?;
+    Ok(())
+}
+
+/// Enables the configured addons that are not enabled yet.
+pub fn ensure_addons(cx: &mut StepCx, c: &Cluster) -> Result<Vec<String>> {
+    let profile = &c.profile;
+    let out = cx.probe(cmd!(cx.sh, "minikube addons list -p {profile} -o json").into())?;
+    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
+    let mut enabled = vec![];
+    for addon in &c.addons {
+        if v[addon]["Status"].as_str() == Some("enabled") {
+            continue;
+        }
+        cx.run(cmd!(cx.sh, "minikube addons enable {addon} -p {profile}").into())?;
+        enabled.push(addon.clone());
+    }
+    Ok(enabled)
+}
+
+/// The URL of a NodePort service. `minikube service --url` keeps running after printing it with some drivers
+/// (docker on macOS and Windows, where it holds a tunnel open), so it is stopped at the first URL line.
+pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &str) -> Result<Option<String>> {
+    let mut e = Exec::from(cmd!(cx.sh, "minikube service {service} -n {namespace} -p {profile} --url"))
+        .timeout(Duration::from_secs(60));
+    e.stop_when = Some(Box::new(|line: &str| line.starts_with("http://") || line.starts_with("https://")));
+    let out = cx.probe(e)?;
+    Ok(out.stdout.lines().map(str::trim).find(|l| l.starts_with("http")).map(str::to_string))
+}
+
+/// Whether the driver needs `minikube service` to keep running for the URL to work (a tunnel from the host).
+pub fn url_needs_tunnel(driver: &str) -> bool {
+    driver == "docker" && (cfg!(target_os = "macos") || cfg!(windows))
+}

@@ -1,0 +1,66 @@
+//! `cargo xtask rollback [REVISION]`: return the release to an earlier revision (the last good one by default).
+
+use anyhow::{bail, Result};
+use xshell::cmd;
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::helm;
+use crate::pipeline::{Done, Run, Step, StepCx};
+
+pub struct Rollback {
+    pub revision: Option<u64>,
+}
+
+impl Rollback {
+    pub fn run(self, ctx: &Context) -> Result<()> {
+        let cfg = ctx.config()?;
+        let mut run = Run::new(ctx, "rollback");
+        let rev = self.revision;
+        let name = cfg.release.name.clone();
+        run.add(Step::new(format!("rollback:{name}"), "deploy", format!("helm rollback {name}"), move |cx| {
+            rollback(cx, cfg, rev)
+        }));
+        run.execute().map(drop)
+    }
+}
+
+fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done> {
+    let r = &cfg.release;
+    let (name, ns, context) = (&r.name, &r.namespace, &cfg.cluster.profile);
+    let history = helm::history(cx, context, name, ns)?;
+    let target = match revision {
+        Some(rev) => {
+            if !cx.dry_run() && !history.iter().any(|(n, ..)| *n == rev) {
+                let known: Vec<String> = history.iter().map(|(n, s, _)| format!("{n} ({s})")).collect();
+                return Err(crate::pipeline::UsageError(format!(
+                    "release {name} has no revision {rev}; revisions: {}",
+                    known.join(", ")
+                ))
+                .into());
+            }
+            rev.to_string()
+        }
+        None if cx.dry_run() => "<previous>".into(),
+        None => {
+            // The newest revision before the current one that was deployed successfully (superseded).
+            let current = history.last().map(|(n, ..)| *n).unwrap_or(0);
+            match history.iter().rev().find(|(n, s, _)| *n < current && s == "superseded") {
+                Some((n, ..)) => n.to_string(),
+                None => bail!(
+                    "release {name} has no earlier good revision to return to (history: {} revision(s))",
+                    history.len()
+                ),
+            }
+        }
+    };
+    let t = helm::go_duration(r.timeout.0);
+    let major = helm::major(cx)?;
+    let wait = if major >= 4 { "--wait=watcher" } else { "--wait" };
+    cx.run(cmd!(cx.sh, "helm rollback {name} {target} -n {ns} --kube-context {context} {wait} --timeout {t}").into())?;
+    // The release no longer matches what `up` last deployed: the next `up` must upgrade again.
+    cx.invalidate(&format!("deploy:{name}"));
+    cx.invalidate(&format!("test:{name}"));
+    cx.note(format!("release {name} rolled back to revision {target}"));
+    Ok(Done::Passed)
+}

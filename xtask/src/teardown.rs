@@ -1,0 +1,138 @@
+//! `cargo xtask teardown`: uninstall the release, delete the namespace, stop (or delete, or keep) the cluster and
+//! forget the cluster-side cache. Idempotent: whatever is already gone counts as done.
+
+use anyhow::{bail, Result};
+use xshell::cmd;
+
+use crate::config::Config;
+use crate::context::Context;
+use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::{helm, minikube};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClusterAction {
+    Stop,
+    Delete,
+    Keep,
+}
+
+pub struct Teardown {
+    pub cluster: ClusterAction,
+}
+
+impl Teardown {
+    pub fn run(self, ctx: &Context) -> Result<()> {
+        let cfg = ctx.config()?;
+        let mut run = Run::new(ctx, "teardown");
+        run.add(Step::new("teardown:cluster-state", "teardown", "Is the cluster there?", move |cx| {
+            probe_cluster(cx, cfg)
+        }));
+        run.add(
+            Step::new("teardown:release", "teardown", format!("helm uninstall {}", cfg.release.name), move |cx| {
+                uninstall(cx, cfg)
+            })
+            .after(["teardown:cluster-state"]),
+        );
+        run.add(
+            Step::new(
+                "teardown:namespace",
+                "teardown",
+                format!("Delete namespace {}", cfg.release.namespace),
+                move |cx| delete_namespace(cx, cfg),
+            )
+            .after(["teardown:release"]),
+        );
+        let action = self.cluster;
+        let title = match action {
+            ClusterAction::Stop => "Stop the cluster",
+            ClusterAction::Delete => "Delete the cluster",
+            ClusterAction::Keep => "Keep the cluster running (--keep-cluster)",
+        };
+        run.add(
+            Step::new("teardown:cluster", "teardown", title, move |cx| cluster(cx, cfg, action))
+                .after(["teardown:namespace"]),
+        );
+        run.execute().map(drop)
+    }
+}
+
+fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
+    let (state, detail) = minikube::status(cx, &cfg.cluster.profile)?;
+    let s = match state {
+        minikube::State::Running => "running",
+        minikube::State::Stopped => "stopped",
+        minikube::State::Nonexistent => "absent",
+        minikube::State::Degraded => "degraded",
+    };
+    cx.set("cluster.state", s);
+    cx.note(format!("profile `{}`: {s} ({detail})", cfg.cluster.profile));
+    Ok(Done::Passed)
+}
+
+/// Release and namespace live in the cluster: with no running cluster they are gone or unreachable, and
+/// starting a cluster only to empty it would be wasted minutes.
+fn cluster_running(cx: &StepCx) -> bool {
+    cx.dry_run() || cx.get("cluster.state").as_deref() == Some("running")
+}
+
+fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
+    if !cluster_running(cx) {
+        return Ok(Done::Skipped("the cluster is not running".into()));
+    }
+    let (name, ns, context) = (&cfg.release.name, &cfg.release.namespace, &cfg.cluster.profile);
+    cx.invalidate(&format!("deploy:{name}"));
+    cx.invalidate(&format!("test:{name}"));
+    if !cx.dry_run() && helm::status(cx, context, name, ns)?.is_none() {
+        return Ok(Done::Skipped(format!("release {name} is not installed")));
+    }
+    let out = cx.exec_unchecked(cmd!(cx.sh, "helm uninstall {name} -n {ns} --kube-context {context} --wait").into())?;
+    if !out.success() {
+        // Another teardown may have won the race; "not found" is the state we want.
+        if out.stderr.contains("not found") {
+            return Ok(Done::Skipped(format!("release {name} is not installed")));
+        }
+        bail!("helm uninstall {name} failed: {}", out.tail(3));
+    }
+    Ok(Done::Passed)
+}
+
+fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
+    if !cluster_running(cx) {
+        return Ok(Done::Skipped("the cluster is not running".into()));
+    }
+    let (ns, context) = (&cfg.release.namespace, &cfg.cluster.profile);
+    let out = cx.run(
+        cmd!(cx.sh, "kubectl --context {context} delete namespace {ns} --ignore-not-found --wait=true --timeout=180s")
+            .into(),
+    )?;
+    if !cx.dry_run() && out.stdout.trim().is_empty() {
+        return Ok(Done::Skipped(format!("namespace {ns} does not exist")));
+    }
+    Ok(Done::Passed)
+}
+
+fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done> {
+    let profile = &cfg.cluster.profile;
+    let state = cx.get("cluster.state").unwrap_or_default();
+    // Images loaded into a stopped cluster stay there; a deleted cluster loses them.
+    cx.invalidate(&format!("deploy:{}", cfg.release.name));
+    let result = match action {
+        ClusterAction::Keep => Done::Skipped("kept running (--keep-cluster)".into()),
+        ClusterAction::Stop if state == "absent" => Done::Skipped(format!("profile `{profile}` does not exist")),
+        ClusterAction::Stop if state == "stopped" => Done::Skipped(format!("profile `{profile}` is already stopped")),
+        ClusterAction::Stop => {
+            cx.run(cmd!(cx.sh, "minikube stop -p {profile}").into())?;
+            Done::Passed
+        }
+        ClusterAction::Delete => {
+            cx.invalidate_prefix("load:");
+            if state == "absent" {
+                Done::Skipped(format!("profile `{profile}` does not exist"))
+            } else {
+                cx.run(cmd!(cx.sh, "minikube delete -p {profile}").into())?;
+                Done::Passed
+            }
+        }
+    };
+    Ok(result)
+}

@@ -1,0 +1,341 @@
+//! `cargo xtask up`: preflight, build and gates, cluster, images, lint, render, deploy, helm test, and how to
+//! reach the app. Each step is cached, so a rerun with nothing changed builds, loads and upgrades nothing.
+
+use std::collections::BTreeMap;
+
+use anyhow::{bail, Context as _, Result};
+use xshell::cmd;
+
+use crate::build::Build;
+use crate::config::{Config, Image};
+use crate::context::Context;
+use crate::pipeline::cache::Fingerprint;
+use crate::pipeline::exec::Exec;
+use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::{helm, kube, minikube, tools};
+
+pub struct Up {
+    pub build: Build,
+}
+
+impl Up {
+    pub fn run(self, ctx: &Context) -> Result<()> {
+        let cfg = ctx.config()?;
+        // Read (and register for redaction) before any step can print them.
+        let secrets = helm::secret_values(&ctx.root, cfg)?;
+        let mut run = Run::new(ctx, "up");
+        run.add(Step::new("preflight:tools", "preflight", "minikube, kubectl and helm at their minimums", |cx| {
+            tools::ensure(cx, &["minikube", "kubectl", "helm"])?;
+            Ok(Done::Passed)
+        }));
+        let gates = self.build.add_steps(ctx, &mut run)?;
+        add_cluster_steps(cfg, &mut run, &gates);
+        add_release_steps(cfg, &mut run, secrets);
+        let values = run.execute()?;
+        if let Some(url) = values.get("app.url") {
+            println!("{url}");
+        }
+        Ok(())
+    }
+}
+
+/// The cluster, then each gated image loaded into it.
+fn add_cluster_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, gates: &[String]) {
+    let c = &cfg.cluster;
+    run.add(
+        Step::new("cluster:start", "cluster", format!("Minikube profile `{}` running", c.profile), move |cx| {
+            ensure_cluster(cx, cfg)
+        })
+        .after(["preflight:tools"]),
+    );
+    for img in &cfg.images {
+        let mut deps = vec!["cluster:start".to_string()];
+        deps.extend(gates.iter().filter(|g| g.ends_with(&format!(":{}", img.name))).cloned());
+        if deps.len() == 1 {
+            deps.push(format!("build:{}", img.name));
+        }
+        run.add(
+            Step::new(format!("load:{}", img.name), "load", format!("Load {} into the cluster", img.tag), move |cx| {
+                load_image(cx, cfg, img)
+            })
+            .after(deps),
+        );
+    }
+}
+
+fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
+    let c = &cfg.cluster;
+    let (state, detail) = minikube::status(cx, &c.profile)?;
+    match state {
+        minikube::State::Running => {
+            if let Some(settings) = minikube::profile_settings(cx, &c.profile)? {
+                let drift = minikube::drift(&settings, c);
+                if !drift.is_empty() {
+                    bail!(
+                        "the running cluster `{}` differs from the config: {}. These need a re-create: run \
+                         `cargo xtask teardown --delete`, then `cargo xtask up`",
+                        c.profile,
+                        drift.join("; ")
+                    );
+                }
+            }
+            let enabled = minikube::ensure_addons(cx, c)?;
+            if !enabled.is_empty() {
+                cx.note(format!("enabled addons: {}", enabled.join(", ")));
+            }
+            cx.note(format!("profile `{}` already running", c.profile));
+            Ok(Done::Cached)
+        }
+        minikube::State::Stopped | minikube::State::Degraded => {
+            cx.note(format!("profile `{}` is not running ({detail}): starting it", c.profile));
+            minikube::start(cx, c)?;
+            Ok(Done::Passed)
+        }
+        minikube::State::Nonexistent => {
+            // A new cluster has none of the images and no release: forget what earlier runs loaded and deployed.
+            cx.invalidate_prefix("load:");
+            cx.invalidate_prefix("deploy:");
+            cx.invalidate_prefix("test:");
+            minikube::start(cx, c)?;
+            Ok(Done::Passed)
+        }
+    }
+}
+
+/// The tag an image gets in the cluster: its configured tag plus the image id, so a rebuilt image under the same
+/// tag still rolls the pods (Kubernetes compares tags, not content).
+fn cluster_tag(img: &Image, id: &str) -> String {
+    if id == "pending" {
+        return format!("{}-<image id>", img.tag);
+    }
+    let short = id.strip_prefix("sha256:").unwrap_or(id);
+    format!("{}-{}", img.tag, &short[..short.len().min(12)])
+}
+
+fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
+    let id = cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into());
+    let profile = &cfg.cluster.profile;
+    let tag = cluster_tag(img, &id);
+    cx.set(&format!("cluster_tag:{}", img.name), tag.clone());
+    let fp = Fingerprint::new().value("image", &id).value("profile", profile);
+    if cx.cached(fp, |_| Ok(None))? {
+        return Ok(Done::Cached);
+    }
+    let src = &img.tag;
+    cx.run(cmd!(cx.sh, "docker tag {src} {tag}").into())?;
+    cx.run(cmd!(cx.sh, "minikube image load {tag} -p {profile}").into())
+        .with_context(|| format!("loading {tag} into the cluster"))?;
+    cx.note(format!("loaded as {tag}"));
+    Ok(Done::Passed)
+}
+
+/// Lint (each values file), render, deploy, helm test, URL.
+fn add_release_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, secrets: BTreeMap<String, String>) {
+    let r = &cfg.release;
+    let secrets = std::sync::Arc::new(secrets);
+    let mut lint_ids = vec![];
+    let mut files: Vec<Option<&'c std::path::PathBuf>> = vec![None];
+    files.extend(r.values.iter().chain(&r.lint_values).map(Some));
+    for file in files {
+        let name = file.map(|f| f.display().to_string()).unwrap_or_else(|| "values.yaml".into());
+        let id = format!("lint:{name}");
+        let s = secrets.clone();
+        run.add(
+            Step::new(id.clone(), "lint", format!("helm lint with {name}"), move |cx| lint(cx, cfg, file, &s))
+                .after(["preflight:tools"]),
+        );
+        lint_ids.push(id);
+    }
+    let s = secrets.clone();
+    run.add(
+        Step::new(
+            "render:chart",
+            "render",
+            format!("Render {} and check the manifests", r.chart.display()),
+            move |cx| render(cx, cfg, &s),
+        )
+        .after(lint_ids),
+    );
+    let mut deps = vec!["render:chart".to_string(), "cluster:start".into()];
+    deps.extend(cfg.images.iter().map(|i| format!("load:{}", i.name)));
+    let deploy_id = format!("deploy:{}", r.name);
+    let s = secrets.clone();
+    run.add(
+        Step::new(
+            deploy_id.clone(),
+            "deploy",
+            format!("helm upgrade --install {} (rolls back on failure)", r.name),
+            move |cx| deploy(cx, cfg, &s),
+        )
+        .after(deps),
+    );
+    let test_id = format!("test:{}", r.name);
+    run.add(
+        Step::new(test_id.clone(), "test", format!("helm test {}", r.name), move |cx| helm_test(cx, cfg))
+            .after([deploy_id]),
+    );
+    if r.service.is_some() {
+        run.add(Step::new("url:app", "verify", "How to reach the app", move |cx| app_url(cx, cfg)).after([test_id]));
+    }
+}
+
+/// The chart's files, values files and every value passed: what decides a render, a lint or a deploy.
+fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String]) -> Result<Fingerprint> {
+    let root = &cx.ctx.root;
+    let mut fp = Fingerprint::new().tree(root, &cfg.release.chart)?;
+    for f in cfg.release.values.iter().chain(&cfg.release.lint_values) {
+        fp = fp.file(root, f)?;
+    }
+    // Hashed, never stored: secrets go in here too.
+    Ok(fp.value("helm args", &args.join("\u{0}")))
+}
+
+fn image_tags(cx: &StepCx, cfg: &Config) -> BTreeMap<String, String> {
+    cfg.images
+        .iter()
+        .filter_map(|i| {
+            let t = cx.get(&format!("cluster_tag:{}", i.name)).unwrap_or_else(|| i.tag.clone());
+            t.rsplit_once(':').map(|(_, tag)| (i.name.clone(), tag.to_string()))
+        })
+        .collect()
+}
+
+fn lint(
+    cx: &mut StepCx,
+    cfg: &Config,
+    file: Option<&std::path::PathBuf>,
+    secrets: &BTreeMap<String, String>,
+) -> Result<Done> {
+    let chart = &cfg.release.chart;
+    let mut args = vec![];
+    if let Some(f) = file {
+        args.extend(["-f".to_string(), f.display().to_string()]);
+    }
+    // The secrets are set so templates that require them render; image tags do not matter to lint.
+    let mut no_files = cfg.clone();
+    no_files.release.values.clear();
+    args.extend(helm::value_args(&no_files, secrets, &BTreeMap::new()));
+    if cfg.release.strict_lint {
+        args.push("--strict".into());
+    }
+    let fp = chart_fingerprint(cx, cfg, &args)?;
+    if cx.cached(fp, |_| Ok(None))? {
+        return Ok(Done::Cached);
+    }
+    let out = cx.run(cmd!(cx.sh, "helm lint {chart} {args...}").into())?;
+    if let Some(l) = out.stdout.lines().rev().find(|l| l.contains("chart(s) linted")) {
+        cx.note(l.trim().to_string());
+    }
+    Ok(Done::Passed)
+}
+
+fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> Result<Done> {
+    let r = &cfg.release;
+    let (chart, name, ns) = (&r.chart, &r.name, &r.namespace);
+    let args = helm::value_args(cfg, secrets, &BTreeMap::new());
+    let fp = chart_fingerprint(cx, cfg, &args)?;
+    if cx.cached(fp, |_| Ok(None))? {
+        return Ok(Done::Cached);
+    }
+    let out = cx.run(cmd!(cx.sh, "helm template {name} {chart} -n {ns} {args...}").into())?;
+    if cx.dry_run() {
+        return Ok(Done::Passed);
+    }
+    let docs = crate::manifests::parse(&out.stdout)?;
+    let problems = crate::manifests::check(&docs);
+    cx.note(format!("{} manifests rendered", docs.len()));
+    if !problems.is_empty() {
+        bail!(
+            "the rendered manifests break the deployment policy:\n{}",
+            problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
+        );
+    }
+    Ok(Done::Passed)
+}
+
+fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> Result<Done> {
+    let r = &cfg.release;
+    let (chart, name, ns, context) = (&r.chart, &r.name, &r.namespace, &cfg.cluster.profile);
+    let major = helm::major(cx)?;
+    let args = helm::value_args(cfg, secrets, &image_tags(cx, cfg));
+    let fp = chart_fingerprint(cx, cfg, &args)?.value("helm major", &major.to_string()).value("context", context);
+    cx.set("deploy.fingerprint", fp.digest());
+    let cached = cx.cached(fp, |cx| {
+        Ok(match helm::status(cx, context, name, ns)? {
+            Some(s) if s == "deployed" => None,
+            Some(s) => Some(format!("the release is {s}")),
+            None => Some("the release is not installed".into()),
+        })
+    })?;
+    if cached {
+        return Ok(Done::Cached);
+    }
+    let flags = helm::upgrade_flags(major, &helm::go_duration(r.timeout.0));
+    // Helm enforces --timeout itself; ours is a backstop a minute later.
+    let e =
+        Exec::from(cmd!(cx.sh, "helm upgrade {name} {chart} -n {ns} --kube-context {context} {flags...} {args...}"))
+            .timeout(r.timeout.0 + std::time::Duration::from_secs(60));
+    let out = cx.exec_unchecked(e)?;
+    if cx.dry_run() || out.success() {
+        if let Some(rev) = out.stdout.lines().find_map(|l| l.strip_prefix("REVISION: ")) {
+            cx.note(format!("release {name} revision {rev} deployed"));
+        }
+        return Ok(Done::Passed);
+    }
+    let reason = helm::failure_reason(&out.stderr);
+    let pods = kube::get_pods(cx, context, ns)?;
+    let culprits: Vec<String> = kube::pod_problems(&pods).iter().take(3).map(|p| p.to_string()).collect();
+    let rolled = if helm::rolled_back(&out.stderr) { " and was rolled back" } else { "" };
+    let culprit =
+        if culprits.is_empty() { String::new() } else { format!("\nCulprit: {}", culprits.join("\n         ")) };
+    bail!(
+        "release {name} failed{rolled}: {reason}{culprit}\nSee `cargo xtask verify` diagnostics, or \
+         docs/troubleshooting.md"
+    )
+}
+
+fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
+    let r = &cfg.release;
+    let (name, ns, context) = (&r.name, &r.namespace, &cfg.cluster.profile);
+    // The same inputs as the deploy: tests rerun when the release changed, or when they failed last time.
+    let deployed = cx.get("deploy.fingerprint").unwrap_or_default();
+    let root = cx.ctx.root.clone();
+    let fp = Fingerprint::new()
+        .tree(&root, &r.chart)?
+        .value("release", &deployed)
+        .value("images", &format!("{:?}", image_tags(cx, cfg)));
+    if cx.cached(fp, |_| Ok(None))? {
+        return Ok(Done::Cached);
+    }
+    let t = helm::go_duration(r.timeout.0);
+    let out = cx.run(cmd!(cx.sh, "helm test {name} -n {ns} --kube-context {context} --logs --timeout {t}").into())?;
+    let phases: Vec<String> =
+        out.stdout.lines().filter(|l| l.trim_start().starts_with("Phase:")).map(|l| l.trim().to_string()).collect();
+    if !phases.is_empty() {
+        cx.note(format!("{} test pod(s): {}", phases.len(), phases.join(", ")));
+    }
+    Ok(Done::Passed)
+}
+
+fn app_url(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
+    let (r, c) = (&cfg.release, &cfg.cluster);
+    let service = r.service.as_deref().unwrap_or_default();
+    if minikube::url_needs_tunnel(&c.driver) {
+        let hint = format!(
+            "run `minikube service {service} -n {} -p {}` (keeps a tunnel open while it runs)",
+            r.namespace, c.profile
+        );
+        cx.note(hint.clone());
+        cx.set("app.url", hint);
+        return Ok(Done::Passed);
+    }
+    match minikube::service_url(cx, &c.profile, &r.namespace, service)? {
+        Some(url) => {
+            cx.note(format!("the app: {url}"));
+            cx.set("app.url", url);
+        }
+        None if cx.dry_run() => {}
+        None => bail!("`minikube service {service} --url` printed no URL; is the Service a NodePort?"),
+    }
+    Ok(Done::Passed)
+}
