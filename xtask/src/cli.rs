@@ -59,6 +59,8 @@ pub enum Command {
     Teardown(TeardownArgs),
     /// Return the release to an earlier revision (the last good one when none is given)
     Rollback(RollbackArgs),
+    /// Regenerate the plain manifests under k8s/ from the chart (--check: fail when they drifted)
+    Manifests(ManifestsArgs),
     /// Show the exact commands a command would run, in order, with each cache decision; runs nothing
     Plan(PlanArgs),
 }
@@ -90,6 +92,8 @@ pub enum PlanCommand {
     Teardown(TeardownArgs),
     /// Plan `cargo xtask rollback`
     Rollback(RollbackArgs),
+    /// Plan `cargo xtask manifests`
+    Manifests(ManifestsArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -106,6 +110,13 @@ pub struct TeardownArgs {
     /// Leave the cluster running; only the release and its namespace are removed
     #[arg(long)]
     pub keep_cluster: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ManifestsArgs {
+    /// Change nothing; fail when the committed manifests differ from a fresh render of the chart
+    #[arg(long)]
+    pub check: bool,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -23,6 +23,8 @@ pub struct Config {
     pub cluster: Cluster,
     pub release: Release,
     #[serde(default)]
+    pub manifests: Option<Manifests>,
+    #[serde(default)]
     pub verify: Verify,
     #[serde(default)]
     pub ai: Ai,
@@ -218,6 +220,28 @@ pub struct Release {
 
 fn default_release_timeout() -> Dur {
     Dur(Duration::from_secs(300))
+}
+
+/// Plain manifests for kubectl users, rendered from the chart by `cargo xtask manifests`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Manifests {
+    /// The file written, relative to the repo root.
+    pub output: PathBuf,
+    #[serde(default)]
+    pub values: Vec<PathBuf>,
+    #[serde(default)]
+    pub set: BTreeMap<String, String>,
+    /// Leave the chart's `helm test` pods out.
+    #[serde(default = "yes")]
+    pub skip_tests: bool,
+    /// A line for the file's header (e.g. how to provide the Secret that is not rendered).
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]

@@ -59,6 +59,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 PlanCommand::Up(u) => Command::Up(u),
                 PlanCommand::Teardown(t) => Command::Teardown(t),
                 PlanCommand::Rollback(r) => Command::Rollback(r),
+                PlanCommand::Manifests(m) => Command::Manifests(m),
             }
         }
         c => c,
@@ -68,6 +69,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Build(b) => build(b).run(&ctx),
         Command::Up(u) => up::Up { build: build(u.build) }.run(&ctx),
         Command::Teardown(t) => teardown::Teardown { cluster: teardown_action(&t) }.run(&ctx),
+        Command::Manifests(m) => manifests::Manifests { check: m.check }.run(&ctx),
         Command::Rollback(r) => rollback::Rollback { revision: r.revision }.run(&ctx),
         Command::Plan(_) => unreachable!("plan was turned into its command above"),
         Command::Doctor(d) => doctor::Doctor { json: d.json }.run(&ctx),

@@ -242,7 +242,7 @@ fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
         return Ok(Done::Passed);
     }
     let docs = crate::manifests::parse(&out.stdout)?;
-    let problems = crate::manifests::check(&docs);
+    let problems = crate::manifests::check_docs(&docs);
     cx.note(format!("{} manifests rendered", docs.len()));
     if !problems.is_empty() {
         bail!(
