@@ -1,1 +1,103 @@
-fn main() {}
+//! Multi-call test double for docker, minikube, kubectl, helm, trivy, kubectl-ai and kagent (see docs/dev/testing.md).
+//!
+//! Integration tests link this binary into a temp `bin/` under each tool name and put that folder first on PATH.
+//! Every call is logged to `$FAKE_DIR/calls.jsonl`; tools keep state in `$FAKE_DIR/state/`; rules in
+//! `$FAKE_DIR/scenario.json` override the built-in answers.
+
+mod ai;
+mod calls;
+mod cluster;
+mod docker;
+mod dockerfile;
+mod helm;
+mod kubectl;
+mod minikube;
+mod reply;
+mod scenario;
+mod state;
+mod template;
+mod trivy;
+mod util;
+
+use std::path::PathBuf;
+
+use reply::Reply;
+
+/// One invocation: which tool, its arguments, and where the fake keeps its files.
+pub struct Ctx {
+    pub tool: String,
+    pub args: Vec<String>,
+    pub dir: PathBuf,
+    pub fixtures: PathBuf,
+    pub start_ms: u64,
+}
+
+impl Ctx {
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    /// An environment variable, treating empty as unset.
+    pub fn env(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|v| !v.is_empty())
+    }
+
+    pub fn env_is(&self, name: &str, value: &str) -> bool {
+        self.env(name).is_some_and(|v| v == value)
+    }
+
+    pub fn cwd(&self) -> PathBuf {
+        std::env::current_dir().unwrap_or_default()
+    }
+}
+
+fn tool_name(argv0: &str) -> String {
+    let base = argv0.rsplit(['/', '\\']).next().unwrap_or(argv0);
+    base.strip_suffix(".exe").unwrap_or(base).to_string()
+}
+
+fn main() {
+    let mut argv = std::env::args_os().map(|a| a.to_string_lossy().into_owned());
+    let tool = tool_name(&argv.next().unwrap_or_default());
+    let args: Vec<String> = argv.collect();
+    let Some(dir) = std::env::var_os("FAKE_DIR").filter(|d| !d.is_empty()) else {
+        eprintln!("xtask-fake: FAKE_DIR is not set");
+        std::process::exit(127);
+    };
+    let fixtures = std::env::var_os("FAKE_FIXTURES")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures")));
+    let ctx = Ctx { tool, args, dir: PathBuf::from(dir), fixtures, start_ms: util::now_ms() };
+    calls::start(&ctx);
+    let reply = match answer(&ctx) {
+        Ok(r) => r,
+        Err(e) => Reply::fail(2, format!("xtask-fake: {}: {e:#}\n", ctx.tool)),
+    };
+    let code = reply.emit();
+    calls::end(&ctx, code);
+    std::process::exit(code);
+}
+
+/// Scenario rules first, then the tool's built-in behaviour.
+fn answer(ctx: &Ctx) -> anyhow::Result<Reply> {
+    let mut prefix = Reply::default();
+    if let Some(rule) = scenario::pick(ctx)? {
+        let reply = rule.apply(ctx)?;
+        if !rule.fallthrough {
+            return Ok(reply);
+        }
+        prefix = reply;
+    }
+    let reply = match ctx.tool.as_str() {
+        "docker" => docker::run(ctx)?,
+        "minikube" => minikube::run(ctx)?,
+        "kubectl" => kubectl::run(ctx)?,
+        "helm" => helm::run(ctx)?,
+        "trivy" => trivy::run(ctx)?,
+        "kubectl-ai" => ai::kubectl_ai(ctx)?,
+        "kagent" => ai::kagent(ctx)?,
+        other => Reply::fail(127, format!("xtask-fake: no fake for a tool named {other:?}\n")),
+    };
+    Ok(prefix.then(reply))
+}

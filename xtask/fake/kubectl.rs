@@ -1,0 +1,421 @@
+//! Fake `kubectl`: client version, namespaces, `get` (fixture-backed: `state/kube/<kinds>.json` wins over the
+//! built-in healthy answers), `describe pod`, `logs`, `delete`, `rollout status`, `wait`, `port-forward`
+//! (prints the Forwarding lines and blocks), `config current-context`.
+//!
+//! Texts: kubernetes/kubernetes `staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollout_status.go`,
+//! apimachinery NotFound errors (`Error from server (NotFound): namespaces "x" not found`), and the captures in
+//! tests/fixtures/kubectl/ (version JSON shape, connection-refused line).
+
+use anyhow::Result;
+use serde_json::{json, Value};
+
+use crate::cluster::{self, Kube};
+use crate::reply::Reply;
+use crate::util::{self, Flags};
+use crate::{helm, state, Ctx};
+
+const VALUED: &[&str] = &[
+    "-n",
+    "--namespace",
+    "-o",
+    "--output",
+    "--context",
+    "--kubeconfig",
+    "--timeout",
+    "-l",
+    "--selector",
+    "--tail",
+    "-c",
+    "--container",
+    "--for",
+    "--field-selector",
+    "--since",
+    "-f",
+    "--filename",
+    "--grace-period",
+    "--request-timeout",
+    "--address",
+    "--sort-by",
+];
+
+fn version(ctx: &Ctx) -> String {
+    let v = ctx.env("FAKE_KUBECTL_VERSION").unwrap_or_else(|| "v1.31.1".into());
+    if v.starts_with('v') {
+        v
+    } else {
+        format!("v{v}")
+    }
+}
+
+pub fn run(ctx: &Ctx) -> Result<Reply> {
+    run_args(ctx, &ctx.args)
+}
+
+pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
+    let f = Flags::parse(args, VALUED);
+    let ns = f.get(&["-n", "--namespace"]).unwrap_or_else(|| "default".into());
+    let words: Vec<&str> = f.pos.iter().map(String::as_str).collect();
+    match words.as_slice() {
+        ["version", ..] => return version_cmd(ctx, &f),
+        ["config", "current-context"] => {
+            let kube = cluster::load(ctx)?;
+            return Ok(match kube.current_context {
+                Some(c) => Reply::ok(format!("{c}\n")),
+                None => Reply::fail(1, "error: current-context is not set\n"),
+            });
+        }
+        ["config", "use-context", name] => {
+            let name = name.to_string();
+            state::update(ctx, "kube", |k: &mut Kube| k.current_context = Some(name.clone()))?;
+            return Ok(Reply::ok(format!("Switched to context \"{name}\".\n")));
+        }
+        [] => return Ok(Reply::ok("kubectl controls the Kubernetes cluster manager.\n")),
+        _ => {}
+    }
+    if let Some(server) = cluster::down(ctx)? {
+        return Ok(Reply::fail(1, cluster::kubectl_refused(server)));
+    }
+    match words.as_slice() {
+        ["get", kinds, rest @ ..] => get(ctx, &f, &ns, kinds, rest.first().copied()),
+        ["describe", "pod" | "pods" | "po", name] => describe_pod(ctx, &ns, name),
+        ["logs", pod, ..] => logs(ctx, &f, &ns, pod),
+        ["delete", kind, names @ ..] => delete(ctx, &f, &ns, kind, names),
+        ["create", "namespace" | "ns", name] => create_namespace(ctx, name),
+        ["rollout", "status", target] => {
+            let (kind, name) = target.split_once('/').unwrap_or(("deployment", target));
+            let kind = if kind.starts_with("deploy") { "deployment" } else { kind };
+            Ok(Reply::ok(format!("{kind} \"{name}\" successfully rolled out\n")))
+        }
+        ["wait", ..] => {
+            let pods = pods(ctx, &ns)?;
+            let names: Vec<String> = pods["items"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|p| p["metadata"]["name"].as_str().map(String::from)).collect())
+                .unwrap_or_default();
+            Ok(Reply::ok(names.iter().map(|n| format!("pod/{n} condition met\n")).collect::<String>()))
+        }
+        ["port-forward", target, ports @ ..] => port_forward(target, ports),
+        ["apply", ..] => Ok(Reply::ok("configured\n")),
+        ["cluster-info", ..] => Ok(Reply::ok(format!(
+            "Kubernetes control plane is running at https://{}\nCoreDNS is running at https://{}/api/v1/namespaces/kube-system/services/kube-dns:dns/proxy\n",
+            cluster::SERVER,
+            cluster::SERVER
+        ))),
+        [other, ..] => Ok(Reply::fail(1, format!("error: unknown command \"{other}\" for \"kubectl\"\n"))),
+        [] => Ok(Reply::default()),
+    }
+}
+
+fn version_cmd(ctx: &Ctx, f: &Flags) -> Result<Reply> {
+    if f.has(&["--short"]) {
+        // Removed in 1.28 (captured: tests/fixtures/kubectl/version-short-removed.stderr.txt).
+        return Ok(Reply::fail(1, "error: unknown flag: --short\nSee 'kubectl version --help' for usage.\n"));
+    }
+    let v = version(ctx);
+    let parts: Vec<&str> = v.trim_start_matches('v').split('.').collect();
+    let client = json!({
+        "major": parts.first().copied().unwrap_or("1"), "minor": parts.get(1).copied().unwrap_or("31"),
+        "gitVersion": v, "gitCommit": "948afe5ca072329a73c8e79ed5938717a5cb3d21", "gitTreeState": "clean",
+        "buildDate": "2024-09-11T21:28:00Z", "goVersion": "go1.22.6", "compiler": "gc", "platform": "linux/amd64"
+    });
+    let client_only = f.has(&["--client"]);
+    let server = if client_only { None } else { cluster::down(ctx)? };
+    let mut body = json!({"clientVersion": client, "kustomizeVersion": "v5.4.2"});
+    let server_version = "v1.31.0";
+    if !client_only && server.is_none() {
+        body["serverVersion"] =
+            json!({"major": "1", "minor": "31", "gitVersion": server_version, "platform": "linux/amd64"});
+    }
+    let out = match f.get(&["-o", "--output"]).as_deref() {
+        Some("json") => format!("{}\n", serde_json::to_string_pretty(&body)?),
+        _ => {
+            let mut s = format!("Client Version: {v}\nKustomize Version: v5.4.2\n");
+            if !client_only && server.is_none() {
+                s.push_str(&format!("Server Version: {server_version}\n"));
+            }
+            s
+        }
+    };
+    Ok(match server {
+        Some(srv) => Reply::ok(out).with_err(cluster::kubectl_refused(srv)).with_code(1),
+        None => Reply::ok(out),
+    })
+}
+
+fn list(items: Vec<Value>) -> Value {
+    json!({"apiVersion": "v1", "items": items, "kind": "List", "metadata": {"resourceVersion": ""}})
+}
+
+/// `pods`, `deploy,sts` -> `pods`, `deployments,statefulsets` (the seed file name under state/kube/).
+fn normalize_kinds(kinds: &str) -> String {
+    kinds
+        .split(',')
+        .map(|k| match k.split('.').next().unwrap_or(k) {
+            "po" | "pod" | "pods" => "pods",
+            "deploy" | "deployment" | "deployments" => "deployments",
+            "sts" | "statefulset" | "statefulsets" => "statefulsets",
+            "ev" | "event" | "events" => "events",
+            "hpa" | "horizontalpodautoscaler" | "horizontalpodautoscalers" => "hpa",
+            "ns" | "namespace" | "namespaces" => "namespaces",
+            "svc" | "service" | "services" => "services",
+            other => other,
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn release_in(ctx: &Ctx, ns: &str) -> Result<String> {
+    let st: helm::HelmState = state::load(ctx, "helm")?;
+    Ok(st
+        .releases
+        .keys()
+        .filter_map(|k| k.split_once('/'))
+        .find(|(n, _)| *n == ns)
+        .map(|(_, r)| r.to_string())
+        .unwrap_or_else(|| "todo".into()))
+}
+
+fn ready_pod(name: &str, ns: &str, component: &str, image: &str) -> Value {
+    let t = "2025-01-01T00:00:00Z";
+    let conditions: Vec<Value> =
+        ["PodReadyToStartContainers", "Initialized", "Ready", "ContainersReady", "PodScheduled"]
+            .iter()
+            .map(|c| json!({"type": c, "status": "True", "lastProbeTime": null, "lastTransitionTime": t}))
+            .collect();
+    json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "creationTimestamp": t,
+                     "labels": {"app.kubernetes.io/component": component, "app.kubernetes.io/name": "todo"}},
+        "spec": {"containers": [{"name": component, "image": image}], "nodeName": "todo"},
+        "status": {
+            "phase": "Running",
+            "conditions": conditions,
+            "containerStatuses": [{"name": component, "image": image, "imageID": format!("docker://sha256:{}", util::hex256(image.as_bytes())),
+                                   "ready": true, "started": true, "restartCount": 0,
+                                   "state": {"running": {"startedAt": t}}, "lastState": {}}],
+            "podIP": "10.244.0.10", "hostIP": "192.168.49.2", "startTime": t
+        }
+    })
+}
+
+/// Seeded `state/kube/pods.json`, else 2 backend + 2 frontend replicas and a database pod, all Ready.
+fn pods(ctx: &Ctx, ns: &str) -> Result<Value> {
+    if let Some(text) = state::raw(ctx, "kube/pods.json") {
+        return Ok(serde_json::from_str(&text)?);
+    }
+    let rel = release_in(ctx, ns)?;
+    let deleted = cluster::load(ctx)?.deleted_pods;
+    let mut items = Vec::new();
+    for (comp, app, hash) in [("backend", "todo-api", "7d4b9c6f5"), ("frontend", "todo-web", "5c8f7d9b4")] {
+        for (i, suffix) in ["x2k9p", "q7m4z"].iter().enumerate() {
+            let mut name = format!("{rel}-{app}-{hash}-{suffix}");
+            // A deleted pod comes back under a new name, as its ReplicaSet recreates it.
+            if deleted.contains(&name) {
+                name = format!("{rel}-{app}-{hash}-r{i}new");
+            }
+            items.push(ready_pod(&name, ns, comp, &format!("{app}:0.1.0")));
+        }
+    }
+    items.push(ready_pod(&format!("{rel}-postgresql-0"), ns, "db", "postgres:16-alpine"));
+    Ok(list(items))
+}
+
+fn workload(kind: &str, name: &str, ns: &str, replicas: u32) -> Value {
+    let api = "apps/v1";
+    json!({
+        "apiVersion": api, "kind": kind,
+        "metadata": {"name": name, "namespace": ns, "generation": 1},
+        "spec": {"replicas": replicas},
+        "status": {"observedGeneration": 1, "replicas": replicas, "readyReplicas": replicas, "updatedReplicas": replicas,
+                   "availableReplicas": replicas, "currentReplicas": replicas}
+    })
+}
+
+fn get(ctx: &Ctx, f: &Flags, ns: &str, kinds: &str, name: Option<&str>) -> Result<Reply> {
+    let norm = normalize_kinds(kinds);
+    if norm == "namespaces" {
+        return get_namespace(ctx, f, name);
+    }
+    let json_out = f.get(&["-o", "--output"]).as_deref() == Some("json");
+    let value = match state::raw(ctx, &format!("kube/{norm}.json")) {
+        Some(text) => serde_json::from_str(&text)?,
+        None => match norm.as_str() {
+            "pods" => pods(ctx, ns)?,
+            "deployments" | "deployments,statefulsets" | "statefulsets" => {
+                let rel = release_in(ctx, ns)?;
+                let mut items = Vec::new();
+                if norm != "statefulsets" {
+                    items.push(workload("Deployment", &format!("{rel}-todo-api"), ns, 2));
+                    items.push(workload("Deployment", &format!("{rel}-todo-web"), ns, 2));
+                }
+                if norm != "deployments" {
+                    items.push(workload("StatefulSet", &format!("{rel}-postgresql"), ns, 1));
+                }
+                list(items)
+            }
+            _ => list(vec![]),
+        },
+    };
+    if let Some(n) = name {
+        let item = value["items"].as_array().and_then(|a| a.iter().find(|i| i["metadata"]["name"] == n)).cloned();
+        return Ok(match item {
+            Some(i) if json_out => Reply::ok(format!("{}\n", serde_json::to_string_pretty(&i)?)),
+            Some(i) => Reply::ok(format!("NAME\n{}\n", i["metadata"]["name"].as_str().unwrap_or(""))),
+            None => Reply::fail(1, format!("Error from server (NotFound): {norm} \"{n}\" not found\n")),
+        });
+    }
+    if json_out {
+        return Ok(Reply::ok(format!("{}\n", serde_json::to_string_pretty(&value)?)));
+    }
+    let items = value["items"].as_array().cloned().unwrap_or_default();
+    if items.is_empty() {
+        return Ok(Reply::ok("").with_err(format!("No resources found in {ns} namespace.\n")));
+    }
+    let mut s = "NAME                                  READY   STATUS    RESTARTS   AGE\n".to_string();
+    for i in &items {
+        let phase = i["status"]["phase"].as_str().unwrap_or("Running");
+        s.push_str(&format!(
+            "{:<37} 1/1     {:<9} 0          5m\n",
+            i["metadata"]["name"].as_str().unwrap_or(""),
+            phase
+        ));
+    }
+    Ok(Reply::ok(s))
+}
+
+fn get_namespace(ctx: &Ctx, f: &Flags, name: Option<&str>) -> Result<Reply> {
+    let kube = cluster::load(ctx)?;
+    let exists = |n: &str| !kube.managed || kube.namespaces.contains(n);
+    let ns_json = |n: &str| json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}, "status": {"phase": "Active"}});
+    let json_out = f.get(&["-o", "--output"]).as_deref() == Some("json");
+    match name {
+        Some(n) if !exists(n) => {
+            if f.has(&["--ignore-not-found"]) {
+                return Ok(Reply::default());
+            }
+            Ok(Reply::fail(1, format!("Error from server (NotFound): namespaces \"{n}\" not found\n")))
+        }
+        Some(n) if json_out => Ok(Reply::ok(format!("{}\n", serde_json::to_string_pretty(&ns_json(n))?))),
+        Some(n) => Ok(Reply::ok(format!("NAME   STATUS   AGE\n{n}   Active   5m\n"))),
+        None if json_out => Ok(Reply::ok(format!("{}\n", list(kube.namespaces.iter().map(|n| ns_json(n)).collect())))),
+        None => Ok(Reply::ok(
+            std::iter::once("NAME   STATUS   AGE\n".to_string())
+                .chain(kube.namespaces.iter().map(|n| format!("{n}   Active   5m\n")))
+                .collect::<String>(),
+        )),
+    }
+}
+
+fn create_namespace(ctx: &Ctx, name: &str) -> Result<Reply> {
+    let created = state::update(ctx, "kube", |k: &mut Kube| k.namespaces.insert(name.to_string()))?;
+    Ok(if created {
+        Reply::ok(format!("namespace/{name} created\n"))
+    } else {
+        Reply::fail(1, format!("Error from server (AlreadyExists): namespaces \"{name}\" already exists\n"))
+    })
+}
+
+fn delete(ctx: &Ctx, f: &Flags, ns: &str, kind: &str, names: &[&str]) -> Result<Reply> {
+    let ignore = f.has(&["--ignore-not-found"]);
+    match normalize_kinds(kind).as_str() {
+        "namespaces" => {
+            let mut out = String::new();
+            let mut err = String::new();
+            for n in names {
+                let existed = state::update(ctx, "kube", |k: &mut Kube| k.namespaces.remove(*n) || !k.managed)?;
+                if existed {
+                    // Helm keeps releases as Secrets in the namespace: they go with it.
+                    state::update(ctx, "helm", |h: &mut helm::HelmState| {
+                        h.releases.retain(|key, _| !key.starts_with(&format!("{n}/")))
+                    })?;
+                    out.push_str(&format!("namespace \"{n}\" deleted\n"));
+                } else if !ignore {
+                    err.push_str(&format!("Error from server (NotFound): namespaces \"{n}\" not found\n"));
+                }
+            }
+            let code = i32::from(!err.is_empty());
+            Ok(Reply::ok(out).with_err(err).with_code(code))
+        }
+        "pods" => {
+            let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+            state::update(ctx, "kube", |k: &mut Kube| k.deleted_pods.extend(names.iter().cloned()))?;
+            Ok(Reply::ok(names.iter().map(|n| format!("pod \"{n}\" deleted\n")).collect::<String>()))
+        }
+        other => Ok(Reply::ok(
+            names.iter().map(|n| format!("{other} \"{n}\" deleted from {ns} namespace\n")).collect::<String>(),
+        )),
+    }
+}
+
+fn describe_pod(ctx: &Ctx, ns: &str, name: &str) -> Result<Reply> {
+    let pods = pods(ctx, ns)?;
+    let Some(p) = pods["items"].as_array().and_then(|a| a.iter().find(|i| i["metadata"]["name"] == name)).cloned()
+    else {
+        return Ok(Reply::fail(1, format!("Error from server (NotFound): pods \"{name}\" not found\n")));
+    };
+    let cs = &p["status"]["containerStatuses"][0];
+    let state = cs["state"].as_object().and_then(|m| m.keys().next().cloned()).unwrap_or_else(|| "waiting".into());
+    let reason = cs["state"][&state]["reason"].as_str().unwrap_or("");
+    Ok(Reply::ok(format!(
+        "Name:             {name}\nNamespace:        {ns}\nNode:             todo/192.168.49.2\nStatus:           {}\nContainers:\n  {}:\n    Image:          {}\n    State:          {}{}\n    Ready:          {}\n    Restart Count:  {}\nEvents:           <none>\n",
+        p["status"]["phase"].as_str().unwrap_or(""),
+        cs["name"].as_str().unwrap_or("app"),
+        cs["image"].as_str().unwrap_or(""),
+        capitalize(&state),
+        if reason.is_empty() { String::new() } else { format!("\n      Reason:       {reason}") },
+        cs["ready"].as_bool().unwrap_or(false),
+        cs["restartCount"].as_u64().unwrap_or(0),
+    )))
+}
+
+fn capitalize(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+}
+
+/// `state/kube/logs/<pod>.txt` (and `<pod>.previous.txt` for `--previous`), else a few JSON log lines.
+fn logs(ctx: &Ctx, f: &Flags, ns: &str, pod: &str) -> Result<Reply> {
+    let previous = f.has(&["-p", "--previous"]);
+    let file = if previous { format!("kube/logs/{pod}.previous.txt") } else { format!("kube/logs/{pod}.txt") };
+    let text = match state::raw(ctx, &file) {
+        Some(t) => t,
+        None if previous => {
+            return Ok(Reply::fail(
+                1,
+                format!(
+                "Error from server (BadRequest): previous terminated container \"app\" in pod \"{pod}\" not found\n"
+            ),
+            ))
+        }
+        None => {
+            let p = pods(ctx, ns)?;
+            if !p["items"].as_array().is_some_and(|a| a.iter().any(|i| i["metadata"]["name"] == pod)) {
+                return Ok(Reply::fail(1, format!("Error from server (NotFound): pods \"{pod}\" not found\n")));
+            }
+            "{\"level\":\"INFO\",\"msg\":\"listening\",\"addr\":\"0.0.0.0:8080\"}\n{\"level\":\"INFO\",\"msg\":\"GET /healthz\",\"status\":200}\n{\"level\":\"INFO\",\"msg\":\"GET /api/tasks\",\"status\":200}\n".to_string()
+        }
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let tail: Option<usize> =
+        f.get(&["--tail"]).and_then(|t| t.parse::<i64>().ok()).and_then(|t| usize::try_from(t).ok());
+    let shown = match tail {
+        Some(n) => &lines[lines.len().saturating_sub(n)..],
+        None => &lines[..],
+    };
+    Ok(Reply::ok(shown.iter().map(|l| format!("{l}\n")).collect::<String>()))
+}
+
+/// Prints the two Forwarding lines and keeps running, like the real command.
+fn port_forward(target: &str, ports: &[&str]) -> Result<Reply> {
+    let Some(spec) = ports.first() else {
+        return Ok(Reply::fail(1, "error: TYPE/NAME and list of ports are required for port-forward\n"));
+    };
+    let (local, remote) = spec.split_once(':').unwrap_or((spec, spec));
+    let local = if local.is_empty() {
+        (40000 + util::hash64(target.as_bytes(), 9) % 20000).to_string()
+    } else {
+        local.to_string()
+    };
+    Ok(Reply::ok(format!("Forwarding from 127.0.0.1:{local} -> {remote}\nForwarding from [::1]:{local} -> {remote}\n"))
+        .blocking())
+}

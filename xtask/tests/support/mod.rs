@@ -1,0 +1,456 @@
+//! Shared helpers for the xtask integration tests: a sandbox with the fake tools first on PATH, a runner for the
+//! real `xtask` binary (or one fake tool), and readers for the fakes' call log and state.
+//!
+//! ```ignore
+//! mod support;
+//! use support::Sandbox;
+//!
+//! let sb = Sandbox::new().with_file("xtask.yaml", "project: demo\n");
+//! sb.xtask(&["doctor"]).run().assert_success();
+//! assert_eq!(sb.commands()[0], "docker version --format {{json .}}");
+//! ```
+#![allow(dead_code)] // each test file uses a different part of this module
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::time::{Duration, Instant};
+
+/// Every program the fake answers for.
+pub const TOOLS: &[&str] = &["docker", "minikube", "kubectl", "helm", "trivy", "kubectl-ai", "kagent"];
+
+/// Variables that would leak the developer's real setup into a run (and the fakes' own knobs).
+const SCRUBBED: &[&str] = &[
+    "DOCKER_HOST",
+    "DOCKER_CONTEXT",
+    "DOCKER_BUILDKIT",
+    "KUBECONFIG",
+    "HELM_NAMESPACE",
+    "MINIKUBE_PROFILE",
+    "GEMINI_API_KEY",
+    "OPENAI_API_KEY",
+    "XTASK_ROOT",
+];
+
+pub const FAKE_BIN: &str = env!("CARGO_BIN_EXE_xtask-fake");
+pub const XTASK_BIN: &str = env!("CARGO_BIN_EXE_xtask");
+
+/// A temp folder with `bin/` (the fake under every tool name), `fake/` (FAKE_DIR) and `project/` (XTASK_ROOT).
+pub struct Sandbox {
+    pub root: PathBuf,
+    pub project: PathBuf,
+    pub fake_dir: PathBuf,
+    pub bin_dir: PathBuf,
+    env: Vec<(String, String)>,
+    _tmp: tempfile::TempDir,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        let tmp = tempfile::Builder::new().prefix("xtask-test-").tempdir().expect("creating a temp dir");
+        let root = tmp.path().to_path_buf();
+        let (project, fake_dir, bin_dir) = (root.join("project"), root.join("fake"), root.join("bin"));
+        for d in [&project, &fake_dir, &bin_dir] {
+            std::fs::create_dir_all(d).expect("creating sandbox folders");
+        }
+        for tool in TOOLS {
+            link_fake(&bin_dir, tool);
+        }
+        Sandbox { root, project, fake_dir, bin_dir, env: Vec::new(), _tmp: tmp }
+    }
+
+    /// Writes `project/<rel>` (parents created).
+    pub fn with_file(self, rel: &str, contents: impl AsRef<[u8]>) -> Sandbox {
+        write(&self.project.join(rel), contents.as_ref());
+        self
+    }
+
+    /// `fake/scenario.json`; pass a `serde_json::json!` value or a JSON string.
+    pub fn with_scenario(self, scenario: impl std::fmt::Display) -> Sandbox {
+        write(&self.fake_dir.join("scenario.json"), scenario.to_string().as_bytes());
+        self
+    }
+
+    /// Writes `fake/state/<rel>`, e.g. `kube/pods.json` or `trivy/todo-api_0.1.0.json`.
+    pub fn seed_state(self, rel: &str, contents: impl AsRef<[u8]>) -> Sandbox {
+        write(&self.fake_dir.join("state").join(rel), contents.as_ref());
+        self
+    }
+
+    /// Copies a fixture (relative to xtask/tests/fixtures) into `fake/state/<rel>`.
+    pub fn seed_state_from_fixture(self, rel: &str, fixture: &str) -> Sandbox {
+        let text = std::fs::read(fixture_path(fixture)).unwrap_or_else(|e| panic!("reading fixture {fixture}: {e}"));
+        self.seed_state(rel, text)
+    }
+
+    /// An environment variable for every run started from this sandbox (e.g. `FAKE_DOCKER_BUILD_MS`).
+    pub fn with_env(mut self, key: &str, value: &str) -> Sandbox {
+        self.env.push((key.into(), value.into()));
+        self
+    }
+
+    /// The real `xtask` binary with XTASK_ROOT=project, the fakes first on PATH, CI=true and NO_COLOR=1.
+    pub fn xtask(&self, args: &[&str]) -> Run {
+        self.command(Path::new(XTASK_BIN), "xtask", args)
+    }
+
+    /// One fake tool, run from `project/` (for tests of the fake itself).
+    pub fn tool(&self, tool: &str, args: &[&str]) -> Run {
+        self.command(&self.bin_dir.join(exe(tool)), tool, args)
+    }
+
+    fn command(&self, program: &Path, name: &str, args: &[&str]) -> Run {
+        let mut cmd = Command::new(program);
+        cmd.args(args).current_dir(&self.project);
+        for k in SCRUBBED {
+            cmd.env_remove(k);
+        }
+        for (k, _) in std::env::vars_os() {
+            if k.to_string_lossy().starts_with("FAKE_") {
+                cmd.env_remove(&k);
+            }
+        }
+        cmd.env("PATH", self.path_env())
+            .env("FAKE_DIR", &self.fake_dir)
+            .env("XTASK_ROOT", &self.project)
+            .env("CI", "true")
+            .env("NO_COLOR", "1");
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        let label = format!("{name} {}", args.join(" "));
+        Run { cmd, timeout: Duration::from_secs(120), label }
+    }
+
+    /// `bin/` first, then the caller's PATH (real docker etc. may exist there, but the fakes win).
+    pub fn path_env(&self) -> OsString {
+        let mut dirs = vec![self.bin_dir.clone()];
+        if let Some(p) = std::env::var_os("PATH") {
+            dirs.extend(std::env::split_paths(&p));
+        }
+        std::env::join_paths(dirs).expect("joining PATH")
+    }
+
+    pub fn project_path(&self, rel: &str) -> PathBuf {
+        self.project.join(rel)
+    }
+
+    /// A state file of the fakes (`docker.json`, `helm.json`, `kube/pods.json`...), if present.
+    pub fn state(&self, rel: &str) -> Option<String> {
+        std::fs::read_to_string(self.fake_dir.join("state").join(rel)).ok()
+    }
+
+    fn log(&self) -> Vec<serde_json::Value> {
+        let text = std::fs::read_to_string(self.fake_dir.join("calls.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("calls.jsonl line {l:?}: {e}")))
+            .collect()
+    }
+
+    /// Finished tool invocations (one per `end` line), in the order they ended.
+    pub fn calls(&self) -> Vec<Call> {
+        self.log().iter().filter(|v| v["event"] == "end").map(Call::from_json).collect()
+    }
+
+    /// Every invocation that started (including ones killed before they ended), in start order.
+    pub fn starts(&self) -> Vec<Call> {
+        self.log().iter().filter(|v| v["event"] == "start").map(Call::from_json).collect()
+    }
+
+    /// `"docker build -f ..."` per started invocation, for exact-sequence assertions.
+    pub fn commands(&self) -> Vec<String> {
+        self.starts().iter().map(Call::command).collect()
+    }
+
+    /// Commands of one tool only.
+    pub fn commands_of(&self, tool: &str) -> Vec<String> {
+        self.starts().iter().filter(|c| c.tool == tool).map(Call::command).collect()
+    }
+}
+
+fn exe(tool: &str) -> String {
+    format!("{tool}{}", std::env::consts::EXE_SUFFIX)
+}
+
+#[cfg(unix)]
+fn link_fake(bin_dir: &Path, tool: &str) {
+    std::os::unix::fs::symlink(FAKE_BIN, bin_dir.join(tool)).expect("linking the fake");
+}
+
+#[cfg(not(unix))]
+fn link_fake(bin_dir: &Path, tool: &str) {
+    std::fs::copy(FAKE_BIN, bin_dir.join(exe(tool))).expect("copying the fake");
+}
+
+fn write(path: &Path, contents: &[u8]) {
+    if let Some(p) = path.parent() {
+        std::fs::create_dir_all(p).expect("creating parent folders");
+    }
+    std::fs::write(path, contents).unwrap_or_else(|e| panic!("writing {}: {e}", path.display()));
+}
+
+pub fn fixture_path(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(rel)
+}
+
+/// One logged invocation of a fake tool.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub tool: String,
+    pub args: Vec<String>,
+    pub cwd: String,
+    pub pid: u32,
+    pub start_ms: u64,
+    /// None on `start` lines.
+    pub end_ms: Option<u64>,
+    pub exit: Option<i32>,
+    /// Only DOCKER_HOST, KUBECONFIG, HELM_NAMESPACE, MINIKUBE_PROFILE; API keys appear as "<set>".
+    pub env: BTreeMap<String, String>,
+}
+
+impl Call {
+    fn from_json(v: &serde_json::Value) -> Call {
+        Call {
+            tool: v["tool"].as_str().unwrap_or_default().to_string(),
+            args: v["args"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(String::from)).collect())
+                .unwrap_or_default(),
+            cwd: v["cwd"].as_str().unwrap_or_default().to_string(),
+            pid: v["pid"].as_u64().unwrap_or(0) as u32,
+            start_ms: v["start_ms"].as_u64().unwrap_or(0),
+            end_ms: v["end_ms"].as_u64(),
+            exit: v["exit"].as_i64().map(|e| e as i32),
+            env: serde_json::from_value(v["env"].clone()).unwrap_or_default(),
+        }
+    }
+
+    pub fn command(&self) -> String {
+        std::iter::once(self.tool.as_str()).chain(self.args.iter().map(String::as_str)).collect::<Vec<_>>().join(" ")
+    }
+
+    /// Whether two finished calls ran at the same time.
+    pub fn overlaps(&self, other: &Call) -> bool {
+        let (a_end, b_end) = (self.end_ms.unwrap_or(u64::MAX), other.end_ms.unwrap_or(u64::MAX));
+        self.start_ms < b_end && other.start_ms < a_end
+    }
+}
+
+/// A command about to run; `run()` waits (killing it and failing the test after the timeout, 120 s by default).
+pub struct Run {
+    cmd: Command,
+    timeout: Duration,
+    label: String,
+}
+
+impl Run {
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Run {
+        self.cmd.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Run {
+        self.cmd.env_remove(key);
+        self
+    }
+
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Run {
+        self.cmd.current_dir(dir);
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Run {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Starts it without waiting (for commands that block: port-forward, hang scenarios).
+    pub fn spawn(mut self) -> Child {
+        self.cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        self.cmd.spawn().unwrap_or_else(|e| panic!("starting {}: {e}", self.label))
+    }
+
+    pub fn run(self) -> Output {
+        let out = self.run_allowing_timeout();
+        assert!(!out.timed_out, "`{}` did not finish within its timeout\n{out}", out.label);
+        out
+    }
+
+    /// Like `run`, but a timeout is reported in `Output::timed_out` instead of failing the test.
+    pub fn run_allowing_timeout(self) -> Output {
+        let label = self.label.clone();
+        let timeout = self.timeout;
+        let mut child = self.spawn();
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let mut stderr = child.stderr.take().expect("piped stderr");
+        let out_reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = stdout.read_to_end(&mut buf);
+            buf
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = stderr.read_to_end(&mut buf);
+            buf
+        });
+        let deadline = Instant::now() + timeout;
+        let mut timed_out = false;
+        let status = loop {
+            if let Some(status) = child.try_wait().expect("waiting for the child") {
+                break status;
+            }
+            if Instant::now() >= deadline {
+                timed_out = true;
+                let _ = child.kill();
+                break child.wait().expect("waiting for the killed child");
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        // A blocked grandchild may still hold the pipes after a kill: don't wait for it forever.
+        let stdout_bytes = if timed_out { Vec::new() } else { out_reader.join().unwrap_or_default() };
+        let stderr = if timed_out {
+            String::new()
+        } else {
+            String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned()
+        };
+        Output {
+            status,
+            code: status.code(),
+            stdout: String::from_utf8_lossy(&stdout_bytes).into_owned(),
+            stdout_bytes,
+            stderr,
+            timed_out,
+            label,
+        }
+    }
+}
+
+/// What a finished command printed and how it exited.
+pub struct Output {
+    pub status: ExitStatus,
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stdout_bytes: Vec<u8>,
+    pub stderr: String,
+    pub timed_out: bool,
+    pub label: String,
+}
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--- exit: {:?}\n--- stdout:\n{}\n--- stderr:\n{}", self.code, self.stdout, self.stderr)
+    }
+}
+
+impl Output {
+    #[track_caller]
+    pub fn assert_success(&self) -> &Output {
+        assert!(self.status.success(), "`{}` failed\n{self}", self.label);
+        self
+    }
+
+    #[track_caller]
+    pub fn assert_code(&self, code: i32) -> &Output {
+        assert_eq!(self.code, Some(code), "`{}` exit code\n{self}", self.label);
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_contains(&self, needle: &str) -> &Output {
+        assert!(self.stdout.contains(needle), "`{}`: stdout lacks {needle:?}\n{self}", self.label);
+        self
+    }
+
+    #[track_caller]
+    pub fn stderr_contains(&self, needle: &str) -> &Output {
+        assert!(self.stderr.contains(needle), "`{}`: stderr lacks {needle:?}\n{self}", self.label);
+        self
+    }
+
+    /// stdout parsed as JSON.
+    #[track_caller]
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("`{}`: stdout is not JSON: {e}\n{self}", self.label))
+    }
+}
+
+/// Whether a real engine answers: `docker` (a daemon, via `docker version`), `postgres`/`postgresql`
+/// (`pg_isready`), anything else (`<name> --version`). The sandbox's fakes are never consulted.
+pub fn engine_available(name: &str) -> bool {
+    let (program, args): (&str, &[&str]) = match name {
+        "docker" => ("docker", &["version", "--format", "{{.Server.Version}}"]),
+        "postgres" | "postgresql" => ("pg_isready", &[]),
+        other => (other, &["--version"]),
+    };
+    let Ok(mut child) = Command::new(program).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn() else {
+        return false;
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            _ => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return false;
+            }
+        }
+    }
+}
+
+/// Whether a missing engine must fail the test instead of skipping it (CI sets XTASK_REQUIRE_ENGINES=1).
+pub fn engines_required() -> bool {
+    std::env::var("XTASK_REQUIRE_ENGINES").is_ok_and(|v| v == "1")
+}
+
+/// `require_or_skip!("docker")` at the top of a test: prints `skipped: <test>: needs docker` and returns when the
+/// engine is absent, or panics when XTASK_REQUIRE_ENGINES=1.
+#[macro_export]
+macro_rules! require_or_skip {
+    ($engine:expr) => {
+        if !$crate::support::engine_available($engine) {
+            fn here() {}
+            let path = ::std::any::type_name_of_val(&here);
+            let test = path.strip_suffix("::here").unwrap_or(path);
+            if $crate::support::engines_required() {
+                panic!("{test}: needs {} (XTASK_REQUIRE_ENGINES=1)", $engine);
+            }
+            eprintln!("skipped: {test}: needs {}", $engine);
+            return;
+        }
+    };
+}
+
+/// Sends SIGTERM (the default action ends the fake) and reaps the child.
+pub fn terminate(child: &mut Child) -> ExitStatus {
+    #[cfg(unix)]
+    {
+        let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = child.kill();
+    }
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            return child.wait().expect("waiting for the killed child");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
