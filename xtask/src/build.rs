@@ -188,13 +188,13 @@ fn build_args(img: &Image) -> Vec<String> {
 
 fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
     let root = cx.ctx.root.clone();
-    let docker_version = cx.get("docker.version").unwrap_or_default();
+    let docker_version = cx.get("docker.version").filter(|_| !cx.dry_run());
     let fp = Fingerprint::new()
         .docker_context(&root, &img.context)?
         .file(&root, &img.dockerfile)?
         .value("tag", &img.tag)
         .value("build args", &serde_json::to_string(&img.build_args)?)
-        .value("docker version", &docker_version);
+        .maybe_value("docker version", docker_version.as_deref());
     let tag = img.tag.clone();
     let cached = cx.cached(fp, |cx| {
         let want = cx.remembered("image_id");

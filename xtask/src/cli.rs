@@ -55,6 +55,10 @@ pub enum Command {
     Build(BuildArgs),
     /// Bring the app up: preflight, build and gates, cluster, images, lint, deploy, helm test, then the app's URL
     Up(UpArgs),
+    /// Prove the deployment works: rollouts, health, a task round-trip, resilience, persistence, autoscaling
+    Verify(VerifyArgs),
+    /// Ask the AIOps tools: kubectl-ai, kagent, Docker AI (Gordon)
+    Ai(AiArgs),
     /// Remove the deployment: uninstall the release, delete the namespace, stop the cluster
     Teardown(TeardownArgs),
     /// Return the release to an earlier revision (the last good one when none is given)
@@ -88,6 +92,8 @@ pub enum PlanCommand {
     Build(BuildArgs),
     /// Plan `cargo xtask up`
     Up(UpArgs),
+    /// Plan `cargo xtask verify`
+    Verify(VerifyArgs),
     /// Plan `cargo xtask teardown`
     Teardown(TeardownArgs),
     /// Plan `cargo xtask rollback`
@@ -100,6 +106,56 @@ pub enum PlanCommand {
 pub struct UpArgs {
     #[command(flatten)]
     pub build: BuildArgs,
+    /// Fail the AI steps when their tool or API key is missing, instead of skipping them
+    #[arg(long)]
+    pub require_ai: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Only the checks that need no cluster: lint, render, schema and policy, Dockerfile lint (the first CI stage)
+    #[arg(long = "static")]
+    pub static_only: bool,
+    /// Run only these checks (repeatable)
+    #[arg(long, value_enum, value_name = "CHECK")]
+    pub only: Vec<crate::verify::Check>,
+    /// Leave out these checks (repeatable)
+    #[arg(long, value_enum, value_name = "CHECK")]
+    pub skip: Vec<crate::verify::Check>,
+    /// Run a bounded in-cluster load generator and report whether (and how fast) the backend scaled up
+    #[arg(long)]
+    pub load: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct AiArgs {
+    /// Fail when the tool or its API key is missing, instead of skipping
+    #[arg(long, global = true)]
+    pub require_ai: bool,
+    #[command(subcommand)]
+    pub command: AiCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AiCommand {
+    /// Ask kubectl-ai (non-interactive, pointed at the cluster's context)
+    Ask {
+        /// The question, e.g. "why is the todo-api pod restarting?"
+        prompt: String,
+    },
+    /// Ask a kagent agent (`kagent invoke`)
+    Agent {
+        /// The task for the agent
+        prompt: String,
+        /// The agent to invoke [default: ai.kagent.agent in the config]
+        #[arg(long)]
+        agent: Option<String>,
+    },
+    /// Ask Docker AI (Gordon), where Docker Desktop provides it
+    Docker {
+        /// The question, e.g. "how can I make the todo-api image smaller?"
+        prompt: String,
+    },
 }
 
 #[derive(Debug, Clone, Args)]

@@ -1,12 +1,15 @@
 //! `cargo xtask`: parses the command line and dispatches to one module per command.
 
+mod ai;
 mod build;
 mod cli;
 mod config;
 mod context;
+mod diagnose;
 mod docker;
 mod doctor;
 mod helm;
+mod http;
 mod install;
 mod kube;
 mod manifests;
@@ -18,6 +21,7 @@ mod teardown;
 mod tools;
 mod trivy;
 mod up;
+mod verify;
 mod version;
 mod yaml;
 
@@ -25,7 +29,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::cli::{BuildArgs, Cli, Command, PlanCommand, TeardownArgs, ToolsCommand};
+use crate::cli::{AiCommand, BuildArgs, Cli, Command, PlanCommand, TeardownArgs, ToolsCommand};
+use crate::config::AiTool;
 use crate::context::Context;
 
 fn main() -> ExitCode {
@@ -58,6 +63,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 PlanCommand::Build(b) => Command::Build(b),
                 PlanCommand::Up(u) => Command::Up(u),
                 PlanCommand::Teardown(t) => Command::Teardown(t),
+                PlanCommand::Verify(v) => Command::Verify(v),
                 PlanCommand::Rollback(r) => Command::Rollback(r),
                 PlanCommand::Manifests(m) => Command::Manifests(m),
             }
@@ -67,7 +73,18 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
     let ctx = Context::new(cli.global)?;
     match command {
         Command::Build(b) => build(b).run(&ctx),
-        Command::Up(u) => up::Up { build: build(u.build) }.run(&ctx),
+        Command::Up(u) => up::Up { build: build(u.build), require_ai: u.require_ai }.run(&ctx),
+        Command::Verify(v) => {
+            verify::Verify { only: v.only, skip: v.skip, load: v.load, static_only: v.static_only }.run(&ctx)
+        }
+        Command::Ai(a) => {
+            let (tool, prompt, agent) = match a.command {
+                AiCommand::Ask { prompt } => (AiTool::KubectlAi, prompt, None),
+                AiCommand::Agent { prompt, agent } => (AiTool::Kagent, prompt, agent),
+                AiCommand::Docker { prompt } => (AiTool::DockerAi, prompt, None),
+            };
+            ai::Ask { tool, prompt, agent, require: a.require_ai }.run(&ctx)
+        }
         Command::Teardown(t) => teardown::Teardown { cluster: teardown_action(&t) }.run(&ctx),
         Command::Manifests(m) => manifests::Manifests { check: m.check }.run(&ctx),
         Command::Rollback(r) => rollback::Rollback { revision: r.revision }.run(&ctx),

@@ -16,6 +16,8 @@ use crate::{helm, kube, minikube, tools};
 
 pub struct Up {
     pub build: Build,
+    /// A missing AI tool or key fails the AI steps instead of skipping them.
+    pub require_ai: bool,
 }
 
 impl Up {
@@ -30,7 +32,10 @@ impl Up {
         }));
         let gates = self.build.add_steps(ctx, &mut run)?;
         add_cluster_steps(cfg, &mut run, &gates);
-        add_release_steps(cfg, &mut run, secrets);
+        let render = add_static_steps(cfg, &mut run, secrets.clone(), Some("preflight:tools"));
+        let last = add_release_steps(cfg, &mut run, secrets, &render);
+        crate::ai::add_config_steps(cfg, &mut run, &last, self.require_ai);
+        crate::diagnose::add_on_failure(cfg, &mut run);
         let values = run.execute()?;
         if let Some(url) = values.get("app.url") {
             println!("{url}");
@@ -129,8 +134,14 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
     Ok(Done::Passed)
 }
 
-/// Lint (each values file), render, deploy, helm test, URL.
-fn add_release_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, secrets: BTreeMap<String, String>) {
+/// The steps that need no cluster: helm lint with each values file, then render and check the manifests.
+/// Returns the id of the render step.
+pub fn add_static_steps<'c>(
+    cfg: &'c Config,
+    run: &mut Run<'c>,
+    secrets: BTreeMap<String, String>,
+    after: Option<&str>,
+) -> String {
     let r = &cfg.release;
     let secrets = std::sync::Arc::new(secrets);
     let mut lint_ids = vec![];
@@ -140,10 +151,8 @@ fn add_release_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, secrets: BTreeMap<S
         let name = file.map(|f| f.display().to_string()).unwrap_or_else(|| "values.yaml".into());
         let id = format!("lint:{name}");
         let s = secrets.clone();
-        run.add(
-            Step::new(id.clone(), "lint", format!("helm lint with {name}"), move |cx| lint(cx, cfg, file, &s))
-                .after(["preflight:tools"]),
-        );
+        let step = Step::new(id.clone(), "lint", format!("helm lint with {name}"), move |cx| lint(cx, cfg, file, &s));
+        run.add(step.after(after));
         lint_ids.push(id);
     }
     let s = secrets.clone();
@@ -156,7 +165,19 @@ fn add_release_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, secrets: BTreeMap<S
         )
         .after(lint_ids),
     );
-    let mut deps = vec!["render:chart".to_string(), "cluster:start".into()];
+    "render:chart".into()
+}
+
+/// Deploy, helm test, URL. Returns the id of the last step.
+fn add_release_steps<'c>(
+    cfg: &'c Config,
+    run: &mut Run<'c>,
+    secrets: BTreeMap<String, String>,
+    render: &str,
+) -> String {
+    let r = &cfg.release;
+    let secrets = std::sync::Arc::new(secrets);
+    let mut deps = vec![render.to_string(), "cluster:start".into()];
     deps.extend(cfg.images.iter().map(|i| format!("load:{}", i.name)));
     let deploy_id = format!("deploy:{}", r.name);
     let s = secrets.clone();
@@ -176,7 +197,9 @@ fn add_release_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, secrets: BTreeMap<S
     );
     if r.service.is_some() {
         run.add(Step::new("url:app", "verify", "How to reach the app", move |cx| app_url(cx, cfg)).after([test_id]));
+        return "url:app".into();
     }
+    test_id
 }
 
 /// The chart's files, values files and every value passed: what decides a render, a lint or a deploy.

@@ -15,6 +15,8 @@ use crate::install::hex;
 pub struct Fingerprint {
     /// Input name (`file:apps/todo-api/src/main.rs`, `arg:VERSION`) → SHA-256 of its content.
     pub inputs: BTreeMap<String, String>,
+    /// Inputs a dry run cannot know (a tool's version, asked of the tool): taken from the last run as unchanged.
+    pub unknown: Vec<String>,
 }
 
 impl Fingerprint {
@@ -25,6 +27,26 @@ impl Fingerprint {
     pub fn value(mut self, name: &str, value: &str) -> Self {
         self.inputs.insert(name.to_string(), sha(value.as_bytes()));
         self
+    }
+
+    /// A value that may be unknown (None in a dry run, where no tool is asked).
+    pub fn maybe_value(mut self, name: &str, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.value(name, v),
+            None => {
+                self.unknown.push(name.to_string());
+                self
+            }
+        }
+    }
+
+    /// Fills the unknown inputs from an earlier run's.
+    pub fn assume_unchanged(&mut self, old: &BTreeMap<String, String>) {
+        for k in std::mem::take(&mut self.unknown) {
+            if let Some(v) = old.get(&k) {
+                self.inputs.insert(k, v.clone());
+            }
+        }
     }
 
     /// One file, named by its path relative to `root`. A missing file is an input too (`missing`).

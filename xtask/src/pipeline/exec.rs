@@ -353,3 +353,91 @@ pub fn install_interrupt_handler() {
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
+
+/// A command left running while the step works (`kubectl port-forward`, `minikube service --url` holding a tunnel
+/// open). Its process group is ended when this is dropped, so nothing outlives the step.
+pub struct Background {
+    child: Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    _unregister: Unregister,
+    pub display: String,
+}
+
+impl Background {
+    /// Waits for a stdout line that `pred` accepts; None at the deadline or when the command exits first.
+    pub fn wait_line(&mut self, timeout: Duration, pred: impl Fn(&str) -> bool) -> Option<String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || INTERRUPTED.load(Ordering::SeqCst) {
+                return None;
+            }
+            match self.lines.recv_timeout(left.min(Duration::from_millis(100))) {
+                Ok(line) if pred(&line) => return Some(line),
+                Ok(_) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        terminate(&mut self.child);
+    }
+}
+
+/// Starts `e` in the background: stdout lines arrive through [`Background::wait_line`] and, like stderr, go to the
+/// log.
+pub fn spawn(e: Exec) -> std::io::Result<Background> {
+    let display = e.display();
+    let mut cmd = Command::new(&e.program);
+    cmd.args(&e.args);
+    for (k, v) in &e.envs {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
+    }
+    if let Some(d) = &e.cwd {
+        cmd.current_dir(d);
+    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    new_process_group(&mut cmd);
+    let log = match &e.log {
+        Some(p) => {
+            let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
+            writeln!(f, "$ {display} &")?;
+            Some(Arc::new(Mutex::new(f)))
+        }
+        None => None,
+    };
+    let mut child = cmd.spawn()?;
+    let pid = child.id();
+    LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(pid);
+    let (tx, rx) = std::sync::mpsc::channel();
+    if let Some(out) = child.stdout.take() {
+        let log = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if let Some(l) = &log {
+                    let _ = writeln!(l.lock().unwrap_or_else(|p| p.into_inner()), "{}", secrets::redact_global(&line));
+                }
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    if let Some(err) = child.stderr.take() {
+        std::thread::spawn(move || {
+            for line in BufReader::new(err).lines().map_while(Result::ok) {
+                if let Some(l) = &log {
+                    let _ = writeln!(l.lock().unwrap_or_else(|p| p.into_inner()), "{}", secrets::redact_global(&line));
+                }
+            }
+        });
+    }
+    Ok(Background { child, lines: rx, _unregister: Unregister(pid), display })
+}

@@ -240,6 +240,30 @@ impl StepCx<'_> {
         self.id.split(':').next().unwrap_or(&self.id)
     }
 
+    /// Starts a command that keeps running while the step works (port-forward, a service tunnel); it is ended
+    /// when the returned handle is dropped. None in a dry run.
+    pub fn background(&mut self, mut e: Exec) -> Result<Option<exec::Background>> {
+        let shown = e.display();
+        if self.dry {
+            println!("    $ {shown} &");
+            return Ok(None);
+        }
+        e.log = self.log.clone();
+        self.commands.push(CommandRecord {
+            command: format!("{shown} &"),
+            exit_code: None,
+            duration_ms: 0,
+            timed_out: false,
+        });
+        let bg = exec::spawn(e).map_err(|err| anyhow!("could not start `{shown}`: {err}"))?;
+        Ok(Some(bg))
+    }
+
+    /// Time left before this step's timeout.
+    pub fn time_left(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
     /// A fact for the console and the report (gate figures, a URL).
     pub fn note(&mut self, msg: impl Into<String>) {
         let msg = msg.into();
@@ -251,10 +275,13 @@ impl StepCx<'_> {
     /// asked in a dry run. Returns true when the step can be skipped as cached.
     pub fn cached(
         &mut self,
-        fp: Fingerprint,
+        mut fp: Fingerprint,
         present: impl FnOnce(&mut Self) -> Result<Option<String>>,
     ) -> Result<bool> {
         let prev = self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).steps.get(&self.id).cloned();
+        if let Some(p) = &prev {
+            fp.assume_unchanged(&p.inputs);
+        }
         let digest = fp.digest();
         let dep_runs = if self.dry {
             let wr = self.shared.would_run.lock().unwrap_or_else(|p| p.into_inner());

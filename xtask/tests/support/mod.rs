@@ -454,3 +454,53 @@ pub fn terminate(child: &mut Child) -> ExitStatus {
         std::thread::sleep(Duration::from_millis(10));
     }
 }
+
+/// Waits up to `limit` for the child to exit by itself (it was already signalled), then kills it.
+pub fn terminate_after(child: &mut Child, limit: Duration) -> ExitStatus {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("waiting for the child") {
+            return status;
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("the child did not exit within {limit:?} of the signal");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Validates a run's report.json against docs/report.schema.json and parses junit.xml, with Python's jsonschema
+/// and xml.etree (installed by .ci/run). Skipped with a notice where they are absent, unless engines are required.
+pub fn validate_with_python(report: &Path, junit: &Path) {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/report.schema.json");
+    let venv = Path::new(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/python");
+    let script = r#"
+import json, sys, xml.etree.ElementTree as ET
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+jsonschema.validate(json.load(open(sys.argv[2])), schema, cls=jsonschema.Draft202012Validator)
+root = ET.parse(sys.argv[3]).getroot()
+assert root.tag == "testsuites", root.tag
+cases = root.findall("./testsuite/testcase")
+assert cases, "no testcase"
+print("valid", len(cases))
+"#;
+    for py in [venv, PathBuf::from("python3")] {
+        let probe = Command::new(&py).args(["-c", "import jsonschema"]).output();
+        if !probe.is_ok_and(|o| o.status.success()) {
+            continue;
+        }
+        let out = Command::new(&py).arg("-c").arg(script).arg(&schema).arg(report).arg(junit).output().unwrap();
+        assert!(
+            out.status.success(),
+            "report.json or junit.xml is invalid:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    assert!(!engines_required(), "python3 with jsonschema is required to validate the reports");
+    eprintln!("skipped: report schema validation needs python3 with jsonschema");
+}

@@ -1,0 +1,225 @@
+//! AIOps tools as pipeline steps: kubectl-ai (non-interactive, pointed at the cluster's context), kagent
+//! (`kagent invoke`) and Docker AI (`docker ai`, "Gordon"). Each answer is saved in the run folder. A tool's
+//! success is judged by what it does, not only its exit code: kagent prints its errors to stderr and exits 0.
+//! A missing tool or API key skips the step with the reason, unless `--require-ai`.
+
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+use xshell::cmd;
+
+use crate::config::{AiTool, Config};
+use crate::context::Context;
+use crate::pipeline::exec::{Exec, Output};
+use crate::pipeline::{secrets, Done, Run, Step, StepCx};
+use crate::tools;
+
+/// `cargo xtask ai ask|agent|docker "..."`.
+pub struct Ask {
+    pub tool: AiTool,
+    pub prompt: String,
+    pub agent: Option<String>,
+    pub require: bool,
+}
+
+impl Ask {
+    pub fn run(self, ctx: &Context) -> Result<()> {
+        let cfg = ctx.config()?;
+        let mut run = Run::new(ctx, format!("ai {}", verb(self.tool)));
+        let (tool, require) = (self.tool, self.require);
+        let (prompt, agent) = (self.prompt, self.agent);
+        run.add(Step::new(format!("ai:{}", verb(tool)), "ai", format!("Ask {}", tool.tool_name()), move |cx| {
+            let answer = ask(cx, cfg, tool, &prompt, agent.as_deref(), require)?;
+            finish(cx, "answer", answer)
+        }));
+        let values = run.execute()?;
+        if let Some(a) = values.get("ai.answer") {
+            println!("{a}");
+        }
+        Ok(())
+    }
+}
+
+fn verb(tool: AiTool) -> &'static str {
+    match tool {
+        AiTool::KubectlAi => "ask",
+        AiTool::Kagent => "agent",
+        AiTool::DockerAi => "docker",
+    }
+}
+
+/// The AI steps listed in xtask.yaml, run after deploy.
+pub fn add_config_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, after: &str, require: bool) {
+    for s in &cfg.ai.steps {
+        run.add(
+            Step::new(format!("ai:{}", s.name), "ai", format!("{}: {}", s.tool.tool_name(), s.name), move |cx| {
+                let answer = ask(cx, cfg, s.tool, &s.prompt, s.agent.as_deref(), require)?;
+                finish(cx, &s.name, answer)
+            })
+            .after([after.to_string()]),
+        );
+    }
+}
+
+/// Saves an answer (redacted) as ai/<name>.md in the run folder; a skip stays a skip.
+fn finish(cx: &mut StepCx, name: &str, answer: Result<String, String>) -> Result<Done> {
+    match answer {
+        Err(why) => Ok(Done::Skipped(why)),
+        Ok(text) => {
+            if !cx.dry_run() {
+                let dir = cx.run_dir.join("ai");
+                std::fs::create_dir_all(&dir)?;
+                let file = dir.join(format!("{}.md", name.replace(['/', ':', ' '], "_")));
+                crate::pipeline::cache::write_atomic(&file, secrets::redact_global(&text).as_bytes())?;
+                cx.note(format!("answer saved to {}", cx.ctx.rel(&file).display()));
+                cx.set("ai.answer", secrets::redact_global(&text));
+            }
+            Ok(Done::Passed)
+        }
+    }
+}
+
+/// Asks the tool. Ok(Err(reason)) when the step should be skipped (tool or key missing and not required).
+fn ask(
+    cx: &mut StepCx,
+    cfg: &Config,
+    tool: AiTool,
+    prompt: &str,
+    agent: Option<&str>,
+    require: bool,
+) -> Result<Result<String, String>> {
+    let skip = |why: String| -> Result<Result<String, String>> {
+        if require {
+            bail!("{why} (--require-ai makes this a failure)");
+        }
+        Ok(Err(why))
+    };
+    let program = match tool {
+        AiTool::DockerAi => "docker",
+        other => other.tool_name(),
+    };
+    if !cx.dry_run() && tools::locate(&cx.ctx.local_bin(), program).is_none() {
+        let def = tools::find_def(tool.tool_name()).map(tools::hint).unwrap_or("");
+        return skip(format!("{} is not installed: {def}", tool.tool_name()));
+    }
+    let prompt = secrets::redact_global(prompt);
+    let limit = Duration::from_secs(300);
+    let out = match tool {
+        AiTool::KubectlAi => {
+            let k = &cfg.ai.kubectl_ai;
+            if !cx.dry_run() && std::env::var(&k.api_key_env).map_or(true, |v| v.is_empty()) {
+                return skip(format!(
+                    "{} is not set: kubectl-ai needs the {} provider's API key",
+                    k.api_key_env, k.llm_provider
+                ));
+            }
+            let kubeconfig = kubeconfig_for(cx, cfg)?;
+            let provider = &k.llm_provider;
+            let model: Vec<String> = k.model.iter().flat_map(|m| ["--model".to_string(), m.clone()]).collect();
+            let e = Exec::from(cmd!(
+                cx.sh,
+                "kubectl-ai --quiet --llm-provider {provider} {model...} --kubeconfig {kubeconfig} {prompt}"
+            ))
+            .timeout(limit);
+            cx.exec_unchecked(e)?
+        }
+        AiTool::Kagent => {
+            let ka = &cfg.ai.kagent;
+            let agent = agent.unwrap_or(&ka.agent);
+            let ns = &ka.namespace;
+            let e = Exec::from(cmd!(cx.sh, "kagent invoke --agent {agent} --task {prompt} -n {ns}")).timeout(limit);
+            cx.exec_unchecked(e)?
+        }
+        AiTool::DockerAi => {
+            let e = Exec::from(cmd!(cx.sh, "docker ai {prompt}")).timeout(limit);
+            let out = cx.exec_unchecked(e)?;
+            if plugin_missing(&out) {
+                return skip("Docker AI (Gordon) is not available: it needs Docker Desktop with Gordon enabled".into());
+            }
+            out
+        }
+    };
+    if cx.dry_run() {
+        return Ok(Ok(String::new()));
+    }
+    judge(tool, &out).map(Ok)
+}
+
+/// docker 28: `docker: unknown command: docker ai`; older: `docker: 'ai' is not a docker command.`
+fn plugin_missing(out: &Output) -> bool {
+    !out.success()
+        && (out.stderr.contains("is not a docker command") || out.stderr.contains("unknown command: docker ai"))
+}
+
+/// The answer, or why the tool failed, from its exit code, stderr and what it printed.
+pub fn judge(tool: AiTool, out: &Output) -> Result<String> {
+    let stdout = out.stdout.trim();
+    let stderr = out.stderr.trim();
+    if !out.success() {
+        bail!("{} failed (exit {:?}): {}", tool.tool_name(), out.code, out.tail(5));
+    }
+    // kagent reports every failure on stderr and still exits 0.
+    let errorish = stderr.lines().any(|l| {
+        let l = l.to_ascii_lowercase();
+        l.starts_with("error") || l.contains(" error:") || l.contains("failed to")
+    });
+    if stdout.is_empty() {
+        bail!(
+            "{} printed no answer{}",
+            tool.tool_name(),
+            if stderr.is_empty() { String::new() } else { format!(": {stderr}") }
+        );
+    }
+    if tool == AiTool::Kagent && errorish {
+        bail!("kagent reported an error (its exit code was 0): {}", crate::pipeline::exec::tail_lines(stderr, 5));
+    }
+    Ok(stdout.to_string())
+}
+
+/// A kubeconfig holding only the cluster's context, so the tool cannot act on another cluster. It carries
+/// credentials: it lives in the run folder (under target/, git-ignored) with mode 0600.
+fn kubeconfig_for(cx: &mut StepCx, cfg: &Config) -> Result<String> {
+    let context = &cfg.cluster.profile;
+    let out = cx.run(cmd!(cx.sh, "kubectl config view --minify --flatten --context {context}").into())?;
+    let path = cx.run_dir.join("kubeconfig");
+    if !cx.dry_run() {
+        crate::pipeline::cache::write_atomic(&path, out.stdout.as_bytes())?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+        }
+    }
+    Ok(cx.ctx.rel(&path).display().to_string())
+}
+
+/// `ai.on_failure`: sends the collected diagnostics, secrets stripped, to the configured tool.
+pub fn diagnose_failure(cx: &mut StepCx, cfg: &Config, tool: AiTool) -> Result<Done> {
+    let summary = std::fs::read_to_string(cx.run_dir.join("diagnostics").join("summary.md")).unwrap_or_default();
+    let summary: String = secrets::redact_global(&summary).chars().take(6000).collect();
+    let prompt = format!(
+        "The deployment of Helm release {} in namespace {} failed. Here are the collected diagnostics. Name the root \
+         cause and the fix, briefly.\n\n{summary}",
+        cfg.release.name, cfg.release.namespace
+    );
+    let answer = ask(cx, cfg, tool, &prompt, None, false)?;
+    finish(cx, "diagnosis", answer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn out(code: i32, stdout: &str, stderr: &str) -> Output {
+        Output { code: Some(code), stdout: stdout.into(), stderr: stderr.into(), ..Default::default() }
+    }
+
+    #[test]
+    fn judges_by_behaviour_not_only_exit_code() {
+        assert!(judge(AiTool::Kagent, &out(0, "", "Error: failed to invoke agent: connection refused")).is_err());
+        assert!(judge(AiTool::Kagent, &out(0, "The pod crashes because ...", "")).is_ok());
+        assert!(judge(AiTool::KubectlAi, &out(1, "", "Error: creating llm client: GEMINI_API_KEY")).is_err());
+        assert_eq!(judge(AiTool::KubectlAi, &out(0, "answer\n", "")).unwrap(), "answer");
+        assert!(plugin_missing(&out(1, "", "docker: unknown command: docker ai\n")));
+    }
+}

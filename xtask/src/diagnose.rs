@@ -1,0 +1,138 @@
+//! Failure diagnostics: when deploy, helm test or verify fails, the namespace's events in time order, describe
+//! and logs (and the previous container's) of every unready pod, and helm status and history go into the run
+//! folder, and the culprit is named. Secret values are redacted in every file.
+
+use std::path::Path;
+
+use anyhow::Result;
+use serde_json::Value;
+use xshell::cmd;
+
+use crate::config::Config;
+use crate::pipeline::{secrets, Done, Run, Step, StepCx};
+use crate::{ai, kube};
+
+/// Adds the diagnostics (and, when configured, the AI diagnosis) to run after a failure.
+pub fn add_on_failure<'c>(cfg: &'c Config, run: &mut Run<'c>) {
+    run.on_failure(Step::new(
+        "diagnose:cluster",
+        "diagnose",
+        "Collect events, pod descriptions and logs, helm status and history",
+        move |cx| collect(cx, cfg),
+    ));
+    if let Some(tool) = cfg.ai.on_failure {
+        run.on_failure(
+            Step::new("ai:diagnose", "ai", format!("Ask {} what went wrong", tool.tool_name()), move |cx| {
+                ai::diagnose_failure(cx, cfg, tool)
+            })
+            .after(["diagnose:cluster"])
+            .always(),
+        );
+    }
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
+    crate::pipeline::cache::write_atomic(&dir.join(name), secrets::redact_global(text).as_bytes())
+}
+
+/// When an event happened: newer events carry only `eventTime` (`lastTimestamp` is null), older ones the reverse.
+fn event_time(e: &Value) -> String {
+    ["lastTimestamp", "eventTime", "firstTimestamp"]
+        .iter()
+        .find_map(|k| e[*k].as_str())
+        .or_else(|| e["metadata"]["creationTimestamp"].as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+pub fn events_in_order(list: &Value) -> Vec<String> {
+    let mut events: Vec<&Value> = list["items"].as_array().into_iter().flatten().collect();
+    events.sort_by_key(|e| event_time(e));
+    events
+        .iter()
+        .map(|e| {
+            format!(
+                "{}  {:<7} {:<20} {}/{}: {}",
+                event_time(e),
+                e["type"].as_str().unwrap_or(""),
+                e["reason"].as_str().unwrap_or(""),
+                e["involvedObject"]["kind"].as_str().unwrap_or(""),
+                e["involvedObject"]["name"].as_str().unwrap_or(""),
+                e["message"].as_str().unwrap_or("").trim()
+            )
+        })
+        .collect()
+}
+
+fn collect(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
+    let (ns, context, release) = (&cfg.release.namespace, &cfg.cluster.profile, &cfg.release.name);
+    let dir = cx.run_dir.join("diagnostics");
+    std::fs::create_dir_all(&dir)?;
+    let events = cx.probe(cmd!(cx.sh, "kubectl --context {context} get events -n {ns} -o json").into())?;
+    let events: Value = serde_json::from_str(events.stdout.trim()).unwrap_or(Value::Null);
+    write(&dir, "events.txt", &(events_in_order(&events).join("\n") + "\n"))?;
+    let pods = kube::get_pods(cx, context, ns)?;
+    write(&dir, "pods.json", &serde_json::to_string_pretty(&pods)?)?;
+    let problems = kube::pod_problems(&pods);
+    let mut summary = vec![];
+    let mut seen = std::collections::BTreeSet::new();
+    for p in &problems {
+        let pod = p.pod.clone();
+        if !seen.insert(pod.clone()) {
+            continue;
+        }
+        let describe = cx.probe(cmd!(cx.sh, "kubectl --context {context} describe pod {pod} -n {ns}").into())?;
+        write(&dir, &format!("describe-{pod}.txt"), &describe.stdout)?;
+        let logs =
+            cx.probe(cmd!(cx.sh, "kubectl --context {context} logs {pod} -n {ns} --all-containers --tail=100").into())?;
+        write(&dir, &format!("logs-{pod}.txt"), &format!("{}{}", logs.stdout, logs.stderr))?;
+        let prev = cx.probe(
+            cmd!(cx.sh, "kubectl --context {context} logs {pod} -n {ns} --all-containers --previous --tail=100").into(),
+        )?;
+        if prev.success() {
+            write(&dir, &format!("logs-{pod}-previous.txt"), &prev.stdout)?;
+        }
+        let last = [&prev.stdout, &logs.stdout]
+            .iter()
+            .find_map(|t| t.lines().rev().find(|l| !l.trim().is_empty()).map(str::to_string));
+        let line = match last {
+            Some(l) => format!("{p}; last log line: {}", l.trim()),
+            None => p.to_string(),
+        };
+        cx.note(format!("culprit: {line}"));
+        summary.push(line);
+    }
+    let status = cx.probe(cmd!(cx.sh, "helm status {release} -n {ns} --kube-context {context} -o json").into())?;
+    write(&dir, "helm-status.json", &format!("{}{}", status.stdout, status.stderr))?;
+    let history = cx.probe(cmd!(cx.sh, "helm history {release} -n {ns} --kube-context {context} -o json").into())?;
+    write(&dir, "helm-history.json", &format!("{}{}", history.stdout, history.stderr))?;
+    if summary.is_empty() {
+        summary.push("no unhealthy pod found; see events.txt".into());
+    }
+    let recent: Vec<String> = events_in_order(&events).into_iter().rev().take(15).collect();
+    let text = format!(
+        "# Diagnostics for release {release} in namespace {ns}\n\n## Culprits\n{}\n\n## Recent events (newest first)\n{}\n",
+        summary.iter().map(|s| format!("- {s}")).collect::<Vec<_>>().join("\n"),
+        recent.join("\n")
+    );
+    write(&dir, "summary.md", &text)?;
+    cx.note(format!("diagnostics: {}", cx.ctx.rel(&dir).display()));
+    Ok(Done::Passed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn orders_events_with_null_last_timestamp() {
+        let list = serde_json::json!({"items": [
+            {"lastTimestamp": "2026-01-01T00:00:05Z", "type": "Warning", "reason": "BackOff", "message": "b",
+             "involvedObject": {"kind": "Pod", "name": "p"}},
+            {"lastTimestamp": null, "eventTime": "2026-01-01T00:00:01.000000Z", "type": "Normal", "reason": "Scheduled",
+             "message": "a", "involvedObject": {"kind": "Pod", "name": "p"}}
+        ]});
+        let lines = events_in_order(&list);
+        assert!(lines[0].contains("Scheduled") && lines[1].contains("BackOff"), "{lines:?}");
+    }
+}
