@@ -6,6 +6,7 @@ use anyhow::Result;
 use serde_json::Value;
 use xshell::cmd;
 
+use crate::pipeline::exec::Exec;
 use crate::pipeline::StepCx;
 
 /// Why a pod is not healthy, in words a user can act on.
@@ -29,7 +30,8 @@ impl std::fmt::Display for PodProblem {
 }
 
 pub fn get_pods(cx: &mut StepCx, context: &str, namespace: &str) -> Result<Value> {
-    let out = cx.probe(cmd!(cx.sh, "kubectl --context {context} get pods -n {namespace} -o json").into())?;
+    let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} get pods -n {namespace} -o json")).quiet_stdout();
+    let out = cx.probe(e)?;
     Ok(serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null))
 }
 

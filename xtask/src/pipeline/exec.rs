@@ -30,6 +30,8 @@ pub struct Exec {
     pub log: Option<PathBuf>,
     /// Streams output lines to stderr with this prefix (`-v`).
     pub echo: Option<String>,
+    /// Leave stdout out of the log (bulky JSON read by the step, which would bury the log's tail).
+    pub quiet_stdout: bool,
     /// Ends the command successfully once a stdout line satisfies this: for tools that keep running after printing
     /// what we need (`minikube service --url` with some drivers).
     pub stop_when: Option<Box<dyn Fn(&str) -> bool + Send + Sync>>,
@@ -52,6 +54,7 @@ impl From<Command> for Exec {
             timeout: Duration::from_secs(600),
             log: None,
             echo: None,
+            quiet_stdout: false,
             stop_when: None,
         }
     }
@@ -70,6 +73,11 @@ impl Exec {
 
     pub fn env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Self {
         self.envs.push((k.into(), Some(v.into())));
+        self
+    }
+
+    pub fn quiet_stdout(mut self) -> Self {
+        self.quiet_stdout = true;
         self
     }
 
@@ -172,7 +180,8 @@ pub fn run(e: Exec) -> std::io::Result<Output> {
     let stop_when: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>> = e.stop_when.map(Arc::from);
     let readers = [
         child.stdout.take().map(|r| {
-            reader(Box::new(r), out_buf.clone(), usize::MAX, log.clone(), e.echo.clone(), stop_when, stop.clone())
+            let log = if e.quiet_stdout { None } else { log.clone() };
+            reader(Box::new(r), out_buf.clone(), usize::MAX, log, e.echo.clone(), stop_when, stop.clone())
         }),
         child.stderr.take().map(|r| {
             reader(Box::new(r), err_buf.clone(), STDERR_KEEP, log.clone(), e.echo.clone(), None, stop.clone())

@@ -1,0 +1,365 @@
+//! `up`, `teardown` and `rollback` on the fakes: the exact command sequences, a no-op rerun, idempotent teardown,
+//! and a failed upgrade that is rolled back with the culprit named.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+use support::Sandbox;
+
+const CONFIG: &str = r#"project: demo
+images:
+  - name: api
+    context: images/api
+    dockerfile: images/api/Dockerfile
+    tag: demo-api:1.0.0
+    port: 8080
+  - name: web
+    context: images/web
+    dockerfile: images/web/Dockerfile
+    tag: demo-web:1.0.0
+    port: 8080
+cluster:
+  profile: demo
+  driver: docker
+  cpus: 2
+  memory: 4g
+  kubernetes_version: v1.31.0
+  addons: [ingress, metrics-server]
+release:
+  chart: chart
+  name: demo
+  namespace: demo
+  values: [chart/values-dev.yaml]
+  timeout: 2m
+  image_values: { backend.image.tag: api, frontend.image.tag: web }
+  secret_values: { database.password: db }
+  service: demo-web
+secrets:
+  db: { env: DEMO_DB_PASSWORD }
+"#;
+
+/// What `helm template` of the test chart renders (the fake has no template engine): hardened workloads with the
+/// labels the render step checks.
+const RENDERED: &str = r#"---
+apiVersion: v1
+kind: Service
+metadata:
+  name: demo-web
+  labels: { app: demo, component: frontend, version: "1.0.0" }
+spec:
+  type: NodePort
+  ports: [{ port: 8080 }]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: demo-api
+  labels: { app: demo, component: backend, version: "1.0.0" }
+spec:
+  replicas: 2
+  template:
+    spec:
+      securityContext: { runAsNonRoot: true, runAsUser: 1000 }
+      containers:
+        - name: api
+          image: demo-api:1.0.0
+          securityContext:
+            allowPrivilegeEscalation: false
+            readOnlyRootFilesystem: true
+            capabilities: { drop: [ALL] }
+          livenessProbe: { httpGet: { path: /health, port: 8080 } }
+          readinessProbe: { httpGet: { path: /ready, port: 8080 } }
+          resources:
+            requests: { cpu: 200m, memory: 256Mi }
+            limits: { cpu: 500m, memory: 512Mi }
+"#;
+
+fn dockerfile(bin: &str) -> String {
+    format!(
+        "FROM scratch\nCOPY {bin} /{bin}\nUSER 1000:1000\nEXPOSE 8080\nHEALTHCHECK CMD [\"/{bin}\", \"healthcheck\"]\n"
+    )
+}
+
+fn project() -> Sandbox {
+    Sandbox::new()
+        .with_file("xtask.yaml", CONFIG)
+        .with_file("images/api/Dockerfile", dockerfile("api"))
+        .with_file("images/api/api", "api v1")
+        .with_file("images/web/Dockerfile", dockerfile("web"))
+        .with_file("images/web/web", "web v1")
+        .with_file("chart/Chart.yaml", "apiVersion: v2\nname: demo\nversion: 0.1.0\nappVersion: \"1.0.0\"\n")
+        .with_file("chart/values.yaml", "replicas: 2\n")
+        .with_file("chart/values-dev.yaml", "replicas: 2\n")
+        .with_file("chart/fake-render.yaml", RENDERED)
+        .with_file("chart/templates/tests/test-health.yaml", "# a helm test pod\n")
+        .with_env("DEMO_DB_PASSWORD", "pw-for-tests-123")
+}
+
+/// The cluster-facing commands (minikube, helm, kubectl) in the order they started.
+fn cluster_commands(sb: &Sandbox, from: usize) -> Vec<String> {
+    sb.calls()
+        .into_iter()
+        .skip(from)
+        .filter(|c| matches!(c.tool.as_str(), "minikube" | "helm" | "kubectl"))
+        .map(|c| c.command())
+        .collect()
+}
+
+fn latest_run(root: &Path) -> PathBuf {
+    let runs = root.join("target/xtask/runs");
+    runs.join(std::fs::read_to_string(runs.join("latest")).unwrap().trim())
+}
+
+fn report(root: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(latest_run(root).join("report.json")).unwrap()).unwrap()
+}
+
+/// Asserts that `expected` appear in `cmds` in this order (other commands may come between them).
+fn assert_in_order(cmds: &[String], expected: &[&str]) {
+    let mut at = 0;
+    for e in expected {
+        match cmds[at..].iter().position(|c| c == e) {
+            Some(i) => at += i + 1,
+            None => panic!("`{e}` missing or out of order in:\n{}", cmds.join("\n")),
+        }
+    }
+}
+
+const UPGRADE: &str =
+    "helm upgrade demo chart -n demo --kube-context demo --install --create-namespace --atomic --wait \
+                       --timeout 120s -f chart/values-dev.yaml";
+
+#[test]
+fn up_runs_the_pipeline_in_order_and_prints_the_url() {
+    let sb = project();
+    let out = sb.xtask(&["up"]).run();
+    out.assert_success();
+    assert_eq!(out.stdout.trim(), "http://192.168.49.2:30080", "the app's URL on stdout");
+    let cmds = sb.commands();
+    assert_in_order(
+        &cmds,
+        &[
+            "minikube version --short",
+            "kubectl version --client -o json",
+            "helm version --short",
+            "minikube status -p demo -o json",
+            "minikube start -p demo --driver docker --cpus 2 --memory 4096m --kubernetes-version v1.31.0 --addons ingress --addons metrics-server",
+            "helm lint chart -f chart/values-dev.yaml --set-string database.password=pw-for-tests-123",
+            "helm template demo chart -n demo -f chart/values-dev.yaml --set-string database.password=pw-for-tests-123",
+        ],
+    );
+    // Each image is built, gated, then tagged with its id and loaded, before the upgrade that uses those tags.
+    for img in ["api", "web"] {
+        let tag = cmds.iter().find(|c| c.starts_with(&format!("docker tag demo-{img}:1.0.0 "))).expect("docker tag");
+        let cluster_tag = tag.rsplit(' ').next().unwrap().to_string();
+        assert!(
+            cluster_tag.starts_with(&format!("demo-{img}:1.0.0-"))
+                && cluster_tag.len() == format!("demo-{img}:1.0.0-").len() + 12
+        );
+        assert_in_order(
+            &cmds,
+            &[
+                &format!("docker build -f images/{img}/Dockerfile -t demo-{img}:1.0.0 images/{img}"),
+                &format!("trivy image --format json --quiet --scanners vuln demo-{img}:1.0.0"),
+                "minikube start -p demo --driver docker --cpus 2 --memory 4096m --kubernetes-version v1.31.0 --addons ingress --addons metrics-server",
+                tag,
+                &format!("minikube image load {cluster_tag} -p demo"),
+            ],
+        );
+    }
+    let upgrade = cmds.iter().find(|c| c.starts_with("helm upgrade")).expect("helm upgrade");
+    assert!(upgrade.starts_with(UPGRADE), "{upgrade}");
+    assert!(
+        upgrade.contains("--set backend.image.tag=1.0.0-") && upgrade.contains("--set frontend.image.tag=1.0.0-"),
+        "{upgrade}"
+    );
+    assert!(upgrade.ends_with("--set-string database.password=pw-for-tests-123"), "{upgrade}");
+    assert_in_order(
+        &cmds,
+        &[
+            upgrade,
+            "helm test demo -n demo --kube-context demo --logs --timeout 120s",
+            "minikube service demo-web -n demo -p demo --url",
+        ],
+    );
+    let loads = cmds.iter().filter(|c| c.starts_with("minikube image load")).count();
+    assert_eq!(loads, 2);
+}
+
+#[test]
+fn a_rerun_issues_no_build_load_or_upgrade() {
+    let sb = project();
+    sb.xtask(&["up"]).run().assert_success();
+    let before = sb.calls().len();
+    let out = sb.xtask(&["up"]).run();
+    out.assert_success();
+    assert_eq!(out.stdout.trim(), "http://192.168.49.2:30080");
+    let again: Vec<String> = sb.calls().into_iter().skip(before).map(|c| c.command()).collect();
+    for forbidden in [
+        "docker build",
+        "docker save",
+        "trivy image",
+        "minikube start",
+        "minikube image load",
+        "helm upgrade",
+        "helm test",
+        "helm template",
+        "helm lint",
+    ] {
+        assert!(
+            !again.iter().any(|c| c.starts_with(forbidden)),
+            "a no-op rerun ran `{forbidden}`:\n{}",
+            again.join("\n")
+        );
+    }
+    let r = report(&sb.project);
+    let status = |id: &str| r["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).unwrap()["status"].clone();
+    for id in ["build:api", "load:web", "deploy:demo", "test:demo", "cluster:start"] {
+        assert_eq!(status(id), "cached", "{id}");
+    }
+    // A changed values file upgrades the release again, and nothing else.
+    std::fs::write(sb.project_path("chart/values-dev.yaml"), "replicas: 3\n").unwrap();
+    let before = sb.calls().len();
+    sb.xtask(&["up"]).run().assert_success();
+    let again: Vec<String> = sb.calls().into_iter().skip(before).map(|c| c.command()).collect();
+    assert_eq!(again.iter().filter(|c| c.starts_with("helm upgrade")).count(), 1);
+    assert!(!again.iter().any(|c| c.starts_with("docker build") || c.starts_with("minikube image load")));
+}
+
+#[test]
+fn teardown_succeeds_twice_and_when_nothing_is_there() {
+    let sb = project();
+    sb.xtask(&["up"]).run().assert_success();
+    let before = sb.calls().len();
+    sb.xtask(&["teardown"]).run().assert_success();
+    assert_eq!(
+        cluster_commands(&sb, before),
+        vec![
+            "minikube status -p demo -o json",
+            "helm status demo -n demo --kube-context demo -o json",
+            "helm uninstall demo -n demo --kube-context demo --wait",
+            "kubectl --context demo delete namespace demo --ignore-not-found --wait=true --timeout=180s",
+            "minikube stop -p demo",
+        ]
+    );
+    let before = sb.calls().len();
+    let out = sb.xtask(&["teardown"]).run();
+    out.assert_success();
+    out.stderr_contains("profile `demo` is already stopped");
+    assert_eq!(cluster_commands(&sb, before), vec!["minikube status -p demo -o json"]);
+    // After a teardown the next `up` deploys again.
+    let before = sb.calls().len();
+    sb.xtask(&["up"]).run().assert_success();
+    assert!(cluster_commands(&sb, before).iter().any(|c| c.starts_with("helm upgrade")));
+    // --delete removes the cluster; a second --delete finds nothing and still succeeds.
+    sb.xtask(&["teardown", "--delete"]).run().assert_success();
+    assert!(sb.commands().contains(&"minikube delete -p demo".to_string()));
+    let before = sb.calls().len();
+    sb.xtask(&["teardown", "--delete"]).run().assert_success().stderr_contains("profile `demo` does not exist");
+    assert_eq!(cluster_commands(&sb, before), vec!["minikube status -p demo -o json"]);
+}
+
+#[test]
+fn teardown_keep_cluster_removes_only_the_release() {
+    let sb = project();
+    sb.xtask(&["up"]).run().assert_success();
+    let before = sb.calls().len();
+    sb.xtask(&["teardown", "--keep-cluster"]).run().assert_success();
+    let cmds = cluster_commands(&sb, before);
+    assert!(cmds.contains(&"helm uninstall demo -n demo --kube-context demo --wait".to_string()));
+    assert!(!cmds.iter().any(|c| c.starts_with("minikube stop") || c.starts_with("minikube delete")), "{cmds:?}");
+}
+
+#[test]
+fn a_failed_upgrade_is_rolled_back_and_the_culprit_named() {
+    let sb = project()
+        // Helm 3's message when --atomic rolled the upgrade back (helm pkg/action/upgrade.go, failRelease:
+        // "release %s failed, and has been rolled back due to atomic being set: %s").
+        .with_scenario(
+            r#"{"rules":[{"tool":"helm","match":"upgrade *","stderr":"Error: UPGRADE FAILED: release demo failed, and has been rolled back due to atomic being set: timed out waiting for the condition\n","exit":1,"then_state":{"helm_release_status":"failed"}}]}"#,
+        )
+        .seed_state_from_fixture("kube/pods.json", "kubectl/get-pods.synthesized.json");
+    let out = sb.xtask(&["up"]).run();
+    out.assert_code(1);
+    out.stderr_contains(
+        "error in deploy:demo: release demo failed and was rolled back: UPGRADE FAILED: release demo failed",
+    );
+    out.stderr_contains("Culprit: pod todo-api-crashloop: CrashLoopBackOff (container todo-api, exit code 1");
+    out.stderr_contains("pod todo-api-imagepull: ImagePullBackOff (container todo-api, image todo-api:missing");
+    out.stderr_contains("pod todo-api-unschedulable: Unschedulable (0/1 nodes are available: 1 Insufficient cpu.)");
+    let r = report(&sb.project);
+    let step = |id: &str| r["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).cloned().unwrap();
+    assert_eq!(step("deploy:demo")["status"], "failed");
+    assert!(step("deploy:demo")["message"].as_str().unwrap().contains("release demo failed"));
+    assert_eq!(step("test:demo")["status"], "skipped");
+    assert_eq!(step("diagnose:cluster")["status"], "passed");
+    let diag = latest_run(&sb.project).join("diagnostics");
+    for f in [
+        "events.txt",
+        "pods.json",
+        "helm-status.json",
+        "helm-history.json",
+        "summary.md",
+        "describe-todo-api-crashloop.txt",
+        "logs-todo-api-crashloop.txt",
+    ] {
+        assert!(diag.join(f).is_file(), "diagnostics lack {f}");
+    }
+    // The next run tries the upgrade again rather than trusting the failed one.
+    std::fs::write(sb.fake_dir.join("scenario.json"), r#"{"rules":[]}"#).unwrap();
+    std::fs::remove_file(sb.fake_dir.join("state/kube/pods.json")).unwrap();
+    let before = sb.calls().len();
+    sb.xtask(&["up"]).run().assert_success();
+    assert!(cluster_commands(&sb, before).iter().any(|c| c.starts_with("helm upgrade")));
+}
+
+#[test]
+fn helm_4_gets_its_own_flags() {
+    let sb = project().with_env("FAKE_HELM_VERSION", "4.0.0");
+    sb.xtask(&["up"]).run().assert_success();
+    let upgrade = sb.commands().into_iter().find(|c| c.starts_with("helm upgrade")).unwrap();
+    assert!(upgrade.contains("--rollback-on-failure --wait=watcher --timeout 120s"), "{upgrade}");
+    assert!(!upgrade.contains("--atomic"), "{upgrade}");
+}
+
+#[test]
+fn rollback_returns_to_the_last_good_revision() {
+    let sb = project();
+    sb.xtask(&["up"]).run().assert_success();
+    std::fs::write(sb.project_path("chart/values-dev.yaml"), "replicas: 3\n").unwrap();
+    sb.xtask(&["up"]).run().assert_success();
+    let before = sb.calls().len();
+    sb.xtask(&["rollback"]).run().assert_success().stderr_contains("release demo rolled back to revision 1");
+    let cmds = cluster_commands(&sb, before);
+    assert!(
+        cmds.contains(&"helm rollback demo 1 -n demo --kube-context demo --wait --timeout 120s".to_string()),
+        "{cmds:?}"
+    );
+    sb.xtask(&["rollback", "9"]).run().assert_code(1).stderr_contains("release demo has no revision 9");
+    // The release no longer matches the last `up`: the next one upgrades again.
+    let before = sb.calls().len();
+    sb.xtask(&["up"]).run().assert_success();
+    assert!(cluster_commands(&sb, before).iter().any(|c| c.starts_with("helm upgrade")));
+}
+
+#[test]
+fn a_cluster_with_other_settings_gets_a_clear_message() {
+    let sb = project();
+    sb.xtask(&["up"]).run().assert_success();
+    std::fs::write(sb.project_path("xtask.yaml"), CONFIG.replace("cpus: 2", "cpus: 4")).unwrap();
+    let out = sb.xtask(&["up"]).run();
+    out.assert_code(1);
+    out.stderr_contains("the running cluster `demo` differs from the config: cpus is 2, the config says 4");
+    out.stderr_contains("cargo xtask teardown --delete");
+}
+
+#[test]
+fn a_missing_secret_says_where_to_set_it() {
+    let sb = project();
+    let out = sb.xtask(&["up"]).env_remove("DEMO_DB_PASSWORD").run();
+    out.assert_code(1);
+    out.stderr_contains("secret `db` has no value: set the env var DEMO_DB_PASSWORD");
+    assert!(sb.calls().is_empty(), "nothing may run without the secret");
+}
