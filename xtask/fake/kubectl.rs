@@ -69,6 +69,19 @@ pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
             state::update(ctx, "kube", |k: &mut Kube| k.current_context = Some(name.clone()))?;
             return Ok(Reply::ok(format!("Switched to context \"{name}\".\n")));
         }
+        ["config", "view"] => {
+            // `kubectl config view --minify --flatten --context C`: one cluster, context and user, with the
+            // credentials inlined (minikube's layout, certificate data shortened).
+            let c = f.get(&["--context"]).unwrap_or_else(|| "minikube".into());
+            let kube = cluster::load(ctx)?;
+            if kube.managed && kube.current_context.as_deref() != Some(c.as_str()) {
+                return Ok(Reply::fail(1, format!("error: context \"{c}\" does not exist\n")));
+            }
+            return Ok(Reply::ok(format!(
+                "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTi==\n    server: https://{server}\n  name: {c}\ncontexts:\n- context:\n    cluster: {c}\n    namespace: default\n    user: {c}\n  name: {c}\ncurrent-context: {c}\nkind: Config\npreferences: {{}}\nusers:\n- name: {c}\n  user:\n    client-certificate-data: LS0tLS1CRUdJTi==\n    client-key-data: LS0tLS1CRUdJTi==\n",
+                server = cluster::SERVER
+            )));
+        }
         [] => return Ok(Reply::ok("kubectl controls the Kubernetes cluster manager.\n")),
         _ => {}
     }
@@ -411,6 +424,9 @@ fn port_forward(target: &str, ports: &[&str]) -> Result<Reply> {
         return Ok(Reply::fail(1, "error: TYPE/NAME and list of ports are required for port-forward\n"));
     };
     let (local, remote) = spec.split_once(':').unwrap_or((spec, spec));
+    if let Ok(upstream) = std::env::var("FAKE_FORWARD_TO") {
+        forward(local, remote, &upstream);
+    }
     let local = if local.is_empty() {
         (40000 + util::hash64(target.as_bytes(), 9) % 20000).to_string()
     } else {
@@ -418,4 +434,38 @@ fn port_forward(target: &str, ports: &[&str]) -> Result<Reply> {
     };
     Ok(Reply::ok(format!("Forwarding from 127.0.0.1:{local} -> {remote}\nForwarding from [::1]:{local} -> {remote}\n"))
         .blocking())
+}
+
+/// With `FAKE_FORWARD_TO=127.0.0.1:PORT` the fake forwards for real, as kubectl forwards to the pod: it listens on
+/// 127.0.0.1 (an ephemeral port for `:REMOTE`, as kubectl picks one), prints kubectl's Forwarding line, and pipes
+/// every connection to the upstream (a test's stand-in for the pod) until it is killed.
+fn forward(local: &str, remote: &str, upstream: &str) -> ! {
+    use std::io::Write;
+    let listener = std::net::TcpListener::bind(format!("127.0.0.1:{}", if local.is_empty() { "0" } else { local }))
+        .unwrap_or_else(|e| {
+            eprintln!("Unable to listen on port {local}: {e}");
+            std::process::exit(1)
+        });
+    let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+    print!("Forwarding from 127.0.0.1:{port} -> {remote}\n");
+    let _ = std::io::stdout().flush();
+    for conn in listener.incoming().flatten() {
+        let upstream = upstream.to_string();
+        let remote = remote.to_string();
+        std::thread::spawn(move || {
+            println!("Handling connection for {remote}");
+            let _ = std::io::stdout().flush();
+            let Ok(up) = std::net::TcpStream::connect(&upstream) else { return };
+            let (mut a, mut b) = (conn.try_clone().expect("clone"), up.try_clone().expect("clone"));
+            let t = std::thread::spawn(move || {
+                let _ = std::io::copy(&mut a, &mut b);
+                let _ = b.shutdown(std::net::Shutdown::Write);
+            });
+            let (mut c, mut d) = (up, conn);
+            let _ = std::io::copy(&mut c, &mut d);
+            let _ = d.shutdown(std::net::Shutdown::Write);
+            let _ = t.join();
+        });
+    }
+    std::process::exit(0)
 }

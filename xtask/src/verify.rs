@@ -420,7 +420,12 @@ fn hpa(cx: &mut StepCx, cfg: &Config, load: bool) -> Result<Done> {
     if cx.dry_run() {
         return Ok(Done::Passed);
     }
-    let items: Vec<&Value> = list["items"].as_array().into_iter().flatten().collect();
+    // A List, or a single object when the API answers for one resource.
+    let items: Vec<&Value> = match list["items"].as_array() {
+        Some(a) => a.iter().collect(),
+        None if list["kind"].is_string() => vec![&list],
+        None => vec![],
+    };
     if items.is_empty() {
         return Ok(Done::Skipped("no HorizontalPodAutoscaler in the namespace (autoscaling disabled)".into()));
     }

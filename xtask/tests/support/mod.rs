@@ -11,6 +11,9 @@
 //! ```
 #![allow(dead_code)] // each test file uses a different part of this module
 
+pub mod app;
+pub mod demo;
+
 use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::io::Read;

@@ -1,0 +1,226 @@
+//! `cargo xtask verify` on the fakes: every check on a healthy deployment (a stand-in app on 127.0.0.1 plays the
+//! pods, reached through the fake's real port-forward and service URL), and each failure shape failing fast with
+//! the pod and reason named and the diagnostics collected.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use support::app::AppServer;
+use support::demo::project;
+use support::Sandbox;
+
+/// The Services `verify` reads selectors from (kubectl get service -o json shape).
+fn services() -> String {
+    let svc = |name: &str, component: &str| {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "demo"},
+               "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/instance": "demo", "app.kubernetes.io/component": component},
+                        "ports": [{"port": 8080, "targetPort": "http"}]}})
+    };
+    json!({"apiVersion": "v1", "kind": "List", "items": [svc("demo-api", "backend"), svc("demo-web", "frontend")]})
+        .to_string()
+}
+
+/// A deployed demo whose pods are played by `app`.
+fn deployed(app: &AppServer) -> Sandbox {
+    let sb = project()
+        .seed_state("kube/services.json", services())
+        .seed_state_from_fixture("kube/hpa.json", "kubectl/get-hpa.synthesized.json")
+        .with_env("FAKE_MINIKUBE_SERVICE_URL", &app.url())
+        .with_env("FAKE_FORWARD_TO", &app.addr);
+    sb.xtask(&["up"]).run().assert_success();
+    sb
+}
+
+fn latest_run(root: &Path) -> PathBuf {
+    let runs = root.join("target/xtask/runs");
+    runs.join(std::fs::read_to_string(runs.join("latest")).unwrap().trim())
+}
+
+fn report(root: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(latest_run(root).join("report.json")).unwrap()).unwrap()
+}
+
+fn step(r: &Value, id: &str) -> Value {
+    r["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).cloned().unwrap_or_else(|| panic!("no step {id}"))
+}
+
+#[test]
+fn verify_passes_on_a_healthy_deployment_and_reports_each_check() {
+    let app = AppServer::start();
+    let sb = deployed(&app);
+    let out = sb.xtask(&["verify"]).run();
+    out.assert_success();
+    let r = report(&sb.project);
+    for id in
+        ["verify:rollout", "verify:health", "verify:roundtrip", "verify:resilience", "verify:persistence", "verify:hpa"]
+    {
+        assert_eq!(step(&r, id)["status"], "passed", "{id}: {:#}", step(&r, id));
+    }
+    assert_eq!(step(&r, "verify:ingress")["status"], "skipped");
+    let notes = |id: &str| {
+        step(&r, id)["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n.as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert!(
+        notes("verify:rollout").contains("demo-todo-api-7d4b9c6f5-x2k9p Ready, 0 restart(s)"),
+        "{}",
+        notes("verify:rollout")
+    );
+    assert!(notes("verify:health").contains("backend http://127.0.0.1:"), "{}", notes("verify:health"));
+    assert!(notes("verify:roundtrip").contains("created, listed, completed, deleted"));
+    assert!(
+        notes("verify:resilience").contains("deleted demo-todo-api-7d4b9c6f5-x2k9p"),
+        "{}",
+        notes("verify:resilience")
+    );
+    assert!(notes("verify:hpa").contains("% CPU"), "{}", notes("verify:hpa"));
+    assert!(app.requests() >= 8, "the checks reached the app");
+    assert_eq!(app.task_count(), 0, "verify cleans up the tasks it created");
+    let cmds = sb.commands();
+    assert!(cmds
+        .iter()
+        .any(|c| c == "kubectl --context demo delete pod demo-todo-api-7d4b9c6f5-x2k9p -n demo --wait=false"));
+    assert!(cmds.iter().any(|c| c.starts_with("kubectl --context demo port-forward -n demo svc/demo-api :8080")));
+    // No port-forward or service tunnel outlives verify.
+    let alive: Vec<_> =
+        sb.starts().into_iter().filter(|c| c.end_ms.is_none() && unsafe { libc::kill(c.pid as i32, 0) } == 0).collect();
+    assert!(alive.is_empty(), "left running: {alive:?}");
+}
+
+#[test]
+fn a_blocking_minikube_service_does_not_hang_verify() {
+    let app = AppServer::start();
+    let sb = deployed(&app).with_env("FAKE_MINIKUBE_SERVICE_BLOCK", "1");
+    let started = Instant::now();
+    sb.xtask(&["verify", "--only", "roundtrip"]).timeout(Duration::from_secs(60)).run().assert_success();
+    assert!(started.elapsed() < Duration::from_secs(30));
+    let svc: Vec<_> = sb
+        .starts()
+        .into_iter()
+        .filter(|c| c.tool == "minikube" && c.args.first().map(String::as_str) == Some("service"))
+        .collect();
+    assert!(!svc.is_empty());
+    std::thread::sleep(Duration::from_millis(200));
+    for c in svc {
+        assert!(unsafe { libc::kill(c.pid as i32, 0) } != 0, "minikube service {} still runs", c.pid);
+    }
+}
+
+#[test]
+fn a_broken_backend_fails_health_with_the_endpoint_named() {
+    let app = AppServer::start();
+    let sb = deployed(&app);
+    app.break_it();
+    let out = sb.xtask(&["verify", "--only", "health"]).run();
+    out.assert_code(1);
+    out.stderr_contains("backend GET http://127.0.0.1:");
+    out.stderr_contains("/ready: expected HTTP 200, got 503");
+}
+
+/// One pod of the combined fixture, as the only pod of the namespace.
+fn only_pod(name: &str) -> String {
+    let path = support::fixture_path("kubectl/get-pods.synthesized.json");
+    let mut list: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let item = list["items"].as_array().unwrap().iter().find(|p| p["metadata"]["name"] == name).cloned().unwrap();
+    list["items"] = json!([item]);
+    list.to_string()
+}
+
+fn fails_fast(pod: &str, expected: &str) {
+    let app = AppServer::start();
+    let sb = deployed(&app)
+        .seed_state("kube/pods.json", only_pod(pod))
+        .seed_state_from_fixture("kube/events.json", "kubectl/get-events.synthesized.json");
+    let started = Instant::now();
+    let out = sb.xtask(&["verify"]).timeout(Duration::from_secs(90)).run();
+    out.assert_code(1);
+    // rollout_timeout is 60 s: a wait that sat it out would take that long.
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "verify waited {:?} on a state waiting cannot fix",
+        started.elapsed()
+    );
+    out.stderr_contains(&format!("error in verify:rollout: pod {pod}: {expected}"));
+    out.stderr_contains("waiting will not fix this");
+    let r = report(&sb.project);
+    assert_eq!(step(&r, "diagnose:cluster")["status"], "passed");
+    let notes = step(&r, "diagnose:cluster")["notes"].to_string();
+    assert!(notes.contains(&format!("culprit: pod {pod}: {expected}")), "{notes}");
+    let diag = latest_run(&sb.project).join("diagnostics");
+    let events = std::fs::read_to_string(diag.join("events.txt")).unwrap();
+    assert!(events.lines().count() >= 2, "{events}");
+    for f in [
+        format!("describe-{pod}.txt"),
+        format!("logs-{pod}.txt"),
+        "helm-status.json".into(),
+        "helm-history.json".into(),
+        "summary.md".into(),
+    ] {
+        assert!(diag.join(&f).is_file(), "diagnostics lack {f}");
+    }
+}
+
+#[test]
+fn crash_loop_fails_fast_with_exit_code() {
+    fails_fast("todo-api-crashloop", "CrashLoopBackOff (container todo-api, exit code 1, Error, 5 restarts)");
+}
+
+#[test]
+fn image_pull_backoff_fails_fast_with_the_image() {
+    fails_fast("todo-api-imagepull", "ImagePullBackOff (container todo-api, image todo-api:missing");
+}
+
+#[test]
+fn unschedulable_fails_fast_with_the_schedulers_reason() {
+    fails_fast("todo-api-unschedulable", "Unschedulable (0/1 nodes are available: 1 Insufficient cpu.)");
+}
+
+#[test]
+fn oom_killed_fails_fast() {
+    fails_fast(
+        "todo-api-oomkilled",
+        "OOMKilled (CrashLoopBackOff) (container todo-api, exit code 137, OOMKilled, 3 restarts)",
+    );
+}
+
+#[test]
+fn hpa_without_metrics_names_the_fix() {
+    let app = AppServer::start();
+    let sb = deployed(&app).seed_state_from_fixture("kube/hpa.json", "kubectl/get-hpa-no-metrics.synthesized.json");
+    let out = sb.xtask(&["verify", "--only", "hpa"]).run();
+    out.assert_code(1);
+    out.stderr_contains("report no metrics (<unknown>): is the metrics-server addon enabled");
+}
+
+#[test]
+fn static_verify_needs_no_cluster() {
+    let sb = project();
+    let out = sb.xtask(&["verify", "--static"]).run();
+    out.assert_success();
+    let r = report(&sb.project);
+    for id in
+        ["lint:values.yaml", "lint:chart/values-dev.yaml", "render:chart", "lint:dockerfile:api", "lint:dockerfile:web"]
+    {
+        assert_eq!(step(&r, id)["status"], "passed", "{id}");
+    }
+    assert!(
+        !sb.commands().iter().any(|c| c.starts_with("minikube") || c.starts_with("kubectl")),
+        "{:?}",
+        sb.commands()
+    );
+    // A Dockerfile that breaks the policy fails the static stage, naming the file and line.
+    std::fs::write(sb.project_path("images/web/Dockerfile"), "FROM node\nCOPY web /web\n").unwrap();
+    let out = sb.xtask(&["verify", "--static"]).run();
+    out.assert_code(1);
+    out.stderr_contains("images/web/Dockerfile:1: base image `node` is not pinned");
+    out.stderr_contains("runs as root");
+    out.stderr_contains("has no HEALTHCHECK");
+}
