@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-#! Starts a local PostgreSQL for the app tests and prints the `export TODO_TEST_DATABASE_URL=...` line.
+# Starts a local PostgreSQL for the app tests and prints the `export TODO_TEST_DATABASE_URL=...` line.
 #
 # Idempotent: installs postgresql via apt only if missing, creates/starts a cluster listening on 127.0.0.1,
 # and creates the test role and database only if they do not exist. Progress goes to stderr; stdout carries only

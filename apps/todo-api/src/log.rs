@@ -1,6 +1,7 @@
 //! One-line JSON logs on stdout (ts, level, msg, plus fields), filtered by LOG_LEVEL.
 //!
 //! Hand-rolled instead of `tracing`: the app needs a dozen lines of it, and every crate costs compile time.
+//! Kept identical to todo-web's copy (each image is built from one self-contained crate).
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};
@@ -98,8 +99,10 @@ pub async fn requests(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let res = next.run(req).await;
     let status = res.status().as_u16();
+    // 502-504 are expected during outages (and reported by /ready); a 500 is a bug.
     let level = match status {
-        500.. => Level::Error,
+        500 | 505.. => Level::Error,
+        501..=504 => Level::Warn,
         _ => Level::Info,
     };
     let ms = (start.elapsed().as_secs_f64() * 1000.0 * 1000.0).round() / 1000.0;

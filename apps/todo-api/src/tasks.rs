@@ -166,8 +166,11 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, Bytes
             ApiError::new(status, e.body_text())
         }
     })?;
-    if body.is_empty() {
+    let value: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
+    // Checked first because serde would otherwise accept an array as a struct's fields in order.
+    if !value.is_object() {
         return Err(ApiError::bad_request("request body must be a JSON object"));
     }
-    serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))
+    T::deserialize(value).map_err(|e| ApiError::bad_request(format!("invalid request body: {e}")))
 }

@@ -42,7 +42,7 @@ async fn postgres_ready_recovers_after_the_connection_is_killed() {
     let db = require_postgres!();
     let server = Server::start_ready(&db.url).await;
     // Kill the server's backend connection from another session, like a database restart would.
-    let admin = db.client().await;
+    let admin = db.admin().await;
     let killed = admin
         .execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1", &[&db.schema])
         .await

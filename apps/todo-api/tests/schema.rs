@@ -2,34 +2,45 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use todo_api::schema;
+use tokio::sync::Barrier;
 
 #[tokio::test]
 async fn postgres_concurrent_schema_init_from_8_sessions() {
     let db = require_postgres!();
-    // Eight separate connections, all released at once on a fresh schema: without the advisory lock this
-    // fails intermittently with a unique violation on pg_type.
+    // Eight separate connections released at once on a schema without the table: without the advisory
+    // lock this fails with a unique violation on pg_type in a good share of rounds.
     let mut clients = Vec::new();
     for _ in 0..8 {
         clients.push(db.client().await);
     }
-    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(8));
-    let tasks: Vec<_> = clients
-        .into_iter()
-        .map(|mut client| {
-            let barrier = barrier.clone();
-            tokio::spawn(async move {
-                barrier.wait().await;
-                schema::init(&mut client).await
+    let admin = db.client().await;
+    for round in 0..10 {
+        if round > 0 {
+            admin.batch_execute("DROP TABLE tasks").await.unwrap();
+        }
+        let barrier = Arc::new(Barrier::new(clients.len()));
+        let tasks: Vec<_> = clients
+            .drain(..)
+            .map(|mut client| {
+                let barrier = barrier.clone();
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    let result = schema::init(&mut client).await;
+                    (client, result)
+                })
             })
-        })
-        .collect();
-    for t in tasks {
-        t.await.unwrap().expect("schema init failed under concurrency");
+            .collect();
+        for t in tasks {
+            let (client, result) = t.await.unwrap();
+            result.unwrap_or_else(|e| panic!("round {round}: schema init failed: {e:?}"));
+            clients.push(client);
+        }
     }
     // The table exists exactly once, in the test's schema, and init is still idempotent afterwards.
-    let mut client = db.client().await;
-    let n: i64 = client
+    let n: i64 = admin
         .query_one(
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = $1 AND table_name = 'tasks'",
             &[&db.schema],
@@ -38,7 +49,7 @@ async fn postgres_concurrent_schema_init_from_8_sessions() {
         .unwrap()
         .get(0);
     assert_eq!(n, 1);
-    schema::init(&mut client).await.unwrap();
+    schema::init(&mut clients[0]).await.unwrap();
 }
 
 #[tokio::test]

@@ -43,6 +43,8 @@ struct Binary {
     child: Child,
     port: u16,
     lines: std::sync::mpsc::Receiver<String>,
+    /// Lines read while looking for "listening".
+    early: Vec<String>,
 }
 
 impl Binary {
@@ -62,11 +64,19 @@ impl Binary {
                 let _ = tx.send(line);
             }
         });
-        let first = lines.recv_timeout(Duration::from_secs(10)).expect("no log line");
-        let log: serde_json::Value = serde_json::from_str(&first).expect("log line is JSON");
-        assert_eq!(log["msg"], "listening", "{first}");
-        let port = log["addr"].as_str().unwrap().rsplit(':').next().unwrap().parse().unwrap();
-        Binary { child, port, lines }
+        // Wrapped at once so the child is killed (Drop) even if an assertion below fails.
+        let mut bin = Binary { child, port: 0, lines, early: Vec::new() };
+        // The database supervisor may log before "listening": look for that line among the first few.
+        for _ in 0..20 {
+            let line = bin.lines.recv_timeout(Duration::from_secs(10)).expect("no \"listening\" log line");
+            let log: serde_json::Value = serde_json::from_str(&line).expect("log line is JSON");
+            bin.early.push(line);
+            if log["msg"] == "listening" {
+                bin.port = log["addr"].as_str().unwrap().rsplit(':').next().unwrap().parse().unwrap();
+                return bin;
+            }
+        }
+        panic!("no \"listening\" log line among the first 20");
     }
 
     fn healthcheck(port: u16) -> bool {
@@ -92,7 +102,9 @@ impl Binary {
             std::thread::sleep(Duration::from_millis(20));
         };
         std::thread::sleep(Duration::from_millis(50));
-        (status, self.lines.try_iter().collect())
+        let mut lines = std::mem::take(&mut self.early);
+        lines.extend(self.lines.try_iter());
+        (status, lines)
     }
 }
 

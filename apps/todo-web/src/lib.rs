@@ -1,1 +1,63 @@
+//! todo-web: serves the single-page task UI and proxies `/api/*` to todo-api. The binary (main.rs) only
+//! reads the environment; everything else lives here so tests can run the server in-process.
 
+pub mod assets;
+pub mod config;
+pub mod error;
+pub mod healthcheck;
+pub mod log;
+pub mod proxy;
+pub mod shutdown;
+
+use std::future::Future;
+
+use axum::routing::{any, get};
+use axum::{middleware, Json, Router};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+
+pub use proxy::Backend;
+
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub backend: Backend,
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(assets::index))
+        .route("/app.css", get(assets::css))
+        .route("/app.js", get(assets::js))
+        .route("/health", get(health))
+        .route("/api", any(proxy::forward))
+        .route("/api/{*rest}", any(proxy::forward))
+        .fallback(error::not_found)
+        .method_not_allowed_fallback(error::method_not_allowed)
+        .layer(middleware::from_fn(log::requests))
+        .with_state(state)
+}
+
+/// Liveness only: it does not call the backend, so an API outage does not restart the web pods.
+async fn health() -> Json<Value> {
+    Json(json!({ "status": "ok" }))
+}
+
+/// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests to finish.
+pub async fn serve(
+    listener: TcpListener,
+    backend: Backend,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let addr = listener.local_addr()?;
+    log::info(
+        "listening",
+        &[
+            ("addr", addr.to_string().into()),
+            ("backend", backend.url().into()),
+            ("version", env!("CARGO_PKG_VERSION").into()),
+        ],
+    );
+    axum::serve(listener, router(AppState { backend })).with_graceful_shutdown(shutdown).await?;
+    log::info("stopped", &[]);
+    Ok(())
+}

@@ -1,5 +1,6 @@
 //! Helpers shared by the todo-api integration tests: a private PostgreSQL schema per test, the server
 //! started in-process on 127.0.0.1, and a tiny HTTP/1.1 client (no client crate to compile).
+//! todo-web's tests include this file too (by path), so there is one copy of it.
 
 #![allow(dead_code)] // Each test file uses a different subset.
 
@@ -68,8 +69,14 @@ async fn admin_client(url: &str) -> tokio_postgres::Client {
 }
 
 impl TestDb {
+    /// A connection as the app sees it (search_path = the test's schema).
     pub async fn client(&self) -> tokio_postgres::Client {
         admin_client(&self.url).await
+    }
+
+    /// A connection without the test's application_name, e.g. to kill the server's sessions.
+    pub async fn admin(&self) -> tokio_postgres::Client {
+        admin_client(&self.admin_url).await
     }
 }
 
@@ -100,6 +107,14 @@ pub async fn unreachable_db_url() -> String {
     format!("postgres://todo:not-the-password@127.0.0.1:{port}/todo")
 }
 
+/// The in-process servers log to stdout directly, which the test harness does not capture: keep them to
+/// errors unless TODO_TEST_LOGS is set. Generic so todo-web's tests can pass their own crate's setter.
+pub fn quiet_logs<L>(set_level: fn(L), error: L) {
+    if std::env::var_os("TODO_TEST_LOGS").is_none() {
+        set_level(error);
+    }
+}
+
 /// todo-api running in-process on an ephemeral 127.0.0.1 port.
 pub struct Server {
     pub addr: SocketAddr,
@@ -109,6 +124,7 @@ pub struct Server {
 
 impl Server {
     pub async fn start(database_url: &str) -> Server {
+        quiet_logs(todo_api::log::set_level, todo_api::log::Level::Error);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let db = todo_api::Db::connect(database_url).expect("valid DATABASE_URL");
@@ -116,6 +132,11 @@ impl Server {
         let task = tokio::spawn(todo_api::serve(listener, db, async {
             let _ = stopped.await;
         }));
+        Server { addr, stop: Some(stop), task }
+    }
+
+    /// Wraps another server already spawned on `addr` (todo-web's tests use this for the web server).
+    pub fn from_task(addr: SocketAddr, stop: oneshot::Sender<()>, task: JoinHandle<std::io::Result<()>>) -> Server {
         Server { addr, stop: Some(stop), task }
     }
 
