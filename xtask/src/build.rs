@@ -48,10 +48,16 @@ impl Build {
         if images.is_empty() {
             return Ok(vec![]);
         }
-        run.add(Step::new("preflight:docker", "preflight", "Docker daemon answers", |cx| {
-            let v = docker::versions(cx)?;
+        let tags: Vec<String> = images.iter().map(|i| i.tag.clone()).collect();
+        run.add(Step::new("preflight:docker", "preflight", "Docker daemon answers", move |cx| {
+            let (v, ids) = docker::versions_and_ids(cx, &tags)?;
             cx.set("docker.version", v.clone());
-            cx.note(format!("docker {v}"));
+            for (tag, id) in ids {
+                cx.set(&format!("daemon:{tag}"), id);
+            }
+            if !cx.dry_run() {
+                cx.note(format!("docker {v}"));
+            }
             Ok(Done::Passed)
         }));
         let with_binary: Vec<&'c Image> = images.iter().copied().filter(|i| i.binary.is_some()).collect();
@@ -198,7 +204,8 @@ fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
     let tag = img.tag.clone();
     let cached = cx.cached(fp, |cx| {
         let want = cx.remembered("image_id");
-        Ok(match (docker::image_id(cx, &tag)?, want) {
+        // The preflight asked the daemon for every tag at once.
+        Ok(match (cx.get(&format!("daemon:{tag}")), want) {
             (Some(have), Some(want)) if have == want => None,
             (Some(_), _) => Some(format!("{tag} in the daemon is another build")),
             (None, _) => Some(format!("{tag} is no longer in the Docker daemon")),

@@ -63,6 +63,8 @@ pub enum Command {
     Teardown(TeardownArgs),
     /// Return the release to an earlier revision (the last good one when none is given)
     Rollback(RollbackArgs),
+    /// Run the pipeline as CI stages with JUnit reports; without stages, every stage that needs no cluster
+    Ci(CiArgs),
     /// Regenerate the plain manifests under k8s/ from the chart (--check: fail when they drifted)
     Manifests(ManifestsArgs),
     /// Show the exact commands a command would run, in order, with each cache decision; runs nothing
@@ -100,6 +102,8 @@ pub enum PlanCommand {
     Rollback(RollbackArgs),
     /// Plan `cargo xtask manifests`
     Manifests(ManifestsArgs),
+    /// Plan `cargo xtask ci`
+    Ci(CiArgs),
 }
 
 #[derive(Debug, Clone, Args)]
@@ -166,6 +170,17 @@ pub struct TeardownArgs {
     /// Leave the cluster running; only the release and its namespace are removed
     #[arg(long)]
     pub keep_cluster: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CiArgs {
+    /// Stages to run, in pipeline order: preflight, static, build, deploy, verify, teardown [default: preflight
+    /// static build]
+    #[arg(value_enum, value_name = "STAGE")]
+    pub stages: Vec<crate::ci::Stage>,
+    /// Turn a gate off (size, vuln, policy); the reports record it as skipped by request
+    #[arg(long = "skip-gate", value_enum, value_name = "GATE")]
+    pub skip_gate: Vec<Gate>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -8,6 +8,9 @@ use anyhow::{anyhow, bail, Context as _, Result};
 use serde_json::Value;
 use xshell::cmd;
 
+use std::collections::BTreeMap;
+
+use crate::pipeline::exec::{Exec, Output};
 use crate::pipeline::StepCx;
 
 // Go templates for --format; cmd! reads braces as interpolation, so they are passed as values.
@@ -15,10 +18,27 @@ const JSON: &str = "{{json .}}";
 const ID: &str = "{{.Id}}";
 const HISTORY: &str = "{{.Size}}\t{{.CreatedBy}}";
 
-/// `docker version`: the client and server versions, or why the daemon cannot be used.
-pub fn versions(cx: &mut StepCx) -> Result<String> {
-    let out = cx.probe(cmd!(cx.sh, "docker version --format {JSON}").into())?;
-    if cx.dry_run() {
+/// `docker version` (the client and server versions, or why the daemon cannot be used) and, in parallel, the ids
+/// of `tags` in the daemon (absent ones left out): one round trip for a run that may build nothing.
+pub fn versions_and_ids(cx: &mut StepCx, tags: &[String]) -> Result<(String, BTreeMap<String, String>)> {
+    let fmt = "{{.Id}} {{json .RepoTags}}";
+    let outs = cx.probe_all(vec![
+        cmd!(cx.sh, "docker version --format {JSON}").into(),
+        Exec::from(cmd!(cx.sh, "docker image inspect --format {fmt} {tags...}")).quiet_stdout(),
+    ])?;
+    let version = parse_versions(&outs[0])?;
+    let mut ids = BTreeMap::new();
+    for line in outs[1].stdout.lines() {
+        let Some((id, tags_json)) = line.split_once(' ') else { continue };
+        for t in serde_json::from_str::<Vec<String>>(tags_json).unwrap_or_default() {
+            ids.insert(t, id.to_string());
+        }
+    }
+    Ok((version, ids))
+}
+
+fn parse_versions(out: &Output) -> Result<String> {
+    if out.code.is_none() && out.stdout.is_empty() {
         return Ok("dry-run".into());
     }
     let v: Option<Value> = out.stdout.lines().find_map(|l| serde_json::from_str(l.trim()).ok());

@@ -2,6 +2,7 @@
 
 mod ai;
 mod build;
+mod ci;
 mod cli;
 mod config;
 mod context;
@@ -66,6 +67,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 PlanCommand::Verify(v) => Command::Verify(v),
                 PlanCommand::Rollback(r) => Command::Rollback(r),
                 PlanCommand::Manifests(m) => Command::Manifests(m),
+                PlanCommand::Ci(c) => Command::Ci(c),
             }
         }
         c => c,
@@ -86,6 +88,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
             ai::Ask { tool, prompt, agent, require: a.require_ai }.run(&ctx)
         }
         Command::Teardown(t) => teardown::Teardown { cluster: teardown_action(&t) }.run(&ctx),
+        Command::Ci(c) => ci::Ci { stages: c.stages, skip: c.skip_gate }.run(&ctx),
         Command::Manifests(m) => manifests::Manifests { check: m.check }.run(&ctx),
         Command::Rollback(r) => rollback::Rollback { revision: r.revision }.run(&ctx),
         Command::Plan(_) => unreachable!("plan was turned into its command above"),

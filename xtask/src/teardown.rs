@@ -22,8 +22,13 @@ pub struct Teardown {
 
 impl Teardown {
     pub fn run(self, ctx: &Context) -> Result<()> {
-        let cfg = ctx.config()?;
         let mut run = Run::new(ctx, "teardown");
+        self.add_steps(ctx, &mut run)?;
+        run.execute().map(drop)
+    }
+
+    pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<()> {
+        let cfg = ctx.config()?;
         run.add(Step::new("teardown:cluster-state", "teardown", "Is the cluster there?", move |cx| {
             probe_cluster(cx, cfg)
         }));
@@ -52,7 +57,7 @@ impl Teardown {
             Step::new("teardown:cluster", "teardown", title, move |cx| cluster(cx, cfg, action))
                 .after(["teardown:namespace"]),
         );
-        run.execute().map(drop)
+        Ok(())
     }
 }
 

@@ -22,24 +22,29 @@ pub struct Up {
 
 impl Up {
     pub fn run(self, ctx: &Context) -> Result<()> {
-        let cfg = ctx.config()?;
-        // Read (and register for redaction) before any step can print them.
-        let secrets = helm::secret_values(&ctx.root, cfg)?;
         let mut run = Run::new(ctx, "up");
-        run.add(Step::new("preflight:tools", "preflight", "minikube, kubectl and helm at their minimums", |cx| {
-            tools::ensure(cx, &["minikube", "kubectl", "helm"])?;
-            Ok(Done::Passed)
-        }));
-        let gates = self.build.add_steps(ctx, &mut run)?;
-        add_cluster_steps(cfg, &mut run, &gates);
-        let render = add_static_steps(cfg, &mut run, secrets.clone(), Some("preflight:tools"));
-        let last = add_release_steps(cfg, &mut run, secrets, &render);
-        crate::ai::add_config_steps(cfg, &mut run, &last, self.require_ai);
-        crate::diagnose::add_on_failure(cfg, &mut run);
+        self.add_steps(ctx, &mut run)?;
         let values = run.execute()?;
         if let Some(url) = values.get("app.url") {
             println!("{url}");
         }
+        Ok(())
+    }
+
+    pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<()> {
+        let cfg = ctx.config()?;
+        // Read (and register for redaction) before any step can print them.
+        let secrets = helm::secret_values(&ctx.root, cfg)?;
+        run.add(Step::new("preflight:tools", "preflight", "minikube, kubectl and helm at their minimums", |cx| {
+            tools::ensure(cx, &["minikube", "kubectl", "helm"])?;
+            Ok(Done::Passed)
+        }));
+        let gates = self.build.add_steps(ctx, run)?;
+        add_cluster_steps(cfg, run, &gates);
+        let render = add_static_steps(cfg, run, secrets.clone(), Some("preflight:tools"));
+        let last = add_release_steps(cfg, run, secrets, &render);
+        crate::ai::add_config_steps(cfg, run, &last, self.require_ai);
+        crate::diagnose::add_on_failure(cfg, run);
         Ok(())
     }
 }

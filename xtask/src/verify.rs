@@ -61,11 +61,16 @@ const ALL: [Check; 7] = [
 
 impl Verify {
     pub fn run(self, ctx: &Context) -> Result<()> {
+        let mut run = Run::new(ctx, if self.static_only { "verify --static" } else { "verify" });
+        self.add_steps(ctx, &mut run)?;
+        run.execute().map(drop)
+    }
+
+    pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<()> {
         let cfg = ctx.config()?;
         let secrets = crate::helm::secret_values(&ctx.root, cfg)?;
-        let mut run = Run::new(ctx, if self.static_only { "verify --static" } else { "verify" });
         if self.static_only {
-            crate::up::add_static_steps(cfg, &mut run, secrets, None);
+            crate::up::add_static_steps(cfg, run, secrets, None);
             for img in &cfg.images {
                 run.add(Step::new(
                     format!("lint:dockerfile:{}", img.name),
@@ -74,7 +79,7 @@ impl Verify {
                     move |cx| lint_dockerfile(cx, cfg, img),
                 ));
             }
-            return run.execute().map(drop);
+            return Ok(());
         }
         drop(secrets);
         let wanted: Vec<Check> = ALL
@@ -101,8 +106,8 @@ impl Verify {
             });
             prev = Some(id);
         }
-        diagnose::add_on_failure(cfg, &mut run);
-        run.execute().map(drop)
+        diagnose::add_on_failure(cfg, run);
+        Ok(())
     }
 }
 

@@ -52,11 +52,12 @@ impl Fingerprint {
     /// One file, named by its path relative to `root`. A missing file is an input too (`missing`).
     pub fn file(mut self, root: &Path, rel: &Path) -> Result<Self> {
         let name = format!("file:{}", slash(rel));
-        let full = root.join(rel);
-        let digest = match std::fs::read(&full) {
-            Ok(bytes) => sha(&bytes),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => "missing".into(),
-            Err(e) => return Err(e).with_context(|| format!("reading {}", rel.display())),
+        let digest = match file_hash(root, rel, false) {
+            Ok(h) => h,
+            Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::NotFound) => {
+                "missing".into()
+            }
+            Err(e) => return Err(e),
         };
         self.inputs.insert(name, digest);
         Ok(self)
@@ -80,12 +81,8 @@ impl Fingerprint {
             Err(_) => Ignore::default(),
         };
         for f in walk(&dir, &ignore)? {
-            let full = dir.join(&f);
-            let bytes = std::fs::read(&full).with_context(|| format!("reading {}", full.display()))?;
-            let mut h = Sha256::new();
-            h.update(&bytes);
-            h.update([u8::from(is_executable(&full))]);
-            self.inputs.insert(format!("file:{}", slash(&context.join(&f))), hex(&h.finalize()));
+            let rel = context.join(&f);
+            self.inputs.insert(format!("file:{}", slash(&rel)), file_hash(root, &rel, true)?);
         }
         Ok(self)
     }
@@ -118,6 +115,74 @@ impl Fingerprint {
         }
         out
     }
+}
+
+/// Content hashes of files already hashed, keyed by repo-relative path and checked against size, mtime and inode
+/// (as git's index does): a no-op run rehashes nothing. Only the content hash enters a fingerprint, never the
+/// timestamps, so a moved or renamed checkout still hits the cache (it just rehashes once).
+#[derive(Default, Serialize, Deserialize)]
+struct HashCache {
+    files: BTreeMap<String, (u64, i128, u64, String)>,
+    #[serde(skip)]
+    dirty: bool,
+}
+
+static HASHES: std::sync::Mutex<Option<(PathBuf, HashCache)>> = std::sync::Mutex::new(None);
+
+/// Loads the file-hash cache kept at `path` (once per run).
+pub fn load_file_hashes(path: &Path) {
+    let cache: HashCache = std::fs::read(path).ok().and_then(|b| serde_json::from_slice(&b).ok()).unwrap_or_default();
+    *HASHES.lock().unwrap_or_else(|p| p.into_inner()) = Some((path.to_path_buf(), cache));
+}
+
+/// Writes the file-hash cache back if it changed.
+pub fn save_file_hashes() -> Result<()> {
+    let guard = HASHES.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some((path, cache)) = guard.as_ref() {
+        if cache.dirty {
+            write_atomic(path, serde_json::to_string(cache)?.as_bytes())?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn stamp(m: &std::fs::Metadata) -> (u64, i128, u64) {
+    use std::os::unix::fs::MetadataExt;
+    (m.len(), i128::from(m.mtime()) * 1_000_000_000 + i128::from(m.mtime_nsec()), m.ino())
+}
+
+#[cfg(not(unix))]
+fn stamp(m: &std::fs::Metadata) -> (u64, i128, u64) {
+    let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_nanos() as i128);
+    (m.len(), t.unwrap_or(0), 0)
+}
+
+/// SHA-256 of a file's content (and, with `mode`, its executable bit, which Docker sends with the file).
+fn file_hash(root: &Path, rel: &Path, mode: bool) -> Result<String> {
+    let full = root.join(rel);
+    let meta = std::fs::metadata(&full)?;
+    let (len, mtime, ino) = stamp(&meta);
+    let key = format!("{}{}", if mode { "m:" } else { "" }, slash(rel));
+    if let Some((_, c)) = HASHES.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some((l, t, i, h)) = c.files.get(&key) {
+            if (*l, *t, *i) == (len, mtime, ino) {
+                return Ok(h.clone());
+            }
+        }
+    }
+    let bytes = std::fs::read(&full).with_context(|| format!("reading {}", rel.display()))?;
+    let mut h = Sha256::new();
+    h.update(&bytes);
+    if mode {
+        h.update([u8::from(is_executable(&full))]);
+    }
+    let digest = hex(&h.finalize());
+    if let Some((_, c)) = HASHES.lock().unwrap_or_else(|p| p.into_inner()).as_mut() {
+        c.files.insert(key, (len, mtime, ino, digest.clone()));
+        c.dirty = true;
+    }
+    Ok(digest)
 }
 
 fn shown(key: &str) -> &str {

@@ -175,22 +175,44 @@ pub fn run(e: Exec) -> std::io::Result<Output> {
         }
     }
     let stop = Arc::new(AtomicBool::new(false));
+    // Readers report EOF (and a stop line) here, so the wait wakes when the child closes its output instead of
+    // polling on a timer.
+    let (events, wake) = std::sync::mpsc::channel::<()>();
     let out_buf = Arc::new(Mutex::new(String::new()));
     let err_buf = Arc::new(Mutex::new(String::new()));
     let stop_when: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>> = e.stop_when.map(Arc::from);
     let readers = [
         child.stdout.take().map(|r| {
             let log = if e.quiet_stdout { None } else { log.clone() };
-            reader(Box::new(r), out_buf.clone(), usize::MAX, log, e.echo.clone(), stop_when, stop.clone())
+            reader(
+                Box::new(r),
+                out_buf.clone(),
+                usize::MAX,
+                log,
+                e.echo.clone(),
+                stop_when,
+                stop.clone(),
+                events.clone(),
+            )
         }),
         child.stderr.take().map(|r| {
-            reader(Box::new(r), err_buf.clone(), STDERR_KEEP, log.clone(), e.echo.clone(), None, stop.clone())
+            reader(
+                Box::new(r),
+                err_buf.clone(),
+                STDERR_KEEP,
+                log.clone(),
+                e.echo.clone(),
+                None,
+                stop.clone(),
+                events.clone(),
+            )
         }),
     ];
 
     let deadline = started + e.timeout;
     let mut out = Output::default();
-    let mut nap = Duration::from_micros(200);
+    drop(events);
+    let mut open_pipes = readers.iter().flatten().count();
     let status = loop {
         if let Some(st) = child.try_wait()? {
             break Some(st);
@@ -210,8 +232,21 @@ pub fn run(e: Exec) -> std::io::Result<Output> {
             terminate(&mut child);
             break None;
         }
-        std::thread::sleep(nap);
-        nap = (nap * 2).min(Duration::from_millis(20));
+        // With both pipes open, sleep until a reader speaks (checking interrupts every 50 ms); once they are closed
+        // the exit is imminent and a short poll catches it.
+        let nap = if open_pipes > 0 {
+            deadline.saturating_duration_since(Instant::now()).min(Duration::from_millis(50))
+        } else {
+            Duration::from_micros(500)
+        };
+        match wake.recv_timeout(nap) {
+            Ok(()) => open_pipes = open_pipes.saturating_sub(usize::from(!stop.load(Ordering::SeqCst))),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                open_pipes = 0;
+                std::thread::sleep(Duration::from_micros(500));
+            }
+        }
     };
     out.code = status.and_then(|s| s.code());
     // Readers end at EOF. A grandchild that kept the pipes open (a daemon the tool started) must not keep us here.
@@ -257,6 +292,7 @@ fn reader(
     echo: Option<String>,
     stop_when: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
     stop: Arc<AtomicBool>,
+    events: std::sync::mpsc::Sender<()>,
 ) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut r = BufReader::new(&mut src);
@@ -292,9 +328,11 @@ fn reader(
             if let Some(f) = &stop_when {
                 if f(text.trim_end()) {
                     stop.store(true, Ordering::SeqCst);
+                    let _ = events.send(());
                 }
             }
         }
+        let _ = events.send(());
     })
 }
 

@@ -192,22 +192,46 @@ impl StepCx<'_> {
         self.exec_unchecked(e)
     }
 
+    /// Runs independent probes at once (each like [`StepCx::exec_unchecked`]); outputs in the same order.
+    pub fn probe_all(&mut self, execs: Vec<Exec>) -> Result<Vec<Output>> {
+        if self.dry || execs.len() < 2 {
+            return execs.into_iter().map(|e| self.exec_unchecked(e)).collect();
+        }
+        let prepared: Vec<(String, Exec)> = execs.into_iter().map(|e| (e.display(), self.prepare(e))).collect();
+        let results: Vec<(String, std::io::Result<Output>)> = std::thread::scope(|s| {
+            let handles: Vec<_> =
+                prepared.into_iter().map(|(shown, e)| s.spawn(move || (shown, exec::run(e)))).collect();
+            handles.into_iter().map(|h| h.join().expect("probe thread")).collect()
+        });
+        results.into_iter().map(|(shown, r)| self.finish_exec(shown, r, false)).collect()
+    }
+
+    fn prepare(&self, mut e: Exec) -> Exec {
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        e.timeout = e.timeout.min(left);
+        e.log = self.log.clone();
+        if self.ctx.global.verbose {
+            e.echo = Some(format!("[{}]", self.id));
+        }
+        e
+    }
+
     /// Runs `e` with this step's log, remaining time, and `-v` echo. Errors on timeout and interrupt only.
-    pub fn exec_unchecked(&mut self, mut e: Exec) -> Result<Output> {
+    pub fn exec_unchecked(&mut self, e: Exec) -> Result<Output> {
         let shown = e.display();
         if self.dry {
             println!("    $ {shown}");
             self.commands.push(CommandRecord { command: shown, exit_code: None, duration_ms: 0, timed_out: false });
             return Ok(Output::default());
         }
-        let left = self.deadline.saturating_duration_since(Instant::now());
-        let step_limited = left <= e.timeout;
-        e.timeout = e.timeout.min(left);
-        e.log = self.log.clone();
-        if self.ctx.global.verbose {
-            e.echo = Some(format!("[{}]", self.id));
-        }
-        let out = exec::run(e).map_err(|err| {
+        let step_limited = self.deadline.saturating_duration_since(Instant::now()) <= e.timeout;
+        let e = self.prepare(e);
+        let r = exec::run(e);
+        self.finish_exec(shown, r, step_limited)
+    }
+
+    fn finish_exec(&mut self, shown: String, r: std::io::Result<Output>, step_limited: bool) -> Result<Output> {
+        let out = r.map_err(|err| {
             let program = shown.split(' ').next().unwrap_or("").to_string();
             anyhow!("could not run `{shown}`: {err} — is {program} installed? `cargo xtask doctor` checks")
         })?;
@@ -359,6 +383,8 @@ impl StepCx<'_> {
 pub struct Run<'c> {
     ctx: &'c Context,
     command: String,
+    /// A fixed run folder (CI stages share one); by default target/xtask/runs/<run-id>.
+    dir: Option<PathBuf>,
     steps: Vec<Step<'c>>,
     /// Steps run only when something failed (diagnostics), after the graph.
     on_failure: Vec<Step<'c>>,
@@ -366,7 +392,12 @@ pub struct Run<'c> {
 
 impl<'c> Run<'c> {
     pub fn new(ctx: &'c Context, command: impl Into<String>) -> Run<'c> {
-        Run { ctx, command: command.into(), steps: vec![], on_failure: vec![] }
+        Run { ctx, command: command.into(), dir: None, steps: vec![], on_failure: vec![] }
+    }
+
+    pub fn in_dir(mut self, dir: PathBuf) -> Self {
+        self.dir = Some(dir);
+        self
     }
 
     pub fn add(&mut self, step: Step<'c>) -> &mut Self {
@@ -392,7 +423,7 @@ impl<'c> Run<'c> {
             self.command.replace(' ', "-"),
             std::process::id()
         );
-        let run_dir = ctx.state_dir().join("runs").join(&run_id);
+        let run_dir = self.dir.clone().unwrap_or_else(|| ctx.state_dir().join("runs").join(&run_id));
         if !dry {
             std::fs::create_dir_all(run_dir.join("logs"))?;
             exec::install_interrupt_handler();
@@ -400,6 +431,7 @@ impl<'c> Run<'c> {
             println!("plan for `cargo xtask {}` (nothing is run):", self.command);
         }
         let state_path = ctx.state_dir().join("state.json");
+        cache::load_file_hashes(&ctx.state_dir().join("file-hashes.json"));
         let shared = Shared {
             state: Mutex::new(State::load(&state_path)),
             state_path,
@@ -417,6 +449,9 @@ impl<'c> Run<'c> {
         }
         if dry {
             return Ok(BTreeMap::new());
+        }
+        if let Err(e) = cache::save_file_hashes() {
+            shared.progress.println(&format!("warning: could not save the file-hash cache: {e:#}"));
         }
         let failed: Vec<String> =
             records.iter().filter(|r| r.status == StepStatus::Failed).map(|r| r.id.clone()).collect();

@@ -1,0 +1,132 @@
+//! `cargo xtask ci [STAGE...]`: the pipeline as CI stages (preflight, static, build, deploy, verify, teardown).
+//! Every stage writes its report, JUnit file and job-summary section into one CI folder, so a CI job can run the
+//! stages as separate steps; teardown runs even when an earlier stage failed.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::ValueEnum;
+
+use crate::build::Build;
+use crate::cli::Gate;
+use crate::context::Context;
+use crate::pipeline::{Done, Run, Step, StepsFailed};
+use crate::teardown::{ClusterAction, Teardown};
+use crate::up::Up;
+use crate::verify::Verify;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
+pub enum Stage {
+    /// Tools present at their minimums (and installed from the pins where missing)
+    Preflight,
+    /// Lint, render, schema and policy checks; Dockerfile lint (`verify --static`)
+    Static,
+    /// Images built and gated (`build`)
+    Build,
+    /// Cluster, images loaded, release deployed and tested (`up`)
+    Deploy,
+    /// The deployment proven (`verify`)
+    Verify,
+    /// The release and the cluster removed (`teardown --delete`)
+    Teardown,
+}
+
+impl Stage {
+    fn name(self) -> &'static str {
+        match self {
+            Stage::Preflight => "preflight",
+            Stage::Static => "static",
+            Stage::Build => "build",
+            Stage::Deploy => "deploy",
+            Stage::Verify => "verify",
+            Stage::Teardown => "teardown",
+        }
+    }
+
+    fn needs_cluster(self) -> bool {
+        matches!(self, Stage::Deploy | Stage::Verify | Stage::Teardown)
+    }
+}
+
+pub struct Ci {
+    pub stages: Vec<Stage>,
+    pub skip: Vec<Gate>,
+}
+
+/// The CI folder: one per CI run (GITHUB_RUN_ID and attempt on GitHub Actions, XTASK_CI_ID elsewhere), so the
+/// stages of one job, run as separate steps, write side by side.
+fn ci_dir(ctx: &Context) -> PathBuf {
+    let id = std::env::var("XTASK_CI_ID").ok().filter(|s| !s.is_empty()).or_else(|| {
+        std::env::var("GITHUB_RUN_ID")
+            .ok()
+            .map(|r| format!("{r}-{}", std::env::var("GITHUB_RUN_ATTEMPT").unwrap_or_else(|_| "1".into())))
+    });
+    ctx.state_dir().join("ci").join(id.unwrap_or_else(|| "local".into()))
+}
+
+impl Ci {
+    pub fn run(self, ctx: &Context) -> Result<()> {
+        let mut stages = self.stages.clone();
+        if stages.is_empty() {
+            stages = [Stage::Preflight, Stage::Static, Stage::Build].to_vec();
+        }
+        stages.sort();
+        stages.dedup();
+        let dir = ci_dir(ctx);
+        let mut failed = vec![];
+        for stage in stages {
+            if !failed.is_empty() && stage != Stage::Teardown {
+                eprintln!("ci: stage {} not started: {} failed", stage.name(), failed.join(", "));
+                continue;
+            }
+            let mut run = Run::new(ctx, format!("ci {}", stage.name())).in_dir(dir.join(stage.name()));
+            self.add_stage(ctx, stage, &mut run)?;
+            match run.execute() {
+                Ok(_) => {}
+                Err(e) if e.downcast_ref::<StepsFailed>().is_some() => failed.push(stage.name().to_string()),
+                Err(e) => return Err(e),
+            }
+        }
+        eprintln!("ci: reports in {}", ctx.rel(&dir).display());
+        if failed.is_empty() {
+            Ok(())
+        } else {
+            Err(StepsFailed(failed).into())
+        }
+    }
+
+    fn add_stage<'c>(&self, ctx: &'c Context, stage: Stage, run: &mut Run<'c>) -> Result<()> {
+        match stage {
+            Stage::Preflight => {
+                let cfg = ctx.config()?;
+                let mut names: Vec<&'static str> = vec!["helm"];
+                if !cfg.images.is_empty() {
+                    names.push("docker");
+                    if cfg.gates.vulnerabilities.enabled && !self.skip.contains(&Gate::Vuln) {
+                        names.push("trivy");
+                    }
+                }
+                if self.stages.iter().any(|s| s.needs_cluster()) {
+                    names.extend(["minikube", "kubectl"]);
+                }
+                run.add(Step::new(
+                    "preflight:tools",
+                    "preflight",
+                    format!("{} at their minimums", names.join(", ")),
+                    move |cx| {
+                        crate::tools::ensure(cx, &names)?;
+                        Ok(Done::Passed)
+                    },
+                ));
+                Ok(())
+            }
+            Stage::Static => Verify { only: vec![], skip: vec![], load: false, static_only: true }.add_steps(ctx, run),
+            Stage::Build => Build { skip: self.skip.clone(), images: vec![] }.add_steps(ctx, run).map(drop),
+            Stage::Deploy => {
+                Up { build: Build { skip: self.skip.clone(), images: vec![] }, require_ai: false }.add_steps(ctx, run)
+            }
+            Stage::Verify => Verify { only: vec![], skip: vec![], load: false, static_only: false }.add_steps(ctx, run),
+            Stage::Teardown => Teardown { cluster: ClusterAction::Delete }.add_steps(ctx, run),
+        }
+    }
+}
