@@ -173,7 +173,33 @@ pub fn judge(tool: AiTool, out: &Output) -> Result<String> {
     if tool == AiTool::Kagent && errorish {
         bail!("kagent reported an error (its exit code was 0): {}", crate::pipeline::exec::tail_lines(stderr, 5));
     }
+    if tool == AiTool::Kagent {
+        if let Some(answer) = a2a_answer(stdout)? {
+            return Ok(answer);
+        }
+    }
     Ok(stdout.to_string())
+}
+
+/// `kagent invoke` prints the A2A task as JSON: the answer is the text parts of its artifacts, and a task whose
+/// state is failed (or rejected, canceled) is a failure whatever the exit code. None when it printed no task.
+fn a2a_answer(stdout: &str) -> Result<Option<String>> {
+    let Some(task) = stdout.lines().rev().find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok()) else {
+        return Ok(None);
+    };
+    let state = task["status"]["state"].as_str().unwrap_or("");
+    if matches!(state, "failed" | "rejected" | "canceled") {
+        let why = task["status"]["message"]["parts"][0]["text"].as_str().unwrap_or(state);
+        bail!("kagent's task ended {state}: {why}");
+    }
+    let texts: Vec<&str> = task["artifacts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|a| a["parts"].as_array().into_iter().flatten())
+        .filter_map(|p| p["text"].as_str())
+        .collect();
+    Ok((!texts.is_empty()).then(|| texts.join("\n")))
 }
 
 /// A kubeconfig holding only the cluster's context, so the tool cannot act on another cluster. It carries

@@ -90,13 +90,14 @@ fn print_table(rows: &[Row]) {
         "PATH".into(),
     ]];
     for r in rows {
-        let status = match (r.ok, r.required) {
-            (true, _) => "ok",
-            (false, true) => "MISSING",
-            (false, false) if r.probe.found => "unusable",
-            (false, false) => "optional",
+        let status = match (&r.shortfall, r.required) {
+            (None, _) => "ok",
+            (Some(_), false) if !r.probe.found => "optional",
+            (Some(_), false) => "unusable",
+            (Some(s), true) if s.contains("older than") => "TOO OLD",
+            (Some(_), true) if !r.probe.found => "MISSING",
+            (Some(_), true) => "UNUSABLE",
         };
-        let status = if !r.ok && r.required && r.probe.found { "TOO OLD/BROKEN" } else { status };
         let mut version = r.probe.version.clone().unwrap_or_else(|| "-".into());
         if r.probe.daemon == Some(false) {
             version.push_str(" (daemon down)");
