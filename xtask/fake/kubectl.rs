@@ -447,7 +447,7 @@ fn forward(local: &str, remote: &str, upstream: &str) -> ! {
             std::process::exit(1)
         });
     let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
-    print!("Forwarding from 127.0.0.1:{port} -> {remote}\n");
+    println!("Forwarding from 127.0.0.1:{port} -> {remote}");
     let _ = std::io::stdout().flush();
     for conn in listener.incoming().flatten() {
         let upstream = upstream.to_string();

@@ -287,7 +287,7 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         return Ok(Done::Passed);
     }
     let mut layers = docker::history(cx, tag)?;
-    layers.sort_by(|a, b| b.size.cmp(&a.size));
+    layers.sort_by_key(|l| std::cmp::Reverse(l.size));
     let rows: Vec<String> =
         layers.iter().take(5).map(|l| format!("  {:>10}  {}", ByteSize(l.size).to_string(), l.created_by)).collect();
     bail!("{tag} is over its size budget: {}. Largest layers:\n{}", over.join(", "), rows.join("\n"))

@@ -397,7 +397,7 @@ pub struct Dur(pub Duration);
 impl fmt::Display for Dur {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let s = self.0.as_secs();
-        if s >= 60 && s % 60 == 0 {
+        if s >= 60 && s.is_multiple_of(60) {
             write!(f, "{}m", s / 60)
         } else if self.0.subsec_millis() != 0 {
             write!(f, "{}ms", self.0.as_millis())
@@ -607,11 +607,6 @@ impl Config {
 
     pub fn image(&self, name: &str) -> Option<&Image> {
         self.images.iter().find(|i| i.name == name)
-    }
-
-    /// The part of the config a step reads, serialized, for fingerprints.
-    pub fn section_json<T: Serialize>(value: &T) -> String {
-        serde_json::to_string(value).unwrap_or_default()
     }
 }
 

@@ -23,17 +23,6 @@ pub enum StepStatus {
     Cached,
 }
 
-impl StepStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            StepStatus::Passed => "passed",
-            StepStatus::Failed => "failed",
-            StepStatus::Skipped => "skipped",
-            StepStatus::Cached => "cached",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct CommandRecord {
     pub command: String,

@@ -19,6 +19,10 @@ pub struct Finding {
     pub fixed: Option<String>,
     pub severity: Severity,
     pub target: String,
+    /// Where a language package was found (`PkgPath`), for ignore entries limited by `paths`.
+    pub pkg_path: Option<String>,
+    /// The package URL (`PkgIdentifier.PURL`), for ignore entries limited by `purls`.
+    pub purl: Option<String>,
 }
 
 /// All findings in a `trivy image --format json` report. Handles: schema 2 (`{"SchemaVersion":2,"Results":[...]}`),
@@ -56,6 +60,8 @@ pub fn parse_report(json: &str) -> Result<Vec<Finding>> {
                 fixed,
                 severity,
                 target: target.clone(),
+                pkg_path: f["PkgPath"].as_str().map(str::to_string),
+                purl: f["PkgIdentifier"]["PURL"].as_str().map(str::to_string),
             });
         }
     }
@@ -83,6 +89,29 @@ pub struct IgnoreEntry {
     pub paths: Vec<String>,
     #[serde(default)]
     pub purls: Vec<String>,
+}
+
+impl IgnoreEntry {
+    /// Trivy's rule: the id matches, and when the entry names `paths` or `purls`, the finding is at one of them.
+    fn applies_to(&self, f: &Finding) -> bool {
+        let path = f.pkg_path.as_deref().unwrap_or(&f.target);
+        self.id == f.id
+            && (self.paths.is_empty() || self.paths.iter().any(|p| glob_path(p, path)))
+            && (self.purls.is_empty() || f.purl.as_ref().is_some_and(|u| self.purls.contains(u)))
+    }
+}
+
+/// A path pattern as Trivy's ignore file takes it: `*` within a segment, `**` across segments.
+fn glob_path(pattern: &str, path: &str) -> bool {
+    fn go(p: &[u8], s: &[u8]) -> bool {
+        match p {
+            [] => s.is_empty(),
+            [b'*', b'*', rest @ ..] => (0..=s.len()).any(|i| go(rest, &s[i..])),
+            [b'*', rest @ ..] => (0..=s.len()).take_while(|i| !s[..*i].contains(&b'/')).any(|i| go(rest, &s[i..])),
+            [c, rest @ ..] => s.first() == Some(c) && go(rest, &s[1..]),
+        }
+    }
+    go(pattern.as_bytes(), path.as_bytes())
 }
 
 pub fn load_ignores(root: &Path, rel: &Path) -> Result<Vec<IgnoreEntry>> {
@@ -142,7 +171,7 @@ pub fn judge(findings: Vec<Finding>, gate: &VulnGate, ignores: &[IgnoreEntry], t
             v.let_through.push((f, "no fixed version yet (ignore_unfixed)".into()));
             continue;
         }
-        match ignores.iter().find(|e| e.id == f.id) {
+        match ignores.iter().find(|e| e.applies_to(&f)) {
             Some(e) => {
                 let until = e.expired_at.as_deref().unwrap_or("");
                 if until < today {
@@ -202,6 +231,8 @@ mod tests {
             fixed: Some("2".into()),
             severity: sev,
             target: "t".into(),
+            pkg_path: None,
+            purl: None,
         };
         let gate = VulnGate::default();
         let ign = |id: &str, until: &str| IgnoreEntry {
@@ -221,5 +252,13 @@ mod tests {
         assert_eq!(v.let_through.len(), 1);
         assert_eq!(v.expired, vec!["CVE-2 (expired 2020-01-01)"]);
         assert_eq!(v.below_threshold, 1);
+        // An entry limited to other paths does not ignore the finding here.
+        let mut scoped = ign("CVE-1", "2099-01-01");
+        scoped.paths = vec!["usr/lib/python3/**".into()];
+        let v = judge(vec![f("CVE-1", Severity::Critical)], &gate, &[scoped.clone()], "2026-11-22");
+        assert_eq!(v.failing.len(), 1);
+        let mut hit = f("CVE-1", Severity::Critical);
+        hit.pkg_path = Some("usr/lib/python3/site-packages/x/METADATA".into());
+        assert_eq!(judge(vec![hit], &gate, &[scoped], "2026-11-22").failing.len(), 0);
     }
 }

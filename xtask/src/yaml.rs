@@ -75,11 +75,6 @@ pub fn documents(file: &Path, text: &str) -> Result<Vec<serde_json::Value>, Yaml
     Ok(out)
 }
 
-/// Serializes a value as YAML (used for state files that people read).
-pub fn to_string<T: serde::Serialize>(value: &T) -> anyhow::Result<String> {
-    Ok(serde_yaml::to_string(value)?)
-}
-
 /// Turns serde's messages into ones that say what to do, and strips the location serde_yaml appends (we print it
 /// first, as `file:line:column`). Nested errors start with the key path (`images[0].tag: ...`), which is kept.
 fn explain(raw: &str) -> String {

@@ -18,13 +18,15 @@ pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 /// Process groups of running children, so the signal handler can end them.
 static LIVE: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 
+/// Decides, per stdout line, that the command has said what we need.
+pub type StopFn = dyn Fn(&str) -> bool + Send + Sync;
+
 /// A command ready to run. Build it from `cmd!(sh, "...")` with [`Exec::from`].
 pub struct Exec {
     pub program: OsString,
     pub args: Vec<OsString>,
     pub envs: Vec<(OsString, Option<OsString>)>,
     pub cwd: Option<PathBuf>,
-    pub stdin: Option<Vec<u8>>,
     pub timeout: Duration,
     /// Appends stdout and stderr (redacted) here.
     pub log: Option<PathBuf>,
@@ -34,7 +36,7 @@ pub struct Exec {
     pub quiet_stdout: bool,
     /// Ends the command successfully once a stdout line satisfies this: for tools that keep running after printing
     /// what we need (`minikube service --url` with some drivers).
-    pub stop_when: Option<Box<dyn Fn(&str) -> bool + Send + Sync>>,
+    pub stop_when: Option<Box<StopFn>>,
 }
 
 impl From<xshell::Cmd<'_>> for Exec {
@@ -50,7 +52,6 @@ impl From<Command> for Exec {
             args: c.get_args().map(|a| a.to_os_string()).collect(),
             envs: c.get_envs().map(|(k, v)| (k.to_os_string(), v.map(|v| v.to_os_string()))).collect(),
             cwd: c.get_current_dir().map(|d| d.to_path_buf()),
-            stdin: None,
             timeout: Duration::from_secs(600),
             log: None,
             echo: None,
@@ -63,16 +64,6 @@ impl From<Command> for Exec {
 impl Exec {
     pub fn timeout(mut self, t: Duration) -> Self {
         self.timeout = t;
-        self
-    }
-
-    pub fn stdin(mut self, data: impl Into<Vec<u8>>) -> Self {
-        self.stdin = Some(data.into());
-        self
-    }
-
-    pub fn env(mut self, k: impl Into<OsString>, v: impl Into<OsString>) -> Self {
-        self.envs.push((k.into(), Some(v.into())));
         self
     }
 
@@ -151,7 +142,7 @@ pub fn run(e: Exec) -> std::io::Result<Output> {
     if let Some(d) = &e.cwd {
         cmd.current_dir(d);
     }
-    cmd.stdin(if e.stdin.is_some() { Stdio::piped() } else { Stdio::null() });
+    cmd.stdin(Stdio::null());
     cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     new_process_group(&mut cmd);
     let log = match &e.log {
@@ -167,45 +158,36 @@ pub fn run(e: Exec) -> std::io::Result<Output> {
     LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(pid);
     let _unregister = Unregister(pid);
 
-    if let Some(data) = e.stdin {
-        if let Some(mut w) = child.stdin.take() {
-            std::thread::spawn(move || {
-                let _ = w.write_all(&data);
-            });
-        }
-    }
     let stop = Arc::new(AtomicBool::new(false));
     // Readers report EOF (and a stop line) here, so the wait wakes when the child closes its output instead of
     // polling on a timer.
     let (events, wake) = std::sync::mpsc::channel::<()>();
     let out_buf = Arc::new(Mutex::new(String::new()));
     let err_buf = Arc::new(Mutex::new(String::new()));
-    let stop_when: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>> = e.stop_when.map(Arc::from);
+    let stop_when: Option<Arc<StopFn>> = e.stop_when.map(Arc::from);
     let readers = [
         child.stdout.take().map(|r| {
             let log = if e.quiet_stdout { None } else { log.clone() };
-            reader(
-                Box::new(r),
-                out_buf.clone(),
-                usize::MAX,
+            let sink = Sink {
+                buf: out_buf.clone(),
+                keep: usize::MAX,
                 log,
-                e.echo.clone(),
+                echo: e.echo.clone(),
                 stop_when,
-                stop.clone(),
-                events.clone(),
-            )
+                stop: stop.clone(),
+            };
+            reader(Box::new(r), sink, events.clone())
         }),
         child.stderr.take().map(|r| {
-            reader(
-                Box::new(r),
-                err_buf.clone(),
-                STDERR_KEEP,
-                log.clone(),
-                e.echo.clone(),
-                None,
-                stop.clone(),
-                events.clone(),
-            )
+            let sink = Sink {
+                buf: err_buf.clone(),
+                keep: STDERR_KEEP,
+                log: log.clone(),
+                echo: e.echo.clone(),
+                stop_when: None,
+                stop: stop.clone(),
+            };
+            reader(Box::new(r), sink, events.clone())
         }),
     ];
 
@@ -284,16 +266,22 @@ impl Drop for Unregister {
     }
 }
 
-fn reader(
-    mut src: Box<dyn Read + Send>,
+/// Where one output stream goes: a buffer (the last `keep` bytes), the log, the terminal, the stop check.
+struct Sink {
     buf: Arc<Mutex<String>>,
     keep: usize,
     log: Option<Arc<Mutex<std::fs::File>>>,
     echo: Option<String>,
-    stop_when: Option<Arc<dyn Fn(&str) -> bool + Send + Sync>>,
+    stop_when: Option<Arc<StopFn>>,
     stop: Arc<AtomicBool>,
+}
+
+fn reader(
+    mut src: Box<dyn Read + Send>,
+    sink: Sink,
     events: std::sync::mpsc::Sender<()>,
 ) -> std::thread::JoinHandle<()> {
+    let Sink { buf, keep, log, echo, stop_when, stop } = sink;
     std::thread::spawn(move || {
         let mut r = BufReader::new(&mut src);
         let mut line = Vec::new();
