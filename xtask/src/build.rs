@@ -239,6 +239,17 @@ fn image_for_gate(cx: &StepCx, img: &Image) -> String {
     cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into())
 }
 
+/// A gate that does not run: turned off for this run (`--skip-gate`), or in the config. The report says which.
+fn gate_off(gate: &str, skipped: bool, enabled: bool, key: &str) -> Option<Done> {
+    if skipped {
+        Some(Done::Skipped(format!("skipped by request (--skip-gate {gate})")))
+    } else if !enabled {
+        Some(Done::Skipped(format!("disabled in the config ({key}: false)")))
+    } else {
+        None
+    }
+}
+
 /// On a cache hit, repeats the figures the gate found when it ran.
 fn cached_with_summary(cx: &mut StepCx) -> Result<Done> {
     if let Some(s) = cx.remembered("summary") {
@@ -248,11 +259,8 @@ fn cached_with_summary(cx: &mut StepCx) -> Result<Done> {
 }
 
 fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
-    if skip {
-        return Ok(Done::Skipped("skipped by request (--skip-gate size)".into()));
-    }
-    if !cfg.gates.size {
-        return Ok(Done::Skipped("disabled in the config (gates.size: false)".into()));
+    if let Some(off) = gate_off("size", skip, cfg.gates.size, "gates.size") {
+        return Ok(off);
     }
     let budget = &img.size_budget;
     let fp = Fingerprint::new()
@@ -295,11 +303,8 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
 
 fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
     let gate = &cfg.gates.vulnerabilities;
-    if skip {
-        return Ok(Done::Skipped("skipped by request (--skip-gate vuln)".into()));
-    }
-    if !gate.enabled {
-        return Ok(Done::Skipped("disabled in the config (gates.vulnerabilities.enabled: false)".into()));
+    if let Some(off) = gate_off("vuln", skip, gate.enabled, "gates.vulnerabilities.enabled") {
+        return Ok(off);
     }
     let root = cx.ctx.root.clone();
     let today = report::rfc3339(std::time::SystemTime::now())[..10].to_string();
@@ -371,11 +376,8 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
 
 fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
     let policy = &cfg.gates.policy;
-    if skip {
-        return Ok(Done::Skipped("skipped by request (--skip-gate policy)".into()));
-    }
-    if !policy.enabled {
-        return Ok(Done::Skipped("disabled in the config (gates.policy.enabled: false)".into()));
+    if let Some(off) = gate_off("policy", skip, policy.enabled, "gates.policy.enabled") {
+        return Ok(off);
     }
     let root = cx.ctx.root.clone();
     let fp = Fingerprint::new()

@@ -444,18 +444,29 @@ impl Dur {
     }
 }
 
+/// A value written as a plain number (`from_number`) or as text with a unit (`parse`); `expected` says which
+/// forms are accepted when it is neither.
+fn number_or_text<'de, D: Deserializer<'de>, T>(
+    d: D,
+    expected: &str,
+    from_number: fn(u64) -> T,
+    parse: fn(&str) -> Result<T, String>,
+) -> Result<T, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Raw {
+        N(u64),
+        S(String),
+    }
+    match Raw::deserialize(d).map_err(|_| serde::de::Error::custom(expected))? {
+        Raw::N(n) => Ok(from_number(n)),
+        Raw::S(s) => parse(&s).map_err(serde::de::Error::custom),
+    }
+}
+
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("expected a duration such as `90s` or `5m`"))? {
-            Raw::N(n) => Ok(Dur(Duration::from_secs(n))),
-            Raw::S(s) => Dur::parse(&s).map_err(serde::de::Error::custom),
-        }
+        number_or_text(d, "expected a duration such as `90s` or `5m`", |n| Dur(Duration::from_secs(n)), Dur::parse)
     }
 }
 
@@ -511,16 +522,7 @@ impl fmt::Display for ByteSize {
 
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            N(u64),
-            S(String),
-        }
-        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom("expected a size such as `20MB` or `4g`"))? {
-            Raw::N(n) => Ok(ByteSize(n)),
-            Raw::S(s) => ByteSize::parse(&s).map_err(serde::de::Error::custom),
-        }
+        number_or_text(d, "expected a size such as `20MB` or `4g`", ByteSize, ByteSize::parse)
     }
 }
 

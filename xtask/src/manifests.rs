@@ -35,6 +35,15 @@ impl Manifests {
     }
 }
 
+/// Adds the drift check of the committed plain manifests (part of `verify --static`).
+pub fn add_check_step<'c>(cfg: &'c Config, run: &mut Run<'c>) {
+    if cfg.manifests.is_some() {
+        run.add(Step::new("render:manifests", "render", "k8s manifests match the chart", move |cx| {
+            render(cx, cfg, true)
+        }));
+    }
+}
+
 /// The `helm template` arguments; the file's header names them, so users can run the same by hand.
 fn template_args(cfg: &Config) -> Vec<String> {
     let m = cfg.manifests.as_ref().expect("checked by the caller");

@@ -71,6 +71,7 @@ impl Verify {
         let secrets = crate::helm::secret_values(&ctx.root, cfg)?;
         if self.static_only {
             crate::up::add_static_steps(cfg, run, secrets, None);
+            crate::manifests::add_check_step(cfg, run);
             for img in &cfg.images {
                 run.add(Step::new(
                     format!("lint:dockerfile:{}", img.name),

@@ -67,6 +67,24 @@ impl Exec {
         self
     }
 
+    /// The std Command: program, arguments, env and directory; stdin closed, output piped, own process group.
+    fn command(&self) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.args(&self.args);
+        for (k, v) in &self.envs {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        if let Some(d) = &self.cwd {
+            cmd.current_dir(d);
+        }
+        cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        new_process_group(&mut cmd);
+        cmd
+    }
+
     pub fn quiet_stdout(mut self) -> Self {
         self.quiet_stdout = true;
         self
@@ -131,20 +149,7 @@ pub fn run(e: Exec) -> std::io::Result<Output> {
     if INTERRUPTED.load(Ordering::SeqCst) {
         return Ok(Output { interrupted: true, ..Default::default() });
     }
-    let mut cmd = Command::new(&e.program);
-    cmd.args(&e.args);
-    for (k, v) in &e.envs {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    if let Some(d) = &e.cwd {
-        cmd.current_dir(d);
-    }
-    cmd.stdin(Stdio::null());
-    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
-    new_process_group(&mut cmd);
+    let mut cmd = e.command();
     let log = match &e.log {
         Some(p) => {
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
@@ -427,19 +432,7 @@ impl Drop for Background {
 /// log.
 pub fn spawn(e: Exec) -> std::io::Result<Background> {
     let display = e.display();
-    let mut cmd = Command::new(&e.program);
-    cmd.args(&e.args);
-    for (k, v) in &e.envs {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    if let Some(d) = &e.cwd {
-        cmd.current_dir(d);
-    }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-    new_process_group(&mut cmd);
+    let mut cmd = e.command();
     let log = match &e.log {
         Some(p) => {
             let mut f = std::fs::OpenOptions::new().create(true).append(true).open(p)?;
