@@ -276,3 +276,58 @@ fn a_missing_secret_says_where_to_set_it() {
     out.stderr_contains("secret `db` has no value: set the env var DEMO_DB_PASSWORD");
     assert!(sb.calls().is_empty(), "nothing may run without the secret");
 }
+
+/// A minikube archive laid out like upstream's .tar.gz (`out/minikube-<os>-<arch>`), whose executable is a link to
+/// the fake (so the installed tool answers as minikube), and a lock file pinning it on a 127.0.0.1 server.
+fn pin_minikube(sb: &Sandbox) -> String {
+    let platform = format!(
+        "{}-{}",
+        if cfg!(target_os = "macos") { "darwin" } else { std::env::consts::OS },
+        if cfg!(target_arch = "aarch64") { "arm64" } else { "amd64" }
+    );
+    let src = sb.root.join("archive/out");
+    std::fs::create_dir_all(&src).unwrap();
+    let fake = std::fs::read_link(sb.bin_dir.join("minikube")).unwrap();
+    std::os::unix::fs::symlink(fake, src.join(format!("minikube-{platform}"))).unwrap();
+    let tgz = sb.root.join("minikube.tar.gz");
+    let ok = std::process::Command::new("tar")
+        .arg("-czf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(sb.root.join("archive"))
+        .arg("out")
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let bytes = std::fs::read(&tgz).unwrap();
+    let sha: String = <sha2::Sha256 as sha2::Digest>::digest(&bytes).iter().map(|b| format!("{b:02x}")).collect();
+    let base = support::serve(vec![("/minikube.tar.gz".into(), bytes)]);
+    let lock = format!(
+        "tools:\n  minikube:\n    version: 1.35.0\n    platforms:\n      {platform}:\n        url: {base}/minikube.tar.gz\n        \
+         sha256: {sha}\n        archive: tar.gz\n        path_in_archive: out/minikube-{platform}\n"
+    );
+    std::fs::create_dir_all(sb.project.join("xtask")).unwrap();
+    std::fs::write(sb.project.join("xtask/tools.lock.yaml"), lock).unwrap();
+    std::fs::remove_file(sb.bin_dir.join("minikube")).unwrap();
+    platform
+}
+
+#[test]
+fn up_installs_a_missing_pinned_tool_first_unless_told_not_to() {
+    let sb = project();
+    pin_minikube(&sb);
+    let out = sb.xtask(&["--no-install", "up"]).run();
+    out.assert_code(1);
+    out.stderr_contains("  - minikube: not found — `cargo xtask tools install minikube` (pinned)");
+    assert!(!sb.project.join(".xtask/bin/minikube").exists());
+
+    let out = sb.xtask(&["up"]).run();
+    out.assert_success();
+    out.stderr_contains("minikube is missing: installing the pinned version (turn this off with --no-install)");
+    out.stderr_contains("minikube 1.35.0 installed into .xtask/bin (sha256 verified)");
+    out.stderr_contains("minikube 1.34.0 (pinned, .xtask/bin)");
+    assert!(
+        sb.commands().iter().any(|c| c.starts_with("minikube start -p demo")),
+        "the pinned minikube ran the cluster"
+    );
+}
