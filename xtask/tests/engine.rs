@@ -278,3 +278,23 @@ fn usage_errors_exit_2() {
     sb.xtask(&["build", "--skip-gate", "speed"]).run().assert_code(2);
     sb.xtask(&["frobnicate"]).run().assert_code(2);
 }
+
+#[test]
+fn a_second_run_in_the_same_checkout_is_refused_and_a_stale_lock_is_taken_over() {
+    let sb = project().with_scenario(r#"{"rules":[{"tool":"docker","match":"build * images/web","hang":true}]}"#);
+    let mut first = sb.xtask(&["build"]).spawn();
+    wait_for("the first run to start building", Duration::from_secs(30), || {
+        sb.starts().iter().any(|c| c.args.iter().any(|a| a == "images/web"))
+    });
+    let out = sb.xtask(&["build"]).run();
+    out.assert_code(2);
+    out.stderr_contains(&format!("another `cargo xtask` (pid {}) is running in this checkout", first.id()));
+    // SAFETY: ends the xtask process this test started.
+    unsafe { libc::kill(first.id() as libc::pid_t, libc::SIGTERM) };
+    support::terminate_after(&mut first, Duration::from_secs(20));
+    // A lock left by a process that is gone does not block the next run.
+    std::fs::write(sb.project.join("target/xtask/run.lock"), "999999999").unwrap();
+    std::fs::write(sb.fake_dir.join("scenario.json"), r#"{"rules":[]}"#).unwrap();
+    sb.xtask(&["build"]).run().assert_success();
+    assert!(!sb.project.join("target/xtask/run.lock").exists(), "the lock is released at the end");
+}

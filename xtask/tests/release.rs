@@ -59,6 +59,13 @@ fn up_runs_the_pipeline_in_order_and_prints_the_url() {
             "helm version --short",
             "minikube status -p demo -o json",
             "minikube start -p demo --driver docker --cpus 2 --memory 4096m --kubernetes-version v1.31.0 --addons ingress --addons metrics-server",
+        ],
+    );
+    // Lint and render run beside the cluster steps (they need no cluster), after the tool preflight.
+    assert_in_order(
+        &cmds,
+        &[
+            "helm version --short",
             "helm lint chart -f chart/values-dev.yaml --set-string database.password=pw-for-tests-123",
             "helm template demo chart -n demo -f chart/values-dev.yaml --set-string database.password=pw-for-tests-123",
         ],
@@ -76,8 +83,14 @@ fn up_runs_the_pipeline_in_order_and_prints_the_url() {
             &[
                 &format!("docker build -f images/{img}/Dockerfile -t demo-{img}:1.0.0 images/{img}"),
                 &format!("trivy image --format json --quiet --scanners vuln demo-{img}:1.0.0"),
-                "minikube start -p demo --driver docker --cpus 2 --memory 4096m --kubernetes-version v1.31.0 --addons ingress --addons metrics-server",
                 tag,
+                &format!("minikube image load {cluster_tag} -p demo"),
+            ],
+        );
+        assert_in_order(
+            &cmds,
+            &[
+                "minikube start -p demo --driver docker --cpus 2 --memory 4096m --kubernetes-version v1.31.0 --addons ingress --addons metrics-server",
                 &format!("minikube image load {cluster_tag} -p demo"),
             ],
         );

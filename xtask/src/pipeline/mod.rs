@@ -424,6 +424,7 @@ impl<'c> Run<'c> {
             std::process::id()
         );
         let run_dir = self.dir.clone().unwrap_or_else(|| ctx.state_dir().join("runs").join(&run_id));
+        let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir())?) };
         if !dry {
             std::fs::create_dir_all(run_dir.join("logs"))?;
             exec::install_interrupt_handler();
@@ -492,6 +493,60 @@ impl<'c> Run<'c> {
         }
         Ok(shared.values.into_inner().unwrap_or_else(|p| p.into_inner()))
     }
+}
+
+/// One run at a time per checkout: two runs would race on the cache state, the images and the release. The lock
+/// is a file holding the owner's pid; a lock whose owner is gone (killed, crashed) is taken over.
+struct RunLock(PathBuf);
+
+impl RunLock {
+    fn take(state_dir: &std::path::Path) -> Result<RunLock> {
+        std::fs::create_dir_all(state_dir)?;
+        let path = state_dir.join("run.lock");
+        for _ in 0..2 {
+            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
+                Ok(mut f) => {
+                    std::io::Write::write_all(&mut f, std::process::id().to_string().as_bytes())?;
+                    return Ok(RunLock(path));
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    let owner: Option<u32> = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok());
+                    match owner {
+                        Some(pid) if pid_alive(pid) => return Err(UsageError(format!(
+                            "another `cargo xtask` (pid {pid}) is running in this checkout; wait for it, or stop it \
+                                 (its lock: {})",
+                            "target/xtask/run.lock"
+                        ))
+                        .into()),
+                        // A stale lock: its owner is gone.
+                        _ => {
+                            let _ = std::fs::remove_file(&path);
+                        }
+                    }
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(anyhow!("could not take target/xtask/run.lock"))
+    }
+}
+
+impl Drop for RunLock {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+#[cfg(unix)]
+fn pid_alive(pid: u32) -> bool {
+    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+    pid != std::process::id() && unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
+}
+
+#[cfg(not(unix))]
+fn pid_alive(_pid: u32) -> bool {
+    // Without a cheap liveness check, trust the lock only while the file is fresh.
+    false
 }
 
 fn check_graph(steps: &[Step]) -> Result<()> {
