@@ -208,3 +208,18 @@ fn latest_base_is_named_with_file_and_line() {
     assert_eq!(step_status(&sb.project, "gate:policy:catalog-web"), "failed");
     assert_eq!(step_status(&sb.project, "gate:policy:catalog-api"), "passed");
 }
+
+#[test]
+fn verify_runs_the_app_agnostic_checks_when_told_to_skip_the_todo_ones() {
+    let sb = their_repo();
+    // roundtrip, resilience and persistence speak our todo API (/api/tasks); their app has /api/items. The
+    // app-agnostic checks use only their config: their services, ports, health paths and cluster context.
+    let skips = ["--skip", "roundtrip", "--skip", "resilience", "--skip", "persistence"];
+    let out = sb.xtask(&[&["--config", "xtask.yaml", "plan", "verify"][..], &skips].concat()).run();
+    out.assert_success()
+        .stdout_contains("$ kubectl --context catalog get deployments,statefulsets -n catalog -o json")
+        .stdout_contains("$ kubectl --context catalog port-forward -n catalog svc/catalog-api :8000 &")
+        .stdout_contains("$ minikube service catalog-web -n catalog -p catalog --url &");
+    assert!(!out.stdout.contains("/api/tasks"), "{}", out.stdout);
+    assert!(sb.starts().is_empty(), "plan ran something: {:?}", sb.commands());
+}
