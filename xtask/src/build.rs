@@ -220,10 +220,12 @@ fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
     let (df, ctxdir, args) = (&img.dockerfile, &img.context, build_args(img));
     cx.run(cmd!(cx.sh, "docker build -f {df} -t {tag} {args...} {ctxdir}").into())
         .with_context(|| format!("building {tag} from {}", df.display()))?;
-    let id = docker::image_id(cx, &tag)?.unwrap_or_else(|| "unknown".into());
-    if !cx.dry_run() {
-        cx.note(format!("{tag} {}", short_id(&id)));
+    if cx.dry_run() {
+        // The id is not known before the build; later steps show it as `<image id>`.
+        return Ok(Done::Passed);
     }
+    let id = docker::image_id(cx, &tag)?.with_context(|| format!("{tag} is not in the daemon after its build"))?;
+    cx.note(format!("{tag} {}", short_id(&id)));
     cx.remember("image_id", &id);
     cx.set(&format!("image:{}", img.name), id);
     Ok(Done::Passed)

@@ -247,8 +247,10 @@ fn yes() -> bool {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Verify {
-    /// Checks run by `cargo xtask verify` unless `--only`/`--skip` say otherwise.
-    pub checks: Vec<String>,
+    /// Checks run by `cargo xtask verify` unless `--only`/`--skip` say otherwise; all of them when empty.
+    pub checks: Vec<crate::verify::Check>,
+    /// The app's API as the round-trip, resilience and persistence checks use it (through the frontend).
+    pub api: ApiCheck,
     /// Service and port of the frontend and backend for health and round-trip checks.
     pub frontend: Option<Endpoint>,
     pub backend: Option<Endpoint>,
@@ -260,10 +262,39 @@ impl Default for Verify {
     fn default() -> Self {
         Verify {
             checks: vec![],
+            api: ApiCheck::default(),
             frontend: None,
             backend: None,
             rollout_timeout: Dur(Duration::from_secs(180)),
             load: LoadSettings::default(),
+        }
+    }
+}
+
+/// A collection in the app's API: create (POST), list (GET), complete (optional), delete (DELETE .../ID).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiCheck {
+    /// The collection's path as the frontend serves it, e.g. `/api/tasks`.
+    pub path: String,
+    /// The JSON body that creates an entry; `{marker}` becomes a unique text the checks then look for.
+    pub create: String,
+    /// The field of the created entry that holds its id.
+    pub id_field: String,
+    /// A path suffix POSTed to complete an entry (`/complete`), and a text the answer must then contain; the
+    /// round-trip leaves this part out when unset.
+    pub complete: Option<String>,
+    pub completed_contains: Option<String>,
+}
+
+impl Default for ApiCheck {
+    fn default() -> Self {
+        ApiCheck {
+            path: "/api/tasks".into(),
+            create: r#"{"title": "{marker}", "priority": "high"}"#.into(),
+            id_field: "id".into(),
+            complete: Some("/complete".into()),
+            completed_contains: Some(r#""done""#.into()),
         }
     }
 }

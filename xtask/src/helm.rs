@@ -50,11 +50,15 @@ pub fn go_duration(d: std::time::Duration) -> String {
 
 /// The secrets' values, read from their env vars or git-ignored files (generated where the config allows) and
 /// registered with the redactor before anything can print them.
-pub fn secret_values(root: &Path, cfg: &Config) -> Result<BTreeMap<String, String>> {
+/// A dry run writes nothing: a secret that would be generated is shown as a placeholder.
+pub fn secret_values(root: &Path, cfg: &Config, dry_run: bool) -> Result<BTreeMap<String, String>> {
     let mut out = BTreeMap::new();
     for (name, s) in &cfg.secrets {
         let value = match config::read_secret(root, s)? {
             Some(v) => v,
+            None if s.generate && s.file.is_some() && dry_run => {
+                format!("<generated into {}>", s.file.as_deref().unwrap_or(Path::new("")).display())
+            }
             None if s.generate && s.file.is_some() => generate(root, s.file.as_deref().unwrap_or(Path::new("")))?,
             None => anyhow::bail!(
                 "secret `{name}` has no value: set {}{}",

@@ -34,7 +34,7 @@ impl Up {
     pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<()> {
         let cfg = ctx.config()?;
         // Read (and register for redaction) before any step can print them.
-        let secrets = helm::secret_values(&ctx.root, cfg)?;
+        let secrets = helm::secret_values(&ctx.root, cfg, ctx.global.dry_run)?;
         run.add(Step::new("preflight:tools", "preflight", "minikube, kubectl and helm at their minimums", |cx| {
             tools::ensure(cx, &["minikube", "kubectl", "helm"])?;
             Ok(Done::Passed)
@@ -116,7 +116,7 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 /// tag still rolls the pods (Kubernetes compares tags, not content).
 fn cluster_tag(img: &Image, id: &str) -> String {
     if id == "pending" {
-        return format!("{}-<image id>", img.tag);
+        return format!("{}-{{image-id}}", img.tag);
     }
     let short = id.strip_prefix("sha256:").unwrap_or(id);
     format!("{}-{}", img.tag, &short[..short.len().min(12)])
@@ -135,7 +135,9 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
     cx.run(cmd!(cx.sh, "docker tag {src} {tag}").into())?;
     cx.run(cmd!(cx.sh, "minikube image load {tag} -p {profile}").into())
         .with_context(|| format!("loading {tag} into the cluster"))?;
-    cx.note(format!("loaded as {tag}"));
+    if !cx.dry_run() {
+        cx.note(format!("loaded as {tag}"));
+    }
     Ok(Done::Passed)
 }
 

@@ -16,7 +16,8 @@ use crate::pipeline::exec::{Background, Exec};
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::{diagnose, http, kube};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Check {
     Rollout,
     Health,
@@ -68,7 +69,7 @@ impl Verify {
 
     pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<()> {
         let cfg = ctx.config()?;
-        let secrets = crate::helm::secret_values(&ctx.root, cfg)?;
+        let secrets = crate::helm::secret_values(&ctx.root, cfg, ctx.global.dry_run)?;
         if self.static_only {
             crate::up::add_static_steps(cfg, run, secrets, None);
             crate::manifests::add_check_step(cfg, run);
@@ -83,10 +84,15 @@ impl Verify {
             return Ok(());
         }
         drop(secrets);
-        let wanted: Vec<Check> = ALL
-            .into_iter()
-            .filter(|c| (self.only.is_empty() || self.only.contains(c)) && !self.skip.contains(c))
-            .collect();
+        // --only wins over the config's `verify.checks`, which wins over all checks.
+        let base: &[Check] = if !self.only.is_empty() {
+            &self.only
+        } else if !cfg.verify.checks.is_empty() {
+            &cfg.verify.checks
+        } else {
+            &ALL
+        };
+        let wanted: Vec<Check> = ALL.into_iter().filter(|c| base.contains(c) && !self.skip.contains(c)).collect();
         let mut prev: Option<String> = None;
         for check in wanted {
             let id = format!("verify:{}", check.name());
@@ -256,15 +262,36 @@ fn health(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     Ok(Done::Passed)
 }
 
-fn task_id(body: &str) -> Result<i64> {
-    let v: Value = serde_json::from_str(body).with_context(|| format!("expected a task as JSON, got {body:?}"))?;
-    v["id"].as_i64().ok_or_else(|| anyhow!("the task has no numeric id: {body}"))
+/// The id of an entry the API created, from the configured field (a number or a string).
+fn entry_id(body: &str, field: &str) -> Result<String> {
+    let v: Value =
+        serde_json::from_str(body).with_context(|| format!("expected the created entry as JSON, got {body:?}"))?;
+    match &v[field] {
+        Value::Number(n) => Ok(n.to_string()),
+        Value::String(s) => Ok(s.clone()),
+        _ => bail!("the created entry has no `{field}` (verify.api.id_field): {body}"),
+    }
+}
+
+/// Creates an entry through the frontend; returns its id and the marker text it carries.
+fn create_entry(cfg: &Config, web: &str, what: &str) -> Result<(String, String)> {
+    let api = &cfg.verify.api;
+    let marker = format!("xtask {what} {}", std::process::id());
+    let body = api.create.replace("{marker}", &marker);
+    let created = http::request("POST", &format!("{web}{}", api.path), Some(&body), HTTP_TIMEOUT)?;
+    expect(&created, 201, &format!("POST {} through the frontend", api.path))?;
+    Ok((entry_id(&created.body, &api.id_field)?, marker))
 }
 
 fn roundtrip(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let (_svc, web) = frontend_url(cx, cfg)?;
+    let api = &cfg.verify.api;
+    let path = &api.path;
     if cx.dry_run() {
-        println!("    GET /, POST /api/tasks, GET /api/tasks, POST /api/tasks/ID/complete, DELETE /api/tasks/ID");
+        println!(
+            "    GET /, POST {path}, GET {path}, POST {path}/ID{}, DELETE {path}/ID",
+            api.complete.as_deref().unwrap_or("")
+        );
         return Ok(Done::Passed);
     }
     let page = http::request("GET", &format!("{web}/"), None, HTTP_TIMEOUT)?;
@@ -272,26 +299,29 @@ fn roundtrip(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     if !page.body.to_ascii_lowercase().contains("<html") {
         bail!("GET / did not serve the UI's HTML");
     }
-    let title = format!("xtask verify {}", std::process::id());
-    let body = serde_json::json!({ "title": title, "priority": "high" }).to_string();
-    let created = http::request("POST", &format!("{web}/api/tasks"), Some(&body), HTTP_TIMEOUT)?;
-    expect(&created, 201, "POST /api/tasks through the frontend")?;
-    let id = task_id(&created.body)?;
-    let list = http::request("GET", &format!("{web}/api/tasks"), None, HTTP_TIMEOUT)?;
-    expect(&list, 200, "GET /api/tasks")?;
-    if !list.body.contains(&title) {
-        bail!("the new task {id} is missing from GET /api/tasks");
+    let (id, marker) = create_entry(cfg, &web, "verify")?;
+    let list = http::request("GET", &format!("{web}{path}"), None, HTTP_TIMEOUT)?;
+    expect(&list, 200, &format!("GET {path}"))?;
+    if !list.body.contains(&marker) {
+        bail!("the new entry {id} is missing from GET {path}");
     }
-    let done = http::request("POST", &format!("{web}/api/tasks/{id}/complete"), Some(""), HTTP_TIMEOUT)?;
-    expect(&done, 200, "POST /api/tasks/{id}/complete")?;
-    if !done.body.contains("\"done\"") {
-        bail!("completing task {id} did not mark it done: {}", done.body);
+    let mut steps = vec!["created", "listed"];
+    if let Some(suffix) = &api.complete {
+        let done = http::request("POST", &format!("{web}{path}/{id}{suffix}"), Some(""), HTTP_TIMEOUT)?;
+        expect(&done, 200, &format!("POST {path}/{id}{suffix}"))?;
+        if let Some(want) = &api.completed_contains {
+            if !done.body.contains(want.as_str()) {
+                bail!("completing entry {id} did not answer with {want}: {}", done.body);
+            }
+        }
+        steps.push("completed");
     }
-    let del = http::request("DELETE", &format!("{web}/api/tasks/{id}"), None, HTTP_TIMEOUT)?;
-    expect(&del, 204, "DELETE /api/tasks/{id}")?;
-    let gone = http::request("GET", &format!("{web}/api/tasks/{id}"), None, HTTP_TIMEOUT)?;
-    expect(&gone, 404, "GET of the deleted task")?;
-    cx.note(format!("task {id}: created, listed, completed, deleted through {web}"));
+    let del = http::request("DELETE", &format!("{web}{path}/{id}"), None, HTTP_TIMEOUT)?;
+    expect(&del, 204, &format!("DELETE {path}/{id}"))?;
+    let gone = http::request("GET", &format!("{web}{path}/{id}"), None, HTTP_TIMEOUT)?;
+    expect(&gone, 404, "GET of the deleted entry")?;
+    steps.push("deleted");
+    cx.note(format!("entry {id}: {} through {web}", steps.join(", ")));
     Ok(Done::Passed)
 }
 
@@ -341,7 +371,7 @@ fn resilience(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let deadline = started + cfg.verify.rollout_timeout.0.min(cx.time_left());
     let replaced_after = loop {
         // Bounded: one request every 200 ms until the replacement is Ready or the timeout.
-        match http::request("GET", &format!("{web}/api/tasks"), None, HTTP_TIMEOUT) {
+        match http::request("GET", &format!("{web}{}", cfg.verify.api.path), None, HTTP_TIMEOUT) {
             Ok(r) if r.status == 200 => ok += 1,
             _ => failed += 1,
         }
@@ -379,14 +409,9 @@ fn resilience(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 fn persistence(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let (ns, context) = ns_ctx(cfg);
     let (svc, web) = frontend_url(cx, cfg)?;
-    let title = format!("xtask persistence {}", std::process::id());
-    let mut id = 0;
-    if !cx.dry_run() {
-        let body = serde_json::json!({ "title": title }).to_string();
-        let created = http::request("POST", &format!("{web}/api/tasks"), Some(&body), HTTP_TIMEOUT)?;
-        expect(&created, 201, "POST /api/tasks")?;
-        id = task_id(&created.body)?;
-    }
+    let path = cfg.verify.api.path.clone();
+    let (id, marker) =
+        if cx.dry_run() { (String::new(), String::new()) } else { create_entry(cfg, &web, "persistence")? };
     drop(svc);
     let backend = endpoint(&cfg.verify.backend, "verify.backend")?.service.clone();
     let selector = service_selector(cx, cfg, &backend)?;
@@ -404,19 +429,19 @@ fn persistence(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         cx.run(cmd!(cx.sh, "kubectl --context {context} delete pods -n {ns} -l {sel} --wait=true").into())?;
     }
     if cx.dry_run() {
-        println!("    wait for the rollouts, then GET /api/tasks/ID");
+        println!("    wait for the rollouts, then GET {path}/ID");
         return Ok(Done::Passed);
     }
     std::thread::sleep(Duration::from_secs(1));
     wait_rolled_out(cx, cfg, cfg.verify.rollout_timeout.0)?;
     let (_svc, web) = frontend_url(cx, cfg)?;
-    let got = http::request("GET", &format!("{web}/api/tasks/{id}"), None, HTTP_TIMEOUT)?;
-    expect(&got, 200, &format!("GET /api/tasks/{id} after the restarts"))?;
-    if !got.body.contains(&title) {
-        bail!("task {id} came back changed after the restarts: {}", got.body);
+    let got = http::request("GET", &format!("{web}{path}/{id}"), None, HTTP_TIMEOUT)?;
+    expect(&got, 200, &format!("GET {path}/{id} after the restarts"))?;
+    if !got.body.contains(&marker) {
+        bail!("entry {id} came back changed after the restarts: {}", got.body);
     }
-    let _ = http::request("DELETE", &format!("{web}/api/tasks/{id}"), None, HTTP_TIMEOUT);
-    cx.note(format!("task {id} survived restarting the backend and the database"));
+    let _ = http::request("DELETE", &format!("{web}{path}/{id}"), None, HTTP_TIMEOUT);
+    cx.note(format!("entry {id} survived restarting the backend and the database"));
     Ok(Done::Passed)
 }
 
@@ -470,7 +495,7 @@ fn load_test(cx: &mut StepCx, cfg: &Config, hpas: &[&Value]) -> Result<Done> {
     let (ns, context) = ns_ctx(cfg);
     let l = &cfg.verify.load;
     let backend = endpoint(&cfg.verify.backend, "verify.backend")?;
-    let url = format!("http://{}:{}/api/tasks", backend.service, backend.port);
+    let url = format!("http://{}:{}{}", backend.service, backend.port, cfg.verify.api.path);
     let target = hpas.iter().find(|h| h["spec"]["scaleTargetRef"]["name"] == backend.service.as_str()).or(hpas.first());
     let Some(target) = target else { bail!("no HPA to watch") };
     let name = target["metadata"]["name"].as_str().unwrap_or("?").to_string();
@@ -529,7 +554,7 @@ fn ingress(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let host = ing["spec"]["rules"][0]["host"].as_str().unwrap_or("").to_string();
     let profile = &cfg.cluster.profile;
     let ip = cx.run(cmd!(cx.sh, "minikube ip -p {profile}").into())?.stdout.trim().to_string();
-    for path in ["/", "/api/tasks"] {
+    for path in ["/", cfg.verify.api.path.as_str()] {
         let r = http::request_with_host("GET", &format!("http://{ip}{path}"), &host, HTTP_TIMEOUT)?;
         expect(&r, 200, &format!("GET {path} through the ingress (host {host:?})"))?;
     }

@@ -224,3 +224,24 @@ fn static_verify_needs_no_cluster() {
     out.stderr_contains("runs as root");
     out.stderr_contains("has no HEALTHCHECK");
 }
+
+#[test]
+fn the_config_chooses_the_checks_and_the_api_they_use() {
+    let app = AppServer::start();
+    let extra = "  checks: [rollout, roundtrip]\n  api:\n    path: /api/tasks\n    create: '{\"title\": \"{marker}\"}'\n    complete: null\n";
+    let sb = deployed(&app);
+    let cfg = std::fs::read_to_string(sb.project_path("xtask.yaml"))
+        .unwrap()
+        .replace("  rollout_timeout: 60s\n", &format!("  rollout_timeout: 60s\n{extra}"));
+    std::fs::write(sb.project_path("xtask.yaml"), cfg).unwrap();
+    sb.xtask(&["verify"]).run().assert_success();
+    let r = report(&sb.project);
+    let ids: Vec<&str> = r["steps"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["verify:rollout", "verify:roundtrip"]);
+    let notes = step(&r, "verify:roundtrip")["notes"].to_string();
+    assert!(notes.contains("created, listed, deleted") && !notes.contains("completed"), "{notes}");
+    // --only still wins over the config.
+    sb.xtask(&["verify", "--only", "health"]).run().assert_success();
+    let r = report(&sb.project);
+    assert_eq!(r["steps"].as_array().unwrap().len(), 1);
+}

@@ -512,12 +512,14 @@ impl RunLock {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                     let owner: Option<u32> = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok());
                     match owner {
-                        Some(pid) if pid_alive(pid) => return Err(UsageError(format!(
+                        Some(pid) if pid_alive(pid) => {
+                            return Err(UsageError(format!(
                             "another `cargo xtask` (pid {pid}) is running in this checkout; wait for it, or stop it \
                                  (its lock: {})",
                             "target/xtask/run.lock"
                         ))
-                        .into()),
+                            .into())
+                        }
                         // A stale lock: its owner is gone.
                         _ => {
                             let _ = std::fs::remove_file(&path);
