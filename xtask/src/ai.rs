@@ -156,7 +156,7 @@ pub fn judge(tool: AiTool, out: &Output) -> Result<String> {
     let stdout = out.stdout.trim();
     let stderr = out.stderr.trim();
     if !out.success() {
-        bail!("{} failed (exit {:?}): {}", tool.tool_name(), out.code, out.tail(5));
+        bail!("{} failed ({}): {}", tool.tool_name(), out.ending(), out.tail(5));
     }
     // kagent reports every failure on stderr and still exits 0.
     let errorish = stderr.lines().any(|l| {

@@ -220,7 +220,8 @@ pub enum ToolsCommand {
 
 #[derive(Debug, Args)]
 pub struct ToolsInstall {
-    /// Tools to install (helm, minikube, kubectl, trivy); all pinned tools when none are named
+    /// Tools to install (helm, minikube, kubectl, trivy; helm4 installs Helm 4 as `helm`); all but helm4 when none
+    /// are named
     #[arg(value_name = "NAME")]
     pub names: Vec<String>,
     /// Reinstall even when the pinned version is already in .xtask/bin

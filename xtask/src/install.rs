@@ -196,11 +196,7 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool) -> Resul
 }
 
 fn describe_exit(out: &exec::Output) -> String {
-    if out.timed_out {
-        "timed out".into()
-    } else {
-        format!("curl exit {}", out.code.map(|c| c.to_string()).unwrap_or_else(|| "signal".into()))
-    }
+    format!("curl {}", out.ending())
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {

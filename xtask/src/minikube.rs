@@ -43,7 +43,7 @@ pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
         (Some(0), "Running", "Running") => State::Running,
         (_, "Stopped", _) => State::Stopped,
         (_, "", _) if out.stderr.contains("not found") => State::Nonexistent,
-        (_, "", _) => bail!("`minikube status -p {profile}` printed no status (exit {:?}): {}", out.code, out.tail(3)),
+        (_, "", _) => bail!("`minikube status -p {profile}` printed no status ({}): {}", out.ending(), out.tail(3)),
         _ => State::Degraded,
     };
     Ok((state, format!("host {host}, apiserver {apiserver}")))

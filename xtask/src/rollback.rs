@@ -43,9 +43,10 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
         }
         None if cx.dry_run() => "<previous>".into(),
         None => {
-            // The newest revision before the current one that was deployed successfully (superseded).
+            // The newest revision before the current one that went live: superseded by a later one, or still
+            // `deployed` when the current one is failed or stuck pending.
             let current = history.last().map(|(n, ..)| *n).unwrap_or(0);
-            match history.iter().rev().find(|(n, s, _)| *n < current && s == "superseded") {
+            match history.iter().rev().find(|(n, s, _)| *n < current && (s == "superseded" || s == "deployed")) {
                 Some((n, ..)) => n.to_string(),
                 None => bail!(
                     "release {name} has no earlier good revision to return to (history: {} revision(s))",

@@ -251,10 +251,10 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
     }
     if p.found && p.version.is_none() && p.problem.is_none() {
         p.problem = Some(format!(
-            "`{} {}` printed no version (exit {:?}): {}",
+            "`{} {}` printed no version ({}): {}",
             def.program,
             args.join(" "),
-            out.code,
+            out.ending(),
             exec::tail_lines(text.trim(), 2)
         ));
     }

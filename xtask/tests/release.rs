@@ -285,7 +285,7 @@ fn a_cluster_with_other_settings_gets_a_clear_message() {
 fn a_missing_secret_says_where_to_set_it() {
     let sb = project();
     let out = sb.xtask(&["up"]).env_remove("DEMO_DB_PASSWORD").run();
-    out.assert_code(1);
+    out.assert_code(2);
     out.stderr_contains("secret `db` has no value: set the env var DEMO_DB_PASSWORD");
     assert!(sb.calls().is_empty(), "nothing may run without the secret");
 }

@@ -124,6 +124,15 @@ pub struct Output {
 }
 
 impl Output {
+    /// `exit 1`, `killed by a signal`, `timed out`: how the command ended, for messages.
+    pub fn ending(&self) -> String {
+        match (self.timed_out, self.code) {
+            (true, _) => "timed out".into(),
+            (_, Some(c)) => format!("exit {c}"),
+            (_, None) => "killed by a signal".into(),
+        }
+    }
+
     pub fn success(&self) -> bool {
         self.code == Some(0) || self.stopped
     }

@@ -156,6 +156,8 @@ pub struct StepCx<'r> {
     pub ctx: &'r Context,
     pub sh: Shell,
     pub id: String,
+    /// The step's kind: its `timeouts:` key.
+    kind: &'static str,
     deps: Vec<String>,
     shared: &'r Shared,
     dry: bool,
@@ -182,8 +184,7 @@ impl StepCx<'_> {
         if self.dry || out.success() {
             return Ok(out);
         }
-        let code = out.code.map(|c| format!("exit {c}")).unwrap_or_else(|| "killed by a signal".into());
-        Err(anyhow!("`{shown}` failed ({code})"))
+        Err(anyhow!("`{shown}` failed ({})", out.ending()))
     }
 
     /// Runs a command whose exit code is information (e.g. `minikube status`). Not run in a dry run: it returns
@@ -254,14 +255,10 @@ impl StepCx<'_> {
                 "{what} timed out after {} while running `{shown}`; the tool was stopped. Raise `timeouts.{}` in \
                  xtask.yaml if it needs longer",
                 fmt_duration(limit),
-                self.kind_of()
+                self.kind
             ));
         }
         Ok(out)
-    }
-
-    fn kind_of(&self) -> &str {
-        self.id.split(':').next().unwrap_or(&self.id)
     }
 
     /// Starts a command that keeps running while the step works (port-forward, a service tunnel); it is ended
@@ -690,6 +687,7 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
         ctx,
         sh,
         id: s.id.clone(),
+        kind: s.kind,
         deps: s.deps.clone(),
         shared,
         dry,
