@@ -1,8 +1,7 @@
-//! Settings from the environment: PORT, DATABASE_URL, LOG_LEVEL.
+//! Settings from the environment: PORT, DATABASE_URL, LOG_LEVEL (PORT and LOG_LEVEL parsed by todo-common).
 
-use crate::log::Level;
-
-pub const DEFAULT_PORT: u16 = 8080;
+use todo_common::config::{log_level, port, var, Settings};
+use todo_common::log::Level;
 
 #[derive(Clone)]
 pub struct Config {
@@ -15,31 +14,16 @@ impl Config {
     pub fn from_env() -> Result<Config, String> {
         Ok(Config {
             port: port()?,
-            database_url: match std::env::var("DATABASE_URL") {
-                Ok(url) if !url.trim().is_empty() => url,
-                _ => return Err("DATABASE_URL is not set — e.g. postgres://todo:PASSWORD@db:5432/todo".into()),
-            },
+            database_url: var("DATABASE_URL")
+                .ok_or("DATABASE_URL is not set — e.g. postgres://todo:PASSWORD@db:5432/todo")?,
             log_level: log_level()?,
         })
     }
 }
 
-/// PORT alone, so `healthcheck` works without DATABASE_URL.
-pub fn port() -> Result<u16, String> {
-    match std::env::var("PORT") {
-        Err(_) => Ok(DEFAULT_PORT),
-        Ok(p) if p.trim().is_empty() => Ok(DEFAULT_PORT),
-        Ok(p) => p.trim().parse().map_err(|_| format!("PORT must be a TCP port number (0-65535), got {p:?}")),
-    }
-}
-
-fn log_level() -> Result<Level, String> {
-    match std::env::var("LOG_LEVEL") {
-        Err(_) => Ok(Level::Info),
-        Ok(l) if l.trim().is_empty() => Ok(Level::Info),
-        Ok(l) => {
-            Level::parse(&l).ok_or_else(|| format!("LOG_LEVEL must be one of debug, info, warn, error, got {l:?}"))
-        }
+impl Settings for Config {
+    fn log_level(&self) -> Level {
+        self.log_level
     }
 }
 

@@ -9,12 +9,13 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use serde_json::Value;
+use todo_common::log;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_postgres::{Client, Config, NoTls};
 
 use crate::error::ApiError;
-use crate::{log, schema};
+use crate::schema;
 
 /// Per-query ceiling: a hung database must turn into a 503, not a request that never finishes.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);

@@ -4,8 +4,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
-
-use crate::log;
+use todo_common::log;
 
 #[derive(Debug)]
 pub struct ApiError {

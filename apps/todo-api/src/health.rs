@@ -20,7 +20,9 @@ pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
     let client = state.db.client()?;
     match tokio::time::timeout(READY_TIMEOUT, client.simple_query("SELECT 1")).await {
         Ok(Ok(_)) => Ok(Json(json!({ "status": "ready" }))),
-        Ok(Err(e)) => Err(ApiError::unavailable(format!("database unavailable: {}", crate::log::error_chain(&e)))),
+        Ok(Err(e)) => {
+            Err(ApiError::unavailable(format!("database unavailable: {}", todo_common::log::error_chain(&e))))
+        }
         Err(_) => Err(ApiError::unavailable("database did not answer within 2s")),
     }
 }

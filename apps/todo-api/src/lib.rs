@@ -5,10 +5,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod health;
-pub mod healthcheck;
-pub mod log;
 pub mod schema;
-pub mod shutdown;
 pub mod task;
 pub mod tasks;
 
@@ -17,6 +14,7 @@ use std::future::Future;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
+use todo_common::log;
 use tokio::net::TcpListener;
 
 pub use db::Db;
@@ -50,12 +48,6 @@ pub async fn serve(
     db: Db,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let addr = listener.local_addr()?;
-    log::info(
-        "listening",
-        &[("addr", addr.to_string().into()), ("database", db.target()), ("version", env!("CARGO_PKG_VERSION").into())],
-    );
-    axum::serve(listener, router(AppState { db })).with_graceful_shutdown(shutdown).await?;
-    log::info("stopped", &[]);
-    Ok(())
+    let fields = [("database", db.target()), ("version", env!("CARGO_PKG_VERSION").into())];
+    todo_common::server::serve(listener, router(AppState { db }), &fields, shutdown).await
 }

@@ -2,12 +2,12 @@
 
 mod common;
 
-use common::Server;
+use common::{require_postgres, start_api, start_api_ready, Server};
 use serde_json::json;
 
 /// A server on a real database with one task in it, whose id is returned.
 async fn server_with_task(db: &common::TestDb) -> (Server, i64) {
-    let server = Server::start_ready(&db.url).await;
+    let server = start_api_ready(&db.url).await;
     let res = server.send("POST", "/api/tasks", Some(&json!({"title": "t"}))).await;
     assert_eq!(res.status, 201);
     let id = res.json()["id"].as_i64().unwrap();
@@ -129,7 +129,7 @@ async fn postgres_bad_status_filter() {
 #[tokio::test]
 async fn unknown_routes_and_methods_are_json_errors() {
     // Routing errors happen before any database access, so no database is needed.
-    let server = Server::start(&common::unreachable_db_url().await).await;
+    let server = start_api(&common::unreachable_db_url()).await;
     server.get("/nope").await.assert_error(404);
     server.get("/api/tasks/1/nope").await.assert_error(404);
     server.get("/").await.assert_error(404);

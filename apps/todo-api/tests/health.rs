@@ -2,11 +2,11 @@
 
 mod common;
 
-use common::{unreachable_db_url, Server};
+use common::{require_postgres, start_api, start_api_ready, unreachable_db_url};
 
 #[tokio::test]
 async fn health_is_ok_even_when_the_database_is_down() {
-    let server = Server::start(&unreachable_db_url().await).await;
+    let server = start_api(&unreachable_db_url()).await;
     let res = server.get("/health").await;
     assert_eq!(res.status, 200);
     assert_eq!(res.json(), serde_json::json!({"status": "ok"}));
@@ -15,7 +15,7 @@ async fn health_is_ok_even_when_the_database_is_down() {
 
 #[tokio::test]
 async fn ready_and_api_are_503_json_when_the_database_is_down() {
-    let server = Server::start(&unreachable_db_url().await).await;
+    let server = start_api(&unreachable_db_url()).await;
     // Give the supervisor time for a few failed attempts: it must keep serving meanwhile.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     server.get("/ready").await.assert_error(503);
@@ -30,7 +30,7 @@ async fn ready_and_api_are_503_json_when_the_database_is_down() {
 #[tokio::test]
 async fn postgres_ready_is_200_when_the_database_is_up() {
     let db = require_postgres!();
-    let server = Server::start_ready(&db.url).await;
+    let server = start_api_ready(&db.url).await;
     let res = server.get("/ready").await;
     assert_eq!(res.status, 200);
     assert_eq!(res.json()["status"], "ready");
@@ -40,7 +40,7 @@ async fn postgres_ready_is_200_when_the_database_is_up() {
 #[tokio::test]
 async fn postgres_ready_recovers_after_the_connection_is_killed() {
     let db = require_postgres!();
-    let server = Server::start_ready(&db.url).await;
+    let server = start_api_ready(&db.url).await;
     // Kill the server's backend connection from another session, like a database restart would.
     let admin = db.admin().await;
     let killed = admin

@@ -4,6 +4,7 @@ mod common;
 
 use std::sync::Arc;
 
+use common::require_postgres;
 use todo_api::schema;
 use tokio::sync::Barrier;
 
@@ -58,7 +59,7 @@ async fn postgres_servers_starting_together_all_become_ready() {
     // Start all four first (each spawns its own connect-and-init), then wait: their schema inits race.
     let mut servers = Vec::new();
     for _ in 0..4 {
-        servers.push(common::Server::start(&db.url).await);
+        servers.push(common::start_api(&db.url).await);
     }
     for s in &servers {
         s.wait_ready().await;

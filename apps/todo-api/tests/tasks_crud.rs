@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Server;
+use common::{require_postgres, start_api_ready, Server};
 use serde_json::{json, Value};
 
 async fn create(server: &Server, body: Value) -> Value {
@@ -20,7 +20,7 @@ fn ids(list: &Value) -> Vec<i64> {
 #[tokio::test]
 async fn postgres_create_with_defaults() {
     let db = require_postgres!();
-    let server = Server::start_ready(&db.url).await;
+    let server = start_api_ready(&db.url).await;
     let t = create(&server, json!({"title": "  buy milk  "})).await;
     assert!(t["id"].as_i64().unwrap() > 0);
     assert_eq!(t["title"], "buy milk", "titles are trimmed");
@@ -39,7 +39,7 @@ async fn postgres_create_with_defaults() {
 #[tokio::test]
 async fn postgres_create_with_all_fields_and_get() {
     let db = require_postgres!();
-    let server = Server::start_ready(&db.url).await;
+    let server = start_api_ready(&db.url).await;
     let t = create(
         &server,
         json!({"title": "taxes", "description": "form 1040", "due_date": "2024-02-29", "priority": "high"}),
@@ -60,7 +60,7 @@ async fn postgres_create_with_all_fields_and_get() {
 #[tokio::test]
 async fn postgres_list_and_filter_by_status() {
     let db = require_postgres!();
-    let server = Server::start_ready(&db.url).await;
+    let server = start_api_ready(&db.url).await;
     let empty = server.get("/api/tasks").await;
     assert_eq!(empty.status, 200);
     assert_eq!(empty.json(), json!([]));
@@ -79,7 +79,7 @@ async fn postgres_list_and_filter_by_status() {
 #[tokio::test]
 async fn postgres_patch_updates_only_sent_fields() {
     let db = require_postgres!();
-    let server = Server::start_ready(&db.url).await;
+    let server = start_api_ready(&db.url).await;
     let t =
         create(&server, json!({"title": "old", "description": "d", "due_date": "2030-01-01", "priority": "low"})).await;
     let path = format!("/api/tasks/{}", t["id"]);
@@ -113,7 +113,7 @@ async fn postgres_patch_updates_only_sent_fields() {
 #[tokio::test]
 async fn postgres_complete_is_idempotent() {
     let db = require_postgres!();
-    let server = Server::start_ready(&db.url).await;
+    let server = start_api_ready(&db.url).await;
     let id = create(&server, json!({"title": "x"})).await["id"].clone();
     let first = server.send("POST", &format!("/api/tasks/{id}/complete"), None).await;
     assert_eq!(first.status, 200);
@@ -127,7 +127,7 @@ async fn postgres_complete_is_idempotent() {
 #[tokio::test]
 async fn postgres_delete_then_404() {
     let db = require_postgres!();
-    let server = Server::start_ready(&db.url).await;
+    let server = start_api_ready(&db.url).await;
     let id = create(&server, json!({"title": "x"})).await["id"].clone();
     let path = format!("/api/tasks/{id}");
     let res = server.send("DELETE", &path, None).await;
@@ -143,10 +143,10 @@ async fn postgres_delete_then_404() {
 async fn postgres_state_survives_a_restart() {
     // Stateless server: a second instance on the same database sees the same tasks.
     let db = require_postgres!();
-    let first = Server::start_ready(&db.url).await;
+    let first = start_api_ready(&db.url).await;
     let t = create(&first, json!({"title": "persisted"})).await;
     first.shutdown().await.unwrap();
-    let second = Server::start_ready(&db.url).await;
+    let second = start_api_ready(&db.url).await;
     assert_eq!(second.get(&format!("/api/tasks/{}", t["id"])).await.json(), t);
     second.shutdown().await.unwrap();
 }

@@ -4,16 +4,14 @@
 pub mod assets;
 pub mod config;
 pub mod error;
-pub mod healthcheck;
-pub mod log;
 pub mod proxy;
-pub mod shutdown;
 
 use std::future::Future;
 
 use axum::routing::{any, get};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
+use todo_common::log;
 use tokio::net::TcpListener;
 
 pub use proxy::Backend;
@@ -48,16 +46,6 @@ pub async fn serve(
     backend: Backend,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let addr = listener.local_addr()?;
-    log::info(
-        "listening",
-        &[
-            ("addr", addr.to_string().into()),
-            ("backend", backend.url().into()),
-            ("version", env!("CARGO_PKG_VERSION").into()),
-        ],
-    );
-    axum::serve(listener, router(AppState { backend })).with_graceful_shutdown(shutdown).await?;
-    log::info("stopped", &[]);
-    Ok(())
+    let fields = [("backend", backend.url().into()), ("version", env!("CARGO_PKG_VERSION").into())];
+    todo_common::server::serve(listener, router(AppState { backend }), &fields, shutdown).await
 }

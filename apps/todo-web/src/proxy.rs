@@ -11,9 +11,10 @@ use axum::response::Response;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
+use todo_common::log;
 
 use crate::error::json_error;
-use crate::{log, AppState};
+use crate::AppState;
 
 /// Until the backend's response headers arrive; the API's own query timeout is 5 s.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(30);

@@ -2,13 +2,13 @@
 
 mod common;
 
-use common::{start_web, Server};
+use common::{require_postgres, start_api_ready, start_web, Server};
 use serde_json::json;
 
 #[tokio::test]
 async fn postgres_tasks_through_the_web_proxy() {
     let db = require_postgres!();
-    let api = Server::start_ready(&db.url).await;
+    let api = start_api_ready(&db.url).await;
     let web = start_web(&format!("http://{}", api.addr)).await;
 
     assert_eq!(web.get("/api/tasks").await.json(), json!([]));
@@ -51,7 +51,7 @@ async fn postgres_tasks_through_the_web_proxy() {
 #[tokio::test]
 async fn postgres_api_outage_shows_as_502_then_recovers() {
     let db = require_postgres!();
-    let api = Server::start_ready(&db.url).await;
+    let api = start_api_ready(&db.url).await;
     let api_addr = api.addr;
     let web = start_web(&format!("http://{api_addr}")).await;
     assert_eq!(web.get("/api/tasks").await.status, 200);
@@ -60,11 +60,7 @@ async fn postgres_api_outage_shows_as_502_then_recovers() {
     // A new API instance on the same address: the proxy reconnects without a restart.
     let listener = tokio::net::TcpListener::bind(api_addr).await.unwrap();
     let db_handle = todo_api::Db::connect(&db.url).unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(todo_api::serve(listener, db_handle, async {
-        let _ = stopped.await;
-    }));
-    let api = Server::from_task(api_addr, stop, task);
+    let api = Server::spawn(listener, |listener, stop| todo_api::serve(listener, db_handle, stop));
     api.wait_ready().await;
     assert_eq!(web.get("/api/tasks").await.status, 200);
     web.shutdown().await.unwrap();

@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{request, start_echo_backend, start_web, unreachable_db_url};
+use common::{closed_port, request, start_echo_backend, start_web};
 use serde_json::{json, Value};
 use tokio::io::AsyncWriteExt;
 
@@ -82,9 +82,7 @@ async fn backend_with_a_path_prefix() {
 
 #[tokio::test]
 async fn unreachable_backend_is_a_502_json_error() {
-    let dead = unreachable_db_url().await;
-    let port = dead.rsplit(':').next().unwrap().trim_end_matches("/todo");
-    let server = start_web(&format!("http://127.0.0.1:{port}")).await;
+    let server = start_web(&format!("http://127.0.0.1:{}", closed_port())).await;
     for (method, path) in [("GET", "/api/tasks"), ("POST", "/api/tasks"), ("DELETE", "/api/tasks/1")] {
         let msg = server.send(method, path, Some(&json!({"title": "x"}))).await.assert_error(502);
         assert_eq!(msg, "backend unavailable");

@@ -1,5 +1,6 @@
 //! Helpers for the todo-web integration tests: todo-web (and a fake backend) started in-process on
-//! 127.0.0.1. The HTTP client and PostgreSQL helpers are todo-api's, included by path to keep one copy.
+//! 127.0.0.1. The generic helpers are todo-common's `test-support`; starting the real API is todo-api's test
+//! helper, included by path to keep one copy.
 
 #![allow(dead_code)] // Each test file uses a different subset.
 
@@ -15,19 +16,11 @@ use axum::response::IntoResponse;
 use axum::Router;
 use serde_json::json;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 /// todo-web on an ephemeral 127.0.0.1 port, proxying to `backend_url`.
 pub async fn start_web(backend_url: &str) -> Server {
-    quiet_logs(todo_web::log::set_level, todo_web::log::Level::Error);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let backend = todo_web::Backend::new(backend_url).expect("valid BACKEND_URL");
-    let (stop, stopped) = oneshot::channel::<()>();
-    let task = tokio::spawn(todo_web::serve(listener, backend, async {
-        let _ = stopped.await;
-    }));
-    Server::from_task(addr, stop, task)
+    Server::start(|listener, stop| todo_web::serve(listener, backend, stop)).await
 }
 
 /// A backend that answers every request with 201, an `x-echo` header and a JSON description of what it

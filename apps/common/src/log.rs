@@ -1,7 +1,7 @@
 //! One-line JSON logs on stdout (ts, level, msg, plus fields), filtered by LOG_LEVEL.
 //!
-//! Hand-rolled instead of `tracing`: the app needs a dozen lines of it, and every crate costs compile time.
-//! Kept identical to todo-api's copy (each image is built from one self-contained crate).
+//! Hand-rolled instead of `tracing`: the apps need a dozen lines of it, and every crate costs compile time.
+//! Both apps log through this one module, so their lines have the same shape.
 
 use std::io::Write;
 use std::sync::atomic::{AtomicU8, Ordering};

@@ -1,4 +1,4 @@
-//! `todo-api healthcheck`: GET http://127.0.0.1:$PORT/health, exit 0 on 200, else 1.
+//! `<app> healthcheck` (todo-api and todo-web alike): GET http://127.0.0.1:$PORT/health, exit 0 on 200, else 1.
 //!
 //! The image is FROM scratch (no shell, no curl), so Docker's HEALTHCHECK runs the binary itself. Plain std
 //! networking keeps it independent of the async runtime.
