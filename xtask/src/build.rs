@@ -298,8 +298,14 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
     }
     let mut layers = docker::history(cx, tag)?;
     layers.sort_by_key(|l| std::cmp::Reverse(l.size));
-    let rows: Vec<String> =
-        layers.iter().take(5).map(|l| format!("  {:>10}  {}", ByteSize(l.size).to_string(), l.created_by)).collect();
+    let dockerfile = docker::read_dockerfile(&cx.ctx.root, &img.dockerfile, &img.name).unwrap_or_default();
+    let rows: Vec<String> = layers
+        .iter()
+        .take(5)
+        .map(|l| {
+            format!("  {:>10}  {}", ByteSize(l.size).to_string(), docker::instruction_for(&l.created_by, &dockerfile))
+        })
+        .collect();
     bail!("{tag} is over its size budget: {}. Largest layers:\n{}", over.join(", "), rows.join("\n"))
 }
 

@@ -87,7 +87,8 @@ pub fn history(cx: &mut StepCx, tag: &str) -> Result<Vec<Layer>> {
         .collect())
 }
 
-/// `/bin/sh -c #(nop) COPY file:abc in /x` → `COPY file:abc in /x`: the Dockerfile instruction as written.
+/// `/bin/sh -c #(nop) COPY file:abc in /x` → `COPY file:abc in /x` (the legacy builder's record; BuildKit records
+/// the instruction as written). [`instruction_for`] maps the legacy form back to the Dockerfile.
 fn tidy_created_by(s: &str) -> String {
     let s = s.trim();
     let s = s.strip_prefix("/bin/sh -c #(nop) ").unwrap_or(s);
@@ -178,6 +179,28 @@ pub fn base_images(dockerfile: &str, build_args: &std::collections::BTreeMap<Str
     out
 }
 
+/// The Dockerfile line that made a layer the legacy builder recorded as `COPY file:<sha> in /dest` (or `ADD`, or
+/// `dir:`): the COPY/ADD of the same destination, with its line number. Other records are returned as they are.
+pub fn instruction_for(created_by: &str, dockerfile: &str) -> String {
+    let words: Vec<&str> = created_by.split_whitespace().collect();
+    let (Some(instr), Some(src), Some(dest)) = (words.first(), words.get(1), words.last()) else {
+        return created_by.to_string();
+    };
+    let legacy = matches!(*instr, "COPY" | "ADD") && (src.starts_with("file:") || src.starts_with("dir:"));
+    if !legacy || words.get(words.len().saturating_sub(2)) != Some(&"in") {
+        return created_by.to_string();
+    }
+    for (line, text) in logical_lines(dockerfile) {
+        let w: Vec<&str> = text.split_whitespace().filter(|w| !w.starts_with("--")).collect();
+        let same_instr = w.first().is_some_and(|i| i.eq_ignore_ascii_case(instr));
+        let to = w.last().map(|d| d.trim_end_matches('/')).unwrap_or("");
+        if same_instr && w.len() >= 3 && (to == dest.trim_end_matches('/') || dest.ends_with(&format!("/{to}"))) {
+            return format!("{text} (Dockerfile line {line})");
+        }
+    }
+    created_by.to_string()
+}
+
 /// Whether a reference pins its version: a tag other than `latest`, or a digest.
 pub fn pinned(image: &str) -> bool {
     if image.contains("@sha256:") {
@@ -250,6 +273,20 @@ mod tests {
         assert!(!pinned("localhost:5000/node"));
         let b = base_images("FROM --platform=$BUILDPLATFORM node\n", &Default::default());
         assert_eq!(b[0].image, "node");
+    }
+
+    #[test]
+    fn maps_legacy_copy_records_to_the_dockerfile() {
+        let df = "FROM scratch\nCOPY bin/todo-api /todo-api\nUSER 1000\n";
+        assert_eq!(
+            instruction_for("COPY file:b54a3d in /todo-api", df),
+            "COPY bin/todo-api /todo-api (Dockerfile line 2)"
+        );
+        assert_eq!(
+            instruction_for("COPY bin/todo-api /todo-api # buildkit", df),
+            "COPY bin/todo-api /todo-api # buildkit"
+        );
+        assert_eq!(instruction_for("USER 1000", df), "USER 1000");
     }
 
     #[test]

@@ -325,6 +325,10 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
                 Err(e) => why = Some(format!("not found, and installing the pinned version failed: {e:#}")),
             }
         }
+        if let (Some(v), "helm") = (probe.version.as_deref().and_then(Version::parse), *name) {
+            // Later steps pick Helm 3 or Helm 4 flags from this, without asking helm again.
+            cx.set("helm.major", v.major.to_string());
+        }
         match why {
             None => {
                 let src = if probe.source == Some(Source::Pinned) { " (pinned, .xtask/bin)" } else { "" };

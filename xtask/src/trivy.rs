@@ -174,7 +174,9 @@ pub fn judge(findings: Vec<Finding>, gate: &VulnGate, ignores: &[IgnoreEntry], t
         match ignores.iter().find(|e| e.applies_to(&f)) {
             Some(e) => {
                 let until = e.expired_at.as_deref().unwrap_or("");
-                if until < today {
+                // Trivy drops an entry once its expiry date has begun (pkg/result/ignore.go: ExpiredAt.Before(now),
+                // with the date at 00:00 UTC), so on that day it no longer ignores.
+                if until <= today {
                     v.expired.push(format!("{} (expired {until})", e.id));
                     v.failing.push(f);
                 } else {

@@ -16,7 +16,7 @@ fn python_with_tools() -> Option<PathBuf> {
     let candidates = [venv, PathBuf::from("python3")];
     candidates.into_iter().find(|py| {
         Command::new(py)
-            .args(["-c", "import kubernetes_validate, helm_python_sdk"])
+            .args(["-c", "import kubernetes_validate, helm_python"])
             .output()
             .is_ok_and(|o| o.status.success())
     })

@@ -169,6 +169,8 @@ pub struct StepCx<'r> {
     notes: Vec<String>,
     cache_reason: Option<String>,
     pending: Option<(Fingerprint, BTreeMap<String, String>)>,
+    /// This step forgot cache entries, so the state must be saved.
+    invalidated: bool,
 }
 
 impl StepCx<'_> {
@@ -367,13 +369,16 @@ impl StepCx<'_> {
     }
 
     /// Forgets another step's cache entry, so that it runs next time (e.g. after a cluster was deleted).
-    pub fn invalidate(&self, step_id: &str) {
-        self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).steps.remove(step_id);
+    pub fn invalidate(&mut self, step_id: &str) {
+        self.invalidated |= self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).steps.remove(step_id).is_some();
     }
 
     /// Forgets every cache entry whose id starts with `prefix`.
-    pub fn invalidate_prefix(&self, prefix: &str) {
-        self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).steps.retain(|k, _| !k.starts_with(prefix));
+    pub fn invalidate_prefix(&mut self, prefix: &str) {
+        let mut st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let before = st.steps.len();
+        st.steps.retain(|k, _| !k.starts_with(prefix));
+        self.invalidated |= st.steps.len() != before;
     }
 }
 
@@ -699,6 +704,7 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
         notes: vec![],
         cache_reason: None,
         pending: None,
+        invalidated: false,
     };
     if let Some(l) = &log {
         let _ = std::fs::write(l, format!("# step {}: {}\n", s.id, secrets::redact_global(&s.title)));
@@ -717,17 +723,20 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
     // The cache remembers successes only; a failure forgets the entry so the next run retries.
     if !dry {
         let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
-        match (status, cx.pending.take()) {
+        let changed = match (status, cx.pending.take()) {
             (StepStatus::Passed, Some((fp, outputs))) => {
                 st.steps.insert(s.id.clone(), StepState { fingerprint: fp.digest(), inputs: fp.inputs, outputs });
+                true
             }
-            (StepStatus::Failed, _) => {
-                st.steps.remove(&s.id);
+            (StepStatus::Failed, _) => st.steps.remove(&s.id).is_some(),
+            // Steps may forget other steps' entries (invalidate) whatever their own outcome.
+            _ => cx.invalidated,
+        };
+        // Saved after every change, so an interrupted run keeps what finished; a cached step changes nothing.
+        if changed || cx.invalidated {
+            if let Err(e) = st.save(&shared.state_path) {
+                shared.progress.println(&format!("warning: could not save the cache state: {e:#}"));
             }
-            _ => {}
-        }
-        if let Err(e) = st.save(&shared.state_path) {
-            shared.progress.println(&format!("warning: could not save the cache state: {e:#}"));
         }
     }
     let log_tail = log.as_ref().filter(|_| status == StepStatus::Failed).and_then(|l| {
