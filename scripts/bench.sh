@@ -110,94 +110,15 @@ XTASK="$TARGET_DIR/$PROFILE/xtask"
 FAKE="$TARGET_DIR/$PROFILE/xtask-fake"
 
 # ---------------------------------------------------------------------------------------------------------------
-# 1. The fake tools: a copy of the demo project of xtask/tests/support/demo.rs.
+# 1. The fake tools: a copy of the demo project, xtask/tests/fixtures/demo.
 SB="$WORK/fake"
 mkdir -p "$SB/bin" "$SB/fake" "$SB/project"
 for tool in docker minikube kubectl helm trivy kubectl-ai kagent; do
   ln -s "$FAKE" "$SB/bin/$tool"
 done
 P="$SB/project"
-mkdir -p "$P/images/api" "$P/images/web" "$P/chart/templates/tests"
-cat >"$P/xtask.yaml" <<'YAML'
-project: demo
-images:
-  - name: api
-    context: images/api
-    dockerfile: images/api/Dockerfile
-    tag: demo-api:1.0.0
-    port: 8080
-  - name: web
-    context: images/web
-    dockerfile: images/web/Dockerfile
-    tag: demo-web:1.0.0
-    port: 8080
-cluster:
-  profile: demo
-  driver: docker
-  cpus: 2
-  memory: 4g
-  kubernetes_version: v1.31.0
-  addons: [ingress, metrics-server]
-release:
-  chart: chart
-  name: demo
-  namespace: demo
-  values: [chart/values-dev.yaml]
-  timeout: 2m
-  image_values: { backend.image.tag: api, frontend.image.tag: web }
-  secret_values: { database.password: db }
-  service: demo-web
-secrets:
-  db: { env: DEMO_DB_PASSWORD }
-verify:
-  frontend: { service: demo-web, port: 8080 }
-  backend: { service: demo-api, port: 8080, health: /ready }
-  rollout_timeout: 60s
-YAML
-for app in api web; do
-  printf 'FROM scratch\nCOPY %s /%s\nUSER 1000:1000\nEXPOSE 8080\nHEALTHCHECK CMD ["/%s", "healthcheck"]\n' \
-    "$app" "$app" "$app" >"$P/images/$app/Dockerfile"
-  echo "$app v1" >"$P/images/$app/$app"
-done
-printf 'apiVersion: v2\nname: demo\nversion: 0.1.0\nappVersion: "1.0.0"\n' >"$P/chart/Chart.yaml"
-echo "replicas: 2" >"$P/chart/values.yaml"
-echo "replicas: 2" >"$P/chart/values-dev.yaml"
-echo "# a helm test pod" >"$P/chart/templates/tests/test-health.yaml"
-# What the fake helm returns for `helm template` (it has no template engine); as in demo.rs.
-cat >"$P/chart/fake-render.yaml" <<'YAML'
----
-apiVersion: v1
-kind: Service
-metadata:
-  name: demo-web
-  labels: { app: demo, component: frontend, version: "1.0.0" }
-spec:
-  type: NodePort
-  ports: [{ port: 8080 }]
----
-apiVersion: apps/v1
-kind: Deployment
-metadata:
-  name: demo-api
-  labels: { app: demo, component: backend, version: "1.0.0" }
-spec:
-  replicas: 2
-  template:
-    spec:
-      securityContext: { runAsNonRoot: true, runAsUser: 1000 }
-      containers:
-        - name: api
-          image: demo-api:1.0.0
-          securityContext:
-            allowPrivilegeEscalation: false
-            readOnlyRootFilesystem: true
-            capabilities: { drop: [ALL] }
-          livenessProbe: { httpGet: { path: /health, port: 8080 } }
-          readinessProbe: { httpGet: { path: /ready, port: 8080 } }
-          resources:
-            requests: { cpu: 200m, memory: 256Mi }
-            limits: { cpu: 500m, memory: 512Mi }
-YAML
+# The same demo project the integration tests use (xtask/tests/support/demo.rs copies it too).
+cp -R xtask/tests/fixtures/demo/. "$P/"
 
 # The sandbox environment of the tests: the fakes first on PATH, nothing of a real setup leaking in.
 fake_env=(env -u DOCKER_HOST -u DOCKER_CONTEXT -u DOCKER_BUILDKIT -u KUBECONFIG -u HELM_NAMESPACE -u MINIKUBE_PROFILE

@@ -3,9 +3,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::Value;
+use support::latest_run;
 use support::Sandbox;
 
 /// The fixture's own secret, passed the way their CI would (the env var named in their xtask.yaml). Set in every
@@ -16,30 +17,12 @@ const TOKEN: &str = "catalog-token-for-tests-7f3a";
 /// an offline daemon does); a developer machine would pull these, so the tests say they are present.
 const BASES: &str = "node:20.18-alpine,python:3.12-slim";
 
-/// Every file of `src` copied under `dst`, folders included.
-fn copy_dir(src: &Path, dst: &Path) {
-    std::fs::create_dir_all(dst).unwrap_or_else(|e| panic!("creating {}: {e}", dst.display()));
-    for entry in std::fs::read_dir(src).unwrap_or_else(|e| panic!("reading {}: {e}", src.display())) {
-        let entry = entry.expect("a directory entry");
-        let to = dst.join(entry.file_name());
-        if entry.file_type().expect("a file type").is_dir() {
-            copy_dir(&entry.path(), &to);
-        } else {
-            std::fs::copy(entry.path(), &to).unwrap_or_else(|e| panic!("copying {}: {e}", entry.path().display()));
-        }
-    }
-}
 
 /// A sandbox whose project (XTASK_ROOT) is a copy of the adoption fixture, with their secret in the environment.
 fn their_repo() -> Sandbox {
     let sb = Sandbox::new();
-    copy_dir(&support::fixture_path("adoption"), &sb.project);
+    support::copy_dir(&support::fixture_path("adoption"), &sb.project);
     sb.with_env("CATALOG_API_TOKEN", TOKEN)
-}
-
-fn latest_run(project: &Path) -> PathBuf {
-    let runs = project.join("target/xtask/runs");
-    runs.join(std::fs::read_to_string(runs.join("latest")).expect("a run was recorded").trim())
 }
 
 fn step_status(project: &Path, id: &str) -> String {

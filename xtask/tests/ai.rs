@@ -4,18 +4,12 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
-use support::demo::{project, CONFIG};
+use support::demo::{config, project};
+use support::latest_run;
 use support::Sandbox;
 
-fn latest_run(root: &Path) -> PathBuf {
-    let runs = root.join("target/xtask/runs");
-    runs.join(std::fs::read_to_string(runs.join("latest")).unwrap().trim())
-}
-
 fn with_config(extra: &str) -> Sandbox {
-    project().with_file("xtask.yaml", format!("{CONFIG}{extra}"))
+    project().with_file("xtask.yaml", format!("{}{extra}", config()))
 }
 
 #[test]

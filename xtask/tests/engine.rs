@@ -3,11 +3,11 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
 use support::Sandbox;
+use support::{latest_run, report, step};
 
 const CONFIG: &str = r#"project: demo
 images:
@@ -51,26 +51,6 @@ fn builds(sb: &Sandbox) -> Vec<support::Call> {
         .into_iter()
         .filter(|c| c.tool == "docker" && c.args.first().map(String::as_str) == Some("build"))
         .collect()
-}
-
-fn latest_run(root: &Path) -> PathBuf {
-    let runs = root.join("target/xtask/runs");
-    let id = std::fs::read_to_string(runs.join("latest")).expect("a latest run");
-    runs.join(id.trim())
-}
-
-fn report(root: &Path) -> Value {
-    let text = std::fs::read_to_string(latest_run(root).join("report.json")).expect("report.json");
-    serde_json::from_str(&text).expect("report.json is JSON")
-}
-
-fn step<'a>(report: &'a Value, id: &str) -> &'a Value {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id}: {report:#}"))
 }
 
 #[test]

@@ -4,9 +4,8 @@
 
 mod support;
 
-use std::path::Path;
-
 use serde_json::{json, Value};
+use support::{report, step};
 use support::{Output, Sandbox};
 
 fn config(gates: &str) -> String {
@@ -65,23 +64,6 @@ fn build(sb: &Sandbox, args: &[&str]) -> Output {
     let mut all = vec!["build"];
     all.extend_from_slice(args);
     sb.xtask(&all).run()
-}
-
-fn report(root: &Path) -> Value {
-    let runs = root.join("target/xtask/runs");
-    let id = std::fs::read_to_string(runs.join("latest")).expect("a latest run");
-    let text = std::fs::read_to_string(runs.join(id.trim()).join("report.json")).expect("report.json");
-    serde_json::from_str(&text).expect("report.json is JSON")
-}
-
-fn step(report: &Value, id: &str) -> Value {
-    report["steps"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["id"] == id)
-        .unwrap_or_else(|| panic!("no step {id}: {report:#}"))
-        .clone()
 }
 
 const CRITICAL_LINE: &str = "CRITICAL CVE-2019-3855 in libssh2 1.4.3-12.el7 (fixed in 1.4.3-12.el7_6.2)";

@@ -3,12 +3,10 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
-
-use serde_json::Value;
 use support::Sandbox;
+use support::{latest_run, report};
 
-use support::demo::{project, CONFIG};
+use support::demo::{config, project};
 
 /// The cluster-facing commands (minikube, helm, kubectl) in the order they started.
 fn cluster_commands(sb: &Sandbox, from: usize) -> Vec<String> {
@@ -18,15 +16,6 @@ fn cluster_commands(sb: &Sandbox, from: usize) -> Vec<String> {
         .filter(|c| matches!(c.tool.as_str(), "minikube" | "helm" | "kubectl"))
         .map(|c| c.command())
         .collect()
-}
-
-fn latest_run(root: &Path) -> PathBuf {
-    let runs = root.join("target/xtask/runs");
-    runs.join(std::fs::read_to_string(runs.join("latest")).unwrap().trim())
-}
-
-fn report(root: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(latest_run(root).join("report.json")).unwrap()).unwrap()
 }
 
 /// Asserts that `expected` appear in `cmds` in this order (other commands may come between them).
@@ -274,7 +263,7 @@ fn rollback_returns_to_the_last_good_revision() {
 fn a_cluster_with_other_settings_gets_a_clear_message() {
     let sb = project();
     sb.xtask(&["up"]).run().assert_success();
-    std::fs::write(sb.project_path("xtask.yaml"), CONFIG.replace("cpus: 2", "cpus: 4")).unwrap();
+    std::fs::write(sb.project_path("xtask.yaml"), config().replace("cpus: 2", "cpus: 4")).unwrap();
     let out = sb.xtask(&["up"]).run();
     out.assert_code(1);
     out.stderr_contains("the running cluster `demo` differs from the config: cpus is 2, the config says 4");

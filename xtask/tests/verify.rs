@@ -4,13 +4,13 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use support::app::AppServer;
 use support::demo::project;
 use support::Sandbox;
+use support::{latest_run, report, step};
 
 /// The Services `verify` reads selectors from (kubectl get service -o json shape).
 fn services() -> String {
@@ -32,19 +32,6 @@ fn deployed(app: &AppServer) -> Sandbox {
         .with_env("FAKE_FORWARD_TO", &app.addr);
     sb.xtask(&["up"]).run().assert_success();
     sb
-}
-
-fn latest_run(root: &Path) -> PathBuf {
-    let runs = root.join("target/xtask/runs");
-    runs.join(std::fs::read_to_string(runs.join("latest")).unwrap().trim())
-}
-
-fn report(root: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(latest_run(root).join("report.json")).unwrap()).unwrap()
-}
-
-fn step(r: &Value, id: &str) -> Value {
-    r["steps"].as_array().unwrap().iter().find(|s| s["id"] == id).cloned().unwrap_or_else(|| panic!("no step {id}"))
 }
 
 #[test]

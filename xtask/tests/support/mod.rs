@@ -70,6 +70,12 @@ impl Sandbox {
         Sandbox { root, project, fake_dir, bin_dir, env: Vec::new(), _tmp: tmp }
     }
 
+    /// Copies a folder (a fixture project) into `project/`.
+    pub fn with_tree(self, src: &Path) -> Sandbox {
+        copy_dir(src, &self.project);
+        self
+    }
+
     /// Writes `project/<rel>` (parents created).
     pub fn with_file(self, rel: &str, contents: impl AsRef<[u8]>) -> Sandbox {
         write(&self.project.join(rel), contents.as_ref());
@@ -543,4 +549,36 @@ pub fn serve(files: Vec<(String, Vec<u8>)>) -> String {
         }
     });
     format!("http://{addr}")
+}
+
+/// Copies `src` into `dst` recursively.
+pub fn copy_dir(src: &Path, dst: &Path) {
+    std::fs::create_dir_all(dst).unwrap_or_else(|e| panic!("creating {}: {e}", dst.display()));
+    for entry in std::fs::read_dir(src).unwrap_or_else(|e| panic!("reading {}: {e}", src.display())) {
+        let entry = entry.expect("a directory entry");
+        let to = dst.join(entry.file_name());
+        if entry.file_type().expect("a file type").is_dir() {
+            copy_dir(&entry.path(), &to);
+        } else {
+            std::fs::copy(entry.path(), &to).unwrap_or_else(|e| panic!("copying {}: {e}", entry.path().display()));
+        }
+    }
+}
+
+/// The folder of the newest run of the xtask in `project`.
+pub fn latest_run(project: &Path) -> PathBuf {
+    let runs = project.join("target/xtask/runs");
+    runs.join(std::fs::read_to_string(runs.join("latest")).expect("a run was recorded").trim())
+}
+
+/// The newest run's report.json.
+pub fn report(project: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(latest_run(project).join("report.json")).expect("report.json");
+    serde_json::from_str(&text).expect("report.json is JSON")
+}
+
+/// One step of a report.
+pub fn step(report: &serde_json::Value, id: &str) -> serde_json::Value {
+    let steps = report["steps"].as_array().expect("steps");
+    steps.iter().find(|s| s["id"] == id).cloned().unwrap_or_else(|| panic!("no step {id} in {report:#}"))
 }
