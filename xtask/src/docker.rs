@@ -221,6 +221,47 @@ fn expand(s: &str, args: &std::collections::BTreeMap<String, String>) -> String 
     out
 }
 
+/// The image config a Dockerfile gives its final stage, as far as the file tells (`User`, `Healthcheck.Test`,
+/// `ExposedPorts`, in `docker image inspect`'s shape): a stage built FROM an earlier stage inherits its settings,
+/// one FROM an outside image starts empty (that image's own settings are not known without pulling it).
+pub fn final_stage_config(dockerfile: &str) -> Value {
+    let mut stages: Vec<(Option<String>, Value)> = vec![];
+    let mut cur = serde_json::json!({});
+    for (_, text) in logical_lines(dockerfile) {
+        let mut words = text.split_whitespace();
+        match words.next().map(|w| w.to_ascii_uppercase()).as_deref() {
+            Some("FROM") => {
+                let rest: Vec<&str> = words.filter(|w| !w.starts_with("--")).collect();
+                let base = rest.first().map(|b| b.to_ascii_lowercase()).unwrap_or_default();
+                let alias = match (rest.get(1), rest.get(2)) {
+                    (Some(a), Some(n)) if a.eq_ignore_ascii_case("as") => Some(n.to_ascii_lowercase()),
+                    _ => None,
+                };
+                let inherited =
+                    stages.iter().rev().find(|(n, _)| n.as_deref() == Some(base.as_str())).map(|(_, c)| c.clone());
+                cur = inherited.unwrap_or_else(|| serde_json::json!({}));
+                stages.push((alias, Value::Null));
+            }
+            Some("USER") => cur["User"] = Value::String(words.next().unwrap_or("").to_string()),
+            Some("HEALTHCHECK") => {
+                let none = words.next().is_some_and(|w| w.eq_ignore_ascii_case("NONE"));
+                cur["Healthcheck"]["Test"] = serde_json::json!([if none { "NONE" } else { "CMD" }]);
+            }
+            Some("EXPOSE") => {
+                for p in words {
+                    let p = if p.contains('/') { p.to_string() } else { format!("{p}/tcp") };
+                    cur["ExposedPorts"][p] = serde_json::json!({});
+                }
+            }
+            _ => {}
+        }
+        if let Some(last) = stages.last_mut() {
+            last.1 = cur.clone();
+        }
+    }
+    cur
+}
+
 /// Dockerfile lines joined across `\` continuations, comments dropped, with 1-based line numbers.
 fn logical_lines(text: &str) -> Vec<(usize, String)> {
     let mut out = vec![];
@@ -287,6 +328,18 @@ mod tests {
             "COPY bin/todo-api /todo-api # buildkit"
         );
         assert_eq!(instruction_for("USER 1000", df), "USER 1000");
+    }
+
+    #[test]
+    fn reads_the_final_stages_config() {
+        let df = "FROM rust:1.80 AS build\nUSER 1000\nHEALTHCHECK CMD [\"x\"]\nFROM scratch\nCOPY --from=build /a /a\nEXPOSE 8080\n";
+        let c = final_stage_config(df);
+        assert!(c["User"].is_null() && c["Healthcheck"].is_null(), "a builder stage's settings do not carry over: {c}");
+        assert!(c["ExposedPorts"].get("8080/tcp").is_some());
+        let df = "FROM node:20 AS base\nUSER 1001:1001\nFROM base\nHEALTHCHECK \\\n  CMD [\"node\", \"h.js\"]\n";
+        let c = final_stage_config(df);
+        assert_eq!(c["User"], "1001:1001", "inherited from the stage it is built FROM");
+        assert_eq!(c["Healthcheck"]["Test"][0], "CMD");
     }
 
     #[test]

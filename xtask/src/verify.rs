@@ -567,26 +567,8 @@ fn ingress(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 fn lint_dockerfile(cx: &mut StepCx, cfg: &Config, img: &crate::config::Image) -> Result<Done> {
     let root = cx.ctx.root.clone();
     let text = crate::docker::read_dockerfile(&root, &img.dockerfile, &img.name)?;
-    let mut config = serde_json::json!({});
-    let mut user = String::new();
-    for line in text.lines().map(str::trim) {
-        let mut words = line.split_whitespace();
-        match words.next().map(|w| w.to_ascii_uppercase()).as_deref() {
-            Some("USER") => user = words.next().unwrap_or("").to_string(),
-            Some("HEALTHCHECK") => {
-                let none = words.next().is_some_and(|w| w.eq_ignore_ascii_case("NONE"));
-                config["Healthcheck"]["Test"] = serde_json::json!([if none { "NONE" } else { "CMD" }]);
-            }
-            Some("EXPOSE") => {
-                for p in words {
-                    let p = if p.contains('/') { p.to_string() } else { format!("{p}/tcp") };
-                    config["ExposedPorts"][p] = serde_json::json!({});
-                }
-            }
-            _ => {}
-        }
-    }
-    config["User"] = Value::String(user);
+    // The image's config is the final stage's: what it sets, and what it inherits from an earlier stage.
+    let config = crate::docker::final_stage_config(&text);
     let mut problems = crate::build::policy_problems(&config, &text, &img.build_args, img, &cfg.gates.policy);
     let df = &img.dockerfile;
     if crate::tools::locate(&cx.ctx.local_bin(), "hadolint").is_some() || cx.dry_run() {
