@@ -283,8 +283,16 @@ fn template_cmd(ctx: &Ctx, f: &Flags) -> Result<Reply> {
 }
 
 /// `--set a.b=1,c=x` into nested JSON (typed like helm's strvals: bools, null and integers).
-fn set_values(f: &Flags) -> Value {
+/// The user-supplied values of a release, as `helm get values` shows them: `-f` files merged in order (JSON or YAML,
+/// as Helm reads them), then `--set`/`--set-string` on top.
+fn set_values(ctx: &Ctx, f: &Flags) -> Value {
     let mut root = json!({});
+    for file in f.all(&["-f", "--values"]) {
+        let text = std::fs::read_to_string(ctx.cwd().join(&file)).unwrap_or_default();
+        if let Ok(v) = serde_yaml::from_str::<Value>(&text) {
+            merge(&mut root, v);
+        }
+    }
     for (flag, v) in &f.flags {
         let typed = match flag.as_str() {
             "--set" => true,
@@ -315,6 +323,17 @@ fn set_values(f: &Flags) -> Value {
         }
     }
     root
+}
+
+fn merge(into: &mut Value, from: Value) {
+    match (into, from) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                merge(a.entry(k).or_insert(Value::Null), v);
+            }
+        }
+        (slot, v) => *slot = v,
+    }
 }
 
 fn tests_of(chart: &Chart, release: &str) -> Vec<String> {
@@ -415,7 +434,7 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
     let now = util::now_ms();
     let tests = tests_of(&chart, &name);
     let notes = notes_of(&chart, &name, &ns);
-    let values = set_values(f);
+    let values = set_values(ctx, f);
     let _lock = state::lock(ctx)?;
     let mut kube: Kube = state::load(ctx, "kube")?;
     let mut st: HelmState = state::load(ctx, "helm")?;

@@ -102,12 +102,9 @@ fn generate(root: &Path, rel: &Path) -> Result<String> {
     Ok(value)
 }
 
-/// `-f` and `--set` arguments for the release: values files, plain sets, secrets and image tags.
-pub fn value_args(
-    cfg: &Config,
-    secrets: &BTreeMap<String, String>,
-    image_tags: &BTreeMap<String, String>,
-) -> Vec<String> {
+/// `-f` and `--set` arguments for the release: values files, plain sets and image tags. Secrets are not among
+/// them: see [`SecretValues`].
+pub fn value_args(cfg: &Config, image_tags: &BTreeMap<String, String>) -> Vec<String> {
     let mut a = vec![];
     for f in &cfg.release.values {
         a.push("-f".into());
@@ -123,14 +120,69 @@ pub fn value_args(
             a.push(format!("{k}={tag}"));
         }
     }
-    for (k, name) in &cfg.release.secret_values {
-        if let Some(v) = secrets.get(name) {
-            // --set-string: a password of digits must stay a string.
-            a.push("--set-string".into());
-            a.push(format!("{k}={v}"));
+    a
+}
+
+/// The chart values that come from secrets (`release.secret_values`), as a nested JSON object (`database.password`
+/// becomes `{"database":{"password":...}}`; JSON is YAML, so Helm reads it as a values file). Every value is a
+/// string, as with `--set-string`: a password of digits stays a string.
+pub fn secret_values_json(cfg: &Config, secrets: &BTreeMap<String, String>) -> Option<String> {
+    let mut root = serde_json::Map::new();
+    for (key, name) in &cfg.release.secret_values {
+        let Some(v) = secrets.get(name) else { continue };
+        let parts: Vec<&str> = key.split('.').collect();
+        let mut node = &mut root;
+        for p in &parts[..parts.len() - 1] {
+            let next = node.entry(p.to_string()).or_insert_with(|| Value::Object(serde_json::Map::new()));
+            if !next.is_object() {
+                *next = Value::Object(serde_json::Map::new());
+            }
+            node = next.as_object_mut().expect("just made an object");
+        }
+        node.insert(parts[parts.len() - 1].to_string(), Value::String(v.clone()));
+    }
+    (!root.is_empty()).then(|| Value::Object(root).to_string())
+}
+
+/// Secret values handed to one helm call as a values file (mode 0600, in the run folder under target/, removed
+/// when this is dropped), never as `--set` arguments: a process's arguments can be read by every user of the
+/// machine (`ps`, /proc/<pid>/cmdline).
+pub struct SecretValues(Option<std::path::PathBuf>);
+
+impl SecretValues {
+    /// Writes the file for `step` and returns the `-f` arguments that pass it (none when there are no secrets).
+    pub fn write(cx: &StepCx, json: Option<&str>, step: &str) -> Result<(SecretValues, Vec<String>)> {
+        let Some(json) = json else { return Ok((SecretValues(None), vec![])) };
+        let path = cx.run_dir.join("secrets").join(format!("{}.json", step.replace([':', '/', ' '], "_")));
+        let shown = cx.ctx.rel(&path).display().to_string();
+        if cx.dry_run() {
+            return Ok((SecretValues(None), vec!["-f".into(), shown]));
+        }
+        let dir = path.parent().context("secrets folder")?;
+        std::fs::create_dir_all(dir)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
+            std::io::Write::write_all(&mut f, json.as_bytes())?;
+        }
+        #[cfg(not(unix))]
+        std::fs::write(&path, json)?;
+        Ok((SecretValues(Some(path)), vec!["-f".into(), shown]))
+    }
+}
+
+impl Drop for SecretValues {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+            // The folder goes too once no other step's file is in it.
+            if let Some(dir) = p.parent() {
+                let _ = std::fs::remove_dir(dir);
+            }
         }
     }
-    a
 }
 
 /// `helm status -o json`: the release's status (`deployed`, `failed`, `pending-upgrade`, ...), None when there is

@@ -210,14 +210,14 @@ fn add_release_steps<'c>(
 }
 
 /// The chart's files, values files and every value passed: what decides a render, a lint or a deploy.
-fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String]) -> Result<Fingerprint> {
+fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option<&str>) -> Result<Fingerprint> {
     let root = &cx.ctx.root;
     let mut fp = Fingerprint::new().tree(root, &cfg.release.chart)?;
     for f in cfg.release.values.iter().chain(&cfg.release.lint_values) {
         fp = fp.file(root, f)?;
     }
-    // Hashed, never stored: secrets go in here too.
-    Ok(fp.value("helm args", &args.join("\u{0}")))
+    // Hashed, never stored: a rotated secret redeploys.
+    Ok(fp.value("helm args", &args.join("\u{0}")).value("secret values", secrets.unwrap_or("")))
 }
 
 fn image_tags(cx: &StepCx, cfg: &Config) -> BTreeMap<String, String> {
@@ -244,13 +244,17 @@ fn lint(
     // The secrets are set so templates that require them render; image tags do not matter to lint.
     let mut no_files = cfg.clone();
     no_files.release.values.clear();
-    args.extend(helm::value_args(&no_files, secrets, &BTreeMap::new()));
-    if cfg.release.strict_lint {
-        args.push("--strict".into());
-    }
-    let fp = chart_fingerprint(cx, cfg, &args)?;
+    args.extend(helm::value_args(&no_files, &BTreeMap::new()));
+    let secret_json = helm::secret_values_json(cfg, secrets);
+    let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?
+        .value("strict", &cfg.release.strict_lint.to_string());
     if cx.cached(fp, |_| Ok(None))? {
         return Ok(Done::Cached);
+    }
+    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
+    args.extend(secret_args);
+    if cfg.release.strict_lint {
+        args.push("--strict".into());
     }
     let out = cx.run(cmd!(cx.sh, "helm lint {chart} {args...}").into())?;
     if let Some(l) = out.stdout.lines().rev().find(|l| l.contains("chart(s) linted")) {
@@ -262,11 +266,14 @@ fn lint(
 fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> Result<Done> {
     let r = &cfg.release;
     let (chart, name, ns) = (&r.chart, &r.name, &r.namespace);
-    let args = helm::value_args(cfg, secrets, &BTreeMap::new());
-    let fp = chart_fingerprint(cx, cfg, &args)?;
+    let mut args = helm::value_args(cfg, &BTreeMap::new());
+    let secret_json = helm::secret_values_json(cfg, secrets);
+    let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?;
     if cx.cached(fp, |_| Ok(None))? {
         return Ok(Done::Cached);
     }
+    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
+    args.extend(secret_args);
     let out = cx.run(cmd!(cx.sh, "helm template {name} {chart} -n {ns} {args...}").into())?;
     if cx.dry_run() {
         return Ok(Done::Passed);
@@ -287,8 +294,11 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     let r = &cfg.release;
     let (chart, name, ns, context) = (&r.chart, &r.name, &r.namespace, &cfg.cluster.profile);
     let major = helm::major(cx)?;
-    let args = helm::value_args(cfg, secrets, &image_tags(cx, cfg));
-    let fp = chart_fingerprint(cx, cfg, &args)?.value("helm major", &major.to_string()).value("context", context);
+    let mut args = helm::value_args(cfg, &image_tags(cx, cfg));
+    let secret_json = helm::secret_values_json(cfg, secrets);
+    let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?
+        .value("helm major", &major.to_string())
+        .value("context", context);
     cx.set("deploy.fingerprint", fp.digest());
     let cached = cx.cached(fp, |cx| {
         Ok(match helm::status(cx, context, name, ns)? {
@@ -301,6 +311,8 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
         return Ok(Done::Cached);
     }
     let flags = helm::upgrade_flags(major, &helm::go_duration(r.timeout.0));
+    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
+    args.extend(secret_args);
     // Helm enforces --timeout itself; ours is a backstop a minute later.
     let e =
         Exec::from(cmd!(cx.sh, "helm upgrade {name} {chart} -n {ns} --kube-context {context} {flags...} {args...}"))

@@ -17,7 +17,6 @@ const TOKEN: &str = "catalog-token-for-tests-7f3a";
 /// an offline daemon does); a developer machine would pull these, so the tests say they are present.
 const BASES: &str = "node:20.18-alpine,python:3.12-slim";
 
-
 /// A sandbox whose project (XTASK_ROOT) is a copy of the adoption fixture, with their secret in the environment.
 fn their_repo() -> Sandbox {
     let sb = Sandbox::new();
@@ -54,16 +53,18 @@ fn static_verify_passes_for_their_chart_and_dockerfiles() {
         assert_eq!(step_status(&sb.project, id), "passed", "{id}");
     }
     // Their chart, their values files, their secret key; nothing needs a cluster or a daemon.
-    let secret = format!("backend.apiToken={TOKEN}");
+    // Their secret reaches helm in a values file (never as an argument, which other users could read).
+    let helm: Vec<String> = sb.commands_of("helm").iter().map(|c| support::without_secret_file(c)).collect();
     assert_eq!(
-        sorted(sb.commands_of("helm")),
+        sorted(helm),
         sorted(vec![
-            format!("helm lint chart --set-string {secret} --strict"),
-            format!("helm lint chart -f chart/values-dev.yaml --set-string {secret} --strict"),
-            format!("helm lint chart -f chart/values-prod.yaml --set-string {secret} --strict"),
-            format!("helm template catalog chart -n catalog -f chart/values-dev.yaml --set-string {secret}"),
+            "helm lint chart -f <secret values> --strict".to_string(),
+            "helm lint chart -f chart/values-dev.yaml -f <secret values> --strict".to_string(),
+            "helm lint chart -f chart/values-prod.yaml -f <secret values> --strict".to_string(),
+            "helm template catalog chart -n catalog -f chart/values-dev.yaml -f <secret values>".to_string(),
         ])
     );
+    assert!(!sb.commands().iter().any(|c| c.contains(TOKEN)), "the token was passed as an argument");
     assert_eq!(sb.commands().len(), 4, "{:?}", sb.commands());
     assert!(!out.stderr.contains(TOKEN) && !out.stdout.contains(TOKEN), "the token leaked:\n{}", out.stderr);
 }
@@ -95,8 +96,8 @@ fn plan_up_prints_their_commands_and_runs_nothing() {
          metrics-server",
         "$ minikube image load catalog-web:0.3.0-",
         "$ minikube image load catalog-api:0.3.0-",
-        "$ helm lint chart -f chart/values-prod.yaml --set-string backend.apiToken=*** --strict",
-        "$ helm template catalog chart -n catalog -f chart/values-dev.yaml --set-string backend.apiToken=***",
+        "$ helm lint chart -f chart/values-prod.yaml -f target/xtask/runs/",
+        "$ helm template catalog chart -n catalog -f chart/values-dev.yaml -f target/xtask/runs/",
         "$ helm upgrade catalog chart -n catalog --kube-context catalog --install --create-namespace --atomic --wait \
          --timeout 300s -f chart/values-dev.yaml --set backend.image.tag=0.3.0-",
         "$ helm test catalog -n catalog --kube-context catalog --logs --timeout 300s",
@@ -106,7 +107,10 @@ fn plan_up_prints_their_commands_and_runs_nothing() {
     }
     let upgrade = out.stdout.lines().find(|l| l.contains("$ helm upgrade")).expect("a helm upgrade line");
     assert!(upgrade.contains(" --set frontend.image.tag=0.3.0-"), "{upgrade}");
-    assert!(upgrade.ends_with(" --set-string backend.apiToken=***"), "{upgrade}");
+    assert!(
+        support::without_secret_file(upgrade.trim_start_matches("    $ ")).ends_with(" -f <secret values>"),
+        "{upgrade}"
+    );
     assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN), "the token leaked");
     assert!(!out.stdout.contains("todo"), "our app's names leaked into their plan:\n{}", out.stdout);
     assert!(sb.starts().is_empty(), "plan ran something: {:?}", sb.commands());
@@ -155,7 +159,11 @@ fn up_deploys_their_chart_with_their_keys() {
     let helm = sb.commands_of("helm");
     let upgrade = helm.iter().find(|c| c.starts_with("helm upgrade")).expect("helm upgrade ran");
     assert!(upgrade.starts_with("helm upgrade catalog chart -n catalog --kube-context catalog --install"), "{upgrade}");
-    assert!(upgrade.ends_with(&format!(" --set-string backend.apiToken={TOKEN}")), "{upgrade}");
+    assert!(support::without_secret_file(upgrade).ends_with(" -f <secret values>"), "{upgrade}");
+    assert!(!upgrade.contains(TOKEN), "the token was passed as an argument: {upgrade}");
+    // The release got it all the same (the fake keeps the user-supplied values, as `helm get values` shows them).
+    let state = std::fs::read_to_string(sb.fake_dir.join("state/helm.json")).unwrap();
+    assert!(state.contains(TOKEN), "the release lacks the token");
     // The images were loaded under their tag plus the image id, and the chart was told that tag.
     let loads: Vec<String> =
         sb.commands_of("minikube").into_iter().filter(|c| c.starts_with("minikube image load")).collect();

@@ -37,7 +37,6 @@ fn markdown_files() -> Vec<String> {
 
 const WORKFLOW: &str = ".github/workflows/pipeline.yml";
 
-
 fn fail_with(what: &str, errors: &[String]) {
     assert!(errors.is_empty(), "{what}:\n  {}", errors.join("\n  "));
 }

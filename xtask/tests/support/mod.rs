@@ -582,3 +582,23 @@ pub fn step(report: &serde_json::Value, id: &str) -> serde_json::Value {
     let steps = report["steps"].as_array().expect("steps");
     steps.iter().find(|s| s["id"] == id).cloned().unwrap_or_else(|| panic!("no step {id} in {report:#}"))
 }
+
+/// A command line with the per-run secret values file (`-f target/xtask/runs/<run>/secrets/<step>.json`, see
+/// helm::SecretValues) shown as `-f <secret values>`, so tests can compare whole commands.
+pub fn without_secret_file(cmd: &str) -> String {
+    let mut out = Vec::new();
+    let mut words = cmd.split(' ').peekable();
+    while let Some(w) = words.next() {
+        if w == "-f" {
+            if let Some(next) = words.peek() {
+                if next.starts_with("target/xtask/") && next.contains("/secrets/") && next.ends_with(".json") {
+                    words.next();
+                    out.push("-f <secret values>".to_string());
+                    continue;
+                }
+            }
+        }
+        out.push(w.to_string());
+    }
+    out.join(" ")
+}
