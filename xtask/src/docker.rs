@@ -10,7 +10,7 @@ use xshell::cmd;
 
 use std::collections::BTreeMap;
 
-use crate::pipeline::exec::{Exec, Output};
+use crate::pipeline::exec::{self, Exec, Output};
 use crate::pipeline::StepCx;
 
 // Go templates for --format; cmd! reads braces as interpolation, so they are passed as values.
@@ -105,16 +105,41 @@ pub fn compressed_size(cx: &mut StepCx, tag: &str) -> Result<u64> {
     }
     let c: std::process::Command = cmd!(cx.sh, "docker save {tag}").into();
     let expr = duct::cmd(c.get_program(), c.get_args()).dir(cx.ctx.root.clone()).stderr_capture();
-    let mut reader = expr.reader().context("running docker save")?;
+    let reader = std::sync::Arc::new(expr.reader().context("running docker save")?);
+    // A stuck daemon must not hold the step past its timeout, nor Ctrl-C: a watchdog kills `docker save`.
+    let (done, finished) = std::sync::mpsc::channel::<()>();
+    let deadline = std::time::Instant::now() + cx.time_left();
+    let watchdog = {
+        let reader = reader.clone();
+        std::thread::spawn(move || loop {
+            match finished.recv_timeout(std::time::Duration::from_millis(100)) {
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    if std::time::Instant::now() >= deadline || exec::interrupted() {
+                        let _ = reader.kill();
+                        return true;
+                    }
+                }
+                _ => return false,
+            }
+        })
+    };
     let mut enc = flate2::write::GzEncoder::new(Counter(0), flate2::Compression::default());
     let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = reader.read(&mut buf).with_context(|| format!("docker save {tag} failed"))?;
+    let result: Result<()> = (|| loop {
+        let n = (&*reader).read(&mut buf).with_context(|| format!("docker save {tag} failed"))?;
         if n == 0 {
-            break;
+            return Ok(());
         }
         enc.write_all(&buf[..n])?;
+    })();
+    drop(done);
+    if watchdog.join().unwrap_or(false) {
+        if exec::interrupted() {
+            return Err(crate::pipeline::Interrupted.into());
+        }
+        bail!("`docker save {tag}` did not finish before the step's timeout; it was stopped (is the Docker daemon stuck?)");
     }
+    result?;
     Ok(enc.finish()?.0)
 }
 

@@ -275,3 +275,17 @@ fn a_second_run_in_the_same_checkout_is_refused_and_a_stale_lock_is_taken_over()
     sb.xtask(&["build"]).run().assert_success();
     assert!(!sb.project.join("target/xtask/run.lock").exists(), "the lock is released at the end");
 }
+
+#[test]
+fn a_hanging_docker_save_is_stopped_at_the_gates_timeout() {
+    let sb = project()
+        .with_file("xtask.yaml", format!("{CONFIG}timeouts: {{ gate: 2s }}\n"))
+        .with_scenario(r#"{"rules":[{"tool":"docker","match":"save api:1.0.0","hang":true}]}"#);
+    let started = Instant::now();
+    let out = sb.xtask(&["build", "--image", "api", "--skip-gate", "vuln"]).timeout(Duration::from_secs(60)).run();
+    out.assert_code(1);
+    assert!(started.elapsed() < Duration::from_secs(30));
+    out.stderr_contains("`docker save api:1.0.0` did not finish before the step's timeout; it was stopped");
+    let hung = sb.starts().into_iter().find(|c| c.args.first().map(String::as_str) == Some("save")).unwrap();
+    wait_for("the stopped docker save to disappear", Duration::from_secs(5), || !alive(hung.pid));
+}
