@@ -232,3 +232,32 @@ fn the_config_chooses_the_checks_and_the_api_they_use() {
     let r = report(&sb.project);
     assert_eq!(r["steps"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn load_runs_a_bounded_generator_in_the_cluster_and_reports_the_scale_up() {
+    let app = AppServer::start();
+    let hpa_path = support::fixture_path("kubectl/get-hpa.synthesized.json");
+    let mut hpa: Value = serde_json::from_str(&std::fs::read_to_string(hpa_path).unwrap()).unwrap();
+    hpa["spec"]["scaleTargetRef"]["name"] = json!("demo-api");
+    let mut scaled = hpa.clone();
+    scaled["status"]["desiredReplicas"] = json!(4);
+    // `kubectl get hpa -o json` answers with a List.
+    let list = |item: &Value| json!({"apiVersion": "v1", "kind": "List", "items": [item]});
+    let (hpa, scaled) = (list(&hpa), list(&scaled));
+    // kubectl run starts the load pod; the HPA then asks for more replicas (the fake's state changes as the
+    // cluster's would once metrics-server sees the load).
+    let scenario = json!({"rules": [{
+        "tool": "kubectl", "match": "* run xtask-load-*", "stdout": "pod/xtask-load created\n",
+        "then_state": {"files": {"kube/hpa.json": scaled}}
+    }]});
+    let sb = deployed(&app).seed_state("kube/hpa.json", hpa.to_string()).with_scenario(scenario.to_string());
+    let out = sb.xtask(&["verify", "--only", "hpa", "--load"]).run();
+    out.assert_success();
+    out.stderr_contains("todo-api scaled 1 -> 4 replicas after");
+    let run = sb.commands().into_iter().find(|c| c.contains(" run xtask-load-")).expect("the load pod was started");
+    // Bounded in time (--active-deadline-seconds, the loop's end) and count (requests per worker).
+    assert!(run.contains("--restart=Never --active-deadline-seconds=150 --command -- sh -c"), "{run}");
+    assert!(run.contains("end=$(( $(date +%s) + 120 ))") && run.contains("$i -lt 2500"), "{run}");
+    assert!(run.contains("http://demo-api:8080/api/tasks"), "{run}");
+    assert!(sb.commands().iter().any(|c| c.contains("delete pod xtask-load-") && c.contains("--ignore-not-found")));
+}
