@@ -14,11 +14,15 @@ use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::{docker, report, tools, trivy};
 
+#[derive(Clone)]
 pub struct Build {
     /// Gates turned off by `--skip-gate`; the report records them as skipped by request.
     pub skip: Vec<Gate>,
     /// Only these images (all when empty).
     pub images: Vec<String>,
+    /// A step that makes the gates' tools available first (`up`'s preflight, which installs a missing pinned
+    /// Trivy).
+    pub tools_step: Option<&'static str>,
 }
 
 impl Build {
@@ -93,7 +97,7 @@ impl Build {
                     "vuln" => Step::new(id.clone(), "gate", title, move |cx| vuln_gate(cx, cfg, img, vuln_skip)),
                     _ => Step::new(id.clone(), "gate", title, move |cx| policy_gate(cx, cfg, img, policy_skip)),
                 };
-                run.add(step.after([build_id.clone()]));
+                run.add(step.after([build_id.clone()]).after(self.tools_step));
                 gates.push(id);
             }
         }

@@ -121,9 +121,12 @@ impl Ci {
                 Ok(())
             }
             Stage::Static => Verify { only: vec![], skip: vec![], load: false, static_only: true }.add_steps(ctx, run),
-            Stage::Build => Build { skip: self.skip.clone(), images: vec![] }.add_steps(ctx, run).map(drop),
+            Stage::Build => {
+                Build { skip: self.skip.clone(), images: vec![], tools_step: None }.add_steps(ctx, run).map(drop)
+            }
             Stage::Deploy => {
-                Up { build: Build { skip: self.skip.clone(), images: vec![] }, require_ai: false }.add_steps(ctx, run)
+                Up { build: Build { skip: self.skip.clone(), images: vec![], tools_step: None }, require_ai: false }
+                    .add_steps(ctx, run)
             }
             Stage::Verify => Verify { only: vec![], skip: vec![], load: false, static_only: false }.add_steps(ctx, run),
             Stage::Teardown => Teardown { cluster: ClusterAction::Delete }.add_steps(ctx, run),

@@ -101,7 +101,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
 }
 
 fn build(b: BuildArgs) -> build::Build {
-    build::Build { skip: b.skip_gate, images: b.images }
+    build::Build { skip: b.skip_gate, images: b.images, tools_step: None }
 }
 
 fn teardown_action(t: &TeardownArgs) -> teardown::ClusterAction {

@@ -35,11 +35,20 @@ impl Up {
         let cfg = ctx.config()?;
         // Read (and register for redaction) before any step can print them.
         let secrets = helm::secret_values(&ctx.root, cfg, ctx.global.dry_run)?;
-        run.add(Step::new("preflight:tools", "preflight", "minikube, kubectl and helm at their minimums", |cx| {
-            tools::ensure(cx, &["minikube", "kubectl", "helm"])?;
+        let mut needed = vec!["minikube", "kubectl", "helm"];
+        if cfg.gates.vulnerabilities.enabled
+            && !cfg.images.is_empty()
+            && !self.build.skip.contains(&crate::cli::Gate::Vuln)
+        {
+            needed.push("trivy");
+        }
+        let title = format!("{} at their minimums", needed.join(", "));
+        run.add(Step::new("preflight:tools", "preflight", title, move |cx| {
+            tools::ensure(cx, &needed)?;
             Ok(Done::Passed)
         }));
-        let gates = self.build.add_steps(ctx, run)?;
+        let build = Build { tools_step: Some("preflight:tools"), ..self.build.clone() };
+        let gates = build.add_steps(ctx, run)?;
         add_cluster_steps(cfg, run, &gates);
         let render = add_static_steps(cfg, run, secrets.clone(), Some("preflight:tools"));
         let last = add_release_steps(cfg, run, secrets, &render);

@@ -445,8 +445,11 @@ impl<'c> Run<'c> {
         check_graph(&self.steps)?;
         let jobs = if dry { 1 } else { ctx.jobs() };
         let mut records = run_graph(ctx, &self.steps, &shared, &run_dir, jobs, dry);
-        let failed_any = records.iter().any(|r| r.status == StepStatus::Failed);
-        if failed_any && !exec::interrupted() && !dry {
+        // Cluster diagnostics help when the cluster was reached and something in it failed, not when a build or
+        // a preflight did.
+        let cluster_failed =
+            records.iter().any(|r| r.status == StepStatus::Failed && matches!(r.kind, "deploy" | "test" | "verify"));
+        if cluster_failed && !exec::interrupted() && !dry {
             let extra = run_graph(ctx, &self.on_failure, &shared, &run_dir, 1, dry);
             records.extend(extra);
         }
@@ -596,10 +599,13 @@ fn run_graph(
                 }
                 launched[i] = true;
                 progressed = true;
-                let failed_dep = dep_idx.iter().find(|d| blocked[**d]).map(|d| steps[*d].id.clone());
+                let failed_dep = dep_idx.iter().find(|d| blocked[**d]).map(|d| {
+                    let failed = records[*d].as_ref().is_some_and(|r| r.status == StepStatus::Failed);
+                    (steps[*d].id.clone(), if failed { "failed" } else { "did not run" })
+                });
                 let skip = match (&failed_dep, exec::interrupted()) {
                     (_, true) => Some("not started: the run was interrupted".to_string()),
-                    (Some(d), false) if !s.always => Some(format!("not started: `{d}` failed")),
+                    (Some((d, how)), false) if !s.always => Some(format!("not started: `{d}` {how}")),
                     _ => None,
                 };
                 if let Some(why) = skip {
