@@ -19,6 +19,7 @@ mod pipeline;
 mod report;
 mod rollback;
 mod teardown;
+mod time;
 mod tools;
 mod trivy;
 mod up;
