@@ -56,7 +56,8 @@ fn check(ctx: &Context, cfg: &crate::config::Config) -> Vec<Row> {
             .map(|d| {
                 s.spawn(move || match ctx.shell() {
                     Ok(sh) => tools::probe(ctx, &sh, d),
-                    Err(e) => panic!("cannot create a shell: {e}"),
+                    // Only a current directory that vanished gets here; report it on the row, not as a panic.
+                    Err(e) => tools::Probe::unusable(d, format!("cannot run tools from here: {e}")),
                 })
             })
             .collect();

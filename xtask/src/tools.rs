@@ -195,10 +195,20 @@ pub struct Probe {
     pub problem: Option<String>,
 }
 
+impl Probe {
+    fn empty(def: &'static ToolDef) -> Probe {
+        Probe { name: def.name, found: false, path: None, source: None, version: None, daemon: None, problem: None }
+    }
+
+    /// A tool that could not be probed at all, with why.
+    pub fn unusable(def: &'static ToolDef, problem: String) -> Probe {
+        Probe { found: true, problem: Some(problem), ..Probe::empty(def) }
+    }
+}
+
 /// Runs the tool's version command (10 s at most: a wedged tool must not hang doctor).
 pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe {
-    let mut p =
-        Probe { name: def.name, found: false, path: None, source: None, version: None, daemon: None, problem: None };
+    let mut p = Probe::empty(def);
     let Some((path, source)) = locate(&ctx.local_bin(), def.program) else {
         return p;
     };
