@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
-use support::serve;
+use support::{needs_curl_and_tar, serve};
 
 fn platform() -> String {
     let os = if cfg!(target_os = "macos") { "darwin" } else { std::env::consts::OS };
@@ -74,16 +74,6 @@ fn bin_entries(p: &Project) -> Vec<String> {
         }
         Err(_) => vec![],
     }
-}
-
-fn needs_curl_and_tar() -> bool {
-    let ok = |c: &str| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success());
-    if ok("curl") && ok("tar") {
-        return true;
-    }
-    assert!(std::env::var("XTASK_REQUIRE_ENGINES").as_deref() != Ok("1"), "curl and tar are required in CI");
-    eprintln!("skipped: tools install tests need curl and tar");
-    false
 }
 
 #[test]

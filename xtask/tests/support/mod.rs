@@ -602,3 +602,15 @@ pub fn without_secret_file(cmd: &str) -> String {
     }
     out.join(" ")
 }
+
+/// Tool downloads run curl and unpack with tar: a machine without them skips those tests with a notice (CI, with
+/// engines required, fails instead).
+pub fn needs_curl_and_tar() -> bool {
+    let ok = |c: &str| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success());
+    if ok("curl") && ok("tar") {
+        return true;
+    }
+    assert!(!engines_required(), "curl and tar are required in CI");
+    eprintln!("skipped: tool download tests need curl and tar");
+    false
+}
