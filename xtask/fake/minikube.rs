@@ -38,7 +38,9 @@ pub struct Profile {
 
 const VERSION: &str = "v1.34.0";
 const COMMIT: &str = "210b148df93a80eb872ecbeb7e35281b3c582c61";
-const IP: &str = "192.168.49.2";
+/// The node's address. Real minikube on the docker driver answers 192.168.49.2; the fake answers with loopback so
+/// that no test can send traffic to a private-range address (tests reach only 127.0.0.1 or what they started).
+const IP: &str = "127.0.0.1";
 const EX_GUEST_NOT_FOUND: i32 = 85;
 /// reason.ExGuestNotRunning, used by mustload.Running (code from minikube's exit code table; unverified here).
 const EX_GUEST_NOT_RUNNING: i32 = 83;

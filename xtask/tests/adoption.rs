@@ -155,7 +155,7 @@ fn build_runs_both_images_and_every_gate() {
 fn up_deploys_their_chart_with_their_keys() {
     let sb = their_repo().with_env("FAKE_DOCKER_IMAGES", BASES);
     let out = sb.xtask(&["--config", "xtask.yaml", "up"]).run();
-    out.assert_success().stdout_contains("http://192.168.49.2:30080");
+    out.assert_success().stdout_contains("http://127.0.0.1:30080");
     let helm = sb.commands_of("helm");
     let upgrade = helm.iter().find(|c| c.starts_with("helm upgrade")).expect("helm upgrade ran");
     assert!(upgrade.starts_with("helm upgrade catalog chart -n catalog --kube-context catalog --install"), "{upgrade}");

@@ -38,7 +38,7 @@ fn up_runs_the_pipeline_in_order_and_prints_the_url() {
     let sb = project();
     let out = sb.xtask(&["up"]).run();
     out.assert_success();
-    assert_eq!(out.stdout.trim(), "http://192.168.49.2:30080", "the app's URL on stdout");
+    assert_eq!(out.stdout.trim(), "http://127.0.0.1:30080", "the app's URL on stdout");
     let cmds: Vec<String> = sb.commands().iter().map(|c| support::without_secret_file(c)).collect();
     assert_in_order(
         &cmds,
@@ -111,7 +111,7 @@ fn a_rerun_issues_no_build_load_or_upgrade() {
     let before = sb.calls().len();
     let out = sb.xtask(&["up"]).run();
     out.assert_success();
-    assert_eq!(out.stdout.trim(), "http://192.168.49.2:30080");
+    assert_eq!(out.stdout.trim(), "http://127.0.0.1:30080");
     let again: Vec<String> = sb.calls().into_iter().skip(before).map(|c| c.command()).collect();
     for forbidden in [
         "docker build",
