@@ -94,7 +94,7 @@ impl Verify {
         };
         let wanted: Vec<Check> = ALL.into_iter().filter(|c| base.contains(c) && !self.skip.contains(c)).collect();
         let mut prev: Option<String> = None;
-        for check in wanted {
+        for &check in &wanted {
             let id = format!("verify:{}", check.name());
             let load = self.load;
             let step = Step::new(id.clone(), "verify", title(check), move |cx| match check {
@@ -106,11 +106,15 @@ impl Verify {
                 Check::Hpa => hpa(cx, cfg, load),
                 Check::Ingress => ingress(cx, cfg),
             });
-            // Sequential: resilience and persistence disturb the pods the other checks read.
-            run.add(match &prev {
-                Some(p) => step.after([p.clone()]).always(),
-                None => step,
-            });
+            // One at a time: resilience and persistence disturb the pods the other checks read. Each check stands
+            // on its own, except that nothing disturbs a deployment that did not roll out.
+            let step = step.after_any(prev.clone());
+            let step = if check != Check::Rollout && wanted.contains(&Check::Rollout) {
+                step.after(["verify:rollout"])
+            } else {
+                step
+            };
+            run.add(step);
             prev = Some(id);
         }
         diagnose::add_on_failure(cfg, run);

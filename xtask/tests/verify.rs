@@ -138,6 +138,10 @@ fn fails_fast(pod: &str, expected: &str) {
     out.stderr_contains(&format!("error in verify:rollout: pod {pod}: {expected}"));
     out.stderr_contains("waiting will not fix this");
     let r = report(&sb.project);
+    // Nothing disturbs a deployment that did not roll out.
+    assert_eq!(step(&r, "verify:resilience")["status"], "skipped");
+    assert_eq!(step(&r, "verify:resilience")["message"], "not started: `verify:rollout` failed");
+    assert!(!sb.commands().iter().any(|c| c.contains(" delete pod")), "a pod was deleted: {:?}", sb.commands());
     assert_eq!(step(&r, "diagnose:cluster")["status"], "passed");
     let notes = step(&r, "diagnose:cluster")["notes"].to_string();
     assert!(notes.contains(&format!("culprit: pod {pod}: {expected}")), "{notes}");

@@ -116,6 +116,8 @@ pub struct Step<'a> {
     pub deps: Vec<String>,
     /// Runs even when a dependency failed (teardown, diagnostics).
     pub always: bool,
+    /// Steps this one waits for without depending on their outcome (ordering only).
+    pub order_after: Vec<String>,
     action: Action<'a>,
 }
 
@@ -127,11 +129,25 @@ impl<'a> Step<'a> {
         action: impl Fn(&mut StepCx) -> Result<Done> + Send + Sync + 'a,
     ) -> Step<'a> {
         debug_assert!(STEP_KINDS.contains(&kind), "unknown step kind {kind}");
-        Step { id: id.into(), kind, title: title.into(), deps: vec![], always: false, action: Box::new(action) }
+        Step {
+            id: id.into(),
+            kind,
+            title: title.into(),
+            deps: vec![],
+            always: false,
+            order_after: vec![],
+            action: Box::new(action),
+        }
     }
 
     pub fn after<S: Into<String>>(mut self, deps: impl IntoIterator<Item = S>) -> Self {
         self.deps.extend(deps.into_iter().map(Into::into));
+        self
+    }
+
+    /// Runs after these steps, whatever became of them (for checks that must not overlap but stand alone).
+    pub fn after_any<S: Into<String>>(mut self, steps: impl IntoIterator<Item = S>) -> Self {
+        self.order_after.extend(steps.into_iter().map(Into::into));
         self
     }
 
@@ -559,7 +575,7 @@ fn pid_alive(_pid: u32) -> bool {
 fn check_graph(steps: &[Step]) -> Result<()> {
     let ids: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
     for s in steps {
-        for d in &s.deps {
+        for d in s.deps.iter().chain(&s.order_after) {
             if !ids.contains_key(d.as_str()) {
                 return Err(anyhow!("internal error: step `{}` depends on unknown step `{d}`", s.id));
             }
@@ -594,7 +610,8 @@ fn run_graph(
                 }
                 let s = &steps[i];
                 let dep_idx: Vec<usize> = s.deps.iter().map(|d| index[d.as_str()]).collect();
-                if dep_idx.iter().any(|d| records[*d].is_none()) {
+                let waits_for = dep_idx.iter().copied().chain(s.order_after.iter().map(|d| index[d.as_str()]));
+                if waits_for.into_iter().any(|d| records[d].is_none()) {
                     continue;
                 }
                 launched[i] = true;
