@@ -958,27 +958,16 @@ fn images(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
                          "CreatedSince": since(img.created_ms), "CreatedAt": util::rfc3339_secs(img.created_ms),
                          "Size": util::human_size(img.size, 3)}));
     }
-    let out: String = match f.get(&["--format"]) {
-        Some(t) => rows.iter().map(|r| format!("{}\n", template::render(&t, r))).collect(),
-        None if f.has(&["-q", "--quiet"]) => {
-            rows.iter().map(|r| format!("{}\n", r["ID"].as_str().unwrap_or(""))).collect()
-        }
-        None => {
-            let mut s = "REPOSITORY   TAG       IMAGE ID       CREATED          SIZE\n".to_string();
-            for r in &rows {
-                s.push_str(&format!(
-                    "{}   {}   {}   {}   {}\n",
-                    r["Repository"].as_str().unwrap_or(""),
-                    r["Tag"].as_str().unwrap_or(""),
-                    r["ID"].as_str().unwrap_or(""),
-                    r["CreatedSince"].as_str().unwrap_or(""),
-                    r["Size"].as_str().unwrap_or("")
-                ));
-            }
-            s
-        }
-    };
-    Ok(Reply::ok(out))
+    Ok(Reply::ok(listing(&f, &rows, "REPOSITORY   TAG       IMAGE ID       CREATED          SIZE\n", |r| {
+        format!(
+            "{}   {}   {}   {}   {}\n",
+            r["Repository"].as_str().unwrap_or(""),
+            r["Tag"].as_str().unwrap_or(""),
+            r["ID"].as_str().unwrap_or(""),
+            r["CreatedSince"].as_str().unwrap_or(""),
+            r["Size"].as_str().unwrap_or("")
+        )
+    })))
 }
 
 fn rmi(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
@@ -1152,25 +1141,15 @@ fn ps(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
         .iter()
         .map(|c| json!({"ID": &c.id[..12], "Image": c.image, "Names": c.name, "Status": "Up 2 seconds", "Command": "\"/app\"", "Ports": ""}))
         .collect();
-    let out: String = match f.get(&["--format"]) {
-        Some(t) => rows.iter().map(|r| format!("{}\n", template::render(&t, r))).collect(),
-        None if f.has(&["-q", "--quiet"]) => {
-            rows.iter().map(|r| format!("{}\n", r["ID"].as_str().unwrap_or(""))).collect()
-        }
-        None => {
-            let mut s = "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n".to_string();
-            for r in &rows {
-                s.push_str(&format!(
-                    "{}   {}   \"/app\"   2 seconds ago   Up 2 seconds             {}\n",
-                    r["ID"].as_str().unwrap_or(""),
-                    r["Image"].as_str().unwrap_or(""),
-                    r["Names"].as_str().unwrap_or("")
-                ));
-            }
-            s
-        }
-    };
-    Ok(Reply::ok(out))
+    let header = "CONTAINER ID   IMAGE     COMMAND   CREATED   STATUS    PORTS     NAMES\n";
+    Ok(Reply::ok(listing(&f, &rows, header, |r| {
+        format!(
+            "{}   {}   \"/app\"   2 seconds ago   Up 2 seconds             {}\n",
+            r["ID"].as_str().unwrap_or(""),
+            r["Image"].as_str().unwrap_or(""),
+            r["Names"].as_str().unwrap_or("")
+        )
+    })))
 }
 
 fn rm_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
@@ -1202,4 +1181,15 @@ fn info(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
         Some(t) => format!("{}\n", template::render(&t, &v)),
         None => format!("Server:\n Server Version: {}\n Storage Driver: overlay2\n", version(ctx)),
     }))
+}
+
+/// How `docker images` and `docker ps` print rows: a `--format` template per row, `-q` ids only, or the table.
+fn listing(f: &Flags, rows: &[Value], header: &str, row: impl Fn(&Value) -> String) -> String {
+    match f.get(&["--format"]) {
+        Some(t) => rows.iter().map(|r| format!("{}\n", template::render(&t, r))).collect(),
+        None if f.has(&["-q", "--quiet"]) => {
+            rows.iter().map(|r| format!("{}\n", r["ID"].as_str().unwrap_or(""))).collect()
+        }
+        None => std::iter::once(header.to_string()).chain(rows.iter().map(row)).collect(),
+    }
 }
