@@ -334,16 +334,18 @@ fn service_selector(cx: &mut StepCx, cfg: &Config, service: &str) -> Result<Stri
     let (ns, context) = ns_ctx(cfg);
     let out = cx.run(cmd!(cx.sh, "kubectl --context {context} get service {service} -n {ns} -o json").into())?;
     let v: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
-    let sel: Vec<String> = v["spec"]["selector"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-        .collect();
+    let sel = label_selector(&v["spec"]["selector"]);
     if sel.is_empty() && !cx.dry_run() {
         bail!("service {service} has no selector");
     }
-    Ok(sel.join(","))
+    Ok(sel)
+}
+
+/// A label map (`{"app": "x", "component": "y"}`) as kubectl's `-l` takes it: `app=x,component=y`.
+fn label_selector(labels: &Value) -> String {
+    let pairs: Vec<String> =
+        labels.as_object().into_iter().flatten().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or(""))).collect();
+    pairs.join(",")
 }
 
 fn pod_names(list: &Value) -> Vec<String> {
@@ -423,13 +425,7 @@ fn persistence(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     cx.run(cmd!(cx.sh, "kubectl --context {context} delete pods -n {ns} -l {selector} --wait=false").into())?;
     let sts = get_json(cx, context, ns, "statefulsets")?;
     for s in sts["items"].as_array().into_iter().flatten() {
-        let sel: Vec<String> = s["spec"]["selector"]["matchLabels"]
-            .as_object()
-            .into_iter()
-            .flatten()
-            .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or("")))
-            .collect();
-        let sel = sel.join(",");
+        let sel = label_selector(&s["spec"]["selector"]["matchLabels"]);
         cx.run(cmd!(cx.sh, "kubectl --context {context} delete pods -n {ns} -l {sel} --wait=true").into())?;
     }
     if cx.dry_run() {
