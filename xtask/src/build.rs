@@ -2,7 +2,7 @@
 //! size, vulnerabilities (Trivy) and policy. Every step is cached by the content of what it reads.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use xshell::cmd;
@@ -123,7 +123,6 @@ fn staged_path(img: &Image, package: &str) -> PathBuf {
 /// One `cargo build` for every image's binary (cargo shares the work), then each copied into its build context.
 fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
     let root = cx.ctx.root.clone();
-    let mut fp = Fingerprint::new().file(&root, "Cargo.lock".as_ref())?.file(&root, "Cargo.toml".as_ref())?;
     let mut packages = vec![];
     let mut target = linux_target().to_string();
     for img in images {
@@ -132,12 +131,8 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
             target = t.clone();
         }
         packages.push(b.package.clone());
-        for src in &b.sources {
-            fp = fp.tree(&root, src)?;
-        }
-        fp = fp.file(&root, &staged_path(img, &b.package))?;
     }
-    fp = fp.value("target", &target).value("packages", &packages.join(","));
+    let fp = binaries_fingerprint(&root, images, &target, &packages)?;
     let staged: Vec<PathBuf> =
         images.iter().filter_map(|i| i.binary.as_ref().map(|b| root.join(staged_path(i, &b.package)))).collect();
     if cx.cached(fp, |_| Ok(staged.iter().find(|p| !p.is_file()).map(|p| format!("{} is missing", p.display()))))? {
@@ -160,17 +155,12 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
     if cx.dry_run() {
         for img in images {
             if let Some(b) = &img.binary {
-                println!(
-                    "    copy target/{target}/release/{} -> {}",
-                    b.package,
-                    staged_path(img, &b.package).display()
-                );
+                let staged = staged_path(img, &b.package);
+                println!("    copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}", b.package, staged.display());
             }
         }
         return Ok(Done::Passed);
     }
-    // Refresh the fingerprint with the binaries just staged, so the next run compares like with like.
-    let mut fp = Fingerprint::new().file(&root, "Cargo.lock".as_ref())?.file(&root, "Cargo.toml".as_ref())?;
     for img in images {
         let b = img.binary.as_ref().context("image without binary")?;
         let built = root.join(STATIC_TARGET_DIR).join(&target).join("release").join(&b.package);
@@ -182,14 +172,24 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
         }
         let size = std::fs::metadata(&dest).map(|m| m.len()).unwrap_or(0);
         cx.note(format!("{} {} ({})", b.package, if same { "unchanged" } else { "staged" }, ByteSize(size)));
-        for src in &b.sources {
-            fp = fp.tree(&root, src)?;
-        }
-        fp = fp.file(&root, &staged_path(img, &b.package))?;
     }
-    fp = fp.value("target", &target).value("packages", &packages.join(","));
-    cx.refresh_fingerprint(fp);
+    // Again with the binaries just staged, so the next run compares like with like.
+    cx.refresh_fingerprint(binaries_fingerprint(&root, images, &target, &packages)?);
     Ok(Done::Passed)
+}
+
+/// What the static binaries are built from (the lock file, the workspace manifest, each image's sources), the
+/// staged binaries themselves (a deleted or replaced one means a rebuild), the target and the packages.
+fn binaries_fingerprint(root: &Path, images: &[&Image], target: &str, packages: &[String]) -> Result<Fingerprint> {
+    let mut fp = Fingerprint::new().file(root, "Cargo.lock".as_ref())?.file(root, "Cargo.toml".as_ref())?;
+    for img in images {
+        let b = img.binary.as_ref().context("image without binary")?;
+        for src in &b.sources {
+            fp = fp.tree(root, src)?;
+        }
+        fp = fp.file(root, &staged_path(img, &b.package))?;
+    }
+    Ok(fp.value("target", target).value("packages", &packages.join(",")))
 }
 
 fn build_args(img: &Image) -> Vec<String> {
