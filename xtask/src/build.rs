@@ -97,7 +97,9 @@ impl Build {
                     "vuln" => Step::new(id.clone(), "gate", title, move |cx| vuln_gate(cx, cfg, img, vuln_skip)),
                     _ => Step::new(id.clone(), "gate", title, move |cx| policy_gate(cx, cfg, img, policy_skip)),
                 };
-                run.add(step.after([build_id.clone()]).after(self.tools_step));
+                // Only Trivy comes from the tools step; the size and policy gates need the image alone.
+                let tools = self.tools_step.filter(|_| kind == "vuln");
+                run.add(step.after([build_id.clone()]).after(tools));
                 gates.push(id);
             }
         }

@@ -43,6 +43,9 @@ pub struct Global {
     /// Never install a missing tool from the pinned versions in xtask/tools.lock.yaml
     #[arg(long, global = true)]
     pub no_install: bool,
+    /// After a step fails, still run every step that does not depend on it [default: stop at the first failure]
+    #[arg(long, global = true)]
+    pub keep_going: bool,
 }
 
 #[derive(Debug, Subcommand)]

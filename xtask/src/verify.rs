@@ -62,7 +62,8 @@ const ALL: [Check; 7] = [
 
 impl Verify {
     pub fn run(self, ctx: &Context) -> Result<()> {
-        let mut run = Run::new(ctx, if self.static_only { "verify --static" } else { "verify" });
+        // Each check stands alone: one run shows every broken check.
+        let mut run = Run::new(ctx, if self.static_only { "verify --static" } else { "verify" }).keep_going();
         self.add_steps(ctx, &mut run)?;
         run.execute().map(drop)
     }

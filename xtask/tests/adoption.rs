@@ -193,8 +193,11 @@ fn latest_base_is_named_with_file_and_line() {
     assert_eq!(step_status(&sb.project, "lint:dockerfile:catalog-api"), "passed");
 
     // Even when the daemon has the image, the policy gate refuses it after the build.
-    let out =
-        sb.xtask(&["--config", "xtask.yaml", "build"]).env("FAKE_DOCKER_IMAGES", format!("{BASES},node:latest")).run();
+    // --keep-going: the other image's build is not stopped by this failure, so its gate's verdict shows too.
+    let out = sb
+        .xtask(&["--config", "xtask.yaml", "build", "--keep-going"])
+        .env("FAKE_DOCKER_IMAGES", format!("{BASES},node:latest"))
+        .run();
     out.assert_code(1).stderr_contains("catalog-web:0.3.0 breaks the image policy").stderr_contains(named);
     assert_eq!(step_status(&sb.project, "gate:policy:catalog-web"), "failed");
     assert_eq!(step_status(&sb.project, "gate:policy:catalog-api"), "passed");

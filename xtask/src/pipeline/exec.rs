@@ -37,6 +37,9 @@ pub struct Exec {
     /// Ends the command successfully once a stdout line satisfies this: for tools that keep running after printing
     /// what we need (`minikube service --url` with some drivers).
     pub stop_when: Option<Box<StopFn>>,
+    /// Set by the engine to stop this command early (fail-fast after another step failed): it is ended like on a
+    /// timeout and the output says `cancelled`.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl From<xshell::Cmd<'_>> for Exec {
@@ -57,6 +60,7 @@ impl From<Command> for Exec {
             echo: None,
             quiet_stdout: false,
             stop_when: None,
+            cancel: None,
         }
     }
 }
@@ -118,6 +122,8 @@ pub struct Output {
     pub stderr: String,
     pub timed_out: bool,
     pub interrupted: bool,
+    /// Ended because the engine stopped the step (fail-fast).
+    pub cancelled: bool,
     /// Ended by `stop_when`.
     pub stopped: bool,
     pub duration: Duration,
@@ -126,6 +132,9 @@ pub struct Output {
 impl Output {
     /// `exit 1`, `killed by a signal`, `timed out`: how the command ended, for messages.
     pub fn ending(&self) -> String {
+        if self.cancelled {
+            return "stopped".into();
+        }
         match (self.timed_out, self.code) {
             (true, _) => "timed out".into(),
             (_, Some(c)) => format!("exit {c}"),
@@ -157,6 +166,10 @@ pub fn run(e: Exec) -> std::io::Result<Output> {
     let started = Instant::now();
     if INTERRUPTED.load(Ordering::SeqCst) {
         return Ok(Output { interrupted: true, ..Default::default() });
+    }
+    let cancelled = || e.cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst));
+    if cancelled() {
+        return Ok(Output { cancelled: true, ..Default::default() });
     }
     let mut cmd = e.command();
     let log = match &e.log {
@@ -228,6 +241,11 @@ pub fn run(e: Exec) -> std::io::Result<Output> {
             terminate(&mut child);
             break None;
         }
+        if cancelled() {
+            out.cancelled = true;
+            terminate(&mut child);
+            break None;
+        }
         // With both pipes open, sleep until a reader speaks (checking interrupts every 50 ms); once they are closed
         // the exit is imminent and a short poll catches it.
         let nap = if open_pipes > 0 {
@@ -263,6 +281,7 @@ pub fn run(e: Exec) -> std::io::Result<Output> {
         let end = match (out.timed_out, out.interrupted, out.stopped, out.code) {
             (true, ..) => format!("timed out after {}", super::fmt_duration(e.timeout)),
             (_, true, ..) => "interrupted".into(),
+            _ if out.cancelled => "stopped: another step failed (fail-fast)".into(),
             (_, _, true, _) => "stopped after the expected output".into(),
             (_, _, _, Some(c)) => format!("exit {c}"),
             _ => "killed by a signal".into(),

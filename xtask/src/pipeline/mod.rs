@@ -7,10 +7,12 @@ pub mod exec;
 pub mod progress;
 pub mod secrets;
 
-use std::collections::{BTreeMap, HashMap};
+use std::cmp::Reverse;
+use std::collections::{BTreeMap, BinaryHeap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{mpsc, Mutex};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{anyhow, Result};
@@ -74,6 +76,28 @@ impl fmt::Display for Interrupted {
 }
 
 impl std::error::Error for Interrupted {}
+
+/// The engine stopped this step because another one failed (fail-fast). Not a failure of the step itself.
+#[derive(Debug)]
+pub struct Stopped;
+
+impl fmt::Display for Stopped {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("stopped because another step failed")
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Step kinds whose running steps are stopped when another step fails and `--keep-going` is off: compiles and image
+/// builds are long, can be restarted and leave nothing half-done (the cache records finished steps only). The other
+/// kinds finish: they are short (preflight, gates, lint, render, verify, ai), or a kill would leave shared state
+/// half-changed (a cluster half-created, a Helm release stuck in `pending-upgrade`, an image half-loaded).
+const STOPPABLE_KINDS: &[&str] = &["prebuild", "build"];
+
+/// Step kinds that are cheap checks: after a failure they still start once their own dependencies passed, so a
+/// report lists every gate's and check's verdict whatever the number of CPUs (which decides what was running).
+const CHEAP_CHECK_KINDS: &[&str] = &["gate", "lint", "render", "verify"];
 
 /// One or more steps failed; each was already reported. Exit code 1.
 #[derive(Debug)]
@@ -187,6 +211,8 @@ pub struct StepCx<'r> {
     pending: Option<(Fingerprint, BTreeMap<String, String>)>,
     /// This step forgot cache entries, so the state must be saved.
     invalidated: bool,
+    /// Set by the engine when another step failed and this one should stop (fail-fast).
+    cancel: Arc<AtomicBool>,
 }
 
 impl StepCx<'_> {
@@ -229,6 +255,7 @@ impl StepCx<'_> {
         let left = self.deadline.saturating_duration_since(Instant::now());
         e.timeout = e.timeout.min(left);
         e.log = self.log.clone();
+        e.cancel = Some(self.cancel.clone());
         if self.ctx.global.verbose {
             e.echo = Some(format!("[{}]", self.id));
         }
@@ -262,6 +289,9 @@ impl StepCx<'_> {
         });
         if out.interrupted {
             return Err(Interrupted.into());
+        }
+        if out.cancelled {
+            return Err(Stopped.into());
         }
         if out.timed_out {
             let (what, limit) = if step_limited {
@@ -406,11 +436,21 @@ pub struct Run<'c> {
     steps: Vec<Step<'c>>,
     /// Steps run only when something failed (diagnostics), after the graph.
     on_failure: Vec<Step<'c>>,
+    /// Run every step that does not depend on a failure (`--keep-going`, or a command of independent checks).
+    keep_going: bool,
 }
 
 impl<'c> Run<'c> {
     pub fn new(ctx: &'c Context, command: impl Into<String>) -> Run<'c> {
-        Run { ctx, command: command.into(), dir: None, steps: vec![], on_failure: vec![] }
+        let keep_going = ctx.global.keep_going;
+        Run { ctx, command: command.into(), dir: None, steps: vec![], on_failure: vec![], keep_going }
+    }
+
+    /// For commands whose steps are independent checks (`verify`): one run shows every broken check, so a failure
+    /// does not stop the others.
+    pub fn keep_going(mut self) -> Self {
+        self.keep_going = true;
+        self
     }
 
     pub fn in_dir(mut self, dir: PathBuf) -> Self {
@@ -460,13 +500,14 @@ impl<'c> Run<'c> {
         };
         check_graph(&self.steps)?;
         let jobs = if dry { 1 } else { ctx.jobs() };
-        let mut records = run_graph(ctx, &self.steps, &shared, &run_dir, jobs, dry);
+        let policy = Policy { jobs, dry, keep_going: self.keep_going };
+        let mut records = run_graph(ctx, &self.steps, &shared, &run_dir, policy);
         // Cluster diagnostics help when the cluster was reached and something in it failed, not when a build or
         // a preflight did.
         let cluster_failed =
             records.iter().any(|r| r.status == StepStatus::Failed && matches!(r.kind, "deploy" | "test" | "verify"));
         if cluster_failed && !exec::interrupted() && !dry {
-            let extra = run_graph(ctx, &self.on_failure, &shared, &run_dir, 1, dry);
+            let extra = run_graph(ctx, &self.on_failure, &shared, &run_dir, Policy { jobs: 1, dry, keep_going: true });
             records.extend(extra);
         }
         if dry {
@@ -584,62 +625,103 @@ fn check_graph(steps: &[Step]) -> Result<()> {
     Ok(())
 }
 
+/// How a step's thread ended, for the engine.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ending {
+    Normal,
+    /// Stopped by fail-fast: recorded as skipped, and its dependents do not start.
+    Stopped,
+    /// The step's code panicked (a bug): recorded as failed; the engine prints it, as the thread could not.
+    Panicked,
+}
+
+/// How the engine treats a failed step.
+#[derive(Clone, Copy)]
+struct Policy {
+    jobs: usize,
+    dry: bool,
+    /// `--keep-going`: run everything that does not depend on a failure (fail-fast stops the rest).
+    keep_going: bool,
+}
+
 /// Runs steps as their dependencies finish, `jobs` at a time. Returns one record per step, in declaration order.
+///
+/// A ready queue with dependency counters: each step counts the steps it still waits for, each finished step
+/// counts down its waiters, and a step whose count reaches zero joins the queue (lowest declaration index first).
+/// The work is linear in steps plus edges (times the queue's log), whatever the graph's shape.
+///
+/// Fail-fast (the default): after the first failure, steps not yet started are not started (except `always`
+/// steps, such as cleanup, and cheap checks whose own dependencies passed, [`CHEAP_CHECK_KINDS`]), and running
+/// compiles and image builds are stopped ([`STOPPABLE_KINDS`]).
 fn run_graph(
     ctx: &Context,
     steps: &[Step],
     shared: &Shared,
     run_dir: &std::path::Path,
-    jobs: usize,
-    dry: bool,
+    policy: Policy,
 ) -> Vec<StepRecord> {
+    let Policy { jobs, dry, keep_going } = policy;
     let n = steps.len();
     let index: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
+    let deps: Vec<Vec<usize>> = steps.iter().map(|s| s.deps.iter().map(|d| index[d.as_str()]).collect()).collect();
+    let mut waiting = vec![0usize; n];
+    let mut waiters: Vec<Vec<usize>> = vec![vec![]; n];
+    for (i, s) in steps.iter().enumerate() {
+        for d in s.deps.iter().chain(&s.order_after) {
+            waiting[i] += 1;
+            waiters[index[d.as_str()]].push(i);
+        }
+    }
+    let mut ready: BinaryHeap<Reverse<usize>> = (0..n).filter(|&i| waiting[i] == 0).map(Reverse).collect();
     let mut records: Vec<Option<StepRecord>> = vec![None; n];
-    // A step is "blocked" when it failed or was skipped because something it needs failed.
+    // A step is "blocked" when it failed, was stopped, or was not started: its dependents do not start either.
     let mut blocked = vec![false; n];
-    let mut launched = vec![false; n];
-    let (tx, rx) = mpsc::channel::<(usize, StepRecord)>();
+    // The first failure, once fail-fast stops the run.
+    let mut stopping: Option<String> = None;
+    let (mut stopped, mut not_started) = (0, 0);
+    let (tx, rx) = mpsc::channel::<(usize, StepRecord, Ending)>();
     std::thread::scope(|scope| {
-        let mut running = 0;
+        let mut running: HashMap<usize, Arc<AtomicBool>> = HashMap::new();
         loop {
-            let mut progressed = false;
-            for i in 0..n {
-                if launched[i] || running >= jobs {
-                    continue;
-                }
+            while running.len() < jobs {
+                let Some(Reverse(i)) = ready.pop() else { break };
                 let s = &steps[i];
-                let dep_idx: Vec<usize> = s.deps.iter().map(|d| index[d.as_str()]).collect();
-                let waits_for = dep_idx.iter().copied().chain(s.order_after.iter().map(|d| index[d.as_str()]));
-                if waits_for.into_iter().any(|d| records[d].is_none()) {
-                    continue;
-                }
-                launched[i] = true;
-                progressed = true;
-                let failed_dep = dep_idx.iter().find(|d| blocked[**d]).map(|d| {
+                let failed_dep = deps[i].iter().find(|d| blocked[**d]).map(|d| {
                     let failed = records[*d].as_ref().is_some_and(|r| r.status == StepStatus::Failed);
                     (steps[*d].id.clone(), if failed { "failed" } else { "did not run" })
                 });
-                let skip = match (&failed_dep, exec::interrupted()) {
-                    (_, true) => Some("not started: the run was interrupted".to_string()),
-                    (Some((d, how)), false) if !s.always => Some(format!("not started: `{d}` {how}")),
+                let skip = match (&failed_dep, exec::interrupted(), &stopping) {
+                    (_, true, _) => Some("not started: the run was interrupted".to_string()),
+                    (Some((d, how)), false, _) if !s.always => Some(format!("not started: `{d}` {how}")),
+                    (None, false, Some(first)) if !s.always && !CHEAP_CHECK_KINDS.contains(&s.kind) => Some(format!(
+                        "not started: `{first}` failed and the run stops at the first failure (`--keep-going` runs \
+                         the steps that do not depend on it)"
+                    )),
                     _ => None,
                 };
                 if let Some(why) = skip {
                     blocked[i] = true;
+                    not_started += usize::from(failed_dep.is_none() && stopping.is_some());
                     if dry {
                         println!("  {} — {why}", s.id);
                     } else {
                         shared.progress.finish(&s.id, StepStatus::Skipped, Duration::ZERO, Some(&why));
                     }
                     records[i] = Some(skipped_record(s, why));
+                    release(i, &waiters, &mut waiting, &mut ready);
                     continue;
                 }
-                running += 1;
+                let cancel = Arc::new(AtomicBool::new(false));
+                running.insert(i, cancel.clone());
                 let tx = tx.clone();
                 let run = move || {
-                    let rec = run_step(ctx, s, shared, run_dir, dry);
-                    let _ = tx.send((i, rec));
+                    let started = Instant::now();
+                    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        run_step(ctx, s, shared, run_dir, dry, cancel)
+                    }));
+                    let (rec, ending) =
+                        outcome.unwrap_or_else(|p| (panicked_record(s, &*p, started), Ending::Panicked));
+                    let _ = tx.send((i, rec, ending));
                 };
                 if dry {
                     run();
@@ -647,29 +729,84 @@ fn run_graph(
                     scope.spawn(run);
                 }
             }
-            if running == 0 {
-                if records.iter().all(Option::is_some) {
-                    break;
-                }
-                if !progressed {
-                    // Only a dependency cycle gets here; check_graph rules out unknown ids.
-                    for (i, r) in records.iter_mut().enumerate() {
-                        if r.is_none() {
-                            *r = Some(skipped_record(&steps[i], "not started: dependency cycle".into()));
-                        }
+            if running.is_empty() {
+                // Nothing runs and nothing is ready: every step has a record, or the rest wait on a cycle.
+                break;
+            }
+            let Ok((i, rec, ending)) = rx.recv() else { break };
+            running.remove(&i);
+            if ending == Ending::Panicked {
+                report_panic(ctx, shared, &rec);
+            }
+            let failed = rec.status == StepStatus::Failed;
+            blocked[i] = failed || ending == Ending::Stopped;
+            stopped += usize::from(ending == Ending::Stopped);
+            if failed && !keep_going && !dry && stopping.is_none() && !exec::interrupted() {
+                stopping = Some(rec.id.clone());
+                for (j, cancel) in &running {
+                    if STOPPABLE_KINDS.contains(&steps[*j].kind) {
+                        cancel.store(true, Ordering::SeqCst);
                     }
-                    break;
                 }
-                continue;
             }
-            if let Ok((i, rec)) = rx.recv() {
-                running -= 1;
-                blocked[i] = rec.status == StepStatus::Failed;
-                records[i] = Some(rec);
-            }
+            records[i] = Some(rec);
+            release(i, &waiters, &mut waiting, &mut ready);
         }
     });
-    records.into_iter().map(|r| r.expect("every step has a record")).collect()
+    if let Some(first) = &stopping {
+        if stopped + not_started > 0 {
+            shared.progress.println(&format!(
+                "`{first}` failed: stopped {stopped} running and did not start {not_started} independent step(s); \
+                 `--keep-going` runs every step that does not depend on a failure"
+            ));
+        }
+    }
+    steps
+        .iter()
+        .zip(records)
+        .map(|(s, r)| r.unwrap_or_else(|| skipped_record(s, "not started: dependency cycle".into())))
+        .collect()
+}
+
+/// Counts down the waiters of a finished step; those with nothing left to wait for join the ready queue.
+fn release(i: usize, waiters: &[Vec<usize>], waiting: &mut [usize], ready: &mut BinaryHeap<Reverse<usize>>) {
+    for &w in &waiters[i] {
+        waiting[w] -= 1;
+        if waiting[w] == 0 {
+            ready.push(Reverse(w));
+        }
+    }
+}
+
+/// The record of a step whose code panicked: a failed step naming the bug, so the run ends and reports instead of
+/// waiting for a thread that is gone.
+fn panicked_record(s: &Step, payload: &(dyn std::any::Any + Send), started: Instant) -> StepRecord {
+    let what = payload
+        .downcast_ref::<&str>()
+        .map(|m| m.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(no message)".into());
+    let mut r = skipped_record(
+        s,
+        format!(
+            "internal error: the step panicked: {}. This is a bug in the xtask: please report it with this run's \
+             report.json",
+            secrets::redact_global(&what)
+        ),
+    );
+    r.status = StepStatus::Failed;
+    r.duration_ms = started.elapsed().as_millis() as u64;
+    r
+}
+
+/// Shows a panicked step like any failed one (its thread died before it could).
+fn report_panic(ctx: &Context, shared: &Shared, rec: &StepRecord) {
+    if ctx.global.dry_run {
+        println!("    {}", rec.message.as_deref().unwrap_or(""));
+        return;
+    }
+    let took = Duration::from_millis(rec.duration_ms);
+    shared.progress.finish(&rec.id, StepStatus::Failed, took, rec.message.as_deref());
 }
 
 fn skipped_record(s: &Step, why: String) -> StepRecord {
@@ -689,7 +826,14 @@ fn skipped_record(s: &Step, why: String) -> StepRecord {
     }
 }
 
-fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path, dry: bool) -> StepRecord {
+fn run_step(
+    ctx: &Context,
+    s: &Step,
+    shared: &Shared,
+    run_dir: &std::path::Path,
+    dry: bool,
+    cancel: Arc<AtomicBool>,
+) -> (StepRecord, Ending) {
     let started = Instant::now();
     let started_at = report::rfc3339(SystemTime::now());
     let timeout = ctx
@@ -708,7 +852,7 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
         Err(e) => {
             let mut r = skipped_record(s, format!("could not create a shell: {e}"));
             r.status = StepStatus::Failed;
-            return r;
+            return (r, Ending::Normal);
         }
     };
     let mut cx = StepCx {
@@ -719,7 +863,8 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
         deps: s.deps.clone(),
         shared,
         dry,
-        deadline: started + timeout,
+        // A huge `timeouts:` value means "no limit", not an overflow.
+        deadline: started.checked_add(timeout).unwrap_or_else(|| started + Duration::from_secs(100 * 365 * 86_400)),
         timeout,
         log: log.clone(),
         run_dir: run_dir.to_path_buf(),
@@ -728,13 +873,22 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
         cache_reason: None,
         pending: None,
         invalidated: false,
+        cancel,
     };
     if let Some(l) = &log {
         let _ = std::fs::write(l, format!("# step {}: {}\n", s.id, secrets::redact_global(&s.title)));
     }
     let result = (s.action)(&mut cx);
     let took = started.elapsed();
+    let stopped = result.as_ref().err().is_some_and(|e| e.downcast_ref::<Stopped>().is_some());
     let (status, message) = match &result {
+        Err(_) if stopped => (
+            StepStatus::Skipped,
+            Some(
+                "stopped: another step failed and the run stops at the first failure (`--keep-going` lets it finish)"
+                    .to_string(),
+            ),
+        ),
         Ok(Done::Passed) => (StepStatus::Passed, None),
         Ok(Done::Cached) => (StepStatus::Cached, None),
         Ok(Done::Skipped(why)) => (StepStatus::Skipped, Some(why.clone())),
@@ -788,7 +942,7 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
             shared.progress.println(&text);
         }
     }
-    StepRecord {
+    let record = StepRecord {
         id: s.id.clone(),
         kind: s.kind,
         title: s.title.clone(),
@@ -801,9 +955,134 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
         message,
         log: log_rel,
         log_tail,
-    }
+    };
+    (record, if stopped { Ending::Stopped } else { Ending::Normal })
 }
 
 fn indent(text: &str, prefix: &str) -> String {
     text.lines().map(|l| format!("{prefix}{l}")).collect::<Vec<_>>().join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use xshell::cmd;
+
+    fn global() -> crate::cli::Global {
+        crate::cli::Global {
+            config: None,
+            dry_run: false,
+            verbose: false,
+            jobs: None,
+            no_install: false,
+            keep_going: false,
+        }
+    }
+
+    /// Runs `steps` on the engine in a temp project; returns (status, message) per step and the wall time.
+    fn run(steps: Vec<Step>, jobs: usize, keep_going: bool) -> (Vec<(StepStatus, String)>, Duration) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ctx = Context::new(global()).unwrap();
+        ctx.root = dir.path().to_path_buf();
+        std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+        let shared = Shared {
+            state: Mutex::new(State::default()),
+            state_path: dir.path().join("state.json"),
+            values: Mutex::new(BTreeMap::new()),
+            progress: Progress::new(false),
+            would_run: Mutex::new(vec![]),
+        };
+        let started = Instant::now();
+        let records = run_graph(&ctx, &steps, &shared, dir.path(), Policy { jobs, dry: false, keep_going });
+        let out = records.into_iter().map(|r| (r.status, r.message.unwrap_or_default())).collect();
+        (out, started.elapsed())
+    }
+
+    fn ok<'a>(id: &str, kind: &'static str) -> Step<'a> {
+        Step::new(id, kind, id, |_| Ok(Done::Passed))
+    }
+
+    fn fails<'a>(id: &str) -> Step<'a> {
+        Step::new(id, "preflight", id, |_| Err(anyhow!("broken on purpose")))
+    }
+
+    #[cfg(unix)]
+    fn sleeps<'a>(id: &str, kind: &'static str) -> Step<'a> {
+        Step::new(id, kind, id, |cx| {
+            cx.run(cmd!(cx.sh, "sleep 30").into())?;
+            Ok(Done::Passed)
+        })
+    }
+
+    #[test]
+    fn a_panicking_step_fails_names_the_bug_and_never_blocks_the_run() {
+        let steps = vec![
+            Step::new("boom", "build", "panics", |_| -> Result<Done> { panic!("index out of range") }),
+            ok("after-boom", "gate").after(["boom"]),
+            ok("independent", "lint"),
+        ];
+        let (records, _) = run(steps, 2, true);
+        assert_eq!(records[0].0, StepStatus::Failed);
+        assert!(records[0].1.starts_with("internal error: the step panicked: index out of range."), "{records:?}");
+        assert_eq!(records[1], (StepStatus::Skipped, "not started: `boom` failed".to_string()));
+        assert_eq!(records[2].0, StepStatus::Passed);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fail_fast_stops_running_builds_and_starts_nothing_new() {
+        // jobs = 2: the failing preflight and the build run together; `later` waits for a free slot.
+        let steps = vec![fails("preflight"), sleeps("build", "build"), ok("later", "cluster"), ok("check", "gate")];
+        let (records, took) = run(steps, 2, false);
+        assert_eq!(records[0].0, StepStatus::Failed);
+        assert_eq!(records[1].0, StepStatus::Skipped, "{records:?}");
+        assert!(records[1].1.starts_with("stopped: another step failed"), "{records:?}");
+        assert_eq!(records[2].0, StepStatus::Skipped);
+        assert!(records[2].1.contains("`preflight` failed and the run stops at the first failure"), "{records:?}");
+        // A cheap check whose dependencies passed still starts: its verdict does not depend on the CPU count.
+        assert_eq!(records[3].0, StepStatus::Passed, "{records:?}");
+        assert!(took < Duration::from_secs(20), "the sleeping build was not stopped: {took:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn fail_fast_lets_a_running_step_that_is_not_a_build_finish() {
+        let steps = vec![
+            fails("preflight"),
+            Step::new("gate", "gate", "short", |cx| {
+                cx.run(cmd!(cx.sh, "sleep 0.3").into())?;
+                Ok(Done::Passed)
+            }),
+            ok("cleanup", "teardown").always(),
+        ];
+        let (records, _) = run(steps, 3, false);
+        assert_eq!(records[1].0, StepStatus::Passed, "{records:?}");
+        assert_eq!(records[2].0, StepStatus::Passed, "always steps still run: {records:?}");
+    }
+
+    #[test]
+    fn keep_going_runs_every_step_that_does_not_depend_on_the_failure() {
+        let steps = vec![fails("preflight"), ok("build", "build"), ok("gate", "gate").after(["build"])];
+        let (records, _) = run(steps, 1, true);
+        let statuses: Vec<StepStatus> = records.iter().map(|r| r.0).collect();
+        assert_eq!(statuses, [StepStatus::Failed, StepStatus::Passed, StepStatus::Passed]);
+    }
+
+    #[test]
+    fn a_long_chain_and_a_wide_fan_out_all_run() {
+        // 3000 steps: a chain of 1000 and 2000 dependents of its first step.
+        let mut steps: Vec<Step> = (0..1000)
+            .map(|i| {
+                let s = ok(&format!("c{i}"), "gate");
+                if i > 0 {
+                    s.after([format!("c{}", i - 1)])
+                } else {
+                    s
+                }
+            })
+            .collect();
+        steps.extend((0..2000).map(|i| ok(&format!("f{i}"), "gate").after(["c0"])));
+        let (records, _) = run(steps, 4, false);
+        assert!(records.iter().all(|r| r.0 == StepStatus::Passed));
+    }
 }
