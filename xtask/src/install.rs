@@ -8,16 +8,32 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use xshell::cmd;
 
+use crate::config::ByteSize;
 use crate::context::Context;
 use crate::pipeline::exec::{self, Exec};
+use crate::pipeline::Interrupted;
 use crate::yaml;
+
+/// curl gives up on a connection (DNS, TCP, TLS) that takes longer than this.
+pub const CONNECT_TIMEOUT_SECS: u64 = 10;
+/// ... and on a transfer slower than [`LOW_SPEED_BYTES`] per second for this long (a server that accepts and never
+/// answers, a stalled proxy).
+pub const LOW_SPEED_SECS: u64 = 15;
+pub const LOW_SPEED_BYTES: u64 = 1024;
+/// curl retries a timed-out transfer this often (curl(1) `--retry`: timeouts and DNS failures are transient).
+pub const RETRIES: u64 = 1;
+/// The stated bound on a stalled download of one tool: every attempt ends within the connect timeout plus the
+/// low-speed window, and curl waits 1 s before its retry: 2 × (10 + 15) + 1 = 51 s.
+pub const STALL_BOUND_SECS: u64 = (RETRIES + 1) * (CONNECT_TIMEOUT_SECS + LOW_SPEED_SECS) + RETRIES;
+/// A download that keeps making (slow) progress is stopped after this long.
+pub const DOWNLOAD_LIMIT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -107,13 +123,42 @@ impl Install {
                 .into());
             }
         }
+        // Independent downloads run at once; progress lines at most every 5 s per tool.
+        let last_shown = std::sync::Mutex::new(BTreeMap::<String, Instant>::new());
+        let show = |name: &str, line: &str| {
+            let mut last = last_shown.lock().unwrap_or_else(|p| p.into_inner());
+            let due = last.get(name).is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
+            if due {
+                last.insert(name.to_string(), Instant::now());
+                eprintln!("{line}");
+            }
+        };
+        let results: Vec<(String, Result<String>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = names
+                .iter()
+                .map(|name| {
+                    let (lock, show) = (&lock, &show);
+                    scope.spawn(move || {
+                        let r = install_one(ctx, lock, name, self.force, &|line: &str| show(name, line));
+                        (name.clone(), r)
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| (String::new(), Err(anyhow::anyhow!("panicked")))))
+                .collect()
+        });
+        if exec::interrupted() {
+            return Err(Interrupted.into());
+        }
         let mut failed = vec![];
-        for name in &names {
-            match install_one(ctx, &lock, name, self.force) {
+        for (name, r) in results {
+            match r {
                 Ok(msg) => eprintln!("{msg}"),
                 Err(e) => {
                     eprintln!("{name}: {e:#}");
-                    failed.push(name.clone());
+                    failed.push(name);
                 }
             }
         }
@@ -124,8 +169,19 @@ impl Install {
     }
 }
 
-/// Installs one pinned tool, or says why not. Nothing reaches .xtask/bin unless the checksum matched.
-pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool) -> Result<String> {
+/// Installs one pinned tool, or says why not. Nothing reaches .xtask/bin unless the checksum matched. `progress`
+/// gets the download's state about once a second: the first line names the URL, the later ones bytes of total.
+/// Err([`Interrupted`]) after Ctrl-C, and nothing is started once the run was interrupted.
+pub fn install_one(
+    ctx: &Context,
+    lock: &Lock,
+    name: &str,
+    force: bool,
+    progress: &(dyn Fn(&str) + Sync),
+) -> Result<String> {
+    if exec::interrupted() {
+        return Err(Interrupted.into());
+    }
     let tool = &lock.tools[name];
     let platform = host_platform();
     let art = tool.platforms.get(&platform).with_context(|| {
@@ -151,13 +207,48 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool) -> Resul
     std::fs::create_dir_all(&work)?;
     let file_name = art.url.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("download");
     let download = work.join(file_name);
-    eprintln!("{name}: downloading {} {} for {platform}", name, tool.version);
     let url = &art.url;
-    let curl = Exec::from(cmd!(sh, "curl --fail --silent --show-error --location --retry 2 --output {download} {url}"))
-        .timeout(Duration::from_secs(600));
-    let out = exec::run(curl).context("running curl (is it installed?)")?;
+    progress(&format!("{name}: downloading {name} {} for {platform} from {url}", tool.version));
+    let headers = work.join("headers.txt");
+    let (connect, low_time, low_bytes, retries) = (
+        CONNECT_TIMEOUT_SECS.to_string(),
+        LOW_SPEED_SECS.to_string(),
+        LOW_SPEED_BYTES.to_string(),
+        RETRIES.to_string(),
+    );
+    // curl(1): --connect-timeout bounds DNS + TCP + TLS; --speed-limit/--speed-time abort a transfer that moves
+    // less than N bytes/s for M seconds (also while waiting for the response); --retry retries timeouts. The
+    // headers of every response (redirects too) go to a file, so the progress line can show the total size.
+    let curl = Exec::from(cmd!(
+        sh,
+        "curl --fail --silent --show-error --location --connect-timeout {connect} --speed-limit {low_bytes} --speed-time {low_time} --retry {retries} --dump-header {headers} --output {download} {url}"
+    ))
+    .timeout(DOWNLOAD_LIMIT);
+    let started = Instant::now();
+    let out = std::thread::scope(|scope| {
+        let curl = scope.spawn(|| exec::run(curl));
+        let mut shown = Instant::now();
+        while !curl.is_finished() {
+            std::thread::sleep(Duration::from_millis(100));
+            if shown.elapsed() >= Duration::from_secs(1) {
+                shown = Instant::now();
+                let got = std::fs::metadata(&download).map(|m| m.len()).unwrap_or(0);
+                let total = content_length(&headers).map(|t| ByteSize(t).to_string()).unwrap_or_else(|| "?".into());
+                progress(&format!(
+                    "{name}: {} of {total} from {url} ({}s)",
+                    ByteSize(got),
+                    started.elapsed().as_secs()
+                ));
+            }
+        }
+        curl.join().unwrap_or_else(|_| Err(std::io::Error::other("the download thread panicked")))
+    })
+    .context("running curl (is it installed?)")?;
+    if out.interrupted {
+        return Err(Interrupted.into());
+    }
     if !out.success() {
-        bail!("download of {url} failed ({}): {}", describe_exit(&out), out.tail(3));
+        bail!("{}", download_failure(url, &out));
     }
     let got = sha256_file(&download)?;
     if !got.eq_ignore_ascii_case(art.sha256.trim()) {
@@ -195,8 +286,35 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool) -> Resul
     Ok(format!("{name} {} installed into .xtask/bin (sha256 verified)", tool.version))
 }
 
-fn describe_exit(out: &exec::Output) -> String {
-    format!("curl {}", out.ending())
+/// Why a download failed, with curl's own last line once (its retries repeat it).
+fn download_failure(url: &str, out: &exec::Output) -> String {
+    let last = out.stderr.lines().rev().map(str::trim).find(|l| !l.is_empty()).unwrap_or("").to_string();
+    if out.timed_out {
+        return format!(
+            "download of {url} was still running after {} (it kept making slow progress) and was stopped",
+            crate::pipeline::fmt_duration(DOWNLOAD_LIMIT)
+        );
+    }
+    match out.code {
+        // curl's CURLE_OPERATION_TIMEDOUT: the connect timeout or the low-speed limit.
+        Some(28) => format!(
+            "download of {url} timed out: no connection within {CONNECT_TIMEOUT_SECS} s, or less than \
+             {LOW_SPEED_BYTES} bytes/s for {LOW_SPEED_SECS} s, on each of {} attempts (a stalled download gives up \
+             within {STALL_BOUND_SECS} s): {last}. Check the network or the proxy (HTTPS_PROXY)",
+            RETRIES + 1
+        ),
+        _ => format!("download of {url} failed (curl {}): {last}", out.ending()),
+    }
+}
+
+/// The size announced by the last response (after redirects), from curl's `--dump-header` file.
+fn content_length(headers: &Path) -> Option<u64> {
+    let text = std::fs::read_to_string(headers).ok()?;
+    text.lines().rev().find_map(|l| {
+        let (k, v) = l.split_once(':')?;
+        // A redirect's own length (often 0) is not the file's.
+        k.trim().eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok().filter(|n| *n > 0)).flatten()
+    })
 }
 
 pub fn sha256_file(path: &Path) -> Result<String> {

@@ -307,35 +307,100 @@ pub fn shortfall(probe: &Probe, minimum: &Version, needed: bool) -> Option<Strin
     }
 }
 
-/// Preflight for a command: every tool in `names` present at its minimum. A missing one that is pinned in
-/// xtask/tools.lock.yaml is installed into .xtask/bin first (unless `--no-install`), and the step says so.
+/// Preflight for a command: every tool in `names` present at its minimum. Missing ones that are pinned in
+/// xtask/tools.lock.yaml are installed into .xtask/bin first, all at once (unless `--no-install`), and the step
+/// says so. After Ctrl-C nothing new starts and the step ends as interrupted, naming no tool.
 pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Result<()> {
     let ctx = cx.ctx;
     let cfg = ctx.config()?;
     let lock = crate::install::load_lock(&ctx.root).ok();
-    let mut missing = vec![];
+    let pinned = |name: &str| lock.as_ref().and_then(|l| l.tools.get(name));
+    let mut defs = vec![];
     for name in names {
-        let def = find_def(name).ok_or_else(|| anyhow::anyhow!("internal error: unknown tool {name}"))?;
-        if cx.dry_run() {
-            println!("    check {name} >= {}", minimum(def, Some(cfg)));
-            continue;
-        }
-        let min = minimum(def, Some(cfg));
-        let mut probe = probe(ctx, &cx.sh, def);
-        let mut why = shortfall(&probe, &min, true);
-        let pinned = lock.as_ref().is_some_and(|l| l.tools.contains_key(*name));
-        if why.is_some() && !probe.found && pinned && !ctx.global.no_install {
-            cx.note(format!("{name} is missing: installing the pinned version (turn this off with --no-install)"));
-            match crate::install::install_one(ctx, lock.as_ref().expect("checked above"), name, false) {
-                Ok(msg) => {
-                    cx.note(msg);
-                    probe = self::probe(ctx, &cx.sh, def);
-                    why = shortfall(&probe, &min, true);
-                }
-                Err(e) => why = Some(format!("not found, and installing the pinned version failed: {e:#}")),
+        defs.push(find_def(name).ok_or_else(|| anyhow::anyhow!("internal error: unknown tool {name}"))?);
+    }
+    if cx.dry_run() {
+        for def in &defs {
+            println!("    check {} >= {}", def.name, minimum(def, Some(cfg)));
+            if locate(&ctx.local_bin(), def.program).is_some() {
+                continue;
+            }
+            let art = pinned(def.name).and_then(|t| Some((t, t.platforms.get(&crate::install::host_platform())?)));
+            match art {
+                Some((t, a)) if !ctx.global.no_install => println!(
+                    "    {} is not installed: would download {} {} from {} (sha256 {}) into .xtask/bin",
+                    def.name, def.name, t.version, a.url, a.sha256
+                ),
+                _ => println!("    {} is not installed: the step would fail", def.name),
             }
         }
-        if let (Some(v), "helm") = (probe.version.as_deref().and_then(Version::parse), *name) {
+        return Ok(());
+    }
+    let mut probes: Vec<Probe> = defs.iter().map(|def| probe(ctx, &cx.sh, def)).collect();
+    if crate::pipeline::exec::interrupted() {
+        return Err(crate::pipeline::Interrupted.into());
+    }
+    let mut install_errors: std::collections::BTreeMap<&str, String> = Default::default();
+    let to_install: Vec<&'static ToolDef> = defs
+        .iter()
+        .zip(&probes)
+        .filter(|(d, p)| !p.found && pinned(d.name).is_some() && !ctx.global.no_install)
+        .map(|(d, _)| *d)
+        .collect();
+    if !to_install.is_empty() {
+        let lock = lock.as_ref().expect("pinned tools come from the lock");
+        for def in &to_install {
+            let url = lock.tools[def.name].platforms.get(&crate::install::host_platform()).map(|a| a.url.as_str());
+            cx.note(format!(
+                "{} is missing: installing the pinned version from {} (turn this off with --no-install)",
+                def.name,
+                url.unwrap_or("(no download for this platform)")
+            ));
+        }
+        let status = cx.status_line();
+        // Independent downloads run at once, so stalls overlap instead of adding up.
+        let results: Vec<(&str, anyhow::Result<String>)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = to_install
+                .iter()
+                .map(|def| {
+                    let status = &status;
+                    scope.spawn(move || (def.name, crate::install::install_one(ctx, lock, def.name, false, status)))
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or_else(|_| ("?", Err(anyhow::anyhow!("the install thread panicked")))))
+                .collect()
+        });
+        if crate::pipeline::exec::interrupted() {
+            return Err(crate::pipeline::Interrupted.into());
+        }
+        for (name, r) in results {
+            match r {
+                Ok(msg) => cx.note(msg),
+                Err(e) => {
+                    install_errors.insert(name, format!("{e:#}"));
+                }
+            }
+        }
+        for (def, p) in defs.iter().zip(probes.iter_mut()) {
+            if to_install.iter().any(|d| d.name == def.name) && !install_errors.contains_key(def.name) {
+                *p = probe(ctx, &cx.sh, def);
+            }
+        }
+    }
+    let mut missing = vec![];
+    for (def, probe) in defs.iter().zip(&probes) {
+        let name = def.name;
+        let min = minimum(def, Some(cfg));
+        let why = match install_errors.get(name) {
+            Some(e) => Some(format!("not found, and installing the pinned version failed: {e}")),
+            None if !probe.found && ctx.global.no_install && pinned(name).is_some() => {
+                Some("not found (not installed: --no-install)".to_string())
+            }
+            None => shortfall(probe, &min, true),
+        };
+        if let (Some(v), "helm") = (probe.version.as_deref().and_then(Version::parse), name) {
             // Later steps pick Helm 3 or Helm 4 flags from this, without asking helm again.
             cx.set("helm.major", v.major.to_string());
         }
@@ -344,7 +409,11 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
                 let src = if probe.source == Some(Source::Pinned) { " (pinned, .xtask/bin)" } else { "" };
                 cx.note(format!("{name} {}{src}", probe.version.as_deref().unwrap_or("?")));
             }
-            Some(w) => missing.push(format!("  - {name}: {w} — {}", hint(def))),
+            Some(w) => {
+                // The flag that makes the tool unnecessary, where there is one.
+                let bypass = if name == "trivy" { "; or pass `--skip-gate vuln`" } else { "" };
+                missing.push(format!("  - {name}: {w} — {}{bypass}", hint(def)));
+            }
         }
     }
     if !missing.is_empty() {

@@ -324,12 +324,15 @@ fn up_installs_a_missing_pinned_tool_first_unless_told_not_to() {
     pin_minikube(&sb);
     let out = sb.xtask(&["--no-install", "up"]).run();
     out.assert_code(1);
-    out.stderr_contains("  - minikube: not found — `cargo xtask tools install minikube` (pinned)");
+    out.stderr_contains(
+        "  - minikube: not found (not installed: --no-install) — `cargo xtask tools install minikube` (pinned)",
+    );
     assert!(!sb.project.join(".xtask/bin/minikube").exists());
 
     let out = sb.xtask(&["up"]).run();
     out.assert_success();
-    out.stderr_contains("minikube is missing: installing the pinned version (turn this off with --no-install)");
+    out.stderr_contains("minikube is missing: installing the pinned version from http://127.0.0.1:");
+    out.stderr_contains("/minikube.tar.gz (turn this off with --no-install)");
     out.stderr_contains("minikube 1.35.0 installed into .xtask/bin (sha256 verified)");
     out.stderr_contains("minikube 1.34.0 (pinned, .xtask/bin)");
     assert!(

@@ -215,7 +215,7 @@ pub struct StepCx<'r> {
     cancel: Arc<AtomicBool>,
 }
 
-impl StepCx<'_> {
+impl<'r> StepCx<'r> {
     pub fn dry_run(&self) -> bool {
         self.dry
     }
@@ -326,6 +326,12 @@ impl StepCx<'_> {
         });
         let bg = exec::spawn(e).map_err(|err| anyhow!("could not start `{shown}`: {err}"))?;
         Ok(Some(bg))
+    }
+
+    /// A sender of this step's changing state ([`Progress::status`]) that other threads of the step may use.
+    pub fn status_line(&self) -> impl Fn(&str) + Sync + 'r {
+        let (id, shared) = (self.id.clone(), self.shared);
+        move |msg: &str| shared.progress.status(&id, msg)
     }
 
     /// Time left before this step's timeout.

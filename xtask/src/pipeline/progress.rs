@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -16,6 +16,8 @@ pub struct Progress {
     live: Option<MultiProgress>,
     bars: Mutex<HashMap<String, ProgressBar>>,
     color: bool,
+    /// When each step last printed a plain status line (they are throttled).
+    last_status: Mutex<HashMap<String, Instant>>,
 }
 
 impl Progress {
@@ -25,7 +27,7 @@ impl Progress {
         let live = (allow_live && tty && !ci && std::env::var_os("XTASK_PLAIN").is_none())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
         let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Progress { live, bars: Mutex::new(HashMap::new()), color }
+        Progress { live, bars: Mutex::new(HashMap::new()), color, last_status: Mutex::new(HashMap::new()) }
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -60,6 +62,25 @@ impl Progress {
                 self.bars.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), pb);
             }
             None => eprintln!("{} {id}: {}", self.paint("1", "==>"), redact_global(title)),
+        }
+    }
+
+    /// A step's changing state (a download's bytes): the spinner's text on a terminal, otherwise a plain line at most
+    /// every 5 s per step and topic (the text before the message's first `:`, e.g. the tool being downloaded), so a
+    /// CI log shows that each one moves without filling up.
+    pub fn status(&self, id: &str, msg: &str) {
+        if self.live.is_some() {
+            if let Some(pb) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).get(id) {
+                pb.set_message(redact_global(msg));
+            }
+            return;
+        }
+        let mut last = self.last_status.lock().unwrap_or_else(|p| p.into_inner());
+        let key = format!("{id}\0{}", msg.split(':').next().unwrap_or(""));
+        if last.get(&key).is_none_or(|t| t.elapsed() >= Duration::from_secs(5)) {
+            last.insert(key, Instant::now());
+            drop(last);
+            self.println(&format!("    {id}: {msg}"));
         }
     }
 
