@@ -19,6 +19,7 @@ use crate::config::ByteSize;
 use crate::context::Context;
 use crate::pipeline::exec::{self, Exec};
 use crate::pipeline::Interrupted;
+use crate::report::CommandRecord;
 use crate::yaml;
 
 /// curl gives up on a connection (DNS, TCP, TLS) that takes longer than this.
@@ -139,8 +140,10 @@ impl Install {
                 .map(|name| {
                     let (lock, show) = (&lock, &show);
                     scope.spawn(move || {
-                        let r = install_one(ctx, lock, name, self.force, &|line: &str| show(name, line));
-                        (name.clone(), r)
+                        let commands = std::sync::Mutex::new(vec![]);
+                        let progress = |line: &str| show(name, line);
+                        let io = InstallIo { progress: &progress, log: None, commands: &commands };
+                        (name.clone(), install_one(ctx, lock, name, self.force, &io))
                     })
                 })
                 .collect();
@@ -169,16 +172,35 @@ impl Install {
     }
 }
 
-/// Installs one pinned tool, or says why not. Nothing reaches .xtask/bin unless the checksum matched. `progress`
-/// gets the download's state about once a second: the first line names the URL, the later ones bytes of total.
+/// Where an install reports to; shared by installs running at once.
+pub struct InstallIo<'a> {
+    /// The download's state about once a second: the first line names the URL, the later ones bytes of total.
+    pub progress: &'a (dyn Fn(&str) + Sync),
+    /// The step log that gets each command line and its output.
+    pub log: Option<PathBuf>,
+    /// Each command run (curl, tar), for the report.
+    pub commands: &'a std::sync::Mutex<Vec<CommandRecord>>,
+}
+
+impl InstallIo<'_> {
+    fn run(&self, mut e: Exec) -> std::io::Result<exec::Output> {
+        e.log = self.log.clone();
+        let shown = e.display();
+        let out = exec::run(e)?;
+        self.commands.lock().unwrap_or_else(|p| p.into_inner()).push(CommandRecord {
+            command: shown,
+            exit_code: out.code,
+            duration_ms: out.duration.as_millis() as u64,
+            timed_out: out.timed_out,
+        });
+        Ok(out)
+    }
+}
+
+/// Installs one pinned tool, or says why not. Nothing reaches .xtask/bin unless the checksum matched.
 /// Err([`Interrupted`]) after Ctrl-C, and nothing is started once the run was interrupted.
-pub fn install_one(
-    ctx: &Context,
-    lock: &Lock,
-    name: &str,
-    force: bool,
-    progress: &(dyn Fn(&str) + Sync),
-) -> Result<String> {
+pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool, io: &InstallIo) -> Result<String> {
+    let progress = io.progress;
     if exec::interrupted() {
         return Err(Interrupted.into());
     }
@@ -210,6 +232,8 @@ pub fn install_one(
     let url = &art.url;
     progress(&format!("{name}: downloading {name} {} for {platform} from {url}", tool.version));
     let headers = work.join("headers.txt");
+    // Shown relative to the project (the shell runs there), so reports do not carry the checkout's location.
+    let (download_arg, headers_arg) = (ctx.rel(&download).into_owned(), ctx.rel(&headers).into_owned());
     let (connect, low_time, low_bytes, retries) = (
         CONNECT_TIMEOUT_SECS.to_string(),
         LOW_SPEED_SECS.to_string(),
@@ -221,12 +245,12 @@ pub fn install_one(
     // headers of every response (redirects too) go to a file, so the progress line can show the total size.
     let curl = Exec::from(cmd!(
         sh,
-        "curl --fail --silent --show-error --location --connect-timeout {connect} --speed-limit {low_bytes} --speed-time {low_time} --retry {retries} --dump-header {headers} --output {download} {url}"
+        "curl --fail --silent --show-error --location --connect-timeout {connect} --speed-limit {low_bytes} --speed-time {low_time} --retry {retries} --dump-header {headers_arg} --output {download_arg} {url}"
     ))
     .timeout(DOWNLOAD_LIMIT);
     let started = Instant::now();
     let out = std::thread::scope(|scope| {
-        let curl = scope.spawn(|| exec::run(curl));
+        let curl = scope.spawn(|| io.run(curl));
         let mut shown = Instant::now();
         while !curl.is_finished() {
             std::thread::sleep(Duration::from_millis(100));
@@ -264,12 +288,13 @@ pub fn install_one(
             let inner = art.path_in_archive.as_deref().context("path_in_archive is missing in the lock file")?;
             let unpack = work.join("unpacked");
             std::fs::create_dir_all(&unpack)?;
+            let unpack_arg = ctx.rel(&unpack).into_owned();
             let c = match kind {
-                ArchiveKind::TarGz => cmd!(sh, "tar -xzf {download} -C {unpack}"),
-                _ if cfg!(windows) => cmd!(sh, "tar -xf {download} -C {unpack}"),
-                _ => cmd!(sh, "unzip -q {download} -d {unpack}"),
+                ArchiveKind::TarGz => cmd!(sh, "tar -xzf {download_arg} -C {unpack_arg}"),
+                _ if cfg!(windows) => cmd!(sh, "tar -xf {download_arg} -C {unpack_arg}"),
+                _ => cmd!(sh, "unzip -q {download_arg} -d {unpack_arg}"),
             };
-            let out = exec::run(Exec::from(c).timeout(Duration::from_secs(300)))?;
+            let out = io.run(Exec::from(c).timeout(Duration::from_secs(300)))?;
             if !out.success() {
                 bail!("unpacking {file_name} failed: {}", out.tail(3));
             }

@@ -17,6 +17,7 @@ mod manifests;
 mod minikube;
 mod pipeline;
 mod report;
+mod report_html;
 mod rollback;
 mod teardown;
 mod time;

@@ -2,6 +2,7 @@
 //! docs/report.schema.json), junit.xml (one testcase per step) and summary.md (also appended to
 //! $GITHUB_STEP_SUMMARY when set). Everything passes the secret redactor on its way out.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -39,6 +40,8 @@ pub struct StepRecord {
     pub title: String,
     pub status: StepStatus,
     pub started_at: Option<String>,
+    /// When the step started, in ms after the run started (the report.html timeline); None when it did not start.
+    pub start_ms: Option<u64>,
     pub duration_ms: u64,
     /// Why the step ran or was skipped as cached: "cached: fingerprint unchanged", "apps/x changed".
     pub cache: Option<String>,
@@ -59,7 +62,35 @@ pub struct RunReport {
     pub exit_code: i32,
     pub started_at: String,
     pub duration_ms: u64,
+    pub provenance: Provenance,
     pub steps: Vec<StepRecord>,
+}
+
+/// What produced the run: enough to reproduce it or to tell two runs apart.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Provenance {
+    /// `git rev-parse HEAD` of the project; None outside a git checkout or without git.
+    pub git_commit: Option<String>,
+    /// Tracked files differ from the commit (`git status --porcelain --untracked-files=no`).
+    pub git_dirty: Option<bool>,
+    pub xtask_version: String,
+    /// `cargo xtask` and the arguments as given (secrets redacted on the way out).
+    pub command_line: Vec<String>,
+    pub os: String,
+    pub arch: String,
+    /// The versions of the tools this run checked or used (tool → version).
+    pub tools: BTreeMap<String, String>,
+}
+
+impl Provenance {
+    pub fn short(&self) -> String {
+        let commit = match (&self.git_commit, self.git_dirty) {
+            (Some(c), Some(true)) => format!("{} (dirty)", &c[..c.len().min(12)]),
+            (Some(c), _) => c[..c.len().min(12)].to_string(),
+            (None, _) => "no git commit".into(),
+        };
+        format!("xtask {} at {commit} on {}/{}", self.xtask_version, self.os, self.arch)
+    }
 }
 
 impl RunReport {
@@ -69,6 +100,7 @@ impl RunReport {
         write_atomic(&dir.join("junit.xml"), redact_global(&self.junit()).as_bytes())?;
         let summary = redact_global(&self.summary());
         write_atomic(&dir.join("summary.md"), summary.as_bytes())?;
+        write_atomic(&dir.join("report.html"), redact_global(&crate::report_html::render(self)).as_bytes())?;
         if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
             if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(p) {
                 let _ = f.write_all(summary.as_bytes());
@@ -137,13 +169,37 @@ impl RunReport {
         x
     }
 
+    /// The failing step's command: the last one that did not succeed (None when every command did, e.g. a check
+    /// that failed on what a command printed: the message says why).
+    pub fn failing_command(s: &StepRecord) -> Option<&CommandRecord> {
+        s.commands.iter().rev().find(|c| c.exit_code != Some(0) || c.timed_out)
+    }
+
     pub fn summary(&self) -> String {
-        let mut m = format!(
-            "## cargo xtask {}: {}\n\nRun `{}`, {}.\n\n| step | status | time | details |\n|---|---|---|---|\n",
-            self.command,
-            self.status,
+        let mut m = format!("## cargo xtask {}: {}\n\n", self.command, self.status);
+        // The cause first: what one attaches to a ticket must show it without scrolling.
+        for s in self.steps.iter().filter(|s| s.status == StepStatus::Failed) {
+            m += &format!("**`{}` failed**:\n\n```text\n{}\n```\n\n", s.id, s.message.as_deref().unwrap_or("failed"));
+            if let Some(c) = Self::failing_command(s) {
+                let ending = match (c.timed_out, c.exit_code) {
+                    (true, _) => "timed out".to_string(),
+                    (_, Some(code)) => format!("exit {code}"),
+                    (_, None) => "killed by a signal".to_string(),
+                };
+                m += &format!("Command: `{}` ({ending})\n\n", c.command.replace('`', "'"));
+            }
+            if let Some(t) = s.log_tail.as_deref().filter(|t| !t.trim().is_empty()) {
+                let last: Vec<&str> = t.lines().collect();
+                let last = last[last.len().saturating_sub(10)..].join("\n");
+                m += &format!("Last output ({}):\n\n```text\n{last}\n```\n\n", s.log.as_deref().unwrap_or("log"));
+            }
+        }
+        m += &format!(
+            "Run `{}`, {}: `{}`, {}.\n\n| step | status | time | details |\n|---|---|---|---|\n",
             self.run_id,
-            crate::pipeline::fmt_duration(Duration::from_millis(self.duration_ms))
+            crate::pipeline::fmt_duration(Duration::from_millis(self.duration_ms)),
+            self.provenance.command_line.join(" ").replace('`', "'"),
+            self.provenance.short()
         );
         for s in &self.steps {
             let icon = match s.status {

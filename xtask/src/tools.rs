@@ -193,11 +193,23 @@ pub struct Probe {
     pub daemon: Option<bool>,
     /// Why the tool is present but unusable, e.g. the version command failed.
     pub problem: Option<String>,
+    /// The version command as shown and what it printed, for the step's log and report.
+    #[serde(skip)]
+    pub ran: Option<(String, exec::Output)>,
 }
 
 impl Probe {
     fn empty(def: &'static ToolDef) -> Probe {
-        Probe { name: def.name, found: false, path: None, source: None, version: None, daemon: None, problem: None }
+        Probe {
+            name: def.name,
+            found: false,
+            path: None,
+            source: None,
+            version: None,
+            daemon: None,
+            problem: None,
+            ran: None,
+        }
     }
 
     /// A tool that could not be probed at all, with why.
@@ -216,6 +228,7 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
     p.source = Some(source);
     let args = def.version_args;
     let exec = Exec::from(xshell::cmd!(sh, "{path} {args...}")).timeout(Duration::from_secs(10));
+    let shown = exec.display();
     let out = match exec::run(exec) {
         Ok(o) => o,
         Err(e) => {
@@ -224,6 +237,7 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
             return p;
         }
     };
+    p.ran = Some((shown, out.clone()));
     if out.timed_out {
         p.found = true;
         p.problem = Some(format!("`{} {}` did not answer within 10 s", def.program, args.join(" ")));
@@ -337,6 +351,7 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
         return Ok(());
     }
     let mut probes: Vec<Probe> = defs.iter().map(|def| probe(ctx, &cx.sh, def)).collect();
+    record_probes(cx, &probes);
     if crate::pipeline::exec::interrupted() {
         return Err(crate::pipeline::Interrupted.into());
     }
@@ -358,13 +373,19 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
             ));
         }
         let status = cx.status_line();
+        let commands = std::sync::Mutex::new(vec![]);
+        let io = crate::install::InstallIo {
+            progress: &status,
+            log: cx.log_path().map(Path::to_path_buf),
+            commands: &commands,
+        };
         // Independent downloads run at once, so stalls overlap instead of adding up.
         let results: Vec<(&str, anyhow::Result<String>)> = std::thread::scope(|scope| {
             let handles: Vec<_> = to_install
                 .iter()
                 .map(|def| {
-                    let status = &status;
-                    scope.spawn(move || (def.name, crate::install::install_one(ctx, lock, def.name, false, status)))
+                    let io = &io;
+                    scope.spawn(move || (def.name, crate::install::install_one(ctx, lock, def.name, false, io)))
                 })
                 .collect();
             handles
@@ -372,6 +393,7 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
                 .map(|h| h.join().unwrap_or_else(|_| ("?", Err(anyhow::anyhow!("the install thread panicked")))))
                 .collect()
         });
+        cx.record_commands(commands.into_inner().unwrap_or_else(|p| p.into_inner()));
         if crate::pipeline::exec::interrupted() {
             return Err(crate::pipeline::Interrupted.into());
         }
@@ -386,6 +408,7 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
         for (def, p) in defs.iter().zip(probes.iter_mut()) {
             if to_install.iter().any(|d| d.name == def.name) && !install_errors.contains_key(def.name) {
                 *p = probe(ctx, &cx.sh, def);
+                record_probes(cx, std::slice::from_ref(p));
             }
         }
     }
@@ -400,6 +423,9 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
             }
             None => shortfall(probe, &min, true),
         };
+        if let Some(v) = &probe.version {
+            cx.set(&format!("tool:{name}"), v.clone());
+        }
         if let (Some(v), "helm") = (probe.version.as_deref().and_then(Version::parse), name) {
             // Later steps pick Helm 3 or Helm 4 flags from this, without asking helm again.
             cx.set("helm.major", v.major.to_string());
@@ -422,6 +448,15 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
     Ok(())
 }
 
+/// Puts the version commands the probes ran into the step's log and report.
+fn record_probes(cx: &mut crate::pipeline::StepCx, probes: &[Probe]) {
+    for p in probes {
+        if let Some((shown, out)) = &p.ran {
+            cx.record_output(shown, out);
+        }
+    }
+}
+
 /// A PATH value with .xtask/bin first, for every command the pipeline runs.
 pub fn path_with_local_bin(local_bin: &Path) -> std::ffi::OsString {
     let mut dirs = vec![local_bin.to_path_buf()];
@@ -437,8 +472,7 @@ mod tests {
 
     #[test]
     fn docker_json_with_and_without_daemon() {
-        let mut p =
-            Probe { name: "docker", found: true, path: None, source: None, version: None, daemon: None, problem: None };
+        let mut p = Probe { found: true, ..Probe::empty(find_def("docker").unwrap()) };
         let up = r#"{"Client":{"Version":"28.2.2"},"Server":{"Version":"20.10.24+dfsg1"}}"#;
         parse_docker(up, up, &mut p);
         assert_eq!(p.version.as_deref(), Some("28.2.2"));

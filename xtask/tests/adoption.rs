@@ -120,7 +120,8 @@ fn plan_up_prints_their_commands_and_runs_nothing() {
 fn build_runs_both_images_and_every_gate() {
     let sb = their_repo();
     // Without their bases the (offline) daemon cannot resolve the FROM lines: this is the pull a real machine does.
-    let out = sb.xtask(&["--config", "xtask.yaml", "build"]).run();
+    // --keep-going: both builds are attempted whichever fails first (fail-fast would stop the other one).
+    let out = sb.xtask(&["--config", "xtask.yaml", "build", "--keep-going"]).run();
     out.assert_code(1).stderr_contains("lookup registry-1.docker.io: no such host");
 
     let out = sb.xtask(&["--config", "xtask.yaml", "build"]).env("FAKE_DOCKER_IMAGES", BASES).run();

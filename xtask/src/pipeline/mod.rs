@@ -189,6 +189,8 @@ struct Shared {
     progress: Progress,
     /// Dry run: steps that would run (not cached), so dependents know their inputs will change.
     would_run: Mutex<Vec<String>>,
+    /// When the run started: steps record their start as an offset from it (the report.html timeline).
+    started: Instant,
 }
 
 /// A step's view of the run while it works.
@@ -332,6 +334,44 @@ impl<'r> StepCx<'r> {
     pub fn status_line(&self) -> impl Fn(&str) + Sync + 'r {
         let (id, shared) = (self.id.clone(), self.shared);
         move |msg: &str| shared.progress.status(&id, msg)
+    }
+
+    /// The step's log file (None in a dry run), for commands a step runs outside [`StepCx::run`].
+    pub fn log_path(&self) -> Option<&std::path::Path> {
+        self.log.as_deref()
+    }
+
+    /// Records commands run outside [`StepCx::run`] (in threads of the step), so the report lists them.
+    pub fn record_commands(&mut self, records: impl IntoIterator<Item = CommandRecord>) {
+        self.commands.extend(records);
+    }
+
+    /// Records a command that ran outside [`StepCx::run`] (a version probe): its line, output and ending go to the
+    /// step's log, its exit code to the report.
+    pub fn record_output(&mut self, shown: &str, out: &Output) {
+        if let Some(l) = &self.log {
+            let mut text = format!("$ {shown}\n");
+            for part in [&out.stdout, &out.stderr] {
+                if !part.is_empty() {
+                    text += part;
+                    if !part.ends_with('\n') {
+                        text.push('\n');
+                    }
+                }
+            }
+            text += &format!("# {} ({})\n", out.ending(), fmt_duration(out.duration));
+            let text = secrets::redact_global(&text);
+            let _ = std::fs::OpenOptions::new()
+                .append(true)
+                .open(l)
+                .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
+        }
+        self.commands.push(CommandRecord {
+            command: shown.to_string(),
+            exit_code: out.code,
+            duration_ms: out.duration.as_millis() as u64,
+            timed_out: out.timed_out,
+        });
     }
 
     /// Time left before this step's timeout.
@@ -503,6 +543,7 @@ impl<'c> Run<'c> {
             values: Mutex::new(BTreeMap::new()),
             progress: Progress::new(!dry),
             would_run: Mutex::new(vec![]),
+            started,
         };
         check_graph(&self.steps)?;
         let jobs = if dry { 1 } else { ctx.jobs() };
@@ -530,6 +571,7 @@ impl<'c> Run<'c> {
             (false, false) => ("failed", 1),
             (false, true) => ("passed", 0),
         };
+        let values = shared.values.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let report = RunReport {
             schema_version: report::SCHEMA_VERSION,
             run_id: run_id.clone(),
@@ -538,6 +580,7 @@ impl<'c> Run<'c> {
             exit_code: code,
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
+            provenance: provenance(ctx, &values),
             steps: records,
         };
         report.write(&run_dir)?;
@@ -560,6 +603,39 @@ impl<'c> Run<'c> {
             return Err(StepsFailed(failed).into());
         }
         Ok(shared.values.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// The run's provenance: git state, versions, command line, host, and the tool versions steps recorded
+/// (`tool:<name>` values; docker's from the Docker preflight).
+fn provenance(ctx: &Context, values: &BTreeMap<String, String>) -> report::Provenance {
+    let git = |args: &[&str]| -> Option<String> {
+        let sh = ctx.shell().ok()?;
+        let root = &ctx.root;
+        let e = Exec::from(xshell::cmd!(sh, "git -C {root} {args...}")).timeout(Duration::from_secs(5));
+        let out = exec::run(e).ok()?;
+        out.success().then(|| out.stdout.trim().to_string())
+    };
+    let git_commit = git(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty());
+    let git_dirty = git_commit
+        .as_ref()
+        .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
+        .map(|s| !s.is_empty());
+    let mut tools: BTreeMap<String, String> =
+        values.iter().filter_map(|(k, v)| Some((k.strip_prefix("tool:")?.to_string(), v.clone()))).collect();
+    if let Some(v) = values.get("docker.version") {
+        tools.entry("docker".into()).or_insert_with(|| v.clone());
+    }
+    let mut command_line = vec!["cargo".to_string(), "xtask".to_string()];
+    command_line.extend(std::env::args().skip(1));
+    report::Provenance {
+        git_commit,
+        git_dirty,
+        xtask_version: env!("CARGO_PKG_VERSION").to_string(),
+        command_line,
+        os: std::env::consts::OS.to_string(),
+        arch: std::env::consts::ARCH.to_string(),
+        tools,
     }
 }
 
@@ -822,6 +898,7 @@ fn skipped_record(s: &Step, why: String) -> StepRecord {
         title: s.title.clone(),
         status: StepStatus::Skipped,
         started_at: None,
+        start_ms: None,
         duration_ms: 0,
         cache: None,
         commands: vec![],
@@ -954,6 +1031,7 @@ fn run_step(
         title: s.title.clone(),
         status,
         started_at: Some(started_at),
+        start_ms: Some(started.saturating_duration_since(shared.started).as_millis() as u64),
         duration_ms: took.as_millis() as u64,
         cache: cx.cache_reason.clone(),
         commands: cx.commands,
@@ -997,6 +1075,7 @@ mod tests {
             values: Mutex::new(BTreeMap::new()),
             progress: Progress::new(false),
             would_run: Mutex::new(vec![]),
+            started: Instant::now(),
         };
         let started = Instant::now();
         let records = run_graph(&ctx, &steps, &shared, dir.path(), Policy { jobs, dry: false, keep_going });
