@@ -1,7 +1,8 @@
 //! AIOps tools as pipeline steps: kubectl-ai (non-interactive, pointed at the cluster's context), kagent
 //! (`kagent invoke`) and Docker AI (`docker ai`, "Gordon"). Each answer is saved in the run folder. A tool's
 //! success is judged by what it does, not only its exit code: kagent prints its errors to stderr and exits 0.
-//! A missing tool or API key skips the step with the reason, unless `--require-ai`.
+//! In `up`'s configured AI steps a missing tool or API key skips the step with the reason, unless `--require-ai`;
+//! an explicit `ai ask|agent|docker` fails instead, since its answer is the whole point.
 
 use std::time::Duration;
 
@@ -19,17 +20,27 @@ pub struct Ask {
     pub tool: AiTool,
     pub prompt: String,
     pub agent: Option<String>,
-    pub require: bool,
+}
+
+/// What a missing tool or API key does to an AI step.
+#[derive(Clone, Copy)]
+pub enum Missing {
+    /// Skip the step with the reason (configured steps in `up`).
+    Skip,
+    /// Fail it: `--require-ai` was given.
+    FailByFlag,
+    /// Fail it: the user asked this command for an answer.
+    Fail,
 }
 
 impl Ask {
     pub fn run(self, ctx: &Context) -> Result<()> {
         let cfg = ctx.config()?;
         let mut run = Run::new(ctx, format!("ai {}", verb(self.tool)));
-        let (tool, require) = (self.tool, self.require);
+        let tool = self.tool;
         let (prompt, agent) = (self.prompt, self.agent);
         run.add(Step::new(format!("ai:{}", verb(tool)), "ai", format!("Ask {}", tool.tool_name()), move |cx| {
-            let answer = ask(cx, cfg, tool, &prompt, agent.as_deref(), require)?;
+            let answer = ask(cx, cfg, tool, &prompt, agent.as_deref(), Missing::Fail)?;
             finish(cx, "answer", answer)
         }));
         let values = run.execute()?;
@@ -50,6 +61,7 @@ fn verb(tool: AiTool) -> &'static str {
 
 /// The AI steps listed in xtask.yaml, run after deploy.
 pub fn add_config_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, after: &str, require: bool) {
+    let require = if require { Missing::FailByFlag } else { Missing::Skip };
     for s in &cfg.ai.steps {
         run.add(
             Step::new(format!("ai:{}", s.name), "ai", format!("{}: {}", s.tool.tool_name(), s.name), move |cx| {
@@ -86,13 +98,14 @@ fn ask(
     tool: AiTool,
     prompt: &str,
     agent: Option<&str>,
-    require: bool,
+    missing: Missing,
 ) -> Result<Result<String, String>> {
     let skip = |why: String| -> Result<Result<String, String>> {
-        if require {
-            bail!("{why} (--require-ai makes this a failure)");
+        match missing {
+            Missing::Skip => Ok(Err(why)),
+            Missing::FailByFlag => bail!("{why} (--require-ai makes this a failure)"),
+            Missing::Fail => bail!("{why}; nothing was asked"),
         }
-        Ok(Err(why))
     };
     let program = match tool {
         AiTool::DockerAi => "docker",
@@ -228,7 +241,7 @@ pub fn diagnose_failure(cx: &mut StepCx, cfg: &Config, tool: AiTool) -> Result<D
          cause and the fix, briefly.\n\n{summary}",
         cfg.release.name, cfg.release.namespace
     );
-    let answer = ask(cx, cfg, tool, &prompt, None, false)?;
+    let answer = ask(cx, cfg, tool, &prompt, None, Missing::Skip)?;
     finish(cx, "diagnosis", answer)
 }
 

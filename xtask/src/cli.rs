@@ -136,7 +136,7 @@ pub struct VerifyArgs {
 
 #[derive(Debug, Args)]
 pub struct AiArgs {
-    /// Fail when the tool or its API key is missing, instead of skipping
+    /// Accepted for scripts: an `ai` command always fails when its tool or API key is missing
     #[arg(long, global = true)]
     pub require_ai: bool,
     #[command(subcommand)]

@@ -87,7 +87,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 AiCommand::Agent { prompt, agent } => (AiTool::Kagent, prompt, agent),
                 AiCommand::Docker { prompt } => (AiTool::DockerAi, prompt, None),
             };
-            ai::Ask { tool, prompt, agent, require: a.require_ai }.run(&ctx)
+            // An explicit question fails when it cannot be asked; --require-ai is accepted and changes nothing.
+            let _ = a.require_ai;
+            ai::Ask { tool, prompt, agent }.run(&ctx)
         }
         Command::Teardown(t) => teardown::Teardown { cluster: teardown_action(&t) }.run(&ctx),
         Command::Ci(c) => ci::Ci { stages: c.stages, skip: c.skip_gate }.run(&ctx),

@@ -62,7 +62,14 @@ impl Teardown {
 }
 
 fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
-    let (state, detail) = minikube::status(cx, &cfg.cluster.profile)?;
+    let profile = &cfg.cluster.profile;
+    // Without minikube there is no minikube cluster: nothing to remove is success, so cleanup scripts can run this.
+    if !cx.dry_run() && crate::tools::locate(&cx.ctx.local_bin(), "minikube").is_none() {
+        cx.set("cluster.state", "absent");
+        cx.note(format!("minikube is not installed, so there is no cluster `{profile}`: nothing to remove"));
+        return Ok(Done::Passed);
+    }
+    let (state, detail) = minikube::status(cx, profile)?;
     let s = match state {
         minikube::State::Running => "running",
         minikube::State::Stopped => "stopped",
@@ -70,7 +77,11 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         minikube::State::Degraded => "degraded",
     };
     cx.set("cluster.state", s);
-    cx.note(format!("profile `{}`: {s} ({detail})", cfg.cluster.profile));
+    if state == minikube::State::Nonexistent {
+        cx.note(format!("profile `{profile}` does not exist: nothing to remove"));
+    } else {
+        cx.note(format!("profile `{profile}`: {s} ({detail})"));
+    }
     Ok(Done::Passed)
 }
 

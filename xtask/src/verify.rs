@@ -140,7 +140,15 @@ fn ns_ctx(cfg: &Config) -> (&str, &str) {
 }
 
 fn get_json(cx: &mut StepCx, context: &str, ns: &str, what: &str) -> Result<Value> {
-    let out = cx.run(cmd!(cx.sh, "kubectl --context {context} get {what} -n {ns} -o json").into())?;
+    let out = cx.exec_unchecked(cmd!(cx.sh, "kubectl --context {context} get {what} -n {ns} -o json").into())?;
+    if !cx.dry_run() && !out.success() {
+        let why = out.tail(1);
+        // kubectl's words for a context that is gone (`error: context "todo" does not exist`) or a cluster that is
+        // down (`The connection to the server ... was refused`, `Unable to connect to the server`).
+        let no_cluster = ["does not exist", "was refused", "Unable to connect"].iter().any(|w| why.contains(w));
+        let hint = if no_cluster { " — no running cluster to verify: run `cargo xtask up` first" } else { "" };
+        bail!("`kubectl --context {context} get {what} -n {ns} -o json` failed ({}): {why}{hint}", out.ending());
+    }
     Ok(serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null))
 }
 
@@ -176,6 +184,12 @@ fn wait_rolled_out(cx: &mut StepCx, cfg: &Config, limit: Duration) -> Result<Val
         let problems = kube::pod_problems(&pods);
         if let Some(p) = problems.iter().find(|p| p.fatal) {
             bail!("{p} — waiting will not fix this (see the diagnostics in the run folder)");
+        }
+        if workloads["items"].as_array().is_some_and(|a| a.is_empty()) {
+            bail!(
+                "no Deployment or StatefulSet in namespace `{ns}` of cluster `{context}`: nothing is deployed — run \
+                   `cargo xtask up` first"
+            );
         }
         let unready = unready_workloads(&workloads);
         if unready.is_empty() && problems.iter().all(|p| p.reason != "NotReady") {

@@ -36,25 +36,31 @@ fn ask_runs_kubectl_ai_on_the_clusters_context_and_saves_the_answer() {
 }
 
 #[test]
-fn a_missing_key_skips_with_the_reason_or_fails_with_require_ai() {
+fn a_missing_key_fails_an_explicit_question_with_the_reason() {
     let sb = project();
     let out = sb.xtask(&["ai", "ask", "hello"]).run();
-    out.assert_success();
-    out.stderr_contains("skipped ai:ask");
-    out.stderr_contains("GEMINI_API_KEY is not set: kubectl-ai needs the gemini provider's API key");
-    assert!(sb.commands_of("kubectl-ai").is_empty());
-    let out = sb.xtask(&["ai", "--require-ai", "ask", "hello"]).run();
     out.assert_code(1);
-    out.stderr_contains("(--require-ai makes this a failure)");
+    out.stderr_contains(
+        "ms) — GEMINI_API_KEY is not set: kubectl-ai needs the gemini provider's API key; nothing \
+         was asked",
+    );
+    out.stderr_contains("  FAILED ai:ask (").stderr_contains("ai ask: failed");
+    assert!(sb.commands_of("kubectl-ai").is_empty());
+    // The flag is still accepted and changes nothing.
+    sb.xtask(&["ai", "--require-ai", "ask", "hello"]).run().assert_code(1);
 }
 
 #[test]
-fn a_missing_tool_skips_with_the_install_hint() {
+fn a_missing_tool_fails_an_explicit_question_with_the_install_hint() {
     let sb = project().with_env("GEMINI_API_KEY", "k");
     std::fs::remove_file(sb.bin_dir.join("kubectl-ai")).unwrap();
-    let out = sb.xtask(&["ai", "ask", "hello"]).run();
-    out.assert_success();
-    out.stderr_contains("kubectl-ai is not installed:");
+    let out = sb.xtask(&["ai", "ask", "hello"]).env("PATH", &sb.bin_dir).run();
+    out.assert_code(1);
+    out.stderr_contains(
+        "ms) — kubectl-ai is not installed: `curl -sSL \
+         https://raw.githubusercontent.com/GoogleCloudPlatform/kubectl-ai/main/install.sh | bash` or `kubectl krew \
+         install ai`; nothing was asked",
+    );
 }
 
 #[test]
@@ -77,10 +83,10 @@ fn agent_invokes_kagent_and_judges_it_by_what_it_prints() {
 }
 
 #[test]
-fn docker_ai_is_skipped_without_the_plugin_and_asked_with_it() {
+fn docker_ai_fails_without_the_plugin_and_is_asked_with_it() {
     let sb = project();
     let out = sb.xtask(&["ai", "docker", "make my image smaller"]).run();
-    out.assert_success();
+    out.assert_code(1);
     out.stderr_contains("Docker AI (Gordon) is not available");
     let sb = project().with_env("FAKE_DOCKER_AI", "1").with_env("FAKE_AI_ANSWER", "Use a scratch base.");
     let out = sb.xtask(&["ai", "docker", "make my image smaller"]).run();

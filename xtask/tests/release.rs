@@ -173,8 +173,23 @@ fn teardown_succeeds_twice_and_when_nothing_is_there() {
     sb.xtask(&["teardown", "--delete"]).run().assert_success();
     assert!(sb.commands().contains(&"minikube delete -p demo".to_string()));
     let before = sb.calls().len();
-    sb.xtask(&["teardown", "--delete"]).run().assert_success().stderr_contains("profile `demo` does not exist");
+    sb.xtask(&["teardown", "--delete"])
+        .run()
+        .assert_success()
+        .stderr_contains("profile `demo` does not exist: nothing to remove");
     assert_eq!(cluster_commands(&sb, before), vec!["minikube status -p demo -o json"]);
+}
+
+#[test]
+fn teardown_without_minikube_has_nothing_to_remove_and_exits_0() {
+    let sb = project();
+    std::fs::remove_file(sb.bin_dir.join(format!("minikube{}", std::env::consts::EXE_SUFFIX))).unwrap();
+    // Only the fakes on PATH, so a minikube installed on this machine cannot answer instead.
+    let out = sb.xtask(&["teardown"]).env("PATH", &sb.bin_dir).run();
+    out.assert_success()
+        .stderr_contains("minikube is not installed, so there is no cluster `demo`: nothing to remove")
+        .stderr_contains("teardown: passed");
+    assert!(sb.commands().is_empty(), "nothing to run: {:?}", sb.commands());
 }
 
 #[test]

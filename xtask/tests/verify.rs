@@ -265,3 +265,17 @@ fn load_runs_a_bounded_generator_in_the_cluster_and_reports_the_scale_up() {
     assert!(run.contains("http://demo-api:8080/api/tasks"), "{run}");
     assert!(sb.commands().iter().any(|c| c.contains("delete pod xtask-load-") && c.contains("--ignore-not-found")));
 }
+
+#[test]
+fn verify_without_a_cluster_says_to_run_up_first() {
+    // No `up` ran, so kubectl has no context `demo`: kubectl's answer for a missing --context, the same text as the
+    // fake's `config view` (xtask/fake/kubectl.rs).
+    let sb = support::demo::project().with_scenario(
+        r#"{"rules":[{"tool":"kubectl","match":"--context demo *","stderr":"error: context \"demo\" does not exist\n","exit":1}]}"#,
+    );
+    let out = sb.xtask(&["verify"]).run();
+    out.assert_code(1).stderr_contains(
+        "`kubectl --context demo get deployments,statefulsets -n demo -o json` failed (exit 1): error: context \"demo\" \
+         does not exist — no running cluster to verify: run `cargo xtask up` first",
+    );
+}
