@@ -30,17 +30,21 @@ impl Manifests {
         let check = self.check;
         let mut run = Run::new(ctx, if check { "manifests --check" } else { "manifests" });
         let title = if check { "k8s manifests match the chart" } else { "Render the chart into plain manifests" };
-        run.add(Step::new("render:manifests", "render", title, move |cx| render(cx, cfg, check)));
+        run.add(crate::tools::preflight_step(vec!["helm"]));
+        run.add(
+            Step::new("render:manifests", "render", title, move |cx| render(cx, cfg, check)).after(["preflight:tools"]),
+        );
         run.execute().map(drop)
     }
 }
 
 /// Adds the drift check of the committed plain manifests (part of `verify --static`).
-pub fn add_check_step<'c>(cfg: &'c Config, run: &mut Run<'c>) {
+pub fn add_check_step<'c>(cfg: &'c Config, run: &mut Run<'c>, after: Option<&str>) {
     if cfg.manifests.is_some() {
-        run.add(Step::new("render:manifests", "render", "k8s manifests match the chart", move |cx| {
-            render(cx, cfg, true)
-        }));
+        run.add(
+            Step::new("render:manifests", "render", "k8s manifests match the chart", move |cx| render(cx, cfg, true))
+                .after(after),
+        );
     }
 }
 

@@ -18,9 +18,13 @@ impl Rollback {
         let mut run = Run::new(ctx, "rollback");
         let rev = self.revision;
         let name = cfg.release.name.clone();
-        run.add(Step::new(format!("rollback:{name}"), "deploy", format!("helm rollback {name}"), move |cx| {
-            rollback(cx, cfg, rev)
-        }));
+        run.add(crate::tools::preflight_step(vec!["helm"]));
+        run.add(
+            Step::new(format!("rollback:{name}"), "deploy", format!("helm rollback {name}"), move |cx| {
+                rollback(cx, cfg, rev)
+            })
+            .after(["preflight:tools"]),
+        );
         run.execute().map(drop)
     }
 }

@@ -448,6 +448,16 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
     Ok(())
 }
 
+/// A command's `preflight:tools` step: `names` at their minimums, a missing pinned one installed first (unless
+/// `--no-install`), the same for every command that needs a pinned tool.
+pub fn preflight_step<'c>(names: Vec<&'static str>) -> crate::pipeline::Step<'c> {
+    let title = format!("{} at their minimums", names.join(", "));
+    crate::pipeline::Step::new("preflight:tools", "preflight", title, move |cx| {
+        ensure(cx, &names)?;
+        Ok(crate::pipeline::Done::Passed)
+    })
+}
+
 /// Puts the version commands the probes ran into the step's log and report.
 fn record_probes(cx: &mut crate::pipeline::StepCx, probes: &[Probe]) {
     for p in probes {

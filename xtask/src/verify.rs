@@ -72,8 +72,11 @@ impl Verify {
         let cfg = ctx.config()?;
         let secrets = crate::helm::secret_values(&ctx.root, cfg, ctx.global.dry_run)?;
         if self.static_only {
-            crate::up::add_static_steps(cfg, run, secrets, None);
-            crate::manifests::add_check_step(cfg, run);
+            // helm (lint, render): found, or installed like `up` does, in one preflight instead of one raw
+            // "is helm installed?" per step.
+            run.add(crate::tools::preflight_step(vec!["helm"]));
+            crate::up::add_static_steps(cfg, run, secrets, Some("preflight:tools"));
+            crate::manifests::add_check_step(cfg, run, Some("preflight:tools"));
             for img in &cfg.images {
                 run.add(Step::new(
                     format!("lint:dockerfile:{}", img.name),

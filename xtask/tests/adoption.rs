@@ -54,10 +54,12 @@ fn static_verify_passes_for_their_chart_and_dockerfiles() {
     }
     // Their chart, their values files, their secret key; nothing needs a cluster or a daemon.
     // Their secret reaches helm in a values file (never as an argument, which other users could read).
+    // The preflight checks helm's version first, as `up` does.
     let helm: Vec<String> = sb.commands_of("helm").iter().map(|c| support::without_secret_file(c)).collect();
     assert_eq!(
         sorted(helm),
         sorted(vec![
+            "helm version --short".to_string(),
             "helm lint chart -f <secret values> --strict".to_string(),
             "helm lint chart -f chart/values-dev.yaml -f <secret values> --strict".to_string(),
             "helm lint chart -f chart/values-prod.yaml -f <secret values> --strict".to_string(),
@@ -65,7 +67,7 @@ fn static_verify_passes_for_their_chart_and_dockerfiles() {
         ])
     );
     assert!(!sb.commands().iter().any(|c| c.contains(TOKEN)), "the token was passed as an argument");
-    assert_eq!(sb.commands().len(), 4, "{:?}", sb.commands());
+    assert_eq!(sb.commands().len(), 5, "{:?}", sb.commands());
     assert!(!out.stderr.contains(TOKEN) && !out.stdout.contains(TOKEN), "the token leaked:\n{}", out.stderr);
 }
 

@@ -355,3 +355,17 @@ fn up_installs_a_missing_pinned_tool_first_unless_told_not_to() {
         "the pinned minikube ran the cluster"
     );
 }
+
+#[test]
+fn verify_static_checks_helm_once_in_a_preflight_instead_of_failing_every_step() {
+    let sb = project();
+    std::fs::remove_file(sb.bin_dir.join(format!("helm{}", std::env::consts::EXE_SUFFIX))).unwrap();
+    // Only the fakes on PATH, so a helm installed on this machine cannot answer instead.
+    let out = sb.xtask(&["verify", "--static"]).env("PATH", &sb.bin_dir).run();
+    out.assert_code(1)
+        .stderr_contains(
+            "  - helm: not found — `cargo xtask tools install helm` (pinned) or https://helm.sh/docs/intro/install/",
+        )
+        .stderr_contains("skipped lint:values.yaml (0ms) — not started: `preflight:tools` failed");
+    assert!(!out.stderr.contains("is helm installed?"), "{out}");
+}
