@@ -126,8 +126,10 @@ fn report_json_records_commit_dirty_state_command_line_host_and_tool_versions() 
     assert_eq!(report(&sb.project)["provenance"]["git_dirty"], true);
 }
 
+/// Debian's `chromium` (what .ci/run installs); the other names are the same browser elsewhere (GitHub's Ubuntu
+/// runners).
 fn chromium() -> Option<PathBuf> {
-    ["chromium", "chromium-browser"]
+    ["chromium", "chromium-browser", "google-chrome"]
         .into_iter()
         .map(PathBuf::from)
         .find(|c| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success()))
