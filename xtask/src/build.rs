@@ -312,7 +312,12 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
             format!("  {:>10}  {}", ByteSize(l.size).to_string(), docker::instruction_for(&l.created_by, &dockerfile))
         })
         .collect();
-    bail!("{tag} is over its size budget: {}. Largest layers:\n{}", over.join(", "), rows.join("\n"))
+    bail!(
+        "{tag} is over its size budget: {}. Largest layers:\n{}\n(`--skip-gate size` lets one run pass it, recorded as \
+         skipped by request)",
+        over.join(", "),
+        rows.join("\n")
+    )
 }
 
 fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
@@ -419,7 +424,7 @@ fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result
         return Ok(Done::Passed);
     }
     bail!(
-        "{} breaks the image policy:\n{}",
+        "{} breaks the image policy:\n{}\n(`--skip-gate policy` lets one run pass it, recorded as skipped by request)",
         img.tag,
         problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
     )

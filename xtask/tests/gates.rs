@@ -272,7 +272,8 @@ fn the_size_gate_fails_over_budget_and_lists_the_largest_layers() {
     let out = build(&sb, &["--skip-gate", "vuln"]);
     out.assert_code(1)
         .stderr_contains("gate:size:api: uncompressed 6.0 MB (budget 5.0 MB), compressed")
-        .stderr_contains("api:1.0.0 is over its size budget: uncompressed 6.0 MB > 5.0 MB. Largest layers:");
+        .stderr_contains("api:1.0.0 is over its size budget: uncompressed 6.0 MB > 5.0 MB. Largest layers:")
+        .stderr_contains("(`--skip-gate size` lets one run pass it, recorded as skipped by request)");
     // The COPY layer holds the bytes, and it comes first.
     let (_, after) = out.stderr.rsplit_once("Largest layers:\n").expect("a layer list");
     let layers: Vec<&str> = after.lines().take_while(|l| l.starts_with("      ")).collect();
@@ -294,7 +295,9 @@ fn policy_failure(dockerfile: &str) -> Output {
         // The fake daemon has these base images, as if pulled earlier.
         .with_env("FAKE_DOCKER_IMAGES", "node:latest,node,node:22.11.0");
     let out = build(&sb, &["--skip-gate", "vuln"]);
-    out.assert_code(1).stderr_contains("api:1.0.0 breaks the image policy:");
+    out.assert_code(1)
+        .stderr_contains("api:1.0.0 breaks the image policy:")
+        .stderr_contains("(`--skip-gate policy` lets one run pass it, recorded as skipped by request)");
     assert_eq!(step(&report(&sb.project), "gate:policy:api")["status"], "failed");
     out
 }
