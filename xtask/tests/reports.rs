@@ -195,3 +195,21 @@ fn report_html_opens_in_headless_chromium_and_shows_the_waterfall() {
     let png = std::fs::read(&shot).expect("a screenshot");
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 10_000, "not a real screenshot ({} bytes)", png.len());
 }
+
+#[test]
+fn a_command_that_cannot_start_is_still_in_the_log_and_the_report() {
+    let sb = demo::project();
+    std::fs::remove_file(sb.bin_dir.join(format!("kubectl{}", std::env::consts::EXE_SUFFIX))).unwrap();
+    // Only the fakes on PATH, so a kubectl installed on this machine cannot answer instead.
+    sb.xtask(&["verify", "--only", "rollout"]).env("PATH", &sb.bin_dir).run().assert_code(1);
+    let r = report(&sb.project);
+    let rollout = step(&r, "verify:rollout");
+    let cmd = &rollout["commands"][0];
+    assert_eq!(cmd["command"], "kubectl --context demo get deployments,statefulsets -n demo -o json");
+    assert_eq!(cmd["exit_code"], serde_json::Value::Null);
+    let log = std::fs::read_to_string(sb.project.join(rollout["log"].as_str().unwrap())).unwrap();
+    assert!(
+        log.contains("$ kubectl --context demo get deployments,statefulsets -n demo -o json\n# could not start: "),
+        "{log}"
+    );
+}

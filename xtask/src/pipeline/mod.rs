@@ -279,10 +279,29 @@ impl<'r> StepCx<'r> {
     }
 
     fn finish_exec(&mut self, shown: String, r: std::io::Result<Output>, step_limited: bool) -> Result<Output> {
-        let out = r.map_err(|err| {
-            let program = shown.split(' ').next().unwrap_or("").to_string();
-            anyhow!("could not run `{shown}`: {err} — is {program} installed? `cargo xtask doctor` checks")
-        })?;
+        let out = match r {
+            Ok(out) => out,
+            Err(err) => {
+                // Recorded too: the report and the log must show what the step tried, not only that it failed.
+                self.commands.push(CommandRecord {
+                    command: shown.clone(),
+                    exit_code: None,
+                    duration_ms: 0,
+                    timed_out: false,
+                });
+                if let Some(l) = &self.log {
+                    let line = secrets::redact_global(&format!("$ {shown}\n# could not start: {err}\n"));
+                    let _ = std::fs::OpenOptions::new()
+                        .append(true)
+                        .open(l)
+                        .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
+                }
+                let program = shown.split(' ').next().unwrap_or("").to_string();
+                return Err(anyhow!(
+                    "could not run `{shown}`: {err} — is {program} installed? `cargo xtask doctor` checks"
+                ));
+            }
+        };
         self.commands.push(CommandRecord {
             command: shown.clone(),
             exit_code: out.code,
