@@ -22,8 +22,9 @@ pub fn known_digest(cx: &mut StepCx, reference: &str, repo: &str) -> Result<Opti
 }
 
 /// Tags `src` as `reference` (`<registry>/<image>:<tag>`) and pushes it; returns the manifest digest.
-/// `docker push` ends with `<tag>: digest: sha256:... size: N` (docker/cli jsonmessage of the push's aux
-/// progress); the digest is then confirmed from `RepoDigests`, which the daemon records on a successful push.
+/// `docker push` ends with `<tag>: digest: sha256:... size: N` (moby distribution/push_v2.go, `progress.Messagef`
+/// after the manifest put), and the daemon then records `repo@digest` in the image's RepoDigests
+/// (`addDigestReference`, same file); the latter is read first, the printed line is the fallback.
 pub fn push(cx: &mut StepCx, reg: &RegistryRef, src: &str, reference: &str, repo: &str) -> Result<Option<String>> {
     cx.run(cmd!(cx.sh, "docker tag {src} {reference}").into())?;
     let out = cx.exec_unchecked(cmd!(cx.sh, "docker push {reference}").into())?;
