@@ -59,8 +59,23 @@ const DELETE_FLAGS: &[&str] = &["--all", "-a", "--config", "-c"];
 /// `image import` (cmd/image/imageImport.go:93-100).
 const IMPORT_FLAGS: &[&str] = &["--cluster", "-c", "--keep-tarball", "-k", "--keep-tools", "-t", "--mode", "-m"];
 const VALUED: &[&str] = &[
-    "--servers", "-s", "--agents", "-a", "--image", "-i", "--k3s-arg", "--timeout", "--registry-create",
-    "--registry-use", "--output", "-o", "--cluster", "-c", "--mode", "-m", "--config",
+    "--servers",
+    "-s",
+    "--agents",
+    "-a",
+    "--image",
+    "-i",
+    "--k3s-arg",
+    "--timeout",
+    "--registry-create",
+    "--registry-use",
+    "--output",
+    "-o",
+    "--cluster",
+    "-c",
+    "--mode",
+    "-m",
+    "--config",
 ];
 
 /// The default k3s image of k3d v5.9.0 (cmd/cluster/clusterCreate.go:286, version/version.go:41).
@@ -106,7 +121,8 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
             let existed = state::update(ctx, "k3d", |k: &mut K3d| k.clusters.remove(*name).is_some())?;
             if !existed {
                 // clusterDelete.go:174-177: a missing cluster is logged, not fatal.
-                return Ok(Reply::default().with_err(info(&format!("No nodes found for cluster '{name}', nothing to delete."))));
+                return Ok(Reply::default()
+                    .with_err(info(&format!("No nodes found for cluster '{name}', nothing to delete."))));
             }
             cluster::remove_context(ctx, &format!("k3d-{name}"))?;
             // clusterDelete.go:89-107.
@@ -227,7 +243,8 @@ fn import(ctx: &Ctx, f: &Flags, images: &[&str]) -> Result<Reply> {
             // parseLoadImageCmd: ClusterGet fails for an unknown cluster (pkg/client/cluster.go:834).
             return Ok(fatal(format!("failed to get cluster {name}: No nodes found for given cluster")));
         }
-        err.push_str(&info(&format!("Importing image(s) into cluster '{name}'"))); // imageImport.go:76
+        err.push_str(&info(&format!("Importing image(s) into cluster '{name}'")));
+        // imageImport.go:76
     }
     state::update(ctx, "k3d", |k: &mut K3d| {
         for name in &clusters {

@@ -34,7 +34,8 @@ const CREATE_FLAGS: &[&str] = &["--name", "-n", "--config", "--image", "--retain
 const LOAD_FLAGS: &[&str] = &["--name", "-n", "--nodes"];
 /// `delete cluster` (pkg/cmd/kind/delete/cluster/deletecluster.go:57-69).
 const DELETE_FLAGS: &[&str] = &["--name", "-n", "--kubeconfig"];
-const VALUED: &[&str] = &["--verbosity", "-v", "--name", "-n", "--config", "--image", "--wait", "--kubeconfig", "--nodes"];
+const VALUED: &[&str] =
+    &["--verbosity", "-v", "--name", "-n", "--config", "--image", "--wait", "--kubeconfig", "--nodes"];
 
 /// The node image of kind v0.32.0 when `--image` is absent (pkg/apis/config/defaults/image.go:21).
 const DEFAULT_IMAGE: &str =
@@ -101,12 +102,16 @@ fn create(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     let k: Kind = state::load(ctx, "kind")?;
     if k.clusters.contains_key(&n) {
         // pkg/cluster/internal/create/create.go:175-184, wrapped by createcluster.go:121.
-        return Ok(error(format!("failed to create cluster: node(s) already exist for a cluster with the name \"{n}\"")));
+        return Ok(error(format!(
+            "failed to create cluster: node(s) already exist for a cluster with the name \"{n}\""
+        )));
     }
     let mut nodes = vec![format!("{n}-control-plane")];
     if let Some(path) = f.get(&["--config"]) {
         let Ok(text) = std::fs::read_to_string(ctx.cwd().join(&path)) else {
-            return Ok(error(format!("failed to create cluster: error reading file: open {path}: no such file or directory")));
+            return Ok(error(format!(
+                "failed to create cluster: error reading file: open {path}: no such file or directory"
+            )));
         };
         // kind names workers NAME-worker, NAME-worker2, ... (pkg/cluster/internal/create/create.go node naming).
         let workers = text.lines().filter(|l| l.trim() == "- role: worker").count();
@@ -158,7 +163,9 @@ fn load(ctx: &Ctx, f: &Flags, images: &[&str]) -> Result<Reply> {
         }
         for node in &c.nodes {
             // docker-image.go:155-157.
-            err.push_str(&format!("Image: \"{img}\" with ID \"{id}\" not yet present on node \"{node}\", loading...\n"));
+            err.push_str(&format!(
+                "Image: \"{img}\" with ID \"{id}\" not yet present on node \"{node}\", loading...\n"
+            ));
         }
     }
     state::update(ctx, "kind", |k: &mut Kind| {

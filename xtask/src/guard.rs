@@ -62,21 +62,22 @@ pub fn check(ctx: &Context) -> Result<()> {
     } else {
         eprintln!("{}", t.describe());
     }
-    let mut decisions = vec![];
-    if t.protected {
-        decisions.push(named(t));
-        decisions.push(confirmed(t, yes, dry)?);
-    }
-    if let ClusterSpec::Existing(e) = &t.cluster {
-        decisions.push(server(ctx, t, e.server.as_deref(), &e.context, dry)?);
-    }
-    for d in &decisions {
+    // In order, stopping at the first refusal: a refused run asks nothing of the cluster.
+    let show = |d: Decision| -> Result<()> {
         match d {
             Decision::Pass(s) if dry => println!("guard: {s}"),
             Decision::Refuse(s) if dry => println!("guard: would refuse: {s}"),
             Decision::Pass(s) => eprintln!("guard: {s}"),
             Decision::Refuse(s) => anyhow::bail!(UsageError(format!("refusing to act on target `{}`: {s}", t.name))),
         }
+        Ok(())
+    };
+    if t.protected {
+        show(named(t))?;
+        show(confirmed(t, yes, dry)?)?;
+    }
+    if let ClusterSpec::Existing(e) = &t.cluster {
+        show(server(ctx, t, e.server.as_deref(), &e.context, dry)?)?;
     }
     Ok(())
 }
@@ -101,7 +102,9 @@ fn confirmed(t: &Target, yes: bool, dry: bool) -> Result<Decision> {
     let tty = std::io::stdin().is_terminal() && std::io::stderr().is_terminal();
     if ci || !tty {
         let why = if ci { "in CI" } else { "off a terminal" };
-        return Ok(Decision::Refuse(format!("a protected target needs a confirmation: pass `--yes` ({why} nothing can be asked)")));
+        return Ok(Decision::Refuse(format!(
+            "a protected target needs a confirmation: pass `--yes` ({why} nothing can be asked)"
+        )));
     }
     if dry {
         return Ok(Decision::Pass("a confirmation will be asked (type the target's name)".into()));
@@ -122,8 +125,12 @@ fn confirmed(t: &Target, yes: bool, dry: bool) -> Result<Decision> {
 fn server(ctx: &Context, t: &Target, configured: Option<&str>, context: &str, dry: bool) -> Result<Decision> {
     let record = load_record(ctx, &t.name);
     let (expected, source) = match (configured, &record.server) {
-        (Some(s), _) => (Some(s.to_string()), format!("{} (targets.{}.cluster.server)", ctx.config_shown.display(), t.name)),
-        (None, Some(s)) => (Some(s.clone()), format!("target/xtask/targets/{}.json, recorded at the first run", t.name)),
+        (Some(s), _) => {
+            (Some(s.to_string()), format!("{} (targets.{}.cluster.server)", ctx.config_shown.display(), t.name))
+        }
+        (None, Some(s)) => {
+            (Some(s.clone()), format!("target/xtask/targets/{}.json, recorded at the first run", t.name))
+        }
         (None, None) => (None, String::new()),
     };
     if dry {

@@ -46,9 +46,11 @@ pub fn push(cx: &mut StepCx, reg: &RegistryRef, src: &str, reference: &str, repo
         };
         bail!("`docker push {reference}` failed ({}): {tail}\n{hint}", out.ending());
     }
-    let printed = out.stdout.lines().find_map(|l| l.split("digest: ").nth(1)).map(|r| {
-        r.split_whitespace().next().unwrap_or_default().to_string()
-    });
+    let printed = out
+        .stdout
+        .lines()
+        .find_map(|l| l.split("digest: ").nth(1))
+        .map(|r| r.split_whitespace().next().unwrap_or_default().to_string());
     let known = known_digest(cx, reference, repo)?;
     match (printed, known) {
         (_, Some(d)) => Ok(Some(d)),

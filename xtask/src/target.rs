@@ -310,8 +310,7 @@ pub fn select(cfg: &mut Config, flag: Option<&str>) -> Result<()> {
         None => {
             let known = names(cfg);
             let refs: Vec<&str> = known.iter().map(String::as_str).collect();
-            let hint =
-                crate::yaml::nearest(&name, &refs).map(|n| format!(" Did you mean `{n}`?")).unwrap_or_default();
+            let hint = crate::yaml::nearest(&name, &refs).map(|n| format!(" Did you mean `{n}`?")).unwrap_or_default();
             anyhow::bail!(ConfigError(format!(
                 "there is no target `{name}`: the config defines {}.{hint}",
                 known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")

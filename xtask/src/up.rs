@@ -111,7 +111,8 @@ fn load_title(cfg: &Config, img: &Image) -> String {
 /// (recorded, so teardown deletes the namespace only when the pipeline created it).
 fn existing_cluster(cx: &mut StepCx, cfg: &Config, context: &str) -> Result<Done> {
     let ns = &cfg.release.namespace;
-    let out = cx.probe(cmd!(cx.sh, "kubectl --context {context} get namespace {ns} --ignore-not-found -o name").into())?;
+    let out =
+        cx.probe(cmd!(cx.sh, "kubectl --context {context} get namespace {ns} --ignore-not-found -o name").into())?;
     if cx.dry_run() {
         return Ok(Done::Passed);
     }

@@ -1,0 +1,224 @@
+//! Deploy targets on the fakes: `up`/`teardown` on kind and k3d (images loaded the provider's way, only the named
+//! cluster deleted), an existing cluster behind its guard rails (named target, `--yes`, the recorded API server),
+//! values-prod.yaml deployed through a registry target and verified with that target's checks, and the plan.
+
+mod support;
+
+use support::app::AppServer;
+use support::demo;
+use support::{report, step, Sandbox};
+
+const TARGETS: &str = r#"
+targets:
+  kind:
+    cluster: { provider: kind, name: demo, kubernetes_version: v1.31.0, nodes: 2, addons: [ingress-nginx, metrics-server] }
+  k3d:
+    cluster: { provider: k3d, name: demo, kubernetes_version: v1.31.0, nodes: 2, addons: [ingress-nginx, metrics-server] }
+  prod:
+    cluster: { provider: existing, context: prod-ctx, server: "https://prod.example.com:6443" }
+    registry: registry.example.com/demo
+    namespace: demo-prod
+    values: [chart/values-prod.yaml]
+    verify: [rollout, health, roundtrip, hpa]
+"#;
+
+const PROD_VALUES: &str = "# Production-like: autoscaling on.\nbackend:\n  autoscaling:\n    enabled: true\n";
+
+/// The demo project with the targets above and a kube context `prod-ctx` for the existing cluster.
+fn project() -> Sandbox {
+    demo::project()
+        .with_file("xtask.yaml", format!("{}{TARGETS}", demo::config()))
+        .with_file("chart/values-prod.yaml", PROD_VALUES)
+        .seed_state(
+            "kube.json",
+            r#"{"contexts": {"prod-ctx": "https://prod.example.com:6443"}, "current_context": "prod-ctx"}"#,
+        )
+}
+
+fn commands_of(sb: &Sandbox, tools: &[&str]) -> Vec<String> {
+    sb.calls().into_iter().filter(|c| tools.contains(&c.tool.as_str())).map(|c| c.command()).collect()
+}
+
+/// The id suffix (first 12 hex digits) of a fake-built image, from the fake docker's state.
+fn short_id(sb: &Sandbox, tag: &str) -> String {
+    let st: serde_json::Value = serde_json::from_str(&sb.state("docker.json").expect("docker state")).unwrap();
+    let id = st["tags"][tag].as_str().unwrap_or_else(|| panic!("{tag} was not built: {st:#}"));
+    id.trim_start_matches("sha256:")[..12].to_string()
+}
+
+#[test]
+fn up_on_kind_creates_the_cluster_loads_the_images_and_deploys_to_its_context() {
+    let sb = project();
+    let out = sb.xtask(&["up", "--target", "kind"]).run();
+    out.assert_success();
+    assert!(
+        out.stderr.starts_with("target: kind (kind cluster `demo`, context kind-demo; images side-loaded)\n"),
+        "the target comes first:\n{}",
+        out.stderr
+    );
+    let (api, web) = (short_id(&sb, "demo-api:1.0.0"), short_id(&sb, "demo-web:1.0.0"));
+    let mut kind = commands_of(&sb, &["kind"]);
+    // The two loads run in parallel: compare them sorted.
+    kind[3..].sort();
+    assert_eq!(
+        kind,
+        [
+            "kind version".to_string(),
+            "kind get clusters".into(),
+            "kind create cluster --name demo --config target/xtask/kind-demo.yaml --image kindest/node:v1.31.0 --wait 5m"
+                .into(),
+            format!("kind load docker-image demo-api:1.0.0-{api} --name demo"),
+            format!("kind load docker-image demo-web:1.0.0-{web} --name demo"),
+        ]
+    );
+    let config = std::fs::read_to_string(sb.project_path("target/xtask/kind-demo.yaml")).unwrap();
+    assert_eq!(config.matches("- role: worker").count(), 1, "2 nodes = control plane + 1 worker:\n{config}");
+    assert!(config.contains("ingress-ready=true"), "ingress-nginx needs the node label:\n{config}");
+    let helm = commands_of(&sb, &["helm"]);
+    for addon in [
+        "helm upgrade --install ingress-nginx ingress-nginx --repo https://kubernetes.github.io/ingress-nginx -n ingress-nginx --create-namespace --kube-context kind-demo --wait --timeout 300s",
+        "helm upgrade --install metrics-server metrics-server --repo https://kubernetes-sigs.github.io/metrics-server/ -n kube-system --create-namespace --kube-context kind-demo --wait --timeout 300s --set args={--kubelet-insecure-tls}",
+    ] {
+        assert!(helm.iter().any(|c| c == addon), "missing `{addon}` in:\n{}", helm.join("\n"));
+    }
+    assert!(
+        helm.iter().any(|c| c.starts_with("helm upgrade demo chart -n demo --kube-context kind-demo --install")
+            && c.contains(&format!("--set backend.image.tag=1.0.0-{api}"))),
+        "the release goes to kind's context with the loaded tags:\n{}",
+        helm.join("\n")
+    );
+    assert!(commands_of(&sb, &["minikube"]).is_empty(), "no minikube call on a kind target");
+    let r = report(&sb.project);
+    assert_eq!(
+        r["target"],
+        serde_json::json!({"name": "kind", "provider": "kind", "context": "kind-demo", "images": "side-load", "protected": false})
+    );
+
+    // Nothing changed: no create, no load, no upgrade.
+    let before = sb.calls().len();
+    sb.xtask(&["up", "--target", "kind"]).run().assert_success();
+    let again: Vec<String> = sb.calls().into_iter().skip(before).map(|c| c.command()).collect();
+    assert!(
+        !again
+            .iter()
+            .any(|c| c.starts_with("kind create") || c.starts_with("kind load") || c.starts_with("helm upgrade")),
+        "a no-op rerun created, loaded or upgraded:\n{}",
+        again.join("\n")
+    );
+}
+
+#[test]
+fn up_on_k3d_imports_the_images_and_teardown_deletes_only_the_named_cluster() {
+    let sb = project();
+    sb.xtask(&["up", "--target", "k3d"]).run().assert_success();
+    let (api, web) = (short_id(&sb, "demo-api:1.0.0"), short_id(&sb, "demo-web:1.0.0"));
+    let mut k3d = commands_of(&sb, &["k3d"]);
+    k3d[3..].sort();
+    assert_eq!(
+        k3d,
+        [
+            "k3d version".to_string(),
+            "k3d cluster list -o json".into(),
+            "k3d cluster create demo --servers 1 --agents 1 --image rancher/k3s:v1.31.0-k3s1 --k3s-arg --disable=traefik@server:* --wait".into(),
+            format!("k3d image import demo-api:1.0.0-{api} -c demo"),
+            format!("k3d image import demo-web:1.0.0-{web} -c demo"),
+        ]
+    );
+    let helm = commands_of(&sb, &["helm"]);
+    assert!(helm.iter().any(|c| c.starts_with("helm upgrade --install ingress-nginx ingress-nginx")), "{helm:?}");
+    assert!(!helm.iter().any(|c| c.contains("metrics-server")), "k3s ships metrics-server: {helm:?}");
+
+    // A kind cluster beside it, then `teardown --target kind --delete`: only kind's cluster goes.
+    sb.xtask(&["up", "--target", "kind"]).run().assert_success();
+    let before = sb.calls().len();
+    let out = sb.xtask(&["teardown", "--target", "kind", "--delete"]).run();
+    out.assert_success();
+    let cmds: Vec<String> = sb.calls().into_iter().skip(before).map(|c| c.command()).collect();
+    assert!(cmds.contains(&"kind delete cluster --name demo".to_string()), "{cmds:#?}");
+    assert!(
+        cmds.iter().all(|c| !c.starts_with("k3d") && !c.starts_with("minikube")),
+        "teardown --target kind touched another cluster: {cmds:#?}"
+    );
+    assert!(cmds.iter().any(|c| c.starts_with("helm uninstall demo -n demo --kube-context kind-demo")), "{cmds:#?}");
+    assert_eq!(sb.tool("kind", &["get", "clusters"]).run().stdout, "");
+    let k3d_list = sb.tool("k3d", &["cluster", "list", "-o", "json"]).run().json();
+    assert_eq!(k3d_list[0]["name"], "demo", "the k3d cluster is still there");
+    assert_eq!(k3d_list[0]["serversRunning"], 1);
+
+    // The default teardown of k3d stops it; kind has no stop.
+    sb.xtask(&["teardown", "--target", "k3d"]).run().assert_success();
+    assert_eq!(sb.tool("k3d", &["cluster", "list", "-o", "json"]).run().json()[0]["serversRunning"], 0);
+}
+
+#[test]
+fn an_existing_cluster_needs_its_name_spelled_out_and_yes_in_ci() {
+    let sb = project().with_file("xtask.yaml", format!("{}{TARGETS}default_target: prod\n", demo::config()));
+    let out = sb.xtask(&["up"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains(
+            "error: refusing to act on target `prod`: it is protected and was only the default target: name it with \
+             `--target prod` to act on it"
+        ),
+        "{}",
+        out.stderr
+    );
+    let out = sb.xtask(&["up", "--target", "prod"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains(
+            "error: refusing to act on target `prod`: a protected target needs a confirmation: pass `--yes` (in CI \
+             nothing can be asked)"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        sb.calls().iter().all(|c| !matches!(c.tool.as_str(), "helm" | "kubectl" | "docker")),
+        "a refused run must run nothing: {:#?}",
+        sb.commands()
+    );
+}
+
+#[test]
+fn a_context_whose_server_changed_is_refused_with_both_servers_named() {
+    let sb = project().seed_state(
+        "kube.json",
+        r#"{"contexts": {"prod-ctx": "https://elsewhere.example.net:443"}, "current_context": "prod-ctx"}"#,
+    );
+    let out = sb.xtask(&["verify", "--target", "prod", "--yes"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains(
+            "error: refusing to act on target `prod`: kube context `prod-ctx` now points at \
+             https://elsewhere.example.net:443, but the target's server is https://prod.example.com:6443 (from \
+             xtask.yaml (targets.prod.cluster.server))."
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(sb.commands_of("kubectl"), ["kubectl config view --minify --context prod-ctx"]);
+}
+
+#[test]
+fn a_server_not_in_the_config_is_recorded_at_the_first_run_and_checked_after() {
+    let cfg = format!("{}{TARGETS}", demo::config()).replace(", server: \"https://prod.example.com:6443\"", "");
+    let sb = project().with_file("xtask.yaml", cfg);
+    let out = sb.xtask(&["rollback", "--target", "prod", "--yes"]).run();
+    assert!(
+        out.stderr
+            .contains("guard: context `prod-ctx` points at https://prod.example.com:6443: recorded for later runs"),
+        "{}",
+        out.stderr
+    );
+    let record = std::fs::read_to_string(sb.project_path("target/xtask/targets/prod.json")).unwrap();
+    assert!(record.contains("\"server\": \"https://prod.example.com:6443\""), "{record}");
+    // The context is re-pointed: the next run refuses.
+    let sb2 = sb.seed_state(
+        "kube.json",
+        r#"{"contexts": {"prod-ctx": "https://10.0.0.9:6443"}, "current_context": "prod-ctx"}"#,
+    );
+    let out = sb2.xtask(&["teardown", "--target", "prod", "--yes"]).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("now points at https://10.0.0.9:6443, but the target's server is https://prod.example.com:6443 (from target/xtask/targets/prod.json, recorded at the first run)"), "{}", out.stderr);
+}
