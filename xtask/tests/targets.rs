@@ -222,3 +222,103 @@ fn a_server_not_in_the_config_is_recorded_at_the_first_run_and_checked_after() {
     out.assert_code(2);
     assert!(out.stderr.contains("now points at https://10.0.0.9:6443, but the target's server is https://prod.example.com:6443 (from target/xtask/targets/prod.json, recorded at the first run)"), "{}", out.stderr);
 }
+
+/// The Services `verify` reads selectors from, in the prod namespace.
+fn prod_services() -> String {
+    let svc = |name: &str, component: &str| {
+        serde_json::json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": "demo-prod"},
+               "spec": {"type": "ClusterIP", "selector": {"app.kubernetes.io/instance": "demo", "app.kubernetes.io/component": component},
+                        "ports": [{"port": 8080, "targetPort": "http"}]}})
+    };
+    serde_json::json!({"apiVersion": "v1", "kind": "List", "items": [svc("demo-api", "backend"), svc("demo-web", "frontend")]})
+        .to_string()
+}
+
+#[test]
+fn values_prod_deploys_through_a_registry_target_by_digest_and_passes_its_checks() {
+    let app = AppServer::start();
+    let sb = project()
+        .seed_state("kube/services.json", prod_services())
+        .seed_state_from_fixture("kube/hpa.json", "kubectl/get-hpa.synthesized.json")
+        .with_env("FAKE_FORWARD_TO", &app.addr);
+    let out = sb.xtask(&["up", "--target", "prod", "--yes"]).run();
+    out.assert_success();
+    assert!(out.stderr.starts_with(
+        "target: prod (existing cluster, context prod-ctx; images pushed to registry.example.com/demo and deployed by \
+         digest, protected)\nguard: protected target named with `--target prod`\nguard: confirmed with --yes\nguard: \
+         context `prod-ctx` points at https://prod.example.com:6443, as recorded\n"
+    ), "{}", out.stderr);
+    let digest = |image: &str| {
+        let inspect = sb.tool("docker", &["image", "inspect", "--format", "{{json .RepoDigests}}", &format!("demo-{image}:1.0.0")]).run();
+        let list: Vec<String> = serde_json::from_str(inspect.stdout.trim()).unwrap();
+        list[0].split_once('@').unwrap().1.to_string()
+    };
+    let (api, web) = (digest("api"), digest("web"));
+    let upgrade = sb.commands_of("helm").into_iter().find(|c| c.starts_with("helm upgrade demo ")).expect("the release");
+    assert!(upgrade.starts_with("helm upgrade demo chart -n demo-prod --kube-context prod-ctx --install"), "{upgrade}");
+    assert!(upgrade.contains("-f chart/values-prod.yaml"), "{upgrade}");
+    for (key, want) in [
+        ("backend.image.repository", "registry.example.com/demo/api".to_string()),
+        ("backend.image.digest", api.clone()),
+        ("frontend.image.repository", "registry.example.com/demo/web".to_string()),
+        ("frontend.image.digest", web.clone()),
+    ] {
+        assert!(upgrade.contains(&format!("--set {key}={want}")), "{key}={want} missing: {upgrade}");
+    }
+    let pushes: Vec<String> = sb.commands_of("docker").into_iter().filter(|c| c.starts_with("docker push")).collect();
+    assert_eq!(pushes.len(), 2, "{pushes:?}");
+    assert!(sb.commands().iter().all(|c| !c.starts_with("minikube") && !c.starts_with("kind")), "no side-load");
+
+    // A no-op rerun pushes nothing and upgrades nothing.
+    let before = sb.calls().len();
+    sb.xtask(&["up", "--target", "prod", "--yes"]).run().assert_success();
+    let again: Vec<String> = sb.calls().into_iter().skip(before).map(|c| c.command()).collect();
+    assert!(!again.iter().any(|c| c.starts_with("docker push") || c.starts_with("helm upgrade")), "{again:#?}");
+
+    // verify runs the target's checks: no resilience or persistence (they delete pods) on a shared cluster.
+    let out = sb.xtask(&["verify", "--target", "prod", "--yes"]).run();
+    out.assert_success();
+    let r = report(&sb.project);
+    for id in ["verify:rollout", "verify:health", "verify:roundtrip", "verify:hpa"] {
+        assert_eq!(step(&r, id)["status"], "passed", "{id}");
+    }
+    let ids: Vec<&str> = r["steps"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert!(!ids.contains(&"verify:resilience") && !ids.contains(&"verify:persistence"), "{ids:?}");
+    assert_eq!(r["target"]["images"], "registry.example.com/demo");
+    let kubectl = sb.commands_of("kubectl");
+    assert!(
+        kubectl.iter().all(|c| c.starts_with("kubectl config view")
+            || c.starts_with("kubectl version")
+            || c.contains("--context prod-ctx")),
+        "every kubectl call names the target's context: {kubectl:#?}"
+    );
+
+    // Teardown: the release goes; the namespace existed before (the fake's unmanaged cluster has them all), so it
+    // stays; the cluster is never touched.
+    let out = sb.xtask(&["teardown", "--target", "prod", "--yes", "--delete"]).run();
+    out.assert_success();
+    let r = report(&sb.project);
+    assert_eq!(step(&r, "teardown:release")["status"], "passed");
+    assert_eq!(step(&r, "teardown:namespace")["status"], "skipped");
+    assert_eq!(step(&r, "teardown:cluster")["status"], "skipped");
+    assert!(!sb.commands().iter().any(|c| c.contains("delete namespace")), "the namespace was not ours");
+}
+
+#[test]
+fn teardown_deletes_a_namespace_the_pipeline_created_on_an_existing_cluster() {
+    let sb = project().seed_state(
+        "kube.json",
+        r#"{"managed": true, "namespaces": ["default", "kube-system"], "contexts": {"prod-ctx": "https://prod.example.com:6443"}, "current_context": "prod-ctx"}"#,
+    );
+    let out = sb.xtask(&["up", "--target", "prod", "--yes"]).run();
+    out.assert_success();
+    assert!(out.stderr.contains("namespace `demo-prod` does not exist yet: the deploy creates it"), "{}", out.stderr);
+    sb.xtask(&["teardown", "--target", "prod", "--yes"]).run().assert_success();
+    assert!(
+        sb.commands().contains(
+            &"kubectl --context prod-ctx delete namespace demo-prod --ignore-not-found --wait=true --timeout=180s".to_string()
+        ),
+        "{:#?}",
+        sb.commands()
+    );
+}
