@@ -249,12 +249,15 @@ fn values_prod_deploys_through_a_registry_target_by_digest_and_passes_its_checks
          context `prod-ctx` points at https://prod.example.com:6443, as recorded\n"
     ), "{}", out.stderr);
     let digest = |image: &str| {
-        let inspect = sb.tool("docker", &["image", "inspect", "--format", "{{json .RepoDigests}}", &format!("demo-{image}:1.0.0")]).run();
+        let inspect = sb
+            .tool("docker", &["image", "inspect", "--format", "{{json .RepoDigests}}", &format!("demo-{image}:1.0.0")])
+            .run();
         let list: Vec<String> = serde_json::from_str(inspect.stdout.trim()).unwrap();
         list[0].split_once('@').unwrap().1.to_string()
     };
     let (api, web) = (digest("api"), digest("web"));
-    let upgrade = sb.commands_of("helm").into_iter().find(|c| c.starts_with("helm upgrade demo ")).expect("the release");
+    let upgrade =
+        sb.commands_of("helm").into_iter().find(|c| c.starts_with("helm upgrade demo ")).expect("the release");
     assert!(upgrade.starts_with("helm upgrade demo chart -n demo-prod --kube-context prod-ctx --install"), "{upgrade}");
     assert!(upgrade.contains("-f chart/values-prod.yaml"), "{upgrade}");
     for (key, want) in [
@@ -316,9 +319,59 @@ fn teardown_deletes_a_namespace_the_pipeline_created_on_an_existing_cluster() {
     sb.xtask(&["teardown", "--target", "prod", "--yes"]).run().assert_success();
     assert!(
         sb.commands().contains(
-            &"kubectl --context prod-ctx delete namespace demo-prod --ignore-not-found --wait=true --timeout=180s".to_string()
+            &"kubectl --context prod-ctx delete namespace demo-prod --ignore-not-found --wait=true --timeout=180s"
+                .to_string()
         ),
         "{:#?}",
         sb.commands()
     );
+}
+
+#[test]
+fn plan_shows_the_target_the_guard_decisions_and_the_pushes_with_placeholders() {
+    let sb = project();
+    let out = sb.xtask(&["plan", "up", "--target", "prod"]).run();
+    out.assert_success();
+    let head: Vec<&str> = out.stdout.lines().take(5).collect();
+    assert_eq!(
+        head,
+        [
+            "target: prod (existing cluster, context prod-ctx; images pushed to registry.example.com/demo and deployed \
+             by digest, protected)",
+            "guard: protected target named with `--target prod`",
+            "guard: would refuse: a protected target needs a confirmation: pass `--yes` (in CI nothing can be asked)",
+            "guard: the server of context `prod-ctx` will be compared with https://prod.example.com:6443 from \
+             xtask.yaml (targets.prod.cluster.server)",
+            "plan for `cargo xtask up` (nothing is run):",
+        ]
+    );
+    let block = |id: &str| -> String {
+        let lines: Vec<&str> = out.stdout.lines().collect();
+        let at = lines.iter().position(|l| l.starts_with(&format!("  {id}:"))).unwrap_or_else(|| panic!("{id}"));
+        lines[at..]
+            .iter()
+            .take_while(|l| l.starts_with("    ") || l.starts_with(&format!("  {id}:")))
+            .copied()
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(
+        block("load:api"),
+        "  load:api: Push demo-api:1.0.0 to registry.example.com/demo
+    cache: runs: `gate:size:api` runs first and may change its inputs
+    $ docker tag demo-api:1.0.0 registry.example.com/demo/api:1.0.0-{image-id}
+    $ docker push registry.example.com/demo/api:1.0.0-{image-id}"
+    );
+    assert!(
+        block("deploy:demo").contains(
+            "--set backend.image.repository=registry.example.com/demo/api --set 'backend.image.digest={digest from the \
+             push}'"
+        ),
+        "{}",
+        block("deploy:demo")
+    );
+    // With --yes the guard passes, and a plan never runs the kubectl probe.
+    let out = sb.xtask(&["plan", "up", "--target", "prod", "--yes"]).run();
+    assert!(out.stdout.contains("guard: confirmed with --yes\n"), "{}", out.stdout);
+    assert!(sb.calls().is_empty(), "a plan runs nothing: {:#?}", sb.commands());
 }
