@@ -81,6 +81,21 @@ fn both_images_are_pushed_to_a_real_registry_and_deployed_by_the_digests_it_serv
     // The real engine, not the fake: drop the fake's `docker` from the sandbox's bin/.
     std::fs::remove_file(sb.bin_dir.join(format!("docker{}", std::env::consts::EXE_SUFFIX))).unwrap();
 
+    // The tags the pushes leave in the daemon go with the test (the registry's storage is the CI's scratch).
+    struct Untag(String);
+    impl Drop for Untag {
+        fn drop(&mut self) {
+            for image in ["api", "web"] {
+                let out = std::process::Command::new("docker")
+                    .args(["image", "ls", "--format", "{{.Repository}}:{{.Tag}}", &format!("{}/{image}", self.0)])
+                    .output();
+                for tag in out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default().lines() {
+                    let _ = std::process::Command::new("docker").args(["rmi", tag]).output();
+                }
+            }
+        }
+    }
+    let _untag = Untag(format!("{addr}/{path}"));
     let args = ["up", "--target", "reg", "--yes", "--skip-gate", "vuln"];
     let out = sb.xtask(&args).timeout(Duration::from_secs(300)).run();
     out.assert_success();
