@@ -597,8 +597,10 @@ impl Config {
                 shown_as.display()
             )))
         })?;
-        let cfg: Config = yaml::from_str(shown_as, &text)?;
+        let mut cfg: Config = yaml::from_str(shown_as, &text)?;
         cfg.check(shown_as, &text).map_err(anyhow::Error::new)?;
+        // Commands that take no `--target` act on `local`; cluster commands then select theirs.
+        cfg.target = crate::target::Target::local(&cfg.cluster);
         Ok(cfg)
     }
 

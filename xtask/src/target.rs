@@ -220,6 +220,18 @@ impl ClusterSpec {
 }
 
 impl Target {
+    /// The implicit target of the `cluster:` section.
+    pub fn local(c: &config::Cluster) -> Target {
+        Target {
+            name: LOCAL.into(),
+            context: c.profile.clone(),
+            cluster: ClusterSpec::Minikube(c.clone()),
+            delivery: Delivery::SideLoad,
+            protected: false,
+            explicit: false,
+        }
+    }
+
     pub fn provider(&self) -> Provider {
         self.cluster.provider()
     }
@@ -299,14 +311,7 @@ pub fn select(cfg: &mut Config, flag: Option<&str>) -> Result<()> {
             t.explicit = flag.is_some();
             t
         }
-        None if name == LOCAL => Target {
-            name: LOCAL.into(),
-            context: cfg.cluster.profile.clone(),
-            cluster: ClusterSpec::Minikube(cfg.cluster.clone()),
-            delivery: Delivery::SideLoad,
-            protected: false,
-            explicit: flag.is_some(),
-        },
+        None if name == LOCAL => Target { explicit: flag.is_some(), ..Target::local(&cfg.cluster) },
         None => {
             let known = names(cfg);
             let refs: Vec<&str> = known.iter().map(String::as_str).collect();
