@@ -196,10 +196,12 @@ fn create(ctx: &Ctx, f: &Flags, name: &str) -> Result<Reply> {
     // The API is published on 0.0.0.0 and a random port by default (pkg/types/defaults.go:86).
     let port = 40000 + (crate::util::hash64(name.as_bytes(), 11) % 20000);
     cluster::add_context(ctx, &format!("k3d-{name}"), &format!("https://0.0.0.0:{port}"))?;
-    Ok(Reply::default().with_err(format!(
+    // clusterCreate.go:170 and :193 (logged), then with the default kubeconfig switch `kubectl cluster-info` on
+    // stdout (:202-204).
+    Ok(Reply::ok("kubectl cluster-info\n").with_err(format!(
         "{}{}",
-        info(&format!("Cluster '{name}' created successfully!")), // clusterCreate.go:170
-        info(&format!("You can now use it like this:\nkubectl cluster-info"))
+        info(&format!("Cluster '{name}' created successfully!")),
+        info("You can now use it like this:")
     )))
 }
 
