@@ -42,10 +42,9 @@ pub fn push(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     };
     let host = repo.split('/').next().unwrap_or_default();
     if !(host.contains(['.', ':']) || host == "localhost") || !repo.contains('/') {
-        return Ok(Reply::fail(
-            1,
-            format!("The push refers to repository [docker.io/{repo}]\nGet \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host\n"),
-        ));
+        return Ok(Reply::ok(format!("The push refers to repository [docker.io/{repo}]\n"))
+            .with_err("Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host\n")
+            .with_code(1));
     }
     if ctx.env_is("FAKE_REGISTRY", "unauthorized") {
         // distribution's error for a push without credentials, as the engine relays it.

@@ -375,3 +375,32 @@ fn plan_shows_the_target_the_guard_decisions_and_the_pushes_with_placeholders() 
     assert!(out.stdout.contains("guard: confirmed with --yes\n"), "{}", out.stdout);
     assert!(sb.calls().is_empty(), "a plan runs nothing: {:#?}", sb.commands());
 }
+
+#[test]
+fn an_unknown_target_or_a_bad_registry_is_a_usage_error() {
+    let sb = project();
+    let out = sb.xtask(&["up", "--target", "kinnd"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains(
+            "error: there is no target `kinnd`: the config defines `local`, `k3d`, `kind`, `prod`. Did you mean `kind`?"
+        ),
+        "{}",
+        out.stderr
+    );
+    let sb = project().with_file(
+        "xtask.yaml",
+        format!("{}{}", demo::config(), TARGETS.replace("registry.example.com/demo", "myorg/demo")),
+    );
+    let out = sb.xtask(&["up", "--target", "prod"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("`myorg/demo` is not a registry: write `host[:port]/path`, e.g. `127.0.0.1:5000/todo`"),
+        "{}",
+        out.stderr
+    );
+    let sb = project().with_file("xtask.yaml", format!("{}{TARGETS}default_target: staging\n", demo::config()));
+    let out = sb.xtask(&["up"]).run();
+    out.assert_code(2);
+    assert!(out.stderr.contains("default_target `staging` is not under `targets:` (nor `local`)"), "{}", out.stderr);
+}
