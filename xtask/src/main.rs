@@ -84,7 +84,12 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Verify(v) if !v.static_only => Some(v.target.clone()),
         Command::Teardown(t) => Some(t.target.clone()),
         Command::Rollback(r) => Some(r.target.clone()),
-        Command::Ci(c) => Some(c.target.clone()),
+        // Only the stages that reach a cluster take the target (and its guard).
+        Command::Ci(c)
+            if c.stages.iter().any(|s| matches!(s, ci::Stage::Deploy | ci::Stage::Verify | ci::Stage::Teardown)) =>
+        {
+            Some(c.target.clone())
+        }
         _ => None,
     };
     let mut ctx = Context::new(cli.global)?;

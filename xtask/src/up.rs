@@ -189,7 +189,11 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
     if let Delivery::Registry(reg) = &cfg.target.delivery {
         return push_image(cx, reg, img, &tag);
     }
-    let fp = Fingerprint::new().value("image", &id).value("cluster", cfg.kube_context());
+    let fp = match &cfg.target.cluster {
+        // The input Minikube runs have always recorded, so existing caches stay valid.
+        ClusterSpec::Minikube(_) => Fingerprint::new().value("image", &id).value("profile", profile),
+        _ => Fingerprint::new().value("image", &id).value("cluster", cfg.kube_context()),
+    };
     if cx.cached(fp, |_| Ok(None))? {
         return Ok(Done::Cached);
     }

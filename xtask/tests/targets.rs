@@ -404,3 +404,23 @@ fn an_unknown_target_or_a_bad_registry_is_a_usage_error() {
     out.assert_code(2);
     assert!(out.stderr.contains("default_target `staging` is not under `targets:` (nor `local`)"), "{}", out.stderr);
 }
+
+#[test]
+fn ci_deploy_and_verify_stages_act_on_the_named_target() {
+    let app = AppServer::start();
+    let sb = project()
+        .seed_state("kube/services.json", prod_services().replace("demo-prod", "demo"))
+        .seed_state_from_fixture("kube/hpa.json", "kubectl/get-hpa.synthesized.json")
+        .with_env("FAKE_FORWARD_TO", &app.addr);
+    let out = sb.xtask(&["ci", "deploy", "verify", "--target", "k3d"]).run();
+    out.assert_success();
+    assert!(
+        out.stderr.starts_with("target: k3d (k3d cluster `demo`, context k3d-demo; images side-loaded)\n"),
+        "{}",
+        out.stderr
+    );
+    let cmds = sb.commands();
+    assert!(cmds.iter().any(|c| c.starts_with("k3d cluster create demo")), "{cmds:#?}");
+    assert!(cmds.iter().any(|c| c.starts_with("kubectl --context k3d-demo port-forward")), "{cmds:#?}");
+    assert!(cmds.iter().all(|c| !c.starts_with("minikube ")), "{cmds:#?}");
+}
