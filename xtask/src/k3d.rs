@@ -61,6 +61,14 @@ pub fn ensure(cx: &mut StepCx, k: &LocalCluster) -> Result<Done> {
             if k.addons.contains(&Addon::IngressNginx) {
                 extra.extend(["--k3s-arg".into(), "--disable=traefik@server:*".into()]);
             }
+            if let Some(port) = k.local_registry {
+                // `NAME[:HOST][:HOSTPORT]` (cmd/cluster/clusterCreate.go:254; pkg/config/transform.go:322-357):
+                // loopback only, on the configured port.
+                extra.extend([
+                    "--registry-create".into(),
+                    format!("{}:127.0.0.1:{port}", crate::target::k3d_registry_name(name)),
+                ]);
+            }
             cx.run(cmd!(cx.sh, "k3d cluster create {name} --servers 1 --agents {agents} {extra...} --wait").into())
                 .with_context(|| format!("creating k3d cluster `{name}`"))?;
             // metrics-server is part of k3s: only ingress-nginx needs installing.

@@ -69,6 +69,10 @@ pub struct LocalCluster {
     /// Installed by the pipeline after the cluster is up (with `helm upgrade --install`).
     #[serde(default)]
     pub addons: Vec<Addon>,
+    /// k3d: a registry created with the cluster on 127.0.0.1:PORT (ctlptl's pattern); images are pushed there and
+    /// deployed by digest, as on a remote cluster.
+    #[serde(default)]
+    pub local_registry: Option<u16>,
 }
 
 fn default_name() -> String {
@@ -110,6 +114,9 @@ impl Addon {
 pub struct RegistryRef {
     pub host: String,
     pub path: String,
+    /// The host the cluster's nodes pull from when it differs from the one pushed to (a k3d-managed registry:
+    /// pushed to as `localhost:PORT`, pulled as `k3d-NAME-registry:PORT`).
+    pub pull_host: Option<String>,
 }
 
 impl RegistryRef {
@@ -123,12 +130,17 @@ impl RegistryRef {
         if path.chars().any(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c))) {
             return Err(format!("`{s}`: a repository path uses lowercase letters, digits and . _ - / only"));
         }
-        Ok(RegistryRef { host: host.into(), path: path.into() })
+        Ok(RegistryRef { host: host.into(), path: path.into(), pull_host: None })
     }
 
     /// The repository an image is pushed to: `<host>/<path>/<image name>`.
     pub fn repository(&self, image: &str) -> String {
         format!("{}/{}/{image}", self.host, self.path)
+    }
+
+    /// The repository the cluster pulls the image from (the release references it).
+    pub fn pull_repository(&self, image: &str) -> String {
+        format!("{}/{}/{image}", self.pull_host.as_deref().unwrap_or(&self.host), self.path)
     }
 }
 
@@ -269,6 +281,11 @@ impl Target {
     }
 }
 
+/// The registry container k3d creates with a cluster (`--registry-create NAME:HOST:PORT`).
+pub fn k3d_registry_name(cluster: &str) -> String {
+    format!("k3d-{cluster}-registry")
+}
+
 /// The names a user may pass to `--target`, `local` first.
 pub fn names(cfg: &Config) -> Vec<String> {
     let mut n = vec![LOCAL.to_string()];
@@ -282,9 +299,20 @@ pub fn select(cfg: &mut Config, flag: Option<&str>) -> Result<()> {
     let target = match cfg.targets.get(&name) {
         Some(spec) => {
             let protected = spec.protected.unwrap_or(matches!(spec.cluster, ClusterSpec::Existing(_)));
-            let delivery = match &spec.registry {
-                Some(r) => Delivery::Registry(r.clone()),
-                None => Delivery::SideLoad,
+            let delivery = match (&spec.registry, &spec.cluster) {
+                (Some(r), _) => Delivery::Registry(r.clone()),
+                (None, ClusterSpec::K3d(k)) if k.local_registry.is_some() => {
+                    let port = k.local_registry.unwrap_or_default();
+                    // k3d mirrors `<registry name>:<host port>` to the registry container inside the cluster
+                    // (pkg/client/registry.go:202-219 at v5.9.0); the host reaches it as localhost:PORT
+                    // (docs/usage/registries.md:97-101).
+                    Delivery::Registry(RegistryRef {
+                        host: format!("localhost:{port}"),
+                        path: cfg.project.clone(),
+                        pull_host: Some(format!("{}:{port}", k3d_registry_name(&k.name))),
+                    })
+                }
+                (None, _) => Delivery::SideLoad,
             };
             let spec = spec.clone();
             if let Some(ns) = spec.namespace {
@@ -338,6 +366,18 @@ pub fn check(cfg: &Config) -> Result<(), String> {
             if k.nodes == 0 {
                 return Err(format!("targets.{name}.cluster.nodes must be at least 1"));
             }
+        }
+        match &t.cluster {
+            ClusterSpec::Kind(k) if k.local_registry.is_some() => {
+                return Err(format!(
+                    "targets.{name}.cluster.local_registry is supported on k3d only: for kind, run a registry (see \
+                     docs/targets.md) and give the target `registry:`"
+                ))
+            }
+            ClusterSpec::K3d(k) if k.local_registry.is_some() && t.registry.is_some() => {
+                return Err(format!("targets.{name}: `registry` and `cluster.local_registry` exclude each other"))
+            }
+            _ => {}
         }
     }
     Ok(())

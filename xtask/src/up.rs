@@ -224,6 +224,8 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
 fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, tag: &str) -> Result<Done> {
     let id = cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into());
     let repo = reg.repository(&img.name);
+    // What the release references: the same content under the name the cluster pulls from.
+    let pull = reg.pull_repository(&img.name);
     let version = tag.rsplit_once(':').map(|(_, t)| t).unwrap_or(tag);
     let reference = format!("{repo}:{version}");
     let fp = Fingerprint::new().value("image", &id).value("repository", &repo);
@@ -231,7 +233,7 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
     let k = known.clone();
     if cx.cached(fp, move |_| Ok(if k.is_some() { None } else { Some("the registry digest is unknown".into()) }))? {
         if let Some(d) = known {
-            cx.set(&format!("digest:{}", img.name), format!("{repo}@{d}"));
+            cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
             cx.note(format!("already pushed: {repo}@{d}"));
         }
         return Ok(Done::Cached);
@@ -239,9 +241,9 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
     match crate::registry::push(cx, reg, &img.tag, &reference, &repo)? {
         Some(d) => {
             cx.note(format!("pushed {repo}@{d}"));
-            cx.set(&format!("digest:{}", img.name), format!("{repo}@{d}"));
+            cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
         }
-        None => cx.set(&format!("digest:{}", img.name), format!("{repo}@{{digest from the push}}")),
+        None => cx.set(&format!("digest:{}", img.name), format!("{pull}@{{digest from the push}}")),
     }
     Ok(Done::Passed)
 }

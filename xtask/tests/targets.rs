@@ -424,3 +424,43 @@ fn ci_deploy_and_verify_stages_act_on_the_named_target() {
     assert!(cmds.iter().any(|c| c.starts_with("kubectl --context k3d-demo port-forward")), "{cmds:#?}");
     assert!(cmds.iter().all(|c| !c.starts_with("minikube ")), "{cmds:#?}");
 }
+
+#[test]
+fn a_k3d_target_with_a_local_registry_pushes_there_and_deploys_by_digest_from_the_in_cluster_name() {
+    let cfg = format!(
+        "{}targets:\n  k3dreg:\n    cluster: {{ provider: k3d, name: demo, nodes: 3, local_registry: 5001 }}\n",
+        demo::config()
+    );
+    let sb = demo::project().with_file("xtask.yaml", cfg);
+    let out = sb.xtask(&["up", "--target", "k3dreg"]).run();
+    out.assert_success();
+    assert!(
+        out.stderr.starts_with(
+            "target: k3dreg (k3d cluster `demo`, context k3d-demo; images pushed to localhost:5001/demo and deployed \
+             by digest)\n"
+        ),
+        "{}",
+        out.stderr
+    );
+    let cmds = sb.commands();
+    assert!(
+        cmds.contains(
+            &"k3d cluster create demo --servers 1 --agents 2 --registry-create k3d-demo-registry:127.0.0.1:5001 --wait"
+                .to_string()
+        ),
+        "{cmds:#?}"
+    );
+    assert!(cmds.iter().all(|c| !c.starts_with("k3d image import")), "pushed, not imported: {cmds:#?}");
+    let pushes: Vec<&String> = cmds.iter().filter(|c| c.starts_with("docker push localhost:5001/demo/")).collect();
+    assert_eq!(pushes.len(), 2, "{cmds:#?}");
+    let inspect = sb.tool("docker", &["image", "inspect", "--format", "{{json .RepoDigests}}", "demo-api:1.0.0"]).run();
+    let digests: Vec<String> = serde_json::from_str(inspect.stdout.trim()).unwrap();
+    let digest = digests[0].split_once('@').unwrap().1;
+    let upgrade = sb.commands_of("helm").into_iter().find(|c| c.starts_with("helm upgrade demo ")).unwrap();
+    assert!(
+        upgrade.contains(&format!(
+            "--set backend.image.repository=k3d-demo-registry:5001/demo/api --set backend.image.digest={digest}"
+        )),
+        "the nodes pull through k3d's mirror name: {upgrade}"
+    );
+}
