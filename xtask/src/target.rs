@@ -305,7 +305,7 @@ pub fn select(cfg: &mut Config, flag: Option<&str>) -> Result<()> {
                     let port = k.local_registry.unwrap_or_default();
                     // k3d mirrors `<registry name>:<host port>` to the registry container inside the cluster
                     // (pkg/client/registry.go:202-219 at v5.9.0); the host reaches it as localhost:PORT
-                    // (docs/usage/registries.md:97-101).
+                    // (k3d-io/k3d usage/registries.md:97-101 under its docs folder).
                     Delivery::Registry(RegistryRef {
                         host: format!("localhost:{port}"),
                         path: cfg.project.clone(),
