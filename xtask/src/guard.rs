@@ -113,11 +113,16 @@ fn confirmed(t: &Target, yes: bool, dry: bool) -> Result<Decision> {
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("reading the confirmation")?;
-    Ok(if line.trim() == t.name {
+    Ok(typed(t, &line))
+}
+
+/// The answer to the prompt: the target's exact name confirms, anything else (an empty line, `y`) refuses.
+fn typed(t: &Target, line: &str) -> Decision {
+    if line.trim() == t.name {
         Decision::Pass("confirmed on the terminal".into())
     } else {
         Decision::Refuse(format!("the confirmation did not match (typed {:?}, expected {:?})", line.trim(), t.name))
-    })
+    }
 }
 
 /// The context's API server must be the configured one, or the one recorded at the first run: a renamed or
@@ -173,4 +178,29 @@ fn context_server(ctx: &Context, context: &str) -> Result<String> {
         .as_str()
         .map(String::from)
         .with_context(|| format!("`kubectl config view --minify --context {context}` names no server"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn prod() -> Target {
+        Target { name: "prod".into(), protected: true, explicit: true, ..Target::default() }
+    }
+
+    #[test]
+    fn only_the_targets_exact_name_confirms() {
+        assert!(matches!(typed(&prod(), "prod\n"), Decision::Pass(_)));
+        for answer in ["\n", "y\n", "yes\n", "Prod\n", "prod-eu\n"] {
+            assert!(matches!(typed(&prod(), answer), Decision::Refuse(_)), "{answer:?} must not confirm");
+        }
+    }
+
+    #[test]
+    fn yes_confirms_without_asking_and_a_default_target_is_refused() {
+        assert!(matches!(confirmed(&prod(), true, false).unwrap(), Decision::Pass(_)));
+        let implicit = Target { explicit: false, ..prod() };
+        assert!(matches!(named(&implicit), Decision::Refuse(_)));
+        assert!(matches!(named(&prod()), Decision::Pass(_)));
+    }
 }
