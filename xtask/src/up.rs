@@ -229,12 +229,23 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
     let version = tag.rsplit_once(':').map(|(_, t)| t).unwrap_or(tag);
     let reference = format!("{repo}:{version}");
     let fp = Fingerprint::new().value("image", &id).value("repository", &repo);
-    let known = if cx.dry_run() { None } else { crate::registry::known_digest(cx, &reference, &repo)? };
+    // A plan asks nothing of Docker: it shows the digest recorded when this exact tag was last pushed.
+    let recorded = pushed_record(cx, img);
+    let known = if cx.dry_run() {
+        recorded.as_ref().and_then(|(r, d)| (*r == reference).then(|| d.clone()))
+    } else {
+        crate::registry::known_digest(cx, &reference, &repo)?
+    };
     let k = known.clone();
     if cx.cached(fp, move |_| Ok(if k.is_some() { None } else { Some("the registry digest is unknown".into()) }))? {
         if let Some(d) = known {
             cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
-            cx.note(format!("already pushed: {repo}@{d}"));
+            if cx.dry_run() {
+                println!("    digest: {pull}@{d} (pushed earlier)");
+            } else {
+                cx.note(format!("already pushed: {repo}@{d}"));
+                record_pushed(cx, img, &reference, &d)?;
+            }
         }
         return Ok(Done::Cached);
     }
@@ -242,10 +253,35 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
         Some(d) => {
             cx.note(format!("pushed {repo}@{d}"));
             cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
+            record_pushed(cx, img, &reference, &d)?;
         }
         None => cx.set(&format!("digest:{}", img.name), format!("{pull}@{{digest from the push}}")),
     }
     Ok(Done::Passed)
+}
+
+/// target/xtask/targets/<target>/pushed-<image>.json: the reference last pushed and its digest, so a plan can show
+/// it. One file per image: the push steps run in parallel.
+fn pushed_path(cx: &StepCx, img: &Image) -> std::path::PathBuf {
+    cx.ctx
+        .state_dir()
+        .join("targets")
+        .join(&cx.ctx.config().map(|c| c.target.name.clone()).unwrap_or_default())
+        .join(format!("pushed-{}.json", img.name))
+}
+
+fn pushed_record(cx: &StepCx, img: &Image) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(pushed_path(cx, img)).ok()?).ok()?;
+    Some((v["reference"].as_str()?.to_string(), v["digest"].as_str()?.to_string()))
+}
+
+fn record_pushed(cx: &StepCx, img: &Image, reference: &str, digest: &str) -> Result<()> {
+    let path = pushed_path(cx, img);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let json = serde_json::json!({"reference": reference, "digest": digest});
+    crate::pipeline::cache::write_atomic(&path, json.to_string().as_bytes())
 }
 
 /// The steps that need no cluster: helm lint with each values file, then render and check the manifests.

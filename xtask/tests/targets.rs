@@ -464,3 +464,25 @@ fn a_k3d_target_with_a_local_registry_pushes_there_and_deploys_by_digest_from_th
         "the nodes pull through k3d's mirror name: {upgrade}"
     );
 }
+
+#[test]
+fn after_a_push_the_plan_shows_the_recorded_digests_and_a_cached_deploy() {
+    let sb = project();
+    sb.xtask(&["up", "--target", "prod", "--yes"]).run().assert_success();
+    let inspect = sb.tool("docker", &["image", "inspect", "--format", "{{json .RepoDigests}}", "demo-api:1.0.0"]).run();
+    let digests: Vec<String> = serde_json::from_str(inspect.stdout.trim()).unwrap();
+    let out = sb.xtask(&["plan", "up", "--target", "prod", "--yes"]).run();
+    out.assert_success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let at = lines.iter().position(|l| l.starts_with("  load:api:")).expect("load:api in the plan");
+    assert_eq!(
+        lines[at..at + 3],
+        [
+            "  load:api: Push demo-api:1.0.0 to registry.example.com/demo",
+            "    cache: cached: inputs unchanged",
+            &format!("    digest: {} (pushed earlier)", digests[0]),
+        ]
+    );
+    let at = lines.iter().position(|l| l.starts_with("  deploy:demo:")).expect("deploy in the plan");
+    assert!(lines[at..at + 4].contains(&"    cache: cached: inputs unchanged"), "{}", lines[at..at + 4].join("\n"));
+}
