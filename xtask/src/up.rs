@@ -263,11 +263,8 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
 /// target/xtask/targets/<target>/pushed-<image>.json: the reference last pushed and its digest, so a plan can show
 /// it. One file per image: the push steps run in parallel.
 fn pushed_path(cx: &StepCx, img: &Image) -> std::path::PathBuf {
-    cx.ctx
-        .state_dir()
-        .join("targets")
-        .join(&cx.ctx.config().map(|c| c.target.name.clone()).unwrap_or_default())
-        .join(format!("pushed-{}.json", img.name))
+    let target = cx.ctx.config().map(|c| c.target.name.clone()).unwrap_or_default();
+    cx.ctx.state_dir().join("targets").join(target).join(format!("pushed-{}.json", img.name))
 }
 
 fn pushed_record(cx: &StepCx, img: &Image) -> Option<(String, String)> {
