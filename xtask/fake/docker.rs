@@ -141,6 +141,11 @@ fn synth_base(name: &str) -> Image {
     }
 }
 
+/// Whether `docker run -d` started a container of that name (or id prefix).
+pub fn container_exists(ctx: &Ctx, name: &str) -> Result<bool> {
+    Ok(load(ctx)?.containers.iter().any(|c| c.name == name || c.id.starts_with(name)))
+}
+
 /// The id of a local image, for the fakes that copy images out of the daemon (kind, k3d, push).
 pub fn image_id(ctx: &Ctx, reference: &str) -> Result<Option<String>> {
     let st = load(ctx)?;
@@ -226,6 +231,9 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
         "push",
         "container",
         "builder",
+        "exec",
+        "cp",
+        "network",
     ];
     if !known.contains(&sub) {
         return Ok(unknown_command(ctx, sub));
@@ -274,6 +282,9 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
         "tag" => tag(ctx, rest),
         "pull" => pull(ctx, rest),
         "push" => crate::registry::push(ctx, rest),
+        "exec" => crate::nodes::exec(ctx, rest),
+        "cp" => crate::nodes::cp(ctx, rest),
+        "network" => crate::nodes::network(ctx, rest),
         "run" => run_container(ctx, rest),
         "ps" => ps(ctx, rest),
         "rm" => rm_container(ctx, rest),

@@ -56,6 +56,15 @@ fn name(ctx: &Ctx, f: &Flags) -> String {
     f.get(&["--name", "-n"]).or_else(|| ctx.env("KIND_CLUSTER_NAME")).unwrap_or_else(|| "kind".into())
 }
 
+/// Whether a kind node container of that name exists (kind's nodes are Docker containers).
+pub fn node_exists(ctx: &Ctx, name: &str) -> Result<bool> {
+    let k: Kind = state::load(ctx, "kind")?;
+    Ok(k.clusters.values().any(|c| c.nodes.iter().any(|n| n == name)))
+}
+
+/// `get nodes` (pkg/cmd/kind/get/nodes/nodes.go:52-64).
+const NODES_FLAGS: &[&str] = &["--name", "-n", "--all-clusters", "-A"];
+
 pub fn run(ctx: &Ctx) -> Result<Reply> {
     let f = Flags::parse(&ctx.args, VALUED);
     let words: Vec<&str> = f.pos.iter().map(String::as_str).collect();
@@ -69,6 +78,19 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
                 return Ok(Reply::default().with_err("No kind clusters found.\n"));
             }
             Ok(Reply::ok(k.clusters.keys().map(|n| format!("{n}\n")).collect::<String>()))
+        }
+        ["get", "nodes"] => {
+            if let Some(r) = check_flags(&f, NODES_FLAGS) {
+                return Ok(r);
+            }
+            let n = name(ctx, &f);
+            let k: Kind = state::load(ctx, "kind")?;
+            match k.clusters.get(&n) {
+                // nodes.go:107: one name per line on stdout.
+                Some(c) => Ok(Reply::ok(c.nodes.iter().map(|n| format!("{n}\n")).collect::<String>())),
+                // nodes.go:100-101: logged, exit 0.
+                None => Ok(Reply::default().with_err(format!("No kind nodes found for cluster \"{n}\".\n"))),
+            }
         }
         ["create", "cluster"] => {
             if let Some(r) = check_flags(&f, CREATE_FLAGS) {

@@ -14,6 +14,7 @@ mod k3d;
 mod kind;
 mod kubectl;
 mod minikube;
+mod nodes;
 mod registry;
 mod reply;
 mod scenario;

@@ -69,8 +69,8 @@ pub struct LocalCluster {
     /// Installed by the pipeline after the cluster is up (with `helm upgrade --install`).
     #[serde(default)]
     pub addons: Vec<Addon>,
-    /// k3d: a registry created with the cluster on 127.0.0.1:PORT (ctlptl's pattern); images are pushed there and
-    /// deployed by digest, as on a remote cluster.
+    /// A registry beside the cluster on 127.0.0.1:PORT (ctlptl's pattern: k3d creates it with the cluster, for kind
+    /// the pipeline runs `kind-registry` as kind's guide does); images are pushed there and deployed by digest.
     #[serde(default)]
     pub local_registry: Option<u16>,
 }
@@ -312,6 +312,16 @@ pub fn select(cfg: &mut Config, flag: Option<&str>) -> Result<()> {
                         pull_host: Some(format!("{}:{port}", k3d_registry_name(&k.name))),
                     })
                 }
+                (None, ClusterSpec::Kind(k)) if k.local_registry.is_some() => {
+                    // kind's local-registry guide: the nodes' containerd aliases localhost:PORT to the registry
+                    // container, so host and cluster use the same name (site/static/examples/kind-with-registry.sh,
+                    // step 3, at v0.32.0).
+                    Delivery::Registry(RegistryRef {
+                        host: format!("localhost:{}", k.local_registry.unwrap_or_default()),
+                        path: cfg.project.clone(),
+                        pull_host: None,
+                    })
+                }
                 (None, _) => Delivery::SideLoad,
             };
             let spec = spec.clone();
@@ -368,13 +378,7 @@ pub fn check(cfg: &Config) -> Result<(), String> {
             }
         }
         match &t.cluster {
-            ClusterSpec::Kind(k) if k.local_registry.is_some() => {
-                return Err(format!(
-                    "targets.{name}.cluster.local_registry is supported on k3d only: for kind, run a registry (see \
-                     docs/targets.md) and give the target `registry:`"
-                ))
-            }
-            ClusterSpec::K3d(k) if k.local_registry.is_some() && t.registry.is_some() => {
+            ClusterSpec::Kind(k) | ClusterSpec::K3d(k) if k.local_registry.is_some() && t.registry.is_some() => {
                 return Err(format!("targets.{name}: `registry` and `cluster.local_registry` exclude each other"))
             }
             _ => {}

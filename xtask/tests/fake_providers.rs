@@ -33,6 +33,14 @@ fn kind_lists_creates_loads_and_deletes_like_upstream() {
         "ERROR: failed to create cluster: node(s) already exist for a cluster with the name \"dev\"\n"
     );
     assert_eq!(sb.tool("kind", &["get", "clusters"]).run().stdout, "dev\n");
+    assert_eq!(
+        sb.tool("kind", &["get", "nodes", "--name", "dev"]).run().stdout,
+        "dev-control-plane\ndev-worker\ndev-worker2\n"
+    );
+    sb.tool("docker", &["exec", "dev-worker", "mkdir", "-p", "/etc/x"]).run().assert_success();
+    let out = sb.tool("docker", &["exec", "nope", "true"]).run();
+    out.assert_code(1);
+    assert_eq!(out.stderr, "Error response from daemon: No such container: nope\n");
     assert_eq!(sb.tool("kubectl", &["config", "current-context"]).run().stdout, "kind-dev\n");
 
     let out = sb.tool("kind", &["load", "docker-image", "app:1.0.0", "--name", "dev"]).run();

@@ -486,3 +486,56 @@ fn after_a_push_the_plan_shows_the_recorded_digests_and_a_cached_deploy() {
     let at = lines.iter().position(|l| l.starts_with("  deploy:demo:")).expect("deploy in the plan");
     assert!(lines[at..at + 4].contains(&"    cache: cached: inputs unchanged"), "{}", lines[at..at + 4].join("\n"));
 }
+
+#[test]
+fn a_kind_target_with_a_local_registry_sets_it_up_as_kinds_guide_does_and_deploys_by_digest() {
+    let cfg = format!(
+        "{}targets:\n  kindreg:\n    cluster: {{ provider: kind, name: demo, nodes: 2, local_registry: 5001 }}\n",
+        demo::config()
+    );
+    // The engine would pull registry:3 from Docker Hub; the fake may.
+    let sb = demo::project().with_file("xtask.yaml", cfg).with_env("FAKE_DOCKER_PULL", "ok");
+    sb.xtask(&["up", "--target", "kindreg"]).run().assert_success();
+    let setup: Vec<String> = sb
+        .commands()
+        .into_iter()
+        .filter(|c| {
+            c.starts_with("docker run")
+                || c.starts_with("docker exec")
+                || c.starts_with("docker cp")
+                || c.starts_with("docker network")
+                || c.starts_with("kind get nodes")
+                || c.contains(" apply -f ")
+        })
+        .collect();
+    let dir = "/etc/containerd/certs.d/localhost:5001";
+    assert_eq!(
+        setup,
+        [
+            "docker run -d --restart=always -p 127.0.0.1:5001:5000 --network bridge --name kind-registry registry:3"
+                .to_string(),
+            "kind get nodes --name demo".into(),
+            format!("docker exec demo-control-plane mkdir -p {dir}"),
+            format!("docker cp target/xtask/kind-demo-hosts.toml demo-control-plane:{dir}/hosts.toml"),
+            format!("docker exec demo-worker mkdir -p {dir}"),
+            format!("docker cp target/xtask/kind-demo-hosts.toml demo-worker:{dir}/hosts.toml"),
+            "docker network connect kind kind-registry".into(),
+            "kubectl --context kind-demo apply -f target/xtask/kind-demo-registry-hosting.yaml".into(),
+        ]
+    );
+    let hosts = std::fs::read_to_string(sb.project_path("target/xtask/kind-demo-hosts.toml")).unwrap();
+    assert_eq!(hosts, "[host.\"http://kind-registry:5000\"]\n");
+    let cmds = sb.commands();
+    assert!(cmds.iter().all(|c| !c.starts_with("kind load")), "pushed, not side-loaded: {cmds:#?}");
+    let upgrade = sb.commands_of("helm").into_iter().find(|c| c.starts_with("helm upgrade demo ")).unwrap();
+    assert!(
+        upgrade.contains("--set backend.image.repository=localhost:5001/demo/api --set backend.image.digest=sha256:"),
+        "{upgrade}"
+    );
+
+    // A second cluster run: the registry container is reused, not started twice.
+    let before = sb.calls().len();
+    sb.xtask(&["up", "--target", "kindreg"]).run().assert_success();
+    let again: Vec<String> = sb.calls().into_iter().skip(before).map(|c| c.command()).collect();
+    assert!(again.iter().all(|c| !c.starts_with("docker run") && !c.starts_with("docker push")), "{again:#?}");
+}
