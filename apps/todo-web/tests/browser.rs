@@ -1,0 +1,61 @@
+//! The browser suite: Debian's chromium, driven by playwright-core (e2e/suite.mjs), against the real todo-web and
+//! todo-api binaries and a real PostgreSQL reached through a TCP proxy the suite can cut (database down and back).
+//! Counted as ignored, with the reason, when chromium, node or the npm packages are missing (see build.rs).
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::require_postgres;
+
+const WEB: &str = env!("CARGO_BIN_EXE_todo-web");
+
+#[tokio::test]
+#[cfg_attr(
+    not(browser_suite),
+    ignore = "needs chromium (/usr/bin/chromium, apt), node and `npm ci` in apps/todo-web/e2e — see docs/dev/testing.md"
+)]
+async fn browser_suite() {
+    let db = require_postgres!();
+    let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e");
+    for (what, ok, fix) in [
+        ("/usr/bin/chromium", Path::new("/usr/bin/chromium").exists(), "apt-get install chromium"),
+        ("node_modules", e2e.join("node_modules/playwright-core").exists(), "npm ci in apps/todo-web/e2e"),
+    ] {
+        assert!(ok, "the browser suite needs {what}: {fix}");
+    }
+    // Built beside todo-web by `cargo test --workspace` (the README's command); `-p todo-web` alone does not.
+    let api = Path::new(WEB).with_file_name(format!("todo-api{}", std::env::consts::EXE_SUFFIX));
+    assert!(api.exists(), "{} is missing: run `cargo build -p todo-api` (or `cargo test --workspace`)", api.display());
+    // Screenshots go where CI collects artifacts: <target>/e2e/screenshots.
+    let target = PathBuf::from(WEB).parent().and_then(Path::parent).unwrap().to_path_buf();
+    let shots = target.join("e2e").join("screenshots");
+
+    let mut child = Command::new("node")
+        .arg(e2e.join("suite.mjs"))
+        .current_dir(&e2e)
+        .env("TODO_WEB_BIN", WEB)
+        .env("TODO_API_BIN", &api)
+        .env("DATABASE_URL", &db.url)
+        .env("SCREENSHOT_DIR", &shots)
+        .env("PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD", "1")
+        .stdout(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("cannot run node");
+    // Bounded: the suite itself gives up after 240 s; this is the backstop.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the browser suite did not finish within 300 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(status.success(), "the browser suite failed ({status}); its steps are above, screenshots in {}", shots.display());
+}
