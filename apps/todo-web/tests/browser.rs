@@ -20,8 +20,10 @@ const WEB: &str = env!("CARGO_BIN_EXE_todo-web");
 async fn browser_suite() {
     let db = require_postgres!();
     let e2e = Path::new(env!("CARGO_MANIFEST_DIR")).join("e2e");
+    let chromium = std::env::var("CHROMIUM_PATH").ok().filter(|p| !p.is_empty());
+    let chromium = chromium.as_deref().unwrap_or("/usr/bin/chromium");
     for (what, ok, fix) in [
-        ("/usr/bin/chromium", Path::new("/usr/bin/chromium").exists(), "apt-get install chromium"),
+        (chromium, Path::new(chromium).exists(), "apt-get install chromium (or set CHROMIUM_PATH)"),
         ("node_modules", e2e.join("node_modules/playwright-core").exists(), "npm ci in apps/todo-web/e2e"),
     ] {
         assert!(ok, "the browser suite needs {what}: {fix}");
