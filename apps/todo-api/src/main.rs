@@ -9,10 +9,11 @@ use todo_common::server::listen;
 use todo_common::shutdown;
 
 const USAGE: &str = "\
-usage: todo-api [healthcheck]
+usage: todo-api [healthcheck | sleep SECONDS]
 
   (no argument)  serve the REST API on $HOST:$PORT
   healthcheck    GET http://127.0.0.1:$PORT/health; exit 0 on 200, else 1
+  sleep SECONDS  wait, then exit 0 (the Kubernetes preStop hook; the image has no sleep binary)
 
 environment:
   HOST          listen address (default 0.0.0.0; e.g. 127.0.0.1, ::)

@@ -9,10 +9,11 @@ use todo_web::config::Config;
 use todo_web::Backend;
 
 const USAGE: &str = "\
-usage: todo-web [healthcheck]
+usage: todo-web [healthcheck | sleep SECONDS]
 
   (no argument)  serve the UI on $HOST:$PORT and proxy /api/* to $BACKEND_URL
   healthcheck    GET http://127.0.0.1:$PORT/health; exit 0 on 200, else 1
+  sleep SECONDS  wait, then exit 0 (the Kubernetes preStop hook; the image has no sleep binary)
 
 environment:
   HOST         listen address (default 0.0.0.0; e.g. 127.0.0.1, ::)

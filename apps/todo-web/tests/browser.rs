@@ -59,5 +59,9 @@ async fn browser_suite() {
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
-    assert!(status.success(), "the browser suite failed ({status}); its steps are above, screenshots in {}", shots.display());
+    assert!(
+        status.success(),
+        "the browser suite failed ({status}); its steps are above, screenshots in {}",
+        shots.display()
+    );
 }

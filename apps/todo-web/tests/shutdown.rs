@@ -56,3 +56,13 @@ fn sigterm_closes_an_idle_keep_alive_connection_at_once() {
 fn slow_header_connections_are_closed_at_the_header_timeout() {
     common::checks::slow_headers_are_closed_at_the_header_timeout(EXE, &[BACKEND]);
 }
+
+#[test]
+fn sleep_subcommand_waits_then_exits_0() {
+    let start = std::time::Instant::now();
+    assert!(Command::new(EXE).args(["sleep", "1"]).status().unwrap().success());
+    assert!(start.elapsed() >= std::time::Duration::from_secs(1));
+    let out = Command::new(EXE).args(["sleep", "soon"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sleep takes whole seconds"));
+}
