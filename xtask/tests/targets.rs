@@ -539,3 +539,17 @@ fn a_kind_target_with_a_local_registry_sets_it_up_as_kinds_guide_does_and_deploy
     let again: Vec<String> = sb.calls().into_iter().skip(before).map(|c| c.command()).collect();
     assert!(again.iter().all(|c| !c.starts_with("docker run") && !c.starts_with("docker push")), "{again:#?}");
 }
+
+#[test]
+fn doctor_lists_kind_and_k3d_only_when_a_target_uses_them() {
+    let names = |sb: &Sandbox| -> Vec<String> {
+        let v = sb.xtask(&["doctor", "--json"]).run().json();
+        let rows = v.as_array().cloned().or_else(|| v["tools"].as_array().cloned()).unwrap_or_default();
+        rows.iter().filter_map(|r| r["name"].as_str().map(String::from)).collect()
+    };
+    let with = names(&project());
+    assert!(with.contains(&"kind".to_string()) && with.contains(&"k3d".to_string()), "{with:?}");
+    let without = names(&demo::project());
+    assert!(!without.iter().any(|n| n == "kind" || n == "k3d"), "{without:?}");
+    assert!(without.contains(&"minikube".to_string()), "{without:?}");
+}
