@@ -378,6 +378,13 @@ pub fn check(cfg: &Config) -> Result<(), String> {
             }
         }
         match &t.cluster {
+            ClusterSpec::Existing(e) if t.registry.is_none() => {
+                return Err(format!(
+                    "targets.{name} is an existing cluster (context `{}`): images cannot be side-loaded into it — \
+                     give the target `registry: host[:port]/path` to push them to (see docs/targets.md)",
+                    e.context
+                ))
+            }
             ClusterSpec::Kind(k) | ClusterSpec::K3d(k) if k.local_registry.is_some() && t.registry.is_some() => {
                 return Err(format!("targets.{name}: `registry` and `cluster.local_registry` exclude each other"))
             }

@@ -399,6 +399,17 @@ fn an_unknown_target_or_a_bad_registry_is_a_usage_error() {
         "{}",
         out.stderr
     );
+    let sb = project().with_file(
+        "xtask.yaml",
+        format!("{}{}", demo::config(), TARGETS.replace("    registry: registry.example.com/demo\n", "")),
+    );
+    let out = sb.xtask(&["plan", "up"]).run();
+    out.assert_code(2);
+    assert!(
+        out.stderr.contains("targets.prod is an existing cluster (context `prod-ctx`): images cannot be side-loaded"),
+        "{}",
+        out.stderr
+    );
     let sb = project().with_file("xtask.yaml", format!("{}{TARGETS}default_target: staging\n", demo::config()));
     let out = sb.xtask(&["up"]).run();
     out.assert_code(2);
