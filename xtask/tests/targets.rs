@@ -564,3 +564,45 @@ fn doctor_lists_kind_and_k3d_only_when_a_target_uses_them() {
     assert!(!without.iter().any(|n| n == "kind" || n == "k3d"), "{without:?}");
     assert!(without.contains(&"minikube".to_string()), "{without:?}");
 }
+
+/// Runs `xtask ARGS` on a pseudo-terminal (util-linux `script`), typing `answer`; returns what the terminal showed
+/// and the exit status. Without CI set, as on a developer's machine.
+fn on_a_terminal(sb: &Sandbox, args: &str, answer: &str) -> (String, i32) {
+    use std::io::Write;
+    let cmd = format!("{} {args}", support::XTASK_BIN);
+    let mut child = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("PATH", sb.path_env())
+        .env("FAKE_DIR", &sb.fake_dir)
+        .env("XTASK_ROOT", &sb.project)
+        .env("NO_COLOR", "1")
+        .env("DEMO_DB_PASSWORD", "pw-for-tests-123")
+        .env_remove("CI")
+        .env_remove("KUBECONFIG")
+        .current_dir(&sb.project)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("starting script(1)");
+    child.stdin.take().unwrap().write_all(answer.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    (String::from_utf8_lossy(&out.stdout).replace("\r\n", "\n"), out.status.code().unwrap_or(-1))
+}
+
+#[test]
+#[ignore = "needs a pseudo-terminal: util-linux `script` (Debian bsdutils, always installed)"]
+fn on_a_terminal_the_target_name_typed_confirms_and_anything_else_refuses() {
+    let sb = project();
+    let (screen, code) = on_a_terminal(&sb, "rollback --target prod", "yes\n");
+    assert_eq!(code, 2, "{screen}");
+    assert!(screen.contains("Target `prod` is protected (context prod-ctx). Type its name to go on: "), "{screen}");
+    assert!(
+        screen.contains(
+            "refusing to act on target `prod`: the confirmation did not match (typed \"yes\", expected \"prod\")"
+        ),
+        "{screen}"
+    );
+    let (screen, _) = on_a_terminal(&sb, "rollback --target prod", "prod\n");
+    assert!(screen.contains("guard: confirmed on the terminal"), "{screen}");
+}
