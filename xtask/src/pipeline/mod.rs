@@ -600,6 +600,7 @@ impl<'c> Run<'c> {
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
             provenance: provenance(ctx, &values),
+            target: ctx.active_target().map(report::TargetRecord::of),
             steps: records,
         };
         report.write(&run_dir)?;
