@@ -88,6 +88,13 @@ fn a_download_that_never_answers_fails_up_within_the_stated_bound_naming_the_url
         ));
         out.stderr_contains(&format!("preflight:tools: {tool}: 0 B of ? from {base}/{tool}.tar.gz ("));
     }
+    // docs/troubleshooting.md shows the same message and states the same bound.
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/troubleshooting.md")).unwrap();
+    assert!(doc.contains(
+        "timed out: no connection within 10 s, or less than 1024 bytes/s for 15 s, on each of 2 attempts (a stalled \
+         download gives up within 51 s): curl: (28) Operation too slow."
+    ));
+    assert!(doc.contains("a stalled download of\none tool fails within 51 s (at most 60 s)"), "the stated bound moved");
     // Two tools, two attempts each, at once.
     assert_eq!(accepted.load(Ordering::SeqCst), 4);
     assert!(!out.stderr.contains("kubectl:"), "kubectl is installed and must not be listed:\n{out}");
