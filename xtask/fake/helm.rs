@@ -43,6 +43,9 @@ pub struct Rev {
     pub notes: String,
     #[serde(default)]
     pub tests: Vec<String>,
+    /// Test pods whose template says `helm.sh/hook-delete-policy: ...hook-succeeded`.
+    #[serde(default)]
+    pub deleted_on_success: Vec<String>,
 }
 
 const VALUED: &[&str] = &[
@@ -336,17 +339,38 @@ fn merge(into: &mut Value, from: Value) {
     }
 }
 
-fn tests_of(chart: &Chart, release: &str) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(chart.dir.join("templates/tests"))
+/// The chart's test pods (one per file under templates/tests, named `<fullname>-<file stem>`), and those of them
+/// whose delete policy includes `hook-succeeded` (read from the template text: the fake renders no templates).
+fn tests_of(chart: &Chart, release: &str) -> (Vec<String>, Vec<String>) {
+    let mut names: Vec<(String, bool)> = std::fs::read_dir(chart.dir.join("templates/tests"))
         .map(|rd| {
             rd.flatten()
-                .filter_map(|e| e.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
-                .map(|stem| format!("{}-{stem}", fullname(release, &chart.name)))
+                .filter_map(|e| {
+                    let stem = e.path().file_stem()?.to_string_lossy().into_owned();
+                    let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    let succeeded = text
+                        .lines()
+                        .any(|l| l.contains("helm.sh/hook-delete-policy") && l.contains("hook-succeeded"));
+                    Some((format!("{}-{stem}", fullname(release, &chart.name)), succeeded))
+                })
                 .collect()
         })
         .unwrap_or_default();
     names.sort();
-    names
+    let deleted = names.iter().filter(|(_, d)| *d).map(|(n, _)| n.clone()).collect();
+    (names.into_iter().map(|(n, _)| n).collect(), deleted)
+}
+
+/// Whether `helm test --logs` reads the logs after the test hooks' delete policy ran: every Helm 3 and Helm 4.0.0 to
+/// 4.0.4 (v3.21.4 `pkg/action/hooks.go:121-130` deletes `hook-succeeded` pods inside `execHook`, then
+/// `cmd/helm/release_testing.go:67,82` calls `GetPodLogs`, which fails at `pkg/action/release_testing.go:131`;
+/// helm/helm#9098). Fixed in 4.0.5/4.1.0 by 7a557580e (v4.2.2 `pkg/action/release_testing.go:106`, a shutdown hook
+/// that deletes the pods after the logs were read).
+fn logs_after_hook_delete(ctx: &Ctx) -> bool {
+    let v = version(ctx).0;
+    let n: Vec<u64> = v.trim_start_matches('v').split(['.', '+', '-']).take(3).map(|p| p.parse().unwrap_or(0)).collect();
+    let (major, minor, patch) = (n.first().copied().unwrap_or(3), n.get(1).copied().unwrap_or(0), n.get(2).copied().unwrap_or(0));
+    major < 4 || (major == 4 && minor == 0 && patch < 5)
 }
 
 fn notes_of(chart: &Chart, release: &str, ns: &str) -> String {
@@ -432,7 +456,7 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
     let install = plain_install || f.has(&["-i", "--install"]);
     let create_ns = f.has(&["--create-namespace"]);
     let now = util::now_ms();
-    let tests = tests_of(&chart, &name);
+    let (tests, deleted_on_success) = tests_of(&chart, &name);
     let notes = notes_of(&chart, &name, &ns);
     let values = set_values(ctx, f);
     let _lock = state::lock(ctx)?;
@@ -486,6 +510,7 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
         values,
         notes,
         tests,
+        deleted_on_success,
     };
     revs.push(rev.clone());
     state::save(ctx, "helm", &st)?;
@@ -700,6 +725,15 @@ fn test(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     } else {
         block(&name, &ns, rev, Some(&runs))
     };
+    if f.has(&["--logs"]) && logs_after_hook_delete(ctx) {
+        // GetPodLogs walks the test hooks in order and stops at the first pod the delete policy already removed;
+        // its error replaces the suite's own result (helm/helm#12320), exit 1 (cmd/helm/helm.go:91-98).
+        if let Some((t, _)) = runs.iter().find(|(t, p)| *p == "Succeeded" && rev.deleted_on_success.contains(t)) {
+            return Ok(Reply::ok(out)
+                .with_err(format!("Error: unable to get pod logs for {t}: pods \"{t}\" not found\n"))
+                .with_code(1));
+        }
+    }
     if f.has(&["--logs"]) {
         for (t, _) in &runs {
             out.push_str(&format!(

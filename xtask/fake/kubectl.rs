@@ -400,6 +400,11 @@ fn logs(ctx: &Ctx, f: &Flags, ns: &str, pod: &str) -> Result<Reply> {
             ),
             ))
         }
+        // A test pod of a release in this namespace: Helm leaves a failed one in place (its delete policy never
+        // includes hook-failed in the charts modelled), so its logs can be read.
+        None if test_pods(ctx, ns)?.iter().any(|t| t == pod) => {
+            format!("Connecting to {}:8080\nwget: server returned error: HTTP/1.1 503 Service Unavailable\n", pod)
+        }
         None => {
             let p = pods(ctx, ns)?;
             if !p["items"].as_array().is_some_and(|a| a.iter().any(|i| i["metadata"]["name"] == pod)) {
@@ -416,6 +421,18 @@ fn logs(ctx: &Ctx, f: &Flags, ns: &str, pod: &str) -> Result<Reply> {
         None => &lines[..],
     };
     Ok(Reply::ok(shown.iter().map(|l| format!("{l}\n")).collect::<String>()))
+}
+
+/// The test pods of the releases installed in a namespace (fake helm's state).
+fn test_pods(ctx: &Ctx, ns: &str) -> Result<Vec<String>> {
+    let st: helm::HelmState = state::load(ctx, "helm")?;
+    Ok(st
+        .releases
+        .iter()
+        .filter(|(k, _)| k.split_once('/').is_some_and(|(n, _)| n == ns))
+        .filter_map(|(_, revs)| revs.last())
+        .flat_map(|r| r.tests.clone())
+        .collect())
 }
 
 /// Prints the two Forwarding lines and keeps running, like the real command.

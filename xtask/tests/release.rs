@@ -96,7 +96,7 @@ fn up_runs_the_pipeline_in_order_and_prints_the_url() {
         &cmds,
         &[
             upgrade,
-            "helm test demo -n demo --kube-context demo --logs --timeout 120s",
+            "helm test demo -n demo --kube-context demo --timeout 120s",
             "minikube service demo-web -n demo -p demo --url",
         ],
     );
