@@ -348,9 +348,8 @@ fn tests_of(chart: &Chart, release: &str) -> (Vec<String>, Vec<String>) {
                 .filter_map(|e| {
                     let stem = e.path().file_stem()?.to_string_lossy().into_owned();
                     let text = std::fs::read_to_string(e.path()).unwrap_or_default();
-                    let succeeded = text
-                        .lines()
-                        .any(|l| l.contains("helm.sh/hook-delete-policy") && l.contains("hook-succeeded"));
+                    let succeeded =
+                        text.lines().any(|l| l.contains("helm.sh/hook-delete-policy") && l.contains("hook-succeeded"));
                     Some((format!("{}-{stem}", fullname(release, &chart.name)), succeeded))
                 })
                 .collect()
@@ -368,8 +367,10 @@ fn tests_of(chart: &Chart, release: &str) -> (Vec<String>, Vec<String>) {
 /// that deletes the pods after the logs were read).
 fn logs_after_hook_delete(ctx: &Ctx) -> bool {
     let v = version(ctx).0;
-    let n: Vec<u64> = v.trim_start_matches('v').split(['.', '+', '-']).take(3).map(|p| p.parse().unwrap_or(0)).collect();
-    let (major, minor, patch) = (n.first().copied().unwrap_or(3), n.get(1).copied().unwrap_or(0), n.get(2).copied().unwrap_or(0));
+    let n: Vec<u64> =
+        v.trim_start_matches('v').split(['.', '+', '-']).take(3).map(|p| p.parse().unwrap_or(0)).collect();
+    let (major, minor, patch) =
+        (n.first().copied().unwrap_or(3), n.get(1).copied().unwrap_or(0), n.get(2).copied().unwrap_or(0));
     major < 4 || (major == 4 && minor == 0 && patch < 5)
 }
 

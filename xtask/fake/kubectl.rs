@@ -108,6 +108,7 @@ pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
             Ok(Reply::ok(names.iter().map(|n| format!("pod/{n} condition met\n")).collect::<String>()))
         }
         ["port-forward", target, ports @ ..] => port_forward(target, ports),
+        ["run", name, ..] => run_pod(args, name),
         ["apply", ..] => Ok(Reply::ok("configured\n")),
         ["cluster-info", ..] => Ok(Reply::ok(format!(
             "Kubernetes control plane is running at https://{}\nCoreDNS is running at https://{}/api/v1/namespaces/kube-system/services/kube-dns:dns/proxy\n",
@@ -421,6 +422,110 @@ fn logs(ctx: &Ctx, f: &Flags, ns: &str, pod: &str) -> Result<Reply> {
         None => &lines[..],
     };
     Ok(Reply::ok(shown.iter().map(|l| format!("{l}\n")).collect::<String>()))
+}
+
+/// `kubectl run`'s own flags (kubernetes/kubectl `pkg/cmd/run/run.go:191-211` addRunFlags, plus the delete, print,
+/// apply and pod-running-timeout flags it registers; the same set at kubernetes-1.28.0 and in 1.34, as the real
+/// 1.34 client's `run --help` lists them) and kubectl's global flags (`kubectl options`). There is no
+/// `--active-deadline-seconds` anywhere in kubectl's history: a pod deadline goes through `--overrides`.
+const RUN_FLAGS: &[&str] = &[
+    "--allow-missing-template-keys",
+    "--annotations",
+    "--attach",
+    "--cascade",
+    "--command",
+    "--dry-run",
+    "--env",
+    "--expose",
+    "--field-manager",
+    "-f",
+    "--filename",
+    "--force",
+    "--grace-period",
+    "--image",
+    "--image-pull-policy",
+    "-k",
+    "--kustomize",
+    "-l",
+    "--labels",
+    "--leave-stdin-open",
+    "-o",
+    "--output",
+    "--override-type",
+    "--overrides",
+    "--pod-running-timeout",
+    "--port",
+    "--privileged",
+    "-q",
+    "--quiet",
+    "-R",
+    "--recursive",
+    "--restart",
+    "--rm",
+    "--save-config",
+    "--show-managed-fields",
+    "-i",
+    "--stdin",
+    "--template",
+    "--timeout",
+    "-t",
+    "--tty",
+    "--wait",
+    "--as",
+    "--as-group",
+    "--as-uid",
+    "--cache-dir",
+    "--certificate-authority",
+    "--client-certificate",
+    "--client-key",
+    "--cluster",
+    "--context",
+    "--disable-compression",
+    "--insecure-skip-tls-verify",
+    "--kubeconfig",
+    "--kuberc",
+    "--match-server-version",
+    "-n",
+    "--namespace",
+    "--password",
+    "--profile",
+    "--profile-output",
+    "--request-timeout",
+    "-s",
+    "--server",
+    "--tls-server-name",
+    "--token",
+    "--user",
+    "--username",
+    "-v",
+    "--v",
+    "--warnings-as-errors",
+];
+
+/// `kubectl run NAME --image=I ...`: cobra rejects an unknown flag before anything runs (`error: unknown flag: --x`
+/// + `See 'kubectl run --help' for usage.`, exit 1: the wording of tests/fixtures/kubectl/version-short-removed);
+/// `--overrides` must be JSON (run.go `generateOverrides`); success prints `pod/NAME created` (the default
+/// `-o name`-style printer of run.go `PrintObj` with operation "created").
+fn run_pod(args: &[String], name: &str) -> Result<Reply> {
+    for a in args.iter().take_while(|a| a.as_str() != "--") {
+        if !a.starts_with('-') {
+            continue;
+        }
+        let flag = a.split('=').next().unwrap_or(a);
+        if !RUN_FLAGS.contains(&flag) {
+            return Ok(Reply::fail(1, format!("error: unknown flag: {flag}\nSee 'kubectl run --help' for usage.\n")));
+        }
+    }
+    let f = Flags::parse(args, &["--overrides", "--image", "--restart"]);
+    if f.get(&["--image"]).is_none() {
+        return Ok(Reply::fail(1, "error: --image is required\nSee 'kubectl run -h' for help and examples\n"));
+    }
+    if let Some(o) = f.get(&["--overrides"]) {
+        if serde_json::from_str::<Value>(&o).is_err() {
+            return Ok(Reply::fail(1, "error: invalid JSON Patch\n"));
+        }
+    }
+    Ok(Reply::ok(format!("pod/{name} created\n")))
 }
 
 /// The test pods of the releases installed in a namespace (fake helm's state).

@@ -362,7 +362,8 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     // No `--logs`: Helm 3 and 4.0.0-4.0.4 delete `hook-succeeded` test pods before `--logs` reads them and then
     // fail a passing suite (helm/helm#9098); the logs of a failed test pod are read with kubectl below instead,
     // which works on every Helm version and with any chart's delete policy (docs/architecture.md).
-    let out = cx.exec_unchecked(cmd!(cx.sh, "helm test {name} -n {ns} --kube-context {context} --timeout {t}").into())?;
+    let out =
+        cx.exec_unchecked(cmd!(cx.sh, "helm test {name} -n {ns} --kube-context {context} --timeout {t}").into())?;
     let phases: Vec<String> =
         out.stdout.lines().filter(|l| l.trim_start().starts_with("Phase:")).map(|l| l.trim().to_string()).collect();
     if cx.dry_run() || out.success() {
@@ -372,8 +373,11 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         return Ok(Done::Passed);
     }
     let failed = helm::failed_test_pods(&out.stderr);
-    let reason =
-        if failed.is_empty() { helm::failure_reason(&out.stderr) } else { format!("test pod(s) {} failed", failed.join(", ")) };
+    let reason = if failed.is_empty() {
+        helm::failure_reason(&out.stderr)
+    } else {
+        format!("test pod(s) {} failed", failed.join(", "))
+    };
     let mut logs = String::new();
     for pod in failed {
         let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} logs {pod} -n {ns} --all-containers --tail=20"));

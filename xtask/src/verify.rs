@@ -509,9 +509,11 @@ fn load_test(cx: &mut StepCx, cfg: &Config, hpas: &[&Value]) -> Result<Done> {
     );
     let pod = format!("xtask-load-{}", std::process::id());
     let image = "curlimages/curl:8.10.1";
-    let active = format!("--active-deadline-seconds={}", secs + 30);
+    // kubectl run has no pod-deadline flag (its flags: kubernetes/kubectl pkg/cmd/run/run.go addRunFlags); the
+    // pod's spec.activeDeadlineSeconds is set through --overrides, merged into the generated Pod.
+    let overrides = format!(r#"--overrides={{"apiVersion":"v1","spec":{{"activeDeadlineSeconds":{}}}}}"#, secs + 30);
     cx.run(
-        cmd!(cx.sh, "kubectl --context {context} run {pod} -n {ns} --image={image} --restart=Never {active} --command -- sh -c {script}")
+        cmd!(cx.sh, "kubectl --context {context} run {pod} -n {ns} --image={image} --restart=Never {overrides} --command -- sh -c {script}")
             .into(),
     )?;
     let started = Instant::now();
