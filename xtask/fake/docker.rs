@@ -86,6 +86,12 @@ fn daemon_down(ctx: &Ctx, st: &DockerState) -> bool {
     ctx.env_is("FAKE_DOCKER_DAEMON", "down") || st.daemon_down
 }
 
+/// For the tools that drive this daemon (minikube's docker driver): whether it answers, and docker's own words
+/// when it does not.
+pub fn daemon_error(ctx: &Ctx) -> Result<Option<String>> {
+    Ok(daemon_down(ctx, &load(ctx)?).then(|| cannot_connect(ctx)))
+}
+
 pub fn set_daemon(ctx: &Ctx, down: bool) -> Result<()> {
     state::update(ctx, "docker", |s: &mut DockerState| s.daemon_down = down)
 }

@@ -34,6 +34,10 @@ pub struct Profile {
     pub addons: Vec<String>,
     #[serde(default)]
     pub images: Vec<String>,
+    /// The profile's config is on disk but its container is gone (`docker system prune -a` after a stop, a Docker
+    /// Desktop reset): kubernetes/minikube#22466.
+    #[serde(default)]
+    pub container_gone: bool,
 }
 
 const VERSION: &str = "v1.34.0";
@@ -94,7 +98,33 @@ fn load(ctx: &Ctx) -> Result<MinikubeState> {
 }
 
 pub fn status_of(ctx: &Ctx, profile: &str) -> Result<Option<String>> {
-    Ok(load(ctx)?.profiles.get(profile).map(|p| p.status.clone()))
+    let Some(p) = load(ctx)?.profiles.get(profile).cloned() else { return Ok(None) };
+    Ok(Some(if host_error(ctx, profile, &p)?.is_some() { "Nonexistent".into() } else { p.status }))
+}
+
+/// Why the driver cannot tell the host's state, as klog prints it: `machine.Status` only checks the machine folder,
+/// then the kic driver's `GetState` runs `docker container inspect`, which fails when the container is gone or the
+/// daemon is down (v1.35.0 `pkg/minikube/machine/host.go:30-49`, `pkg/drivers/kic/oci/oci.go:630-647`
+/// `ContainerStatus`: `unknown state %q`).
+fn host_error(ctx: &Ctx, profile: &str, p: &Profile) -> Result<Option<String>> {
+    if p.driver != "docker" {
+        return Ok(None);
+    }
+    let docker = if let Some(down) = crate::docker::daemon_error(ctx)? {
+        down
+    } else if p.container_gone {
+        format!("Error response from daemon: No such container: {profile}\n")
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(format!(
+        "unknown state \"{profile}\": docker container inspect {profile} --format={{{{.State.Status}}}}: exit status 1\nstdout:\n\n\nstderr:\n{docker}"
+    )))
+}
+
+/// minikube's version as (minor, patch) within 1.x.
+fn minor(ctx: &Ctx) -> u64 {
+    version(ctx).trim_start_matches('v').split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(34)
 }
 
 fn default_profile() -> Profile {
@@ -107,6 +137,7 @@ fn default_profile() -> Profile {
         container_runtime: "docker".into(),
         addons: vec!["default-storageclass".into(), "storage-provisioner".into()],
         images: vec![],
+        container_gone: false,
     }
 }
 
@@ -167,6 +198,7 @@ fn running(ctx: &Ctx, profile: &str) -> Result<std::result::Result<Profile, Repl
     Ok(match load(ctx)?.profiles.get(profile) {
         None => Err(not_found(profile, false)),
         Some(p) if p.status != "Running" => Err(not_running(profile, &p.status)),
+        Some(p) if host_error(ctx, profile, p)?.is_some() => Err(not_running(profile, "Nonexistent")),
         Some(p) => Ok(p.clone()),
     })
 }
@@ -245,6 +277,23 @@ fn status(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
     let Some(p) = st.profiles.get(profile) else {
         return Ok(not_found(profile, json_mode));
     };
+    if let Some(err) = host_error(ctx, profile, p)? {
+        let klog = format!("E1129 10:00:00.000000   12345 status.go:{}] status error: host: state: {err}", 175);
+        if minor(ctx) < 35 {
+            // v1.32.0-v1.34.x: NodeStatus returns its initial struct, every field Nonexistent, with the error
+            // (`cluster/status.go` NodeStatus `st := &Status{... Nonexistent ...}; return st, errors.Wrap(err,
+            // "host")`); the command prints it and exitCode sums the bits: 1|2|4 = 7.
+            let v = json!({"Name": profile, "Host": "Nonexistent", "Kubelet": "Nonexistent", "APIServer": "Nonexistent",
+                           "Kubeconfig": "Nonexistent", "Worker": false});
+            return Ok(Reply::ok(v.to_string()).with_err(klog).with_code(7));
+        }
+        // From v1.35.0 GetStatus returns nil on a node error (v1.37.0 `pkg/minikube/cluster/status.go:169-188`,
+        // PR #18998) and statusJSON marshals the nil slice as `null`. Exit: exitCode loops over no status and
+        // returns 0 up to v1.37.x; v1.38.0 returns 1|2|4 for an empty list (`cmd/minikube/cmd/status.go:162-164`,
+        // PR #22494). kubernetes/minikube#22466.
+        let code = if minor(ctx) >= 38 { 7 } else { 0 };
+        return Ok(Reply::ok("null").with_err(klog).with_code(code));
+    }
     let (v, code) = status_value(profile, p);
     let out = if json_mode {
         v.to_string() // statusJSON writes no trailing newline
@@ -281,6 +330,7 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
     let mut st: MinikubeState = state::load(ctx, "minikube")?;
     let existing = st.profiles.get(profile).cloned();
     let mut p = existing.clone().unwrap_or_else(default_profile);
+    let mut recreated = false;
     let mut err = String::new();
     if existing.is_none() {
         if let Some(d) = f.get(&["--driver", "--vm-driver"]) {
@@ -329,6 +379,19 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
                 m = p.memory_mb
             ));
         }
+        // fix.go recreateIfNeeded: a machine whose state cannot be read and that does not exist is demolished and
+        // created again (v1.35.0 `pkg/minikube/machine/fix.go:106-134`); what lived in the container is gone.
+        Some(_) if p.container_gone => {
+            out.push_str(&format!(
+                "✨  Using the {d} driver based on existing profile\n👍  Starting \"{profile}\" primary control-plane node in \"{profile}\" cluster\n🤷  {d} \"{profile}\" container is missing, will recreate.\n🔥  Creating {d} container (CPUs={c}, Memory={m}MB) ...\n",
+                d = p.driver,
+                c = p.cpus,
+                m = p.memory_mb
+            ));
+            p.container_gone = false;
+            p.images.clear();
+            recreated = true;
+        }
         Some("Running") => out.push_str(&format!(
             "✨  Using the {d} driver based on existing profile\n👍  Starting \"{profile}\" primary control-plane node in \"{profile}\" cluster\n🏃  Updating the running {d} \"{profile}\" container ...\n",
             d = p.driver
@@ -346,6 +409,12 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
     st.profiles.insert(profile.to_string(), p);
     state::save(ctx, "minikube", &st)?;
     let mut kube: Kube = state::load(ctx, "kube")?;
+    if recreated {
+        // A new container is a new cluster: its namespaces and Helm's release Secrets are gone.
+        kube.namespaces.clear();
+        kube.deleted_pods.clear();
+        state::save(ctx, "helm", &helm::HelmState::default())?;
+    }
     kube.managed = true;
     kube.current_context = Some(profile.to_string());
     kube.namespaces.extend(cluster::DEFAULT_NAMESPACES.iter().map(|s| s.to_string()));

@@ -19,6 +19,19 @@ pub enum State {
     Nonexistent,
     /// Some parts run, others not (paused, an apiserver that is down, ...).
     Degraded,
+    /// The profile exists but minikube cannot read its host: the container is gone (`docker system prune -a`, a
+    /// Docker Desktop reset) or the driver's daemon does not answer.
+    Broken {
+        daemon_down: bool,
+    },
+}
+
+/// Whether minikube's error text is the Docker client's "daemon does not answer" (docker/cli's
+/// `Cannot connect to the Docker daemon at ...`, `error during connect` on Windows named pipes).
+fn daemon_down(text: &str) -> bool {
+    text.contains("Cannot connect to the Docker daemon")
+        || text.contains("Is the docker daemon running")
+        || text.contains("error during connect")
 }
 
 /// Reads the profile's state. The exit code of `minikube status` is a bit field (1 host, 2 kubelet/apiserver, 4
@@ -38,15 +51,25 @@ pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
     });
     let host = v.as_ref().and_then(|v| v["Host"].as_str()).unwrap_or("").to_string();
     let apiserver = v.as_ref().and_then(|v| v["APIServer"].as_str()).unwrap_or("").to_string();
+    // A profile whose host cannot be read: from v1.35.0 `null` (exit 0 up to v1.37, 7 from v1.38; minikube
+    // `pkg/minikube/cluster/status.go` GetStatus, kubernetes/minikube#22466); before, every field `Nonexistent`
+    // with exit 7. A missing profile exits 85 (mustload.Partial) before any of this.
+    let broken = out.code != Some(85) && (out.stdout.trim() == "null" || host == "Nonexistent");
     let state = match (out.code, host.as_str(), apiserver.as_str()) {
-        (Some(85), ..) | (_, "Nonexistent", _) => State::Nonexistent,
+        _ if broken => State::Broken { daemon_down: daemon_down(&out.stderr) },
+        (Some(85), ..) => State::Nonexistent,
         (Some(0), "Running", "Running") => State::Running,
         (_, "Stopped", _) => State::Stopped,
         (_, "", _) if out.stderr.contains("not found") => State::Nonexistent,
         (_, "", _) => bail!("`minikube status -p {profile}` printed no status ({}): {}", out.ending(), out.tail(3)),
         _ => State::Degraded,
     };
-    Ok((state, format!("host {host}, apiserver {apiserver}")))
+    let detail = match state {
+        State::Broken { daemon_down: true } => "the Docker daemon does not answer".to_string(),
+        State::Broken { daemon_down: false } => format!("its host is missing: {}", out.tail(1)),
+        _ => format!("host {host}, apiserver {apiserver}"),
+    };
+    Ok((state, detail))
 }
 
 /// The settings a running profile was created with, from `minikube profile list -o json`.

@@ -68,6 +68,8 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         minikube::State::Stopped => "stopped",
         minikube::State::Nonexistent => "absent",
         minikube::State::Degraded => "degraded",
+        minikube::State::Broken { daemon_down: true } => "unreadable",
+        minikube::State::Broken { daemon_down: false } => "broken",
     };
     cx.set("cluster.state", s);
     cx.note(format!("profile `{}`: {s} ({detail})", cfg.cluster.profile));
@@ -125,6 +127,12 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
         ClusterAction::Keep => Done::Skipped("kept running (--keep-cluster)".into()),
         ClusterAction::Stop if state == "absent" => Done::Skipped(format!("profile `{profile}` does not exist")),
         ClusterAction::Stop if state == "stopped" => Done::Skipped(format!("profile `{profile}` is already stopped")),
+        ClusterAction::Stop if state == "broken" => Done::Skipped(format!(
+            "profile `{profile}` has no container to stop; `cargo xtask teardown --delete` removes the profile"
+        )),
+        ClusterAction::Stop if state == "unreadable" => {
+            bail!("the Docker daemon does not answer, so profile `{profile}` cannot be stopped: start Docker and rerun")
+        }
         ClusterAction::Stop => {
             cx.run(cmd!(cx.sh, "minikube stop -p {profile}").into())?;
             Done::Passed

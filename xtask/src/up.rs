@@ -110,6 +110,25 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             minikube::start(cx, c)?;
             Ok(Done::Passed)
         }
+        minikube::State::Broken { daemon_down: true } => bail!(
+            "minikube cannot read profile `{}`: the Docker daemon does not answer. Start Docker (Docker Desktop, or \
+             `sudo systemctl start docker`), then rerun `cargo xtask up`; the cluster's data is still in its container",
+            c.profile
+        ),
+        minikube::State::Broken { daemon_down: false } => {
+            // The container and everything in it (images, release, volumes) are already gone: recreating loses
+            // nothing more. `minikube start` demolishes and recreates a missing machine (fix.go recreateIfNeeded).
+            cx.note(format!(
+                "profile `{}` exists but its container is gone (removed by `docker system prune`, a Docker Desktop \
+                 reset, ...): recreating it with `minikube start`",
+                c.profile
+            ));
+            cx.invalidate_prefix("load:");
+            cx.invalidate_prefix("deploy:");
+            cx.invalidate_prefix("test:");
+            minikube::start(cx, c)?;
+            Ok(Done::Passed)
+        }
         minikube::State::Nonexistent => {
             // A new cluster has none of the images and no release: forget what earlier runs loaded and deployed.
             cx.invalidate_prefix("load:");
