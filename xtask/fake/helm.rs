@@ -110,6 +110,8 @@ pub fn target(ctx: &Ctx) -> (String, String) {
 }
 
 pub fn force_status(ctx: &Ctx, ns: &str, name: &str, status: Option<&str>, new_revision: Option<&str>) -> Result<()> {
+    // A release's records are Secrets in its namespace (Helm's default storage driver): the namespace exists.
+    state::update(ctx, "kube", |k: &mut Kube| k.namespaces.insert(ns.to_string()))?;
     state::update(ctx, "helm", |st: &mut HelmState| {
         let revs = st.releases.entry(key(ns, name)).or_default();
         let now = util::now_ms();
@@ -444,8 +446,8 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
         [_, name, path, ..] => (name.clone(), path.clone()),
         _ => return Ok(fail(format!("\"helm {}\" requires 2 arguments", f.pos[0]))),
     };
-    if let Some(server) = cluster::down(ctx)? {
-        return Ok(Reply::fail(1, format!("{warn}{}", cluster::helm_unreachable(server))));
+    if let Some(u) = cluster::reach(ctx)? {
+        return Ok(Reply::fail(1, format!("{warn}{}", cluster::helm_error(&u))));
     }
     let Some(chart) = read_chart(ctx, &path) else { return Ok(chart_missing(&path).with_err_prefix(&warn)) };
     for v in f.all(&["-f", "--values"]) {
@@ -544,8 +546,8 @@ fn revisions(ctx: &Ctx, f: &Flags) -> Result<Found> {
     let Some(name) = f.pos.get(1).cloned() else {
         return Ok(Err(fail(format!("\"helm {}\" requires 1 argument", f.pos[0]))));
     };
-    if let Some(server) = cluster::down(ctx)? {
-        return Ok(Err(Reply::fail(1, cluster::helm_unreachable(server))));
+    if let Some(u) = cluster::reach(ctx)? {
+        return Ok(Err(Reply::fail(1, cluster::helm_error(&u))));
     }
     let ns = namespace(ctx, f);
     let st: HelmState = state::load(ctx, "helm")?;
@@ -670,8 +672,8 @@ fn uninstall(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     if names.is_empty() {
         return Ok(fail("\"helm uninstall\" requires at least 1 argument"));
     }
-    if let Some(server) = cluster::down(ctx)? {
-        return Ok(Reply::fail(1, cluster::helm_unreachable(server)));
+    if let Some(u) = cluster::reach(ctx)? {
+        return Ok(Reply::fail(1, cluster::helm_error(&u)));
     }
     let ns = namespace(ctx, f);
     let keep = f.has(&["--keep-history"]);
@@ -752,8 +754,8 @@ fn test(ctx: &Ctx, f: &Flags) -> Result<Reply> {
 }
 
 fn list(ctx: &Ctx, f: &Flags) -> Result<Reply> {
-    if let Some(server) = cluster::down(ctx)? {
-        return Ok(Reply::fail(1, cluster::helm_unreachable(server)));
+    if let Some(u) = cluster::reach(ctx)? {
+        return Ok(Reply::fail(1, cluster::helm_error(&u)));
     }
     let ns = namespace(ctx, f);
     let all_ns = f.has(&["-A", "--all-namespaces"]);

@@ -74,8 +74,9 @@ pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
             // credentials inlined (minikube's layout, certificate data shortened).
             let c = f.get(&["--context"]).unwrap_or_else(|| "minikube".into());
             let kube = cluster::load(ctx)?;
-            if kube.managed && kube.current_context.as_deref() != Some(c.as_str()) {
-                return Ok(Reply::fail(1, format!("error: context \"{c}\" does not exist\n")));
+            if kube.managed && crate::minikube::status_of(ctx, &c)?.is_none() {
+                // client-go `clientcmd/api/helpers.go` MinifyConfig; kubectl `pkg/cmd/config/view.go:140-144`.
+                return Ok(Reply::fail(1, format!("error: cannot locate context {c}\n")));
             }
             return Ok(Reply::ok(format!(
                 "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTi==\n    server: https://{server}\n  name: {c}\ncontexts:\n- context:\n    cluster: {c}\n    namespace: default\n    user: {c}\n  name: {c}\ncurrent-context: {c}\nkind: Config\npreferences: {{}}\nusers:\n- name: {c}\n  user:\n    client-certificate-data: LS0tLS1CRUdJTi==\n    client-key-data: LS0tLS1CRUdJTi==\n",
@@ -85,8 +86,8 @@ pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
         [] => return Ok(Reply::ok("kubectl controls the Kubernetes cluster manager.\n")),
         _ => {}
     }
-    if let Some(server) = cluster::down(ctx)? {
-        return Ok(Reply::fail(1, cluster::kubectl_refused(server)));
+    if let Some(u) = cluster::reach(ctx)? {
+        return Ok(Reply::fail(1, cluster::kubectl_error(&u)));
     }
     match words.as_slice() {
         ["get", kinds, rest @ ..] => get(ctx, &f, &ns, kinds, rest.first().copied()),
@@ -107,7 +108,12 @@ pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
                 .unwrap_or_default();
             Ok(Reply::ok(names.iter().map(|n| format!("pod/{n} condition met\n")).collect::<String>()))
         }
-        ["port-forward", target, ports @ ..] => port_forward(target, ports),
+        ["port-forward", target, ports @ ..] => {
+            if let Some(missing) = forward_target_missing(ctx, &ns, target)? {
+                return Ok(missing);
+            }
+            port_forward(target, ports)
+        }
         ["run", name, ..] => run_pod(args, name),
         ["apply", ..] => Ok(Reply::ok("configured\n")),
         ["cluster-info", ..] => Ok(Reply::ok(format!(
@@ -245,13 +251,25 @@ fn workload(kind: &str, name: &str, ns: &str, replicas: u32) -> Value {
     })
 }
 
+/// Whether a namespace exists on the call's cluster (always, before minikube managed a cluster).
+fn namespace_exists(ctx: &Ctx, ns: &str) -> Result<bool> {
+    let kube = cluster::load(ctx)?;
+    Ok(!kube.managed || kube.namespaces.contains(ns))
+}
+
 fn get(ctx: &Ctx, f: &Flags, ns: &str, kinds: &str, name: Option<&str>) -> Result<Reply> {
     let norm = normalize_kinds(kinds);
     if norm == "namespaces" {
         return get_namespace(ctx, f, name);
     }
     let json_out = f.get(&["-o", "--output"]).as_deref() == Some("json");
-    let value = match state::raw(ctx, &format!("kube/{norm}.json")) {
+    // Listing a namespaced kind in a namespace that does not exist is an empty list, exit 0: the API server answers
+    // the list with no items (by design, kubernetes/kubernetes#75537; kubectl `pkg/cmd/get/get.go:572-579` prints
+    // `No resources found in NS namespace.` to stderr only for human output). A named object is NotFound.
+    let missing_ns = !namespace_exists(ctx, ns)?;
+    let seeded =
+        if missing_ns { Some(list(vec![]).to_string()) } else { state::raw(ctx, &format!("kube/{norm}.json")) };
+    let value = match seeded {
         Some(text) => serde_json::from_str(&text)?,
         None => match norm.as_str() {
             "pods" => pods(ctx, ns)?,
@@ -310,6 +328,8 @@ fn get_namespace(ctx: &Ctx, f: &Flags, name: Option<&str>) -> Result<Reply> {
             Ok(Reply::fail(1, format!("Error from server (NotFound): namespaces \"{n}\" not found\n")))
         }
         Some(n) if json_out => Ok(Reply::ok(format!("{}\n", serde_json::to_string_pretty(&ns_json(n))?))),
+        // `-o name`: `<resource>/<name>` (cli-runtime `printers/name.go`).
+        Some(n) if f.get(&["-o", "--output"]).as_deref() == Some("name") => Ok(Reply::ok(format!("namespace/{n}\n"))),
         Some(n) => Ok(Reply::ok(format!("NAME   STATUS   AGE\n{n}   Active   5m\n"))),
         None if json_out => Ok(Reply::ok(format!("{}\n", list(kube.namespaces.iter().map(|n| ns_json(n)).collect())))),
         None => Ok(Reply::ok(
@@ -538,6 +558,34 @@ fn test_pods(ctx: &Ctx, ns: &str) -> Result<Vec<String>> {
         .filter_map(|(_, revs)| revs.last())
         .flat_map(|r| r.tests.clone())
         .collect())
+}
+
+/// kubectl port-forward resolves its target first and exits at once when it is missing: `Error from server
+/// (NotFound): services "X" not found`, exit 1 (kubectl `pkg/cmd/portforward/portforward.go` Complete ->
+/// the resource builder's Get). A Service is missing when its namespace is, when the Services are seeded
+/// (`state/kube/services.json`) without it, or for minikube's ingress controller when the context's profile has
+/// no `ingress` addon (it lives in `ingress-nginx`, minikube `deploy/addons/ingress/ingress-deploy.yaml.tmpl:380-413`).
+fn forward_target_missing(ctx: &Ctx, ns: &str, target: &str) -> Result<Option<Reply>> {
+    let Some(name) = target.strip_prefix("svc/").or_else(|| target.strip_prefix("service/")) else { return Ok(None) };
+    let not_found = || Some(Reply::fail(1, format!("Error from server (NotFound): services \"{name}\" not found\n")));
+    if ns == "ingress-nginx" && name == "ingress-nginx-controller" {
+        let kube = cluster::load(ctx)?;
+        if !kube.managed {
+            return Ok(None);
+        }
+        let profile = cluster::named_context(ctx)?.unwrap_or_default();
+        return Ok(if crate::minikube::has_addon(ctx, &profile, "ingress")? { None } else { not_found() });
+    }
+    if !namespace_exists(ctx, ns)? {
+        return Ok(not_found());
+    }
+    if let Some(text) = state::raw(ctx, "kube/services.json") {
+        let v: Value = serde_json::from_str(&text)?;
+        if !v["items"].as_array().is_some_and(|a| a.iter().any(|s| s["metadata"]["name"] == name)) {
+            return Ok(not_found());
+        }
+    }
+    Ok(None)
 }
 
 /// Prints the two Forwarding lines and keeps running, like the real command.

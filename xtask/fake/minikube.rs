@@ -102,6 +102,11 @@ pub fn status_of(ctx: &Ctx, profile: &str) -> Result<Option<String>> {
     Ok(Some(if host_error(ctx, profile, &p)?.is_some() { "Nonexistent".into() } else { p.status }))
 }
 
+/// Whether a profile has an addon enabled.
+pub fn has_addon(ctx: &Ctx, profile: &str, addon: &str) -> Result<bool> {
+    Ok(load(ctx)?.profiles.get(profile).is_some_and(|p| p.addons.iter().any(|a| a == addon)))
+}
+
 /// Why the driver cannot tell the host's state, as klog prints it: `machine.Status` only checks the machine folder,
 /// then the kic driver's `GetState` runs `docker container inspect`, which fails when the container is gone or the
 /// daemon is down (v1.35.0 `pkg/minikube/machine/host.go:30-49`, `pkg/drivers/kic/oci/oci.go:630-647`
@@ -610,9 +615,21 @@ fn service(ctx: &Ctx, f: &Flags, profile: &str, name: &str) -> Result<Reply> {
     if let Err(r) = running(ctx, profile)? {
         return Ok(r);
     }
+    let ns = f.get(&["-n", "--namespace"]).unwrap_or_else(|| "default".into());
+    if let Some(text) = state::raw(ctx, "kube/services.json") {
+        // With the Services seeded, a missing one is SVC_NOT_FOUND, exit 115 (v1.35.0 `cmd/minikube/cmd/service.go:
+        // 118-120`, `pkg/minikube/reason/reason.go:464`, `exitcodes.go` ExSvcNotFound).
+        let v: Value = serde_json::from_str(&text)?;
+        let found = v["items"].as_array().is_some_and(|a| a.iter().any(|s| s["metadata"]["name"] == name));
+        if !found {
+            return Ok(Reply::fail(
+                115,
+                format!("\n❌  Exiting due to SVC_NOT_FOUND: Service '{name}' was not found in '{ns}' namespace.\nYou may select another namespace by using 'minikube service {name} -n <namespace>'. Or list out all the services using 'minikube service list'\n\n"),
+            ));
+        }
+    }
     let url = ctx.env("FAKE_MINIKUBE_SERVICE_URL").unwrap_or_else(|| format!("http://{IP}:30080"));
     if !f.has(&["--url"]) {
-        let ns = f.get(&["-n", "--namespace"]).unwrap_or_else(|| "default".into());
         return Ok(Reply::ok(format!("🎉  Opening service {ns}/{name} in default browser...\n")));
     }
     let reply = Reply::ok(format!("{url}\n"));

@@ -190,7 +190,9 @@ impl Drop for SecretValues {
 pub fn status(cx: &mut StepCx, context: &str, release: &str, ns: &str) -> Result<Option<String>> {
     let out = cx.probe(cmd!(cx.sh, "helm status {release} -n {ns} --kube-context {context} -o json").into())?;
     if !out.success() {
-        if out.stderr.contains("not found") {
+        // Only Helm's own `release: not found` (pkg/storage/driver/driver.go:29): a missing kube context also says
+        // "not found" (`Kubernetes cluster unreachable: context was not found for specified context: P`).
+        if out.stderr.contains("release: not found") {
             return Ok(None);
         }
         anyhow::bail!("`helm status {release}` failed: {}", out.tail(3));

@@ -156,10 +156,57 @@ pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &st
         .timeout(Duration::from_secs(60));
     e.stop_when = Some(Box::new(|line: &str| line.starts_with("http://") || line.starts_with("https://")));
     let out = cx.probe(e)?;
-    Ok(out.stdout.lines().map(str::trim).find(|l| l.starts_with("http")).map(str::to_string))
+    let url = out.stdout.lines().map(str::trim).find(|l| l.starts_with("http")).map(str::to_string);
+    if url.is_none() && !cx.dry_run() && !out.success() {
+        // SVC_NOT_FOUND (exit 115, minikube `cmd/minikube/cmd/service.go:115-139`) and the like: minikube's words.
+        bail!(
+            "`minikube service {service} -n {namespace} -p {profile} --url` failed ({}): {}",
+            out.ending(),
+            out.tail(3)
+        );
+    }
+    Ok(url)
 }
 
-/// Whether the driver needs `minikube service` to keep running for the URL to work (a tunnel from the host).
+/// Whether the driver needs `minikube service` to keep running for the URL to work (a tunnel from the host):
+/// minikube's own `driver.NeedsPortForward` (v1.35.0 `pkg/minikube/driver/driver.go:215-235`) for the KIC drivers
+/// on macOS, Windows and WSL (`WSL_DISTRO_NAME`/`WSLPATH`, `pkg/minikube/detect/detect.go:61-62`) and with a remote
+/// daemon (`DOCKER_HOST`/`CONTAINER_HOST` with a host part, `pkg/drivers/kic/oci/oci.go:722-738`). Its last two
+/// cases (Docker Desktop for Linux, rootless Docker) need `docker info` and are not detected here.
 pub fn url_needs_tunnel(driver: &str) -> bool {
-    driver == "docker" && (cfg!(target_os = "macos") || cfg!(windows))
+    needs_tunnel(driver, cfg!(target_os = "macos") || cfg!(windows), &|k| std::env::var(k).ok())
+}
+
+fn needs_tunnel(driver: &str, desktop_os: bool, env: &dyn Fn(&str) -> Option<String>) -> bool {
+    if driver != "docker" && driver != "podman" {
+        return false;
+    }
+    let set = |k: &str| env(k).is_some_and(|v| !v.is_empty());
+    let remote = |k: &str| {
+        env(k).is_some_and(|v| {
+            v.split_once("://").is_some_and(|(scheme, rest)| scheme != "unix" && scheme != "npipe" && !rest.is_empty())
+        })
+    };
+    let daemon_env = if driver == "docker" { "DOCKER_HOST" } else { "CONTAINER_HOST" };
+    desktop_os || set("WSL_DISTRO_NAME") || set("WSLPATH") || remote(daemon_env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tunnels_where_minikube_does() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert!(needs_tunnel("docker", true, &env(&[])));
+        assert!(needs_tunnel("docker", false, &env(&[("WSL_DISTRO_NAME", "Ubuntu")])));
+        assert!(needs_tunnel("docker", false, &env(&[("DOCKER_HOST", "tcp://10.0.0.5:2376")])));
+        assert!(needs_tunnel("docker", false, &env(&[("DOCKER_HOST", "ssh://me@box")])));
+        assert!(!needs_tunnel("docker", false, &env(&[("DOCKER_HOST", "unix:///var/run/docker.sock")])));
+        assert!(!needs_tunnel("docker", false, &env(&[])));
+        assert!(!needs_tunnel("kvm2", true, &env(&[])));
+        assert!(needs_tunnel("podman", false, &env(&[("CONTAINER_HOST", "ssh://core@localhost:1234")])));
+    }
 }

@@ -95,7 +95,7 @@ fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let out = cx.exec_unchecked(cmd!(cx.sh, "helm uninstall {name} -n {ns} --kube-context {context} --wait").into())?;
     if !out.success() {
         // Another teardown may have won the race; "not found" is the state we want.
-        if out.stderr.contains("not found") {
+        if out.stderr.contains("release: not found") {
             return Ok(Done::Skipped(format!("release {name} is not installed")));
         }
         bail!("helm uninstall {name} failed: {}", out.tail(3));

@@ -353,7 +353,8 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
         return Ok(Done::Passed);
     }
     let reason = helm::failure_reason(&out.stderr);
-    let pods = kube::get_pods(cx, context, ns)?;
+    // The deploy's own error matters more than a failed look at the pods.
+    let pods = kube::get_pods(cx, context, ns).unwrap_or(serde_json::Value::Null);
     let culprits: Vec<String> = kube::pod_problems(&pods).iter().take(3).map(|p| p.to_string()).collect();
     let rolled = if helm::rolled_back(&out.stderr) { " and was rolled back" } else { "" };
     let culprit =

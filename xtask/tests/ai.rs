@@ -110,7 +110,7 @@ fn on_failure_sends_the_diagnostics_without_secrets() {
     let sb = with_config("ai:\n  on_failure: kubectl-ai\n")
         .with_env("GEMINI_API_KEY", "k")
         .with_env("FAKE_AI_ANSWER", "The image todo-api:missing was never loaded into minikube.")
-        .with_scenario(r#"{"rules":[{"tool":"helm","match":"upgrade *","stderr":"Error: UPGRADE FAILED: release demo failed, and has been rolled back due to atomic being set: timed out waiting for the condition\n","exit":1}]}"#)
+        .with_scenario(r#"{"rules":[{"tool":"helm","match":"upgrade *","stderr":"Error: UPGRADE FAILED: release demo failed, and has been rolled back due to atomic being set: timed out waiting for the condition\n","exit":1,"then_state":{"helm_release_status":"failed"}}]}"#)
         .seed_state_from_fixture("kube/pods.json", "kubectl/get-pods.synthesized.json");
     let out = sb.xtask(&["up"]).run();
     out.assert_code(1);
