@@ -523,7 +523,7 @@ const RUN_FLAGS: &[&str] = &[
 ];
 
 /// `kubectl run NAME --image=I ...`: cobra rejects an unknown flag before anything runs (`error: unknown flag: --x`
-/// + `See 'kubectl run --help' for usage.`, exit 1: the wording of tests/fixtures/kubectl/version-short-removed);
+/// then `See 'kubectl run --help' for usage.`, exit 1: the wording of tests/fixtures/kubectl/version-short-removed);
 /// `--overrides` must be JSON (run.go `generateOverrides`); success prints `pod/NAME created` (the default
 /// `-o name`-style printer of run.go `PrintObj` with operation "created").
 fn run_pod(args: &[String], name: &str) -> Result<Reply> {
