@@ -361,13 +361,28 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
         if let Some(r) = f.get(&["--container-runtime"]) {
             p.container_runtime = r;
         }
-    } else if let Some(m) = f.get(&["--memory"]).and_then(|m| memory_mb(&m)) {
-        if m != p.memory_mb {
-            err.push_str("❗  You cannot change the memory size for an existing minikube cluster. Please first delete the cluster.\n");
+    } else {
+        // Existing profiles keep their resources; start only warns (v1.35.0 `cmd/minikube/cmd/start_flags.go:760,764`).
+        if let Some(m) = f.get(&["--memory"]).and_then(|m| memory_mb(&m)) {
+            if m != p.memory_mb {
+                err.push_str("❗  You cannot change the memory size for an existing minikube cluster. Please first delete the cluster.\n");
+            }
+        }
+        if let Some(c) = f.get(&["--cpus"]).and_then(|c| c.parse::<u32>().ok()) {
+            if c != p.cpus {
+                err.push_str("❗  You cannot change the CPUs for an existing minikube cluster. Please first delete the cluster.\n");
+            }
         }
     }
+    let failing = ctx.env("FAKE_MINIKUBE_ADDON_FAIL").unwrap_or_default();
     for a in f.all(&["--addons"]) {
         for a in a.split(',') {
+            if failing.split(',').any(|x| x == a) {
+                // enableAddons only warns and saves the addons that did enable; start still exits 0
+                // (v1.35.0 `pkg/addons/addons.go:536-575`, `pkg/minikube/node/start.go:218`).
+                err.push_str(&format!("❗  Enabling '{a}' returned an error: running callbacks: [sudo KUBECONFIG=/var/lib/minikube/kubeconfig /var/lib/minikube/binaries/{k}/kubectl apply -f /etc/kubernetes/addons/{a}-deploy.yaml: Process exited with status 1]\n", k = p.kubernetes_version));
+                continue;
+            }
             if !p.addons.iter().any(|x| x == a) {
                 p.addons.push(a.to_string());
             }
@@ -517,6 +532,11 @@ fn image_load(ctx: &Ctx, profile: &str, img: &str) -> Result<Reply> {
     if let Err(r) = running(ctx, profile)? {
         return Ok(r);
     }
+    if ctx.env_is("FAKE_MINIKUBE_IMAGE_LOAD", "silent-fail") {
+        // DoLoadImages logs the node-side failure and returns nil: exit 0, nothing printed, no image (v1.35.0
+        // `pkg/minikube/machine/cache_images.go:203-269`; kubernetes/minikube#23471).
+        return Ok(Reply::default());
+    }
     let name = crate::docker::normalize(img);
     state::update(ctx, "minikube", |st: &mut MinikubeState| {
         if let Some(p) = st.profiles.get_mut(profile) {
@@ -555,6 +575,14 @@ fn image_ls(ctx: &Ctx, profile: &str) -> Result<Reply> {
 fn addons_enable(ctx: &Ctx, profile: &str, addon: &str) -> Result<Reply> {
     if let Err(r) = running(ctx, profile)? {
         return Ok(r);
+    }
+    if ctx.env("FAKE_MINIKUBE_ADDON_FAIL").unwrap_or_default().split(',').any(|x| x == addon) {
+        // MK_ADDON_ENABLE = reason.InternalAddonEnable, exit ExProgramError 10 (v1.35.0 `reason.go:87`,
+        // `exitcodes.go:59`).
+        return Ok(Reply::fail(
+            10,
+            format!("\n❌  Exiting due to MK_ADDON_ENABLE: enable failed: run callbacks: running callbacks: [sudo KUBECONFIG=/var/lib/minikube/kubeconfig kubectl apply -f /etc/kubernetes/addons/{addon}-deploy.yaml: Process exited with status 1]\n\n"),
+        ));
     }
     state::update(ctx, "minikube", |st: &mut MinikubeState| {
         if let Some(p) = st.profiles.get_mut(profile) {

@@ -106,8 +106,23 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             Ok(Done::Cached)
         }
         minikube::State::Stopped | minikube::State::Degraded => {
+            // `minikube start` on an existing profile keeps its cpus and memory with only a warning (minikube
+            // `cmd/minikube/cmd/start_flags.go:760,764` at v1.35.0) and refuses a driver change (exit 81) or a downgrade (106):
+            // compare first, so the change is not silently ignored.
+            if let Some(settings) = minikube::profile_settings(cx, &c.profile)? {
+                let drift = minikube::drift(&settings, c);
+                if !drift.is_empty() {
+                    bail!(
+                        "the stopped cluster `{}` differs from the config: {}. These need a re-create: run \
+                         `cargo xtask teardown --delete`, then `cargo xtask up`",
+                        c.profile,
+                        drift.join("; ")
+                    );
+                }
+            }
             cx.note(format!("profile `{}` is not running ({detail}): starting it", c.profile));
             minikube::start(cx, c)?;
+            check_addons(cx, c)?;
             Ok(Done::Passed)
         }
         minikube::State::Broken { daemon_down: true } => bail!(
@@ -135,9 +150,25 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             cx.invalidate_prefix("deploy:");
             cx.invalidate_prefix("test:");
             minikube::start(cx, c)?;
+            check_addons(cx, c)?;
             Ok(Done::Passed)
         }
     }
+}
+
+/// `minikube start --addons A` exits 0 when an addon fails to enable (only a warning `Enabling 'A' returned an
+/// error`, minikube `pkg/addons/addons.go:536`): enable what is missing now, so the failure surfaces here with
+/// minikube's reason instead of later as an HPA without metrics or an unreachable ingress.
+fn check_addons(cx: &mut StepCx, c: &crate::config::Cluster) -> Result<()> {
+    if cx.dry_run() {
+        return Ok(());
+    }
+    let enabled = minikube::ensure_addons(cx, c)
+        .with_context(|| format!("`minikube start` did not enable every addon of profile `{}`", c.profile))?;
+    if !enabled.is_empty() {
+        cx.note(format!("enabled addons that start left out: {}", enabled.join(", ")));
+    }
+    Ok(())
 }
 
 /// The tag an image gets in the cluster: its configured tag plus the image id, so a rebuilt image under the same
@@ -163,7 +194,18 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
     cx.run(cmd!(cx.sh, "docker tag {src} {tag}").into())?;
     cx.run(cmd!(cx.sh, "minikube image load {tag} -p {profile}").into())
         .with_context(|| format!("loading {tag} into the cluster"))?;
+    // `image load` exits 0 when the node-side load failed (minikube `pkg/minikube/machine/cache_images.go` DoLoadImages:
+    // "Live pushes are not considered a failure"; kubernetes/minikube#23471): look for the tag before caching.
+    let listed = cx.probe(cmd!(cx.sh, "minikube image ls -p {profile} --format short").into())?;
     if !cx.dry_run() {
+        let present = listed.stdout.lines().map(str::trim).any(|l| l == tag || l.ends_with(&format!("/{tag}")));
+        if !present {
+            bail!(
+                "`minikube image load {tag} -p {profile}` exited 0 but {tag} is not in the cluster (minikube does not \
+                 report a failed load, kubernetes/minikube#23471). Run it by hand with `--alsologtostderr` to see \
+                 why, then rerun `cargo xtask up`"
+            );
+        }
         cx.note(format!("loaded as {tag}"));
     }
     Ok(Done::Passed)

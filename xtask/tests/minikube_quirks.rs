@@ -1,0 +1,53 @@
+//! Where real minikube reports success although something failed, or keeps quiet about a setting it ignores:
+//! a node-side `image load` failure (exit 0), an addon that fails during `start` (exit 0), cpus/memory changes on
+//! a stopped profile (a warning only), and `service --url` for a Service that does not exist (exit 115).
+
+mod support;
+
+use support::demo::{config, project};
+
+#[test]
+fn a_silently_failed_image_load_fails_the_step_and_is_not_cached() {
+    let sb = project().with_env("FAKE_MINIKUBE_IMAGE_LOAD", "silent-fail");
+    let out = sb.xtask(&["up"]).run();
+    assert!(!out.status.success(), "{out}");
+    out.stderr_contains("exited 0 but demo-api:1.0.0-").stderr_contains("kubernetes/minikube#23471");
+    assert!(sb.commands().iter().any(|c| c == "minikube image ls -p demo --format short"));
+    // Not cached: the next run loads again and passes.
+    let sb = sb.with_env("FAKE_MINIKUBE_IMAGE_LOAD", "ok");
+    let before = sb.calls().len();
+    sb.xtask(&["up"]).run().assert_success();
+    let again: Vec<String> = sb.calls().into_iter().skip(before).map(|c| c.command()).collect();
+    assert!(again.iter().any(|c| c.starts_with("minikube image load demo-api:1.0.0-")), "{again:#?}");
+}
+
+#[test]
+fn an_addon_that_fails_during_start_fails_up_with_minikubes_reason() {
+    let sb = project().with_env("FAKE_MINIKUBE_ADDON_FAIL", "ingress");
+    let out = sb.xtask(&["up"]).run();
+    assert!(!out.status.success(), "{out}");
+    out.stderr_contains("did not enable every addon of profile `demo`");
+    assert!(sb.commands().contains(&"minikube addons enable ingress -p demo".to_string()));
+    let r = support::report(&sb.project);
+    assert_eq!(support::step(&r, "cluster:start")["status"], "failed");
+}
+
+#[test]
+fn a_stopped_cluster_with_other_resources_is_not_started_with_them_silently() {
+    let sb = project();
+    sb.xtask(&["up"]).run().assert_success();
+    sb.xtask(&["teardown"]).run().assert_success();
+    std::fs::write(sb.project_path("xtask.yaml"), config().replace("cpus: 2", "cpus: 4")).unwrap();
+    let out = sb.xtask(&["up"]).run();
+    assert!(!out.status.success(), "{out}");
+    out.stderr_contains("the stopped cluster `demo` differs from the config: cpus is 2, the config says 4");
+    assert!(!sb.commands().iter().skip(1).any(|c| c.starts_with("minikube start") && c.contains("--cpus 4")));
+}
+
+#[test]
+fn a_missing_service_reports_minikubes_words() {
+    let sb = project().seed_state("kube/services.json", r#"{"apiVersion":"v1","kind":"List","items":[]}"#);
+    let out = sb.xtask(&["up"]).run();
+    assert!(!out.status.success(), "{out}");
+    out.stderr_contains("SVC_NOT_FOUND: Service 'demo-web' was not found in 'demo' namespace");
+}
