@@ -49,6 +49,15 @@ pub fn named_context(ctx: &Ctx) -> Result<Option<String>> {
             }
         }
     }
+    // A KUBECONFIG file names its own current context (client-go loading rules): the xtask hands kagent and
+    // kubectl-ai a minified one.
+    if let Some(path) = ctx.env("KUBECONFIG") {
+        if let Ok(text) = std::fs::read_to_string(ctx.cwd().join(&path)) {
+            if let Some(c) = text.lines().find_map(|l| l.strip_prefix("current-context: ")) {
+                return Ok(Some(c.trim().to_string()));
+            }
+        }
+    }
     Ok(load(ctx)?.current_context)
 }
 

@@ -122,3 +122,17 @@ fn on_failure_sends_the_diagnostics_without_secrets() {
     assert!(prompt.contains("CrashLoopBackOff") && prompt.contains("ImagePullBackOff"), "{prompt}");
     assert!(!prompt.contains("pw-for-tests-123"), "the secret reached the AI tool");
 }
+
+#[test]
+fn kagent_reaches_the_configured_cluster_whatever_the_current_context() {
+    // kagent has no context flag and port-forwards on the kubeconfig's current context: the xtask hands it a
+    // kubeconfig holding only the cluster's context.
+    let sb = project().with_env("FAKE_AI_ANSWER", "Healthy.");
+    sb.xtask(&["up"]).run().assert_success();
+    sb.tool("kubectl", &["config", "use-context", "elsewhere"]).run().assert_success();
+    let out = sb.xtask(&["ai", "agent", "check"]).run();
+    out.assert_success();
+    assert_eq!(out.stdout.trim(), "Healthy.");
+    let invoke = sb.calls().into_iter().find(|c| c.tool == "kagent").unwrap();
+    assert!(invoke.env.get("KUBECONFIG").is_some_and(|k| k.ends_with("/kubeconfig")), "{:?}", invoke.env);
+}
