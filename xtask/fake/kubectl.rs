@@ -368,6 +368,11 @@ fn delete(ctx: &Ctx, f: &Flags, ns: &str, kind: &str, names: &[&str]) -> Result<
                 }
             }
             let code = i32::from(!err.is_empty());
+            if out.is_empty() && ignore {
+                // Nothing matched with --ignore-not-found: `No resources found` on stdout, exit 0 (kubectl
+                // `pkg/cmd/delete/delete.go:437-440`, the same at kubernetes-1.28.0).
+                out.push_str("No resources found\n");
+            }
             Ok(Reply::ok(out).with_err(err).with_code(code))
         }
         "pods" => {
@@ -621,9 +626,9 @@ fn forward(local: &str, remote: &str, upstream: &str) -> ! {
     let _ = std::io::stdout().flush();
     for conn in listener.incoming().flatten() {
         let upstream = upstream.to_string();
-        let remote = remote.to_string();
         std::thread::spawn(move || {
-            println!("Handling connection for {remote}");
+            // client-go portforward `handleConnection` names the LOCAL port.
+            println!("Handling connection for {port}");
             let _ = std::io::stdout().flush();
             let Ok(up) = std::net::TcpStream::connect(&upstream) else { return };
             let (mut a, mut b) = (conn.try_clone().expect("clone"), up.try_clone().expect("clone"));

@@ -250,7 +250,8 @@ fn version_cmd(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     Ok(Reply::ok(match f.get(&["-o", "--output"]).as_deref() {
         Some("json") => format!("{}\n", json!({"commit": COMMIT, "minikubeVersion": v})),
         Some("yaml") => format!("commit: {COMMIT}\nminikubeVersion: {v}\n"),
-        _ if f.has(&["--short"]) => format!("minikube version: {v}\n"),
+        // `--short` prints the bare version (v1.35.0 `cmd/minikube/cmd/version.go:86-108`, the `else` of `if !shortVersion`).
+        _ if f.has(&["--short"]) => format!("{v}\n"),
         _ => format!("minikube version: {v}\ncommit: {COMMIT}\n"),
     }))
 }

@@ -112,7 +112,9 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         cmd!(cx.sh, "kubectl --context {context} delete namespace {ns} --ignore-not-found --wait=true --timeout=180s")
             .into(),
     )?;
-    if !cx.dry_run() && out.stdout.trim().is_empty() {
+    // A missing namespace prints `No resources found` (kubectl `pkg/cmd/delete/delete.go:437-440`), a deleted
+    // one `namespace "x" deleted`.
+    if !cx.dry_run() && !out.stdout.contains("deleted") {
         return Ok(Done::Skipped(format!("namespace {ns} does not exist")));
     }
     Ok(Done::Passed)

@@ -383,10 +383,12 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     let flags = helm::upgrade_flags(major, &helm::go_duration(r.timeout.0));
     let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
     args.extend(secret_args);
-    // Helm enforces --timeout itself; ours is a backstop a minute later.
+    // Helm enforces --timeout itself; ours is a backstop. A failed upgrade's automatic rollback gets a fresh full
+    // --timeout (v3.21.4 `pkg/action/upgrade.go:527-536`, v4.2.2 `upgrade.go:582-592`), and killing helm during it
+    // leaves the release `pending-rollback`: allow both, plus a minute.
     let e =
         Exec::from(cmd!(cx.sh, "helm upgrade {name} {chart} -n {ns} --kube-context {context} {flags...} {args...}"))
-            .timeout(r.timeout.0 + std::time::Duration::from_secs(60));
+            .timeout(r.timeout.0 * 2 + std::time::Duration::from_secs(60));
     let out = cx.exec_unchecked(e)?;
     if cx.dry_run() || out.success() {
         if let Some(rev) = out.stdout.lines().find_map(|l| l.strip_prefix("REVISION: ")) {

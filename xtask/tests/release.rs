@@ -337,3 +337,14 @@ fn up_installs_a_missing_pinned_tool_first_unless_told_not_to() {
         "the pinned minikube ran the cluster"
     );
 }
+
+#[test]
+fn teardown_says_when_the_namespace_was_already_gone() {
+    // kubectl prints `No resources found` on stdout for a missing namespace with --ignore-not-found (delete.go).
+    let sb = project();
+    sb.xtask(&["up"]).run().assert_success();
+    sb.tool("kubectl", &["--context", "demo", "delete", "namespace", "demo"]).run().assert_success();
+    let out = sb.tool("kubectl", &["--context", "demo", "delete", "namespace", "demo", "--ignore-not-found"]).run();
+    assert_eq!(out.assert_success().stdout, "No resources found\n");
+    sb.xtask(&["teardown", "--keep-cluster"]).run().assert_success().stderr_contains("namespace demo does not exist");
+}
