@@ -368,12 +368,15 @@ fn tests_of(chart: &Chart, release: &str) -> (Vec<String>, Vec<String>) {
 /// helm/helm#9098). Fixed in 4.0.5/4.1.0 by 7a557580e (v4.2.2 `pkg/action/release_testing.go:106`, a shutdown hook
 /// that deletes the pods after the logs were read).
 fn logs_after_hook_delete(ctx: &Ctx) -> bool {
+    semver(ctx) < (4, 0, 5)
+}
+
+/// The modelled Helm version as (major, minor, patch).
+fn semver(ctx: &Ctx) -> (u64, u64, u64) {
     let v = version(ctx).0;
     let n: Vec<u64> =
         v.trim_start_matches('v').split(['.', '+', '-']).take(3).map(|p| p.parse().unwrap_or(0)).collect();
-    let (major, minor, patch) =
-        (n.first().copied().unwrap_or(3), n.get(1).copied().unwrap_or(0), n.get(2).copied().unwrap_or(0));
-    major < 4 || (major == 4 && minor == 0 && patch < 5)
+    (n.first().copied().unwrap_or(3), n.get(1).copied().unwrap_or(0), n.get(2).copied().unwrap_or(0))
 }
 
 fn notes_of(chart: &Chart, release: &str, ns: &str) -> String {
@@ -427,9 +430,22 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
         warn.push_str("Flag --force has been deprecated, use --force-replace instead\n");
     }
     if let Some((_, Some(w))) = f.flags.iter().rev().find(|(k, _)| k == "--wait") {
+        // Helm 4's wait strategy value (v4.0.0 `pkg/cmd/flags.go:82-97`: watcher|legacy; from v4.1.0 also hookOnly,
+        // v4.2.2 `flags.go:82-97`). The warnings go through slog (its framing is not modelled, only the text).
+        let since_4_1 = semver(ctx) >= (4, 1, 0);
+        let valid = if since_4_1 { "watcher, hookOnly, and legacy" } else { "watcher, and legacy" };
         match (v4, w.as_str()) {
-            (false, "true" | "false") | (true, "watcher" | "legacy" | "hookOnly") => {}
-            (true, "true" | "false") => warn.push_str(&format!("Flag --wait={w} is deprecated, use --wait=watcher instead\n")),
+            (false, "true" | "false") | (true, "watcher" | "legacy") => {}
+            (true, "hookOnly") if since_4_1 => {}
+            (true, "true") => {
+                warn.push_str("--wait=true is deprecated (boolean value) and can be replaced with --wait=watcher\n")
+            }
+            (true, "false") if since_4_1 => {
+                warn.push_str("--wait=false is deprecated (boolean value) and can be replaced with --wait=hookOnly\n")
+            }
+            (true, "false") => warn.push_str(
+                "--wait=false is deprecated (boolean value) and can be replaced by omitting the --wait flag\n",
+            ),
             (false, other) => {
                 return Ok(fail(format!(
                     "invalid argument \"{other}\" for \"--wait\" flag: strconv.ParseBool: parsing \"{other}\": invalid syntax"
@@ -437,7 +453,7 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
             }
             (true, other) => {
                 return Ok(fail(format!(
-                    "invalid argument \"{other}\" for \"--wait\" flag: invalid wait input \"{other}\". Valid inputs are watcher, and legacy"
+                    "invalid argument \"{other}\" for \"--wait\" flag: invalid wait input \"{other}\". Valid inputs are {valid}"
                 )))
             }
         }

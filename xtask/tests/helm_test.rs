@@ -75,3 +75,21 @@ fn a_failing_test_pod_is_named_with_its_logs() {
         .commands_of("kubectl")
         .contains(&"kubectl --context demo logs demo-test-health -n demo --all-containers --tail=20".into()));
 }
+
+#[test]
+fn the_fake_validates_helm_4_wait_values_per_version() {
+    // v4.0.0 `pkg/cmd/flags.go`: watcher|legacy; from v4.1.0 hookOnly too (v4.2.2 flags.go:82-97).
+    let sb = project();
+    let upgrade = |version: &str, wait: &str| {
+        sb.tool("helm", &["upgrade", "demo", "chart", "-n", "demo", "--install", "--create-namespace", wait])
+            .env("FAKE_HELM_VERSION", version)
+            .run()
+    };
+    upgrade("4.0.0", "--wait=hookOnly")
+        .assert_code(1)
+        .stderr_contains("invalid wait input \"hookOnly\". Valid inputs are watcher, and legacy");
+    upgrade("4.2.2", "--wait=hookOnly").assert_success();
+    upgrade("4.2.2", "--wait=true")
+        .assert_success()
+        .stderr_contains("--wait=true is deprecated (boolean value) and can be replaced with --wait=watcher");
+}
