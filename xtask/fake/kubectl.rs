@@ -378,11 +378,24 @@ fn delete(ctx: &Ctx, f: &Flags, ns: &str, kind: &str, names: &[&str]) -> Result<
         "pods" => {
             let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
             state::update(ctx, "kube", |k: &mut Kube| k.deleted_pods.extend(names.iter().cloned()))?;
-            Ok(Reply::ok(names.iter().map(|n| format!("pod \"{n}\" deleted\n")).collect::<String>()))
+            let from = deleted_from(ctx, ns);
+            Ok(Reply::ok(names.iter().map(|n| format!("pod \"{n}\" deleted{from}\n")).collect::<String>()))
         }
-        other => Ok(Reply::ok(
-            names.iter().map(|n| format!("{other} \"{n}\" deleted from {ns} namespace\n")).collect::<String>(),
-        )),
+        other => {
+            let from = deleted_from(ctx, ns);
+            Ok(Reply::ok(names.iter().map(|n| format!("{other} \"{n}\" deleted{from}\n")).collect::<String>()))
+        }
+    }
+}
+
+/// kubectl 1.34 names the namespace of a deleted namespaced object (`pod "x" deleted from ns namespace`,
+/// kubernetes/kubectl `pkg/cmd/delete/delete.go:509-510` at kubernetes-1.34.0; absent at kubernetes-1.33.0).
+fn deleted_from(ctx: &Ctx, ns: &str) -> String {
+    let minor: u64 = version(ctx).trim_start_matches('v').split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(31);
+    if minor >= 34 {
+        format!(" from {ns} namespace")
+    } else {
+        String::new()
     }
 }
 

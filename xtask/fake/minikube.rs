@@ -530,8 +530,12 @@ fn profile_list(ctx: &Ctx, f: &Flags) -> Result<Reply> {
 }
 
 fn image_load(ctx: &Ctx, profile: &str, img: &str) -> Result<Reply> {
-    if let Err(r) = running(ctx, profile)? {
-        return Ok(r);
+    match load(ctx)?.profiles.get(profile) {
+        None => return Ok(not_found(profile, false)),
+        // A host that is not running is skipped, exit 0 ("the not running hosts will load on next start", v1.35.0
+        // `pkg/minikube/machine/cache_images.go:233`; the load at the next start is not modelled).
+        Some(p) if p.status != "Running" || host_error(ctx, profile, p)?.is_some() => return Ok(Reply::default()),
+        Some(_) => {}
     }
     if ctx.env_is("FAKE_MINIKUBE_IMAGE_LOAD", "silent-fail") {
         // DoLoadImages logs the node-side failure and returns nil: exit 0, nothing printed, no image (v1.35.0
@@ -574,8 +578,22 @@ fn image_ls(ctx: &Ctx, profile: &str) -> Result<Reply> {
 }
 
 fn addons_enable(ctx: &Ctx, profile: &str, addon: &str) -> Result<Reply> {
-    if let Err(r) = running(ctx, profile)? {
-        return Ok(r);
+    match load(ctx)?.profiles.get(profile) {
+        None => return Ok(not_found(profile, false)),
+        // A stopped host: the addon is saved to the profile's config and enabled on the next start, exit 0
+        // (v1.35.0 `pkg/addons/addons.go:284` "is not running, setting ... and skipping enablement"; what the user
+        // sees besides that klog line was not read, so the fake prints nothing).
+        Some(p) if p.status != "Running" => {
+            state::update(ctx, "minikube", |st: &mut MinikubeState| {
+                if let Some(p) = st.profiles.get_mut(profile) {
+                    if !p.addons.iter().any(|a| a == addon) {
+                        p.addons.push(addon.to_string());
+                    }
+                }
+            })?;
+            return Ok(Reply::default());
+        }
+        Some(_) => {}
     }
     if ctx.env("FAKE_MINIKUBE_ADDON_FAIL").unwrap_or_default().split(',').any(|x| x == addon) {
         // MK_ADDON_ENABLE = reason.InternalAddonEnable, exit ExProgramError 10 (v1.35.0 `reason.go:87`,

@@ -51,3 +51,27 @@ fn a_missing_service_reports_minikubes_words() {
     assert!(!out.status.success(), "{out}");
     out.stderr_contains("SVC_NOT_FOUND: Service 'demo-web' was not found in 'demo' namespace");
 }
+
+#[test]
+fn the_fake_answers_like_minikube_and_kubectl_on_a_stopped_host_and_per_version() {
+    let sb = project();
+    sb.xtask(&["up"]).run().assert_success();
+    // kubectl 1.34 names the namespace of a deleted object; 1.28-1.33 do not (delete.go:509-510 at 1.34.0).
+    for (version, line) in [
+        ("1.28.0", "pod \"p\" deleted\n"),
+        ("1.33.0", "pod \"p\" deleted\n"),
+        ("1.34.0", "pod \"p\" deleted from demo namespace\n"),
+    ] {
+        let out = sb
+            .tool("kubectl", &["--context", "demo", "delete", "pod", "p", "-n", "demo"])
+            .env("FAKE_KUBECTL_VERSION", version)
+            .run();
+        assert_eq!(out.assert_success().stdout, line, "kubectl {version}");
+    }
+    sb.tool("minikube", &["stop", "-p", "demo"]).run().assert_success();
+    // A stopped host: image load is skipped and addons enable is saved for the next start, both exit 0.
+    sb.tool("minikube", &["image", "load", "x:1", "-p", "demo"]).run().assert_success();
+    sb.tool("minikube", &["addons", "enable", "dashboard", "-p", "demo"]).run().assert_success();
+    // Commands that need the host still answer 83 (mustload.Running).
+    sb.tool("minikube", &["ip", "-p", "demo"]).run().assert_code(83);
+}
