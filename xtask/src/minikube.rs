@@ -51,6 +51,7 @@ pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
     });
     let host = v.as_ref().and_then(|v| v["Host"].as_str()).unwrap_or("").to_string();
     let apiserver = v.as_ref().and_then(|v| v["APIServer"].as_str()).unwrap_or("").to_string();
+    let kubeconfig = v.as_ref().and_then(|v| v["Kubeconfig"].as_str()).unwrap_or("").to_string();
     // A profile whose host cannot be read: from v1.35.0 `null` (exit 0 up to v1.37, 7 from v1.38; minikube
     // `pkg/minikube/cluster/status.go` GetStatus, kubernetes/minikube#22466); before, every field `Nonexistent`
     // with exit 7. A missing profile exits 85 (mustload.Partial) before any of this.
@@ -67,6 +68,11 @@ pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
     let detail = match state {
         State::Broken { daemon_down: true } => "the Docker daemon does not answer".to_string(),
         State::Broken { daemon_down: false } => format!("its host is missing: {}", out.tail(1)),
+        // Exit bit 4 alone: the kubeconfig entry is stale (minikube's own fix is `minikube update-context`,
+        // `cmd/minikube/cmd/status.go:203-206`; `start` rewrites it too).
+        State::Degraded if host == "Running" && apiserver == "Running" && kubeconfig == "Misconfigured" => {
+            format!("its kubeconfig entry is misconfigured; `minikube update-context -p {profile}` would fix it too")
+        }
         _ => format!("host {host}, apiserver {apiserver}"),
     };
     Ok((state, detail))

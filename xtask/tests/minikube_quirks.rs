@@ -75,3 +75,29 @@ fn the_fake_answers_like_minikube_and_kubectl_on_a_stopped_host_and_per_version(
     // Commands that need the host still answer 83 (mustload.Running).
     sb.tool("minikube", &["ip", "-p", "demo"]).run().assert_code(83);
 }
+
+#[test]
+fn a_misconfigured_kubeconfig_is_named_as_such() {
+    // Host and apiserver Running, Kubeconfig Misconfigured: exit bit 4 (status.go exitCode).
+    let status = r#"{"Name":"demo","Host":"Running","Kubelet":"Running","APIServer":"Running","Kubeconfig":"Misconfigured","Worker":false}"#;
+    let sb = project().with_scenario(serde_json::json!({"rules": [
+        {"tool": "minikube", "match": "status -p demo -o json", "stdout": status, "exit": 4, "times": 1}
+    ]}));
+    sb.xtask(&["up"]).run().assert_success().stderr_contains("its kubeconfig entry is misconfigured");
+}
+
+#[test]
+fn up_prints_no_dead_tunnel_url_where_minikube_tunnels() {
+    // WSL2 and a remote DOCKER_HOST are NeedsPortForward hosts (driver.go:215-235): the URL `minikube service --url`
+    // prints works only while it runs, so `up` names the command instead of printing a URL whose tunnel it killed.
+    for (k, v) in [("WSL_DISTRO_NAME", "Ubuntu"), ("DOCKER_HOST", "tcp://192.0.2.10:2376")] {
+        let sb = project();
+        let out = sb.xtask(&["up"]).env(k, v).run();
+        out.assert_success();
+        assert_eq!(
+            out.stdout.trim(),
+            "run `minikube service demo-web -n demo -p demo` (keeps a tunnel open while it runs)"
+        );
+        assert!(!sb.commands().iter().any(|c| c.starts_with("minikube service")), "{k}");
+    }
+}
