@@ -36,6 +36,7 @@ MINIKUBE_COMMANDS = {
     "addons list": ["cmd/minikube/cmd/config/addons_list.go"],
     "addons enable": ["cmd/minikube/cmd/config/enable.go"],
     "image load": ["cmd/minikube/cmd/image.go"],
+    "image ls": ["cmd/minikube/cmd/image.go"],
     "service": ["cmd/minikube/cmd/service.go"],
     "ip": ["cmd/minikube/cmd/ip.go"],
     "stop": ["cmd/minikube/cmd/stop.go"],

@@ -6,7 +6,8 @@
 //! helm v3.14.0, v3.21.4, v4.0.0, v4.2.2; minikube v1.32.0, v1.35.0, v1.38.0).
 //!
 //! The real kubectl and helm come from `scripts/ci/real-clients.sh` (target/real-clients/bin, or
-//! `XTASK_REAL_CLIENTS`); without them the replay is skipped, and fails under XTASK_REQUIRE_ENGINES=1.
+//! `XTASK_REAL_CLIENTS`): the replay is `#[ignore]`d in a plain `cargo test`; CI runs it with `--include-ignored`,
+//! where a missing client fails it under XTASK_REQUIRE_ENGINES=1.
 
 mod support;
 
@@ -179,6 +180,7 @@ fn replay(client: &Path, lines: &[&Line]) -> Vec<String> {
 }
 
 #[test]
+#[ignore = "needs real kubectl, helm and docker clients: bash scripts/ci/real-clients.sh (docker: Debian docker.io)"]
 fn real_kubectl_docker_and_helm_parse_every_emitted_command_line() {
     let kubectl = require(real_client("kubectl"), "a real kubectl");
     let helm = require(real_client("helm"), "a real helm 4");
