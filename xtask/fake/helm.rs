@@ -387,13 +387,19 @@ fn notes_of(chart: &Chart, release: &str, ns: &str) -> String {
 }
 
 /// pkg/cmd/status.go printer: the block shared by install/upgrade/status/test.
-fn block(name: &str, ns: &str, rev: &Rev, test_runs: Option<&[(String, &str)]>) -> String {
+/// Helm 4 always prints `DESCRIPTION:` (v4.2.2 `pkg/cmd/status.go:160`; Helm 3 only with `--show-desc`,
+/// v3.21.4 `cmd/helm/status.go:143-145`); `helm test` hides the NOTES in Helm 4 (v4.2.2
+/// `pkg/cmd/release_testing.go:93` `hideNotes: true`) and with `--hide-notes` in Helm 3.
+fn block(ctx: &Ctx, name: &str, ns: &str, rev: &Rev, test_runs: Option<&[(String, &str)]>, hide_notes: bool) -> String {
     let mut s = format!(
         "NAME: {name}\nLAST DEPLOYED: {}\nNAMESPACE: {ns}\nSTATUS: {}\nREVISION: {}\n",
         util::ansic(rev.updated_ms),
         rev.status,
         rev.revision
     );
+    if helm4(ctx) {
+        s.push_str(&format!("DESCRIPTION: {}\n", rev.description));
+    }
     match test_runs {
         Some(runs) => {
             for (t, phase) in runs {
@@ -408,7 +414,7 @@ fn block(name: &str, ns: &str, rev: &Rev, test_runs: Option<&[(String, &str)]>) 
         None if rev.tests.is_empty() => s.push_str("TEST SUITE: None\n"),
         None => {}
     }
-    if !rev.notes.is_empty() {
+    if !rev.notes.is_empty() && !hide_notes {
         s.push_str(&format!("NOTES:\n{}\n", rev.notes.trim_end()));
     }
     s
@@ -540,7 +546,7 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
     } else {
         format!("Release \"{name}\" does not exist. Installing it now.\n")
     };
-    Ok(Reply::ok(format!("{head}{}", block(&name, &ns, &rev, None))).with_err(warn))
+    Ok(Reply::ok(format!("{head}{}", block(ctx, &name, &ns, &rev, None, false))).with_err(warn))
 }
 
 trait ErrPrefix {
@@ -610,7 +616,7 @@ fn status(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     };
     Ok(Reply::ok(match f.get(&["-o", "--output"]).as_deref() {
         Some("json") => format!("{}\n", release_json(&name, &ns, r)),
-        _ => block(&name, &ns, r, None),
+        _ => block(ctx, &name, &ns, r, None, false),
     }))
 }
 
@@ -731,6 +737,7 @@ fn test(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     };
     let Some(rev) = revs.last() else { return Ok(fail("release: not found")) };
     let failing = ctx.env_is("FAKE_HELM_TEST_FAIL", "1");
+    let hide_notes = helm4(ctx) || f.has(&["--hide-notes"]);
     let runs: Vec<(String, &str)> = rev
         .tests
         .iter()
@@ -740,9 +747,9 @@ fn test(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     let mut out = if runs.is_empty() {
         let mut r = rev.clone();
         r.tests.clear();
-        block(&name, &ns, &r, None)
+        block(ctx, &name, &ns, &r, None, hide_notes)
     } else {
-        block(&name, &ns, rev, Some(&runs))
+        block(ctx, &name, &ns, rev, Some(&runs), hide_notes)
     };
     if f.has(&["--logs"]) && logs_after_hook_delete(ctx) {
         // GetPodLogs walks the test hooks in order and stops at the first pod the delete policy already removed;

@@ -93,3 +93,18 @@ fn the_fake_validates_helm_4_wait_values_per_version() {
         .assert_success()
         .stderr_contains("--wait=true is deprecated (boolean value) and can be replaced with --wait=watcher");
 }
+
+#[test]
+fn the_fake_prints_helm_4s_status_block() {
+    // Helm 4: DESCRIPTION always (pkg/cmd/status.go:160), no NOTES under `helm test` (release_testing.go:93).
+    let sb = project().with_file("chart/templates/NOTES.txt", "Open the app.\n");
+    sb.xtask(&["up"]).run().assert_success();
+    let v4 = sb.tool("helm", &["status", "demo", "-n", "demo"]).env("FAKE_HELM_VERSION", "4.2.2").run();
+    v4.assert_success().stdout_contains("REVISION: 1\nDESCRIPTION: Install complete\n");
+    let v3 = sb.tool("helm", &["status", "demo", "-n", "demo"]).env("FAKE_HELM_VERSION", "3.21.4").run();
+    assert!(!v3.assert_success().stdout.contains("DESCRIPTION:"), "{v3}");
+    let test = sb.tool("helm", &["test", "demo", "-n", "demo"]).env("FAKE_HELM_VERSION", "4.2.2").run();
+    assert!(!test.assert_success().stdout.contains("NOTES:"), "{test}");
+    let test = sb.tool("helm", &["test", "demo", "-n", "demo"]).env("FAKE_HELM_VERSION", "3.21.4").run();
+    test.assert_success().stdout_contains("NOTES:\nOpen the app.");
+}
