@@ -176,11 +176,26 @@ pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &st
 
 /// Whether the driver needs `minikube service` to keep running for the URL to work (a tunnel from the host):
 /// minikube's own `driver.NeedsPortForward` (v1.35.0 `pkg/minikube/driver/driver.go:215-235`) for the KIC drivers
-/// on macOS, Windows and WSL (`WSL_DISTRO_NAME`/`WSLPATH`, `pkg/minikube/detect/detect.go:61-62`) and with a remote
-/// daemon (`DOCKER_HOST`/`CONTAINER_HOST` with a host part, `pkg/drivers/kic/oci/oci.go:722-738`). Its last two
-/// cases (Docker Desktop for Linux, rootless Docker) need `docker info` and are not detected here.
-pub fn url_needs_tunnel(driver: &str) -> bool {
-    needs_tunnel(driver, cfg!(target_os = "macos") || cfg!(windows), &|k| std::env::var(k).ok())
+/// on macOS, Windows and WSL (`WSL_DISTRO_NAME`/`WSLPATH`, `pkg/minikube/detect/detect.go:61-62`), with a remote
+/// daemon (`DOCKER_HOST`/`CONTAINER_HOST` with a host part, `pkg/drivers/kic/oci/oci.go:722-738`), and on Linux
+/// for Docker Desktop or a rootless daemon, read as minikube reads them from `docker system info --format
+/// {{json .}}` (`OperatingSystem == "Docker Desktop"`, a `name=rootless` security option:
+/// `pkg/drivers/kic/oci/info.go:67-74,249`).
+pub fn url_needs_tunnel(cx: &mut StepCx, driver: &str) -> Result<bool> {
+    if needs_tunnel(driver, cfg!(target_os = "macos") || cfg!(windows), &|k| std::env::var(k).ok()) {
+        return Ok(true);
+    }
+    if driver != "docker" || cx.dry_run() {
+        return Ok(false);
+    }
+    // `docker info` is `docker system info` (the same command in docker/cli).
+    let format = "{{json .}}";
+    let out = cx.probe(cmd!(cx.sh, "docker info --format {format}").into())?;
+    let info: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
+    let rootless = info["SecurityOptions"]
+        .as_array()
+        .is_some_and(|o| o.iter().any(|s| s.as_str().is_some_and(|s| s.starts_with("name=rootless"))));
+    Ok(info["OperatingSystem"] == "Docker Desktop" || rootless)
 }
 
 fn needs_tunnel(driver: &str, desktop_os: bool, env: &dyn Fn(&str) -> Option<String>) -> bool {

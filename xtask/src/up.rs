@@ -455,7 +455,7 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 fn app_url(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let (r, c) = (&cfg.release, &cfg.cluster);
     let service = r.service.as_deref().unwrap_or_default();
-    if minikube::url_needs_tunnel(&c.driver) {
+    if minikube::url_needs_tunnel(cx, &c.driver)? {
         let hint = format!(
             "run `minikube service {service} -n {} -p {}` (keeps a tunnel open while it runs)",
             r.namespace, c.profile

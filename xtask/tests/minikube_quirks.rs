@@ -101,3 +101,17 @@ fn up_prints_no_dead_tunnel_url_where_minikube_tunnels() {
         assert!(!sb.commands().iter().any(|c| c.starts_with("minikube service")), "{k}");
     }
 }
+
+#[test]
+fn docker_desktop_for_linux_and_rootless_docker_tunnel_too() {
+    // minikube reads `docker system info`: OperatingSystem "Docker Desktop" or a name=rootless security option.
+    for (k, v) in [("FAKE_DOCKER_OS", "Docker Desktop"), ("FAKE_DOCKER_ROOTLESS", "1")] {
+        let sb = project().with_env(k, v);
+        let out = sb.xtask(&["up"]).run();
+        out.assert_success();
+        assert!(out.stdout.starts_with("run `minikube service demo-web"), "{k}: {out}");
+    }
+    // A plain Linux engine: the URL works directly.
+    let sb = project();
+    assert_eq!(sb.xtask(&["up"]).run().assert_success().stdout.trim(), "http://127.0.0.1:30080");
+}
