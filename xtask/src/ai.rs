@@ -163,6 +163,15 @@ pub fn judge(tool: AiTool, out: &Output) -> Result<String> {
     let stdout = out.stdout.trim();
     let stderr = out.stderr.trim();
     if !out.success() {
+        if stderr.contains("RunOnce mode cannot handle permission requests") {
+            // kubectl-ai `pkg/agent/conversation.go:722-735`: a command it cannot prove read-only ends a --quiet run.
+            // The xtask does not pass --skip-permissions, so an unattended answer can never change the cluster.
+            bail!(
+                "kubectl-ai wanted to run commands it cannot prove read-only, which an unattended run does not allow: \
+                 ask a read-only question, or run kubectl-ai yourself to approve them.\n{}",
+                out.tail(5)
+            );
+        }
         bail!("{} failed ({}): {}", tool.tool_name(), out.ending(), out.tail(5));
     }
     // kagent reports every failure on stderr and still exits 0.

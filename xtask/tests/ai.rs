@@ -136,3 +136,17 @@ fn kagent_reaches_the_configured_cluster_whatever_the_current_context() {
     let invoke = sb.calls().into_iter().find(|c| c.tool == "kagent").unwrap();
     assert!(invoke.env.get("KUBECONFIG").is_some_and(|k| k.ends_with("/kubeconfig")), "{:?}", invoke.env);
 }
+
+#[test]
+fn kubectl_ai_asking_for_permission_fails_with_what_to_do() {
+    // kubectl-ai ends a --quiet run when a tool call is not read-only (conversation.go:722-735); the xtask never
+    // passes --skip-permissions.
+    let sb = project()
+        .with_env("GEMINI_API_KEY", "k")
+        .with_env("FAKE_KUBECTL_AI_WANTS", "bash -c 'kubectl get pods | grep todo'");
+    let out = sb.xtask(&["ai", "ask", "which pods restart?"]).run();
+    out.assert_code(1);
+    out.stderr_contains("kubectl-ai wanted to run commands it cannot prove read-only");
+    let call = sb.calls().into_iter().find(|c| c.tool == "kubectl-ai").unwrap();
+    assert!(!call.args.contains(&"--skip-permissions".to_string()));
+}
