@@ -100,7 +100,12 @@ pub fn kagent(ctx: &Ctx) -> Result<Reply> {
     let unreachable = ctx.env_is("FAKE_KAGENT_UNREACHABLE", "1") || cluster::down(ctx)?.is_some();
     match f.pos.first().map(String::as_str) {
         Some("version") => {
-            let backend = if unreachable { "unknown".to_string() } else { "v0.6.3".to_string() };
+            // The controller's version is its own (a cluster installed earlier may run an older one).
+            let backend = if unreachable {
+                "unknown".to_string()
+            } else {
+                ctx.env("FAKE_KAGENT_BACKEND_VERSION").unwrap_or_else(|| "v0.5.9".into())
+            };
             let v = ctx.env("FAKE_KAGENT_VERSION").unwrap_or_else(|| "0.6.3".into());
             // json.Encoder output: keys sorted (map), trailing newline.
             Ok(Reply::ok(format!(

@@ -151,4 +151,7 @@ fn a_required_ai_tool_is_checked_when_the_config_uses_it() {
     let kagent = v["tools"].as_array().unwrap().iter().find(|t| t["name"] == "kagent").unwrap().clone();
     assert_eq!(kagent["required"], true);
     assert_eq!(kagent["needed_for"], serde_json::json!(["ai steps"]));
+    // `kagent version` prints the controller's `backend_version` before the CLI's `kagent_version` (sorted keys):
+    // the CLI's is the one checked.
+    assert_eq!(kagent["version"], "0.6.3", "{kagent}");
 }

@@ -348,3 +348,17 @@ fn teardown_says_when_the_namespace_was_already_gone() {
     assert_eq!(out.assert_success().stdout, "No resources found\n");
     sb.xtask(&["teardown", "--keep-cluster"]).run().assert_success().stderr_contains("namespace demo does not exist");
 }
+
+#[test]
+fn an_unreachable_cluster_is_not_read_as_a_missing_release() {
+    // Helm wraps client-go's error, which also says "not found" (v3.21.4 pkg/kube/client.go:126-139): only
+    // `release: not found` means the release is not installed.
+    let sb = project();
+    sb.xtask(&["up"]).run().assert_success();
+    let sb = sb.with_scenario(serde_json::json!({"rules": [{"tool": "helm", "match": "status *", "exit": 1,
+        "stderr": "Error: Kubernetes cluster unreachable: context was not found for specified context: demo\n"}]}));
+    let out = sb.xtask(&["teardown", "--keep-cluster"]).run();
+    assert!(!out.status.success(), "{out}");
+    out.stderr_contains("context was not found for specified context: demo");
+    assert!(!out.stderr.contains("is not installed"), "{out}");
+}
