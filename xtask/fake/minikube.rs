@@ -4,6 +4,10 @@
 //! Sources: kubernetes/minikube `cmd/minikube/cmd/status.go` (JSON shape, exit bits 1|2|4),
 //! `cmd/minikube/cmd/config/profile_list.go` (empty list = `{"invalid":[],"valid":[]}` exit 0; table mode exit 14),
 //! `pkg/minikube/mustload` (missing profile: exit 85 = reason.ExGuestNotFound), `cmd/minikube/cmd/version.go`.
+//! Modelled versions: v1.32.0-v1.38.x (FAKE_MINIKUBE_VERSION, default the pinned v1.35.0); what changed between
+//! them (a broken profile's status) is cited where it is answered. Shared state: the fake Docker daemon
+//! (`docker::daemon_error`) is the docker driver's, so a daemon that is down makes profiles unreadable as in
+//! kubernetes/minikube#22466; each profile is also a kube context (fake/cluster.rs).
 
 use std::collections::BTreeMap;
 
@@ -40,7 +44,8 @@ pub struct Profile {
     pub container_gone: bool,
 }
 
-const VERSION: &str = "v1.34.0";
+/// The pinned version (xtask/tools.lock.yaml): the first with the `null` status of a broken profile.
+const VERSION: &str = "v1.35.0";
 const COMMIT: &str = "210b148df93a80eb872ecbeb7e35281b3c582c61";
 /// The node's address. Real minikube on the docker driver answers 192.168.49.2; the fake answers with loopback so
 /// that no test can send traffic to a private-range address (tests reach only 127.0.0.1 or what they started).
@@ -127,9 +132,9 @@ fn host_error(ctx: &Ctx, profile: &str, p: &Profile) -> Result<Option<String>> {
     )))
 }
 
-/// minikube's version as (minor, patch) within 1.x.
+/// minikube's minor version within 1.x.
 fn minor(ctx: &Ctx) -> u64 {
-    version(ctx).trim_start_matches('v').split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(34)
+    version(ctx).trim_start_matches('v').split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(35)
 }
 
 fn default_profile() -> Profile {

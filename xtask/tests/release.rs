@@ -331,7 +331,7 @@ fn up_installs_a_missing_pinned_tool_first_unless_told_not_to() {
     out.assert_success();
     out.stderr_contains("minikube is missing: installing the pinned version (turn this off with --no-install)");
     out.stderr_contains("minikube 1.35.0 installed into .xtask/bin (sha256 verified)");
-    out.stderr_contains("minikube 1.34.0 (pinned, .xtask/bin)");
+    out.stderr_contains("minikube 1.35.0 (pinned, .xtask/bin)");
     assert!(
         sb.commands().iter().any(|c| c.starts_with("minikube start -p demo")),
         "the pinned minikube ran the cluster"
