@@ -368,6 +368,32 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
             p.container_runtime = r;
         }
     } else {
+        // Another driver: GUEST_DRIVER_MISMATCH, exit 81 (v1.35.0 `cmd/minikube/cmd/start.go:882-893`,
+        // `reason.go:398`, `exitcodes.go:127` ExGuestConflict).
+        if let Some(d) = f.get(&["--driver", "--vm-driver"]).filter(|d| *d != p.driver) {
+            let old = &p.driver;
+            return Ok(Reply::fail(
+                81,
+                format!("\n😿  Exiting due to GUEST_DRIVER_MISMATCH: The existing \"{profile}\" cluster was created using the \"{old}\" driver, which is incompatible with requested \"{d}\" driver.\n💡  Suggestion: Delete the existing '{profile}' cluster using: 'minikube delete -p {profile}', or start the existing '{profile}' cluster using: 'minikube start -p {profile} --driver={old}'\n\n"),
+            ));
+        }
+        // An older Kubernetes: K8S_DOWNGRADE_UNSUPPORTED, exit 106 (v1.35.0 `cmd/minikube/cmd/start.go:1841`,
+        // `reason.go:488-500`, `exitcodes.go:148` ExControlPlaneUnsupported; the advice block is not modelled).
+        if let Some(k) = f.get(&["--kubernetes-version"]) {
+            let num = |v: &str| -> Vec<u64> {
+                v.trim_start_matches('v').split('.').map(|n| n.parse().unwrap_or(0)).collect()
+            };
+            if num(&k) < num(&p.kubernetes_version) {
+                return Ok(Reply::fail(
+                    106,
+                    format!(
+                        "\n❌  Exiting due to K8S_DOWNGRADE_UNSUPPORTED: Unable to safely downgrade existing Kubernetes v{} cluster to v{}\n\n",
+                        p.kubernetes_version.trim_start_matches('v'),
+                        k.trim_start_matches('v')
+                    ),
+                ));
+            }
+        }
         // Existing profiles keep their resources; start only warns (v1.35.0 `cmd/minikube/cmd/start_flags.go:760,764`).
         if let Some(m) = f.get(&["--memory"]).and_then(|m| memory_mb(&m)) {
             if m != p.memory_mb {

@@ -115,3 +115,21 @@ fn docker_desktop_for_linux_and_rootless_docker_tunnel_too() {
     let sb = project();
     assert_eq!(sb.xtask(&["up"]).run().assert_success().stdout.trim(), "http://127.0.0.1:30080");
 }
+
+#[test]
+fn the_fake_refuses_a_driver_change_and_a_downgrade_as_minikube_does() {
+    let sb = project();
+    sb.xtask(&["up"]).run().assert_success();
+    sb.tool("minikube", &["start", "-p", "demo", "--driver", "podman"])
+        .run()
+        .assert_code(81)
+        .stderr_contains("GUEST_DRIVER_MISMATCH");
+    sb.tool("minikube", &["start", "-p", "demo", "--kubernetes-version", "v1.30.0"])
+        .run()
+        .assert_code(106)
+        .stderr_contains("Unable to safely downgrade existing Kubernetes v1.31.0 cluster to v1.30.0");
+    sb.tool("minikube", &["start", "-p", "demo", "--cpus", "4"])
+        .run()
+        .assert_success()
+        .stderr_contains("You cannot change the CPUs for an existing minikube cluster");
+}
