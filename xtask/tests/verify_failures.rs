@@ -93,7 +93,12 @@ fn ingress_list() -> String {
 fn the_ingress_check_goes_through_the_ingress_controller_not_the_node_ip() {
     // Docker Desktop on macOS/Windows and WSL2: minikube's NeedsPortForward hosts, where the node IP is unreachable.
     // The check has no per-host branch, so one path covers native macOS/Windows too.
-    for (k, v) in [("WSL_DISTRO_NAME", "Ubuntu"), ("DOCKER_HOST", "tcp://192.0.2.10:2376")] {
+    for (k, v) in [
+        ("WSL_DISTRO_NAME", "Ubuntu"),
+        ("FAKE_DOCKER_OS", "Docker Desktop"),
+        ("FAKE_DOCKER_ROOTLESS", "1"),
+        ("DOCKER_HOST", "tcp://192.0.2.10:2376"),
+    ] {
         let app = AppServer::start();
         let sb = deployed().seed_state("kube/ingress.json", ingress_list()).with_env("FAKE_FORWARD_TO", &app.addr);
         let out = sb.xtask(&["verify", "--only", "ingress"]).env(k, v).run();
