@@ -589,7 +589,7 @@ fn ingress(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let host = ing["spec"]["rules"][0]["host"].as_str().unwrap_or("").to_string();
     // Through a port-forward to minikube's ingress controller, not to `minikube ip`: the node's address is not
     // reachable wherever minikube itself tunnels (docker driver on macOS/Windows, WSL2, Docker Desktop for Linux,
-    // rootless Docker, a remote DOCKER_HOST: minikube `pkg/minikube/driver/driver.go:239-259` NeedsPortForward),
+    // rootless Docker, a remote DOCKER_HOST: minikube v1.35.0 `pkg/minikube/driver/driver.go:215-235`),
     // while the API server is reachable everywhere kubectl works. The addon's Service is
     // `ingress-nginx/ingress-nginx-controller`, port 80 (minikube v1.35.0
     // `deploy/addons/ingress/ingress-deploy.yaml.tmpl:380-413`).
