@@ -17,6 +17,27 @@ pub struct Kube {
     pub namespaces: BTreeSet<String>,
     #[serde(default)]
     pub deleted_pods: Vec<String>,
+    /// Contexts written by kind/k3d, or seeded by a test for an existing cluster: name -> API server URL.
+    #[serde(default)]
+    pub contexts: std::collections::BTreeMap<String, String>,
+}
+
+/// Adds a context and makes it current, as `kind create cluster` and `k3d cluster create` do by default.
+pub fn add_context(ctx: &Ctx, name: &str, server: &str) -> Result<()> {
+    state::update(ctx, "kube", |k: &mut Kube| {
+        k.contexts.insert(name.to_string(), server.to_string());
+        k.current_context = Some(name.to_string());
+    })
+}
+
+/// Removes a context (and unsets it when current), as kind's and k3d's delete do.
+pub fn remove_context(ctx: &Ctx, name: &str) -> Result<()> {
+    state::update(ctx, "kube", |k: &mut Kube| {
+        k.contexts.remove(name);
+        if k.current_context.as_deref() == Some(name) {
+            k.current_context = None;
+        }
+    })
 }
 
 pub const SERVER: &str = "192.168.49.2:8443";
@@ -65,10 +86,12 @@ pub fn named_context(ctx: &Ctx) -> Result<Option<String>> {
 /// assumes some reachable cluster (tests of single commands).
 pub fn reach(ctx: &Ctx) -> Result<Option<Unreachable>> {
     let kube = load(ctx)?;
-    if !kube.managed {
+    let named = named_context(ctx)?;
+    // kind/k3d contexts (and seeded existing clusters) answer; minikube's follow their profile.
+    if !kube.managed || named.as_ref().is_some_and(|c| kube.contexts.contains_key(c)) {
         return Ok(None);
     }
-    let Some(context) = named_context(ctx)? else { return Ok(Some(Unreachable::Refused(SERVER))) };
+    let Some(context) = named else { return Ok(Some(Unreachable::Refused(SERVER))) };
     Ok(match minikube::status_of(ctx, &context)? {
         None => Some(Unreachable::NoContext(context)),
         Some(s) if s == "Running" => None,

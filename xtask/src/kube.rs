@@ -37,11 +37,11 @@ pub fn explain(context: &str, stderr: &str) -> String {
     let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
     let cause = if stderr.contains("context was not found") || stderr.contains("cannot locate context") {
         format!(
-            "the kube context `{context}` does not exist (minikube writes it on `minikube start -p {context}`; run \
-             `cargo xtask up`)"
+            "the kube context `{context}` does not exist (minikube, kind and k3d write it when they create the \
+             cluster: run `cargo xtask up`; for an existing cluster, check the target's `context`)"
         )
     } else if stderr.contains("was refused") || stderr.contains("Unable to connect to the server") {
-        format!("the API server of context `{context}` does not answer (is the cluster running? `minikube status -p {context}`)")
+        format!("the API server of context `{context}` does not answer (is the cluster running?)")
     } else if stderr.contains("(Forbidden)") {
         "RBAC denies it: the kube context's user lacks the permission".to_string()
     } else if stderr.contains("(NotFound)") {

@@ -135,7 +135,7 @@ fn title(c: Check) -> &'static str {
 }
 
 fn ns_ctx(cfg: &Config) -> (&str, &str) {
-    (&cfg.release.namespace, &cfg.cluster.profile)
+    (&cfg.release.namespace, cfg.kube_context())
 }
 
 fn get_json(cx: &mut StepCx, context: &str, ns: &str, what: &str) -> Result<Value> {
@@ -227,6 +227,10 @@ fn rollout(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 /// the returned handle is dropped.
 fn frontend_url(cx: &mut StepCx, cfg: &Config) -> Result<(Option<Background>, String)> {
     let ep = endpoint(&cfg.verify.frontend, "verify.frontend")?;
+    if cfg.target.provider() != crate::target::Provider::Minikube {
+        // Only minikube has `service --url`; elsewhere the frontend is reached the way the backend is.
+        return port_forward(cx, cfg, ep);
+    }
     let (ns, profile) = ns_ctx(cfg);
     let svc = &ep.service;
     let e = Exec::from(cmd!(cx.sh, "minikube service {svc} -n {ns} -p {profile} --url"));
@@ -587,6 +591,14 @@ fn ingress(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         return Ok(Done::Skipped("no Ingress in the namespace (ingress.enabled is false)".into()));
     };
     let host = ing["spec"]["rules"][0]["host"].as_str().unwrap_or("").to_string();
+    if cfg.target.provider() != crate::target::Provider::Minikube {
+        bail!(
+            "the ingress check goes through minikube's ingress addon (ingress-nginx), which target `{}` does not \
+             have: leave `ingress` out of the target's `verify:` checks and check the Ingress through its load \
+             balancer's address",
+            cfg.target.name
+        );
+    }
     // Through a port-forward to minikube's ingress controller, not to `minikube ip`: the node's address is not
     // reachable wherever minikube itself tunnels (docker driver on macOS/Windows, WSL2, Docker Desktop for Linux,
     // rootless Docker, a remote DOCKER_HOST: minikube v1.35.0 `pkg/minikube/driver/driver.go:215-235`),
