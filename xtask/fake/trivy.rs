@@ -31,7 +31,7 @@ const VALUED: &[&str] = &[
 ];
 
 fn version(ctx: &Ctx) -> String {
-    ctx.env("FAKE_TRIVY_VERSION").unwrap_or_else(|| "0.56.2".into()).trim_start_matches('v').to_string()
+    ctx.env("FAKE_TRIVY_VERSION").unwrap_or_else(|| "0.69.3".into()).trim_start_matches('v').to_string()
 }
 
 fn db() -> Value {

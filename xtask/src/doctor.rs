@@ -96,6 +96,7 @@ fn print_table(rows: &[Row]) {
             (Some(_), false) if !r.probe.found => "optional",
             (Some(_), false) => "unusable",
             (Some(s), true) if s.contains("older than") => "TOO OLD",
+            (Some(s), true) if s.contains(" is refused: ") => "REFUSED",
             (Some(_), true) if !r.probe.found => "MISSING",
             (Some(_), true) => "UNUSABLE",
         };
