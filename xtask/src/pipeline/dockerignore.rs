@@ -35,7 +35,10 @@ enum Tok {
     /// `**` at the end → `.*`
     Any,
     /// `[...]` copied into the regexp: a Go RE2 class, which (unlike filepath.Match) also matches `/`.
-    Class { negated: bool, ranges: Vec<(char, char)> },
+    Class {
+        negated: bool,
+        ranges: Vec<(char, char)>,
+    },
     /// `^` is not escaped by `shouldEscape`, so in a regexp it anchors at the start.
     Caret,
 }
@@ -369,10 +372,12 @@ fn regexp_match(toks: &[Tok], s: &[char], pos: usize) -> bool {
         Tok::AnyDirs => {
             regexp_match(rest, s, pos) || (pos..s.len()).rev().any(|p| s[p] == '/' && regexp_match(rest, s, p + 1))
         }
-        Tok::Class { negated, ranges } => s.get(pos).is_some_and(|c| {
-            let inside = ranges.iter().any(|(lo, hi)| lo <= c && c <= hi);
-            inside != *negated
-        }) && regexp_match(rest, s, pos + 1),
+        Tok::Class { negated, ranges } => {
+            s.get(pos).is_some_and(|c| {
+                let inside = ranges.iter().any(|(lo, hi)| lo <= c && c <= hi);
+                inside != *negated
+            }) && regexp_match(rest, s, pos + 1)
+        }
         Tok::Caret => pos == 0 && regexp_match(rest, s, pos),
     }
 }

@@ -80,7 +80,11 @@ const MATCHES: &[(&str, &str, bool)] = &[
     ("a(b)c/def", "a(b)c/def", true),
     ("a(b)c/def", "a(b)c/xyz", false),
     ("a.|)$(}+{bc", "a.|)$(}+{bc", true),
-    ("dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", true),
+    (
+        "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+        "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl",
+        true,
+    ),
     ("dist/*.whl", "dist/proxy.py-2.4.0rc3.dev36+g08acad9-py3-none-any.whl", true),
     ("a\\*b", "a*b", true),
 ];
@@ -192,8 +196,7 @@ fn patternmatcher_test_match_table() {
 /// ignorefile/ignorefile_test.go:8-54 `TestReadAll`.
 #[test]
 fn ignorefile_test_read_all() {
-    let content =
-        "test1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n! /inverted/abs/path\n!\n! ";
+    let content = "test1\n/test2\n/a/file/here\n\nlastfile\n# this is a comment\n! /inverted/abs/path\n!\n! ";
     assert_eq!(read_all(content), ["test1", "test2", "a/file/here", "lastfile", "!inverted/abs/path", "!", "!"]);
     assert!(read_all("").is_empty());
 }
