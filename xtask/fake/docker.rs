@@ -39,6 +39,19 @@ pub struct Image {
     pub layers: Vec<String>,
     /// Oldest first (the CLI prints newest first).
     pub history: Vec<Hist>,
+    /// Files COPY/ADD put in the image from the build context, for scanners that read the image (fake trivy).
+    #[serde(default)]
+    pub files: Vec<ImageFile>,
+}
+
+/// One file in an image's filesystem: what a scanner needs to know about it.
+#[derive(Serialize, Deserialize, Clone, Default, Debug)]
+pub struct ImageFile {
+    /// Path inside the image, without the leading `/` (Trivy's result `Target` for a binary).
+    pub path: String,
+    pub executable: bool,
+    /// An ELF file with cargo-auditable's `.dep-v0` section (the only Rust binaries Trivy can read).
+    pub dep_v0: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Default, Debug)]
@@ -138,6 +151,7 @@ fn synth_base(name: &str) -> Image {
                 size: 0,
             },
         ],
+        files: vec![],
     }
 }
 
@@ -456,6 +470,34 @@ fn copy_size(files: &ContextFiles, src: &str) -> u64 {
         .sum()
 }
 
+/// The files a `COPY srcs... dest` brings in from the context, where they land (dockerfile reference: a single
+/// file to a destination without a trailing `/` is renamed to it; anything else goes under the destination).
+fn copied_files(ctx_dir: &Path, files: &ContextFiles, srcs: &[&String], dest: &str) -> Vec<ImageFile> {
+    let mut out = vec![];
+    for src in srcs {
+        let src = src.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+        for (rel, _) in &files.files {
+            let inside = if src.is_empty() || src == "." {
+                Some(rel.as_str())
+            } else if rel == src {
+                Some(rel.rsplit('/').next().unwrap_or(rel))
+            } else {
+                rel.strip_prefix(&format!("{src}/"))
+            };
+            let Some(name) = inside else { continue };
+            let single = rel == src && srcs.len() == 1 && !dest.ends_with('/');
+            let path = if single { dest.to_string() } else { format!("{}/{name}", dest.trim_end_matches('/')) };
+            let full = ctx_dir.join(rel);
+            out.push(ImageFile {
+                path: path.trim_start_matches('/').to_string(),
+                executable: util::is_executable(&full),
+                dep_v0: std::fs::read(&full).is_ok_and(|b| util::elf_has_section(&b, ".dep-v0")),
+            });
+        }
+    }
+    out
+}
+
 /// Go's `%q` of a string slice, as the legacy builder writes exec forms into history (`["a" "b"]`).
 fn go_quoted(v: &[String]) -> String {
     format!("[{}]", v.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(" "))
@@ -680,6 +722,9 @@ fn build(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
                     None => srcs.iter().map(|s| copy_size(&files, s)).sum(),
                 };
                 layer_size = Some(size);
+                if from.is_none() {
+                    stage.image.files.extend(copied_files(&ctx_dir, &files, &srcs, &dest));
+                }
                 let kind = if srcs.len() == 1 && files.files.iter().any(|(r, _)| r == srcs[0].trim_start_matches("./"))
                 {
                     "file"

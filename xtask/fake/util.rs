@@ -230,3 +230,44 @@ impl Flags {
         self.flags.iter().any(|(k, v)| names.contains(&k.as_str()) && v.as_deref() != Some("false"))
     }
 }
+
+/// Whether a file has any execute bit (Trivy's binary analyzers only look at executables:
+/// aquasecurity/trivy v0.69.3 `pkg/fanal/analyzer/language/rust/binary/binary.go:35-37`).
+pub fn is_executable(p: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = p;
+        true
+    }
+}
+
+/// Whether `bytes` is a little-endian ELF64 file with a section called `name` (the ELF header's section table and
+/// its string table; the layout is the System V gABI's).
+pub fn elf_has_section(bytes: &[u8], name: &str) -> bool {
+    let u16_at = |o: usize| bytes.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u32_at = |o: usize| bytes.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let u64_at = |o: usize| {
+        bytes.get(o..o + 8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as usize)
+    };
+    // Magic, ELFCLASS64, ELFDATA2LSB.
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 || bytes[5] != 1 {
+        return false;
+    }
+    let (Some(shoff), Some(shentsize), Some(shnum), Some(shstrndx)) = (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e))
+    else {
+        return false;
+    };
+    let header = |i: usize| shoff + i * shentsize;
+    let Some(strtab) = u64_at(header(shstrndx) + 0x18) else { return false };
+    (0..shnum).any(|i| {
+        let Some(off) = u32_at(header(i)) else { return false };
+        let start = strtab + off;
+        let end = bytes.get(start..).and_then(|b| b.iter().position(|c| *c == 0)).map(|n| start + n);
+        end.and_then(|e| bytes.get(start..e)) == Some(name.as_bytes())
+    })
+}
