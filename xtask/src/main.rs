@@ -18,6 +18,7 @@ mod minikube;
 mod pipeline;
 mod report;
 mod rollback;
+mod sbom;
 mod teardown;
 mod time;
 mod tools;

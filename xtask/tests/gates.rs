@@ -66,6 +66,16 @@ fn build(sb: &Sandbox, args: &[&str]) -> Output {
     sb.xtask(&all).run()
 }
 
+const DB_COMMAND: &str = "trivy image --download-db-only --no-progress --config target/xtask/trivy/empty-config.yaml";
+
+fn scan_command(tag: &str) -> String {
+    format!(
+        "trivy image --format json --scanners vuln --no-progress --skip-db-update --cache-backend memory \
+         --config target/xtask/trivy/empty-config.yaml --ignorefile target/xtask/trivy/empty.trivyignore \
+         --severity UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL --exit-code 0 {tag}"
+    )
+}
+
 const CRITICAL_LINE: &str = "CRITICAL CVE-2019-3855 in libssh2 1.4.3-12.el7 (fixed in 1.4.3-12.el7_6.2)";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -82,8 +92,10 @@ fn a_critical_finding_fails_the_gate_and_is_named_with_package_versions_and_seve
         .stderr_contains("add entries with `statement` and `expired_at` to .trivyignore.yaml");
     // The MEDIUM finding in the same report is below the threshold, so it is not listed as failing.
     assert!(!out.stderr.contains("MEDIUM CVE-2019-1549"), "{out}");
-    // The verdict is ours: Trivy runs without its own severity and ignore filters.
-    assert_eq!(sb.commands_of("trivy"), vec!["trivy image --format json --quiet --scanners vuln api:1.0.0"]);
+    // The verdict is ours: Trivy gets every severity, an empty ignore file and an empty config of ours (so
+    // neither .trivyignore nor trivy.yaml in the project applies), the DB fetched once before the scan, and an
+    // in-memory scan cache (no fanal.db lock).
+    assert_eq!(sb.commands_of("trivy"), vec![DB_COMMAND.to_string(), scan_command("api:1.0.0")]);
     let r = report(&sb.project);
     assert_eq!(step(&r, "gate:vuln:api")["status"], "failed");
     assert_eq!(step(&r, "gate:size:api")["status"], "passed");
@@ -260,7 +272,7 @@ fn a_passing_gate_repeats_its_figures_when_cached() {
         .stderr_contains("gate:vuln:api: 1 finding(s); 0 at HIGH/CRITICAL failing, 0 let through, 1 below threshold")
         .stderr_contains("gate:size:api: uncompressed")
         .stderr_contains("gate:policy:api: user 1000:1000, healthcheck, port 8080 exposed, bases pinned");
-    assert_eq!(sb.commands_of("trivy").len(), 1, "the cached gate scanned again: {:?}", sb.commands());
+    assert_eq!(sb.commands_of("trivy").len(), 2, "the cached gate scanned again: {:?}", sb.commands());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
