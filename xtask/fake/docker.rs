@@ -216,6 +216,10 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
     if sub == "ai" {
         return ai(ctx, rest);
     }
+    // A CLI plugin, like `ai`: present only when FAKE_DOCKER_BUILDER says buildx is installed.
+    if sub == "buildx" && builder(ctx).is_some() {
+        return buildx(ctx, rest);
+    }
     let known = [
         "build",
         "image",
@@ -507,9 +511,40 @@ fn nop(text: &str) -> String {
     format!("/bin/sh -c #(nop)  {text}")
 }
 
+/// FAKE_DOCKER_BUILDER=`name:driver`: the buildx plugin is installed and `name` (driver `docker-container`,
+/// `kubernetes`, `remote` or `docker`) is the selected builder. Unset: no buildx plugin (this machine's setup).
+fn builder(ctx: &Ctx) -> Option<(String, String)> {
+    let v = ctx.env("FAKE_DOCKER_BUILDER")?;
+    let (name, driver) = v.split_once(':').unwrap_or((&v, "docker"));
+    Some((name.to_string(), driver.to_string()))
+}
+
+/// `docker buildx inspect`: docker/buildx commands/inspect.go:58-59 prints `Name:` and `Driver:` first (tabwriter).
+fn buildx(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
+    let (name, driver) = builder(ctx).unwrap_or_default();
+    match rest.first().map(String::as_str) {
+        Some("inspect") => Ok(Reply::ok(format!(
+            "Name:          {name}\nDriver:        {driver}\n\nNodes:\nName:      {name}0\nEndpoint:  unix:///var/run/docker.sock\nStatus:    running\n"
+        ))),
+        _ => Ok(unknown_command(ctx, "buildx")),
+    }
+}
+
 fn build(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
+    // With a buildx builder whose driver is not `docker` and no --load/--output, the build only fills the
+    // builder's cache and nothing reaches the daemon: docker/buildx build/opt.go (`len(opt.Exports) == 0`, only
+    // the docker driver or DefaultLoad export), with the warning of build/build.go:292-299, exit 0.
+    if let Some((_, driver)) = builder(ctx).filter(|(_, d)| d != "docker") {
+        let f = Flags::parse(rest, BUILD_VALUED);
+        if !f.has(&["--load"]) && f.get(&["-o", "--output"]).is_none() {
+            return Ok(Reply::ok("").with_err(format!(
+                "#0 building with \"{}\" instance using {driver} driver\n\nWARNING: No output specified with {driver} driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load\n",
+                builder(ctx).map(|b| b.0).unwrap_or_default()
+            )));
+        }
+    }
     // docker/cli cmd/docker/builder.go: DOCKER_BUILDKIT=1 without the buildx plugin is an error.
-    if ctx.env_is("DOCKER_BUILDKIT", "1") {
+    if ctx.env_is("DOCKER_BUILDKIT", "1") && builder(ctx).is_none() {
         return Ok(Reply::fail(
             1,
             "ERROR: BuildKit is enabled but the buildx component is missing or broken.\n       Install the buildx component to build images with BuildKit:\n       https://docs.docker.com/go/buildx/\n",
@@ -864,7 +899,7 @@ fn parse_error(out: String, deprecation: &str, ins: &Instr, msg: &str) -> Reply 
 
 // ---------------------------------------------------------------------------------------------- images
 
-fn inspect_value(st: &DockerState, img: &Image, version: &str) -> Value {
+fn inspect_value(ctx: &Ctx, st: &DockerState, img: &Image, version: &str) -> Value {
     json!({
         "Id": img.id,
         "RepoTags": tags_of(st, &img.id),
@@ -877,8 +912,8 @@ fn inspect_value(st: &DockerState, img: &Image, version: &str) -> Value {
         "Config": img.config,
         "Architecture": "amd64",
         "Os": "linux",
-        "Size": img.size,
-        "GraphDriver": {"Data": null, "Name": "overlay2"},
+        "Size": inspect_size(ctx, img),
+        "GraphDriver": {"Data": null, "Name": if containerd_store(ctx) { "overlayfs" } else { "overlay2" }},
         "RootFS": {"Type": "layers", "Layers": img.layers},
         "Metadata": {"LastTagTime": util::rfc3339(img.created_ms)}
     })
@@ -906,7 +941,7 @@ fn inspect(ctx: &Ctx, rest: &[String], kind: &str) -> Result<Reply> {
     let mut err = String::new();
     for r in &f.pos {
         match (kind, lookup(ctx, &st, r)) {
-            ("image" | "object", Some(img)) => found.push(inspect_value(&st, &img, &version(ctx))),
+            ("image" | "object", Some(img)) => found.push(inspect_value(ctx, &st, &img, &version(ctx))),
             ("image", None) => err.push_str(&format!("Error response from daemon: No such image: {r}\n")),
             ("container", _) => err.push_str(&format!("Error response from daemon: No such container: {r}\n")),
             _ => err.push_str(&format!("Error: No such object: {r}\n")),
@@ -1092,28 +1127,79 @@ fn pull(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     )))
 }
 
-/// `docker save`: a deterministic stream about as long as the image (a real tar is not needed by the xtask,
-/// which only counts compressed bytes). Pseudo-random so gzip cannot shrink it, unless FAKE_SAVE_COMPRESSIBLE=1.
+/// FAKE_DOCKER_STORE=containerd: the daemon uses the containerd image store instead of the overlay2 graphdriver.
+fn containerd_store(ctx: &Ctx) -> bool {
+    ctx.env_is("FAKE_DOCKER_STORE", "containerd")
+}
+
+/// The image's layers as `docker save` carries them: one tar per history entry that made bytes, holding one
+/// file of that size. Pseudo-random content, so gzip cannot shrink it, unless FAKE_SAVE_COMPRESSIBLE=1.
+fn layer_tars(ctx: &Ctx, img: &Image) -> Vec<Vec<u8>> {
+    img.history
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.size > 0)
+        .map(|(i, h)| {
+            let seed = util::hash64(format!("{}{i}", img.id).as_bytes(), 3);
+            let data = if ctx.env_is("FAKE_SAVE_COMPRESSIBLE", "1") {
+                vec![0u8; h.size as usize]
+            } else {
+                util::noise(seed, h.size as usize)
+            };
+            util::tar(&[(format!("layer-{i}"), data)])
+        })
+        .collect()
+}
+
+/// `docker image inspect`'s `.Size`: on the graphdriver store the layers' unpacked size; on the containerd store
+/// the packed (compressed) content only (moby/moby#53398, before moby/moby#53426).
+fn inspect_size(ctx: &Ctx, img: &Image) -> u64 {
+    if containerd_store(ctx) {
+        layer_tars(ctx, img).iter().map(|t| util::gzip(t).len() as u64).sum()
+    } else {
+        img.size
+    }
+}
+
+/// `docker save`: a tar in the layout of the daemon's store. Graphdriver (moby `image/tarexport/save.go`, legacy
+/// layout): `<id>/layer.tar` plain, `<config>.json`, `manifest.json`. Containerd store: an OCI layout whose layer
+/// blobs are stored gzip-compressed (`blobs/sha256/<digest>`, `index.json`, `oci-layout`, `manifest.json`).
 fn save(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["-o", "--output", "--platform"]);
     if f.pos.is_empty() {
         return Ok(Reply::fail(1, "\"docker save\" requires at least 1 argument.\nSee 'docker save --help'.\n"));
     }
     let st = load(ctx)?;
-    let mut total = 10_240u64;
-    let mut seed = 0u64;
+    let mut entries: Vec<(String, Vec<u8>)> = vec![];
+    let mut manifest = vec![];
     for r in &f.pos {
         let Some(img) = lookup(ctx, &st, r) else {
             return Ok(Reply::fail(1, format!("Error response from daemon: No such image: {r}\n")));
         };
-        total += img.size;
-        seed ^= util::hash64(img.id.as_bytes(), 3);
+        let config = serde_json::to_vec(&json!({"config": img.config, "rootfs": {"type": "layers"}}))?;
+        let config_id = util::hex256(&config);
+        let mut layer_paths = vec![];
+        for t in layer_tars(ctx, &img) {
+            let (name, bytes) = if containerd_store(ctx) {
+                let gz = util::gzip(&t);
+                (format!("blobs/sha256/{}", util::hex256(&gz)), gz)
+            } else {
+                (format!("{}/layer.tar", util::hex256(&t)), t)
+            };
+            layer_paths.push(name.clone());
+            entries.push((name, bytes));
+        }
+        let config_path =
+            if containerd_store(ctx) { format!("blobs/sha256/{config_id}") } else { format!("{config_id}.json") };
+        entries.push((config_path.clone(), config));
+        manifest.push(json!({"Config": config_path, "RepoTags": [normalize(r)], "Layers": layer_paths}));
     }
-    let bytes = if ctx.env_is("FAKE_SAVE_COMPRESSIBLE", "1") {
-        vec![0u8; total as usize]
-    } else {
-        util::noise(seed, total as usize)
-    };
+    if containerd_store(ctx) {
+        entries.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+        entries.push(("index.json".into(), br#"{"schemaVersion":2,"manifests":[]}"#.to_vec()));
+    }
+    entries.push(("manifest.json".into(), serde_json::to_vec(&manifest)?));
+    let bytes = util::tar(&entries);
     match f.get(&["-o", "--output"]) {
         Some(p) => {
             std::fs::write(ctx.cwd().join(p), bytes)?;
@@ -1219,12 +1305,28 @@ fn rm_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
 
 fn info(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["-f", "--format"]);
-    let v = json!({"ServerVersion": version(ctx), "Driver": "overlay2", "OperatingSystem": "Debian GNU/Linux 12 (bookworm)",
+    // `docker info` on the containerd store: Driver is the snapshotter and DriverStatus names the driver type
+    // (docs.docker.com/engine/storage/containerd).
+    let (driver, status) = if containerd_store(ctx) {
+        ("overlayfs", json!([["driver-type", "io.containerd.snapshotter.v1"]]))
+    } else {
+        (
+            "overlay2",
+            json!([
+                ["Backing Filesystem", "extfs"],
+                ["Supports d_type", "true"],
+                ["Using metacopy", "false"],
+                ["Native Overlay Diff", "true"],
+                ["userxattr", "false"]
+            ]),
+        )
+    };
+    let v = json!({"ServerVersion": version(ctx), "Driver": driver, "DriverStatus": status, "OperatingSystem": "Debian GNU/Linux 12 (bookworm)",
                    "OSType": "linux", "Architecture": "x86_64", "NCPU": 2, "MemTotal": 8_323_002_368u64, "Name": "fake-docker",
                    "Images": load(ctx)?.images.len()});
     Ok(Reply::ok(match f.get(&["-f", "--format"]) {
         Some(t) => format!("{}\n", template::render(&t, &v)),
-        None => format!("Server:\n Server Version: {}\n Storage Driver: overlay2\n", version(ctx)),
+        None => format!("Server:\n Server Version: {}\n Storage Driver: {driver}\n", version(ctx)),
     }))
 }
 

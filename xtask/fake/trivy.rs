@@ -170,10 +170,9 @@ fn config(ctx: &Ctx, f: &Flags) -> std::result::Result<Config, String> {
     };
     let v: Value = serde_yaml::from_str(&text).unwrap_or(Value::Null);
     Ok(Config {
-        severity: v["severity"]
-            .as_str()
-            .map(str::to_string)
-            .or_else(|| v["severity"].as_array().map(|a| a.iter().filter_map(|s| s.as_str()).collect::<Vec<_>>().join(","))),
+        severity: v["severity"].as_str().map(str::to_string).or_else(|| {
+            v["severity"].as_array().map(|a| a.iter().filter_map(|s| s.as_str()).collect::<Vec<_>>().join(","))
+        }),
         exit_code: v["exit-code"].as_i64().map(|c| c as i32),
         ignorefile: v["ignorefile"].as_str().map(str::to_string),
     })

@@ -182,7 +182,7 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
         cx.sh,
         "{cargo} auditable build --release --locked --target {target} --target-dir {target_dir} {pkg_args...}"
     )
-        .env(&var, "-C target-feature=+crt-static");
+    .env(&var, "-C target-feature=+crt-static");
     cx.run(c.into()).with_context(|| {
         format!(
             "building static {target} binaries failed. On macOS or Windows this needs a Linux linker: see \
@@ -263,13 +263,16 @@ fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
         return Ok(Done::Cached);
     }
     let (df, ctxdir, args) = (&img.dockerfile, &img.context, build_args(img));
-    cx.run(cmd!(cx.sh, "docker build -f {df} -t {tag} {args...} {ctxdir}").into())
+    let built = cx
+        .run(cmd!(cx.sh, "docker build -f {df} -t {tag} {args...} {ctxdir}").into())
         .with_context(|| format!("building {tag} from {}", df.display()))?;
     if cx.dry_run() {
         // The id is not known before the build; later steps show it as `<image id>`.
         return Ok(Done::Passed);
     }
-    let id = docker::image_id(cx, &tag)?.with_context(|| format!("{tag} is not in the daemon after its build"))?;
+    let Some(id) = docker::image_id(cx, &tag)? else {
+        bail!("{tag} is not in the Docker daemon after its build: {}", docker::why_not_loaded(cx, &built.stderr)?)
+    };
     cx.note(format!("{tag} {}", short_id(&id)));
     cx.remember("image_id", &id);
     cx.set(&format!("image:{}", img.name), id);
@@ -342,12 +345,14 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         return cached_with_summary(cx);
     }
     let tag = &img.tag;
-    let info = docker::inspect(cx, tag)?;
-    let size = info["Size"].as_u64().unwrap_or(0);
-    let compressed = docker::compressed_size(cx, tag)?;
+    // From the saved layers, not `docker image inspect .Size`, whose meaning depends on the image store.
+    let store = docker::image_store(cx)?;
+    let sizes = docker::save_sizes(cx, tag)?;
     if cx.dry_run() {
         return Ok(Done::Passed);
     }
+    let (size, compressed) = (sizes.uncompressed, sizes.compressed);
+    cx.note(format!("measured from `docker save` ({} layer(s)) on the {store}", sizes.layers));
     let show = |v: u64, b: Option<ByteSize>| match b {
         Some(b) => format!("{} (budget {b})", ByteSize(v)),
         None => format!("{} (no budget)", ByteSize(v)),

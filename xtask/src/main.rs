@@ -11,6 +11,7 @@ mod docker;
 mod doctor;
 mod helm;
 mod http;
+mod image_size;
 mod install;
 mod kube;
 mod manifests;

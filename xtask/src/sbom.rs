@@ -101,8 +101,7 @@ pub fn cyclonedx(img: &Image, deps: &DepInfo) -> Value {
         .packages
         .iter()
         .map(|p| {
-            let on: Vec<String> =
-                p.dependencies.iter().filter_map(|i| deps.packages.get(*i)).map(purl).collect();
+            let on: Vec<String> = p.dependencies.iter().filter_map(|i| deps.packages.get(*i)).map(purl).collect();
             json!({"ref": purl(p), "dependsOn": on})
         })
         .collect();

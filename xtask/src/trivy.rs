@@ -6,8 +6,8 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
-use xshell::cmd;
 use serde_json::Value;
+use xshell::cmd;
 
 use crate::config::{Severity, VulnGate};
 use crate::pipeline::exec::Exec;
@@ -223,9 +223,8 @@ pub fn scan(cx: &mut StepCx, tag: &str) -> Result<String> {
     if cx.dry_run() || out.success() {
         return Ok(out.stdout);
     }
-    let why = fatal_line(&out.stderr).unwrap_or_else(|| {
-        format!("it printed no error ({}); run `trivy image {tag}` to see why", out.ending())
-    });
+    let why = fatal_line(&out.stderr)
+        .unwrap_or_else(|| format!("it printed no error ({}); run `trivy image {tag}` to see why", out.ending()));
     let hint = if why.contains("cache may be in use by another process") {
         "another Trivy holds its scan cache (this gate uses an in-memory cache, so that Trivy runs outside this build)"
     } else if why.contains("--skip-db-update cannot be specified on the first run") {
@@ -268,11 +267,13 @@ impl IgnoreEntry {
     fn applies_to(&self, f: &Finding) -> bool {
         let paths = [Some(f.target.as_str()), f.pkg_path.as_deref()];
         self.id == f.id
-            && (self.paths.is_empty() || paths.iter().flatten().any(|path| self.paths.iter().any(|p| glob_path(p, path))))
+            && (self.paths.is_empty()
+                || paths.iter().flatten().any(|path| self.paths.iter().any(|p| glob_path(p, path))))
             && (self.purls.is_empty()
-                || f.purl.as_deref().and_then(Purl::parse).is_none_or(|t| {
-                    self.purls.iter().filter_map(|p| Purl::parse(p)).any(|p| p.matches(&t))
-                }))
+                || f.purl
+                    .as_deref()
+                    .and_then(Purl::parse)
+                    .is_none_or(|t| self.purls.iter().filter_map(|p| Purl::parse(p)).any(|p| p.matches(&t))))
     }
 }
 

@@ -278,6 +278,52 @@ fn a_passing_gate_repeats_its_figures_when_cached() {
 // ---------------------------------------------------------------------------------------------------------------
 // Size
 
+/// The same image measures the same on both image stores, and the gate says which store it measured; on the
+/// containerd store `docker image inspect .Size` is the packed size (moby/moby#53398), which the gate must not use.
+#[test]
+fn the_size_is_the_same_on_the_overlay2_and_containerd_stores_and_the_store_is_named() {
+    let mut sizes = vec![];
+    for (store, named) in [
+        ("overlay2", "on the overlay2 graphdriver store"),
+        ("containerd", "on the containerd image store (snapshotter overlayfs)"),
+    ] {
+        let sb =
+            project(DEFAULT_GATES).with_env("FAKE_IMAGE_EXTRA_BYTES", "3000000").with_env("FAKE_DOCKER_STORE", store);
+        let out = build(&sb, &["--skip-gate", "vuln"]);
+        out.assert_success()
+            .stderr_contains("gate:size:api: uncompressed 3.0 MB (budget 5.0 MB), compressed")
+            .stderr_contains(&format!("gate:size:api: measured from `docker save` (1 layer(s)) {named}"));
+        let inspect_size: u64 = sb
+            .tool("docker", &["image", "inspect", "--format", "{{.Size}}", "api:1.0.0"])
+            .run()
+            .stdout
+            .trim()
+            .parse()
+            .unwrap();
+        sizes.push(inspect_size);
+    }
+    // Only the graphdriver's `.Size` is the unpacked figure (3.0 MB); the containerd store's is the packed one.
+    assert!((3_000_000..3_050_000).contains(&sizes[0]), "overlay2 .Size {}", sizes[0]);
+    assert_ne!(sizes[0], sizes[1], "the fake's containerd store reports the unpacked size");
+}
+
+/// A buildx builder that does not load into the daemon: the build "succeeds", the tag is missing, and the
+/// failure names the builder and the fix.
+#[test]
+fn a_buildx_builder_that_does_not_load_is_named_with_the_fix() {
+    let sb = project(DEFAULT_GATES).with_env("FAKE_DOCKER_BUILDER", "ci-builder:docker-container");
+    let out = build(&sb, &["--skip-gate", "vuln"]);
+    out.assert_code(1).stderr_contains(
+        "api:1.0.0 is not in the Docker daemon after its build: the selected buildx builder `ci-builder` uses the \
+         `docker-container` driver, which keeps build results in its own cache unless told to load them into the \
+         daemon. Use the default builder (`docker buildx use default`), or recreate `ci-builder` with \
+         `--driver-opt default-load=true`",
+    );
+    // With the docker driver the image lands in the daemon as usual.
+    let sb = project(DEFAULT_GATES).with_env("FAKE_DOCKER_BUILDER", "default:docker");
+    build(&sb, &["--skip-gate", "vuln"]).assert_success();
+}
+
 #[test]
 fn the_size_gate_fails_over_budget_and_lists_the_largest_layers() {
     let sb = project(DEFAULT_GATES).with_env("FAKE_IMAGE_EXTRA_BYTES", "6000000");

@@ -82,7 +82,8 @@ fn twenty_builds_in_a_row_scan_two_images_at_once_without_colliding() {
         let out = build(&sb);
         assert_eq!(out.code, Some(0), "run {run}:\n{out}");
         out.stderr_contains("gate:vuln:one: 0 finding(s)").stderr_contains("gate:vuln:two: 0 finding(s)");
-        let scans: Vec<_> = sb.calls().into_iter().filter(|c| c.command().starts_with("trivy image --format")).collect();
+        let scans: Vec<_> =
+            sb.calls().into_iter().filter(|c| c.command().starts_with("trivy image --format")).collect();
         let last_two = &scans[scans.len() - 2..];
         if last_two[0].overlaps(&last_two[1]) {
             overlapped += 1;
@@ -152,7 +153,8 @@ fn ignore_entries_match_target_or_pkg_path_and_purls_as_trivy_does() {
         ("    purls: [\"pkg:cargo/bar\"]\n", cargo_finding("app", None, None), true),
     ];
     for (scope, report, ignored) in cases {
-        let sb = two_images("").seed_state("trivy/one_1.0.0.json", &report).with_file(".trivyignore.yaml", ignoring(scope));
+        let sb =
+            two_images("").seed_state("trivy/one_1.0.0.json", &report).with_file(".trivyignore.yaml", ignoring(scope));
         let out = build(&sb);
         assert_eq!(out.code == Some(0), ignored, "scope {scope:?}, report {report}\n{out}");
         if ignored {
@@ -181,7 +183,9 @@ fn a_stale_database_offline_is_named_with_the_way_to_scan_anyway() {
 
     // No database at all, offline: a different message (nothing cached to fall back on).
     let sb = two_images("").with_env("FAKE_TRIVY_DB", "absent").with_env("FAKE_TRIVY_OFFLINE", "1");
-    build(&sb).assert_code(1).stderr_contains("Trivy could not download its vulnerability database and has none cached yet");
+    build(&sb)
+        .assert_code(1)
+        .stderr_contains("Trivy could not download its vulnerability database and has none cached yet");
 }
 
 #[test]
