@@ -553,3 +553,15 @@ pub fn policy_problems(
     }
     p
 }
+
+#[cfg(test)]
+mod tests {
+    use super::AUDITABLE_VERSION;
+
+    /// CI installs the same cargo-auditable the xtask would install.
+    #[test]
+    fn ci_installs_the_pinned_cargo_auditable() {
+        let ci = include_str!("../../.ci/run");
+        assert!(ci.contains(&format!("cargo install cargo-auditable --locked --version {AUDITABLE_VERSION}")));
+    }
+}

@@ -302,7 +302,7 @@ fn compile(pattern: &str) -> Matcher {
                     i += 1;
                 }
                 let mut ranges = vec![];
-                while i < c.len() && !(c[i] == ']' && !ranges.is_empty()) {
+                while i < c.len() && (c[i] != ']' || ranges.is_empty()) {
                     let lo = esc(&c, &mut i);
                     let hi = if c.get(i) == Some(&'-') {
                         i += 1;
