@@ -20,6 +20,8 @@ pub struct Finding {
     pub package: String,
     pub installed: String,
     pub fixed: Option<String>,
+    /// Trivy's `Status` (`fixed`, `affected`, `will_not_fix`, ...), absent in reports before v0.35.
+    pub status: Option<String>,
     pub severity: Severity,
     pub target: String,
     /// Where a language package was found (`PkgPath`), for ignore entries limited by `paths`.
@@ -61,6 +63,7 @@ pub fn parse_report(json: &str) -> Result<Vec<Finding>> {
                 package: s("PkgName"),
                 installed: s("InstalledVersion"),
                 fixed,
+                status: f["Status"].as_str().filter(|x| !x.is_empty()).map(str::to_string),
                 severity,
                 target: target.clone(),
                 pkg_path: f["PkgPath"].as_str().map(str::to_string),
@@ -451,6 +454,15 @@ pub struct Verdict {
     pub below_threshold: usize,
 }
 
+/// `--ignore-unfixed` as Trivy means it: every status but `fixed` (v0.69.3 `pkg/flag/vulnerability_flags.go:95-107`).
+/// Reports without a `Status` fall back to "no fixed version".
+fn unfixed(f: &Finding) -> bool {
+    match f.status.as_deref() {
+        Some(s) => s != "fixed",
+        None => f.fixed.is_none(),
+    }
+}
+
 /// Applies severities, ignore-unfixed and the ignore entries (as of `today`, `YYYY-MM-DD`).
 pub fn judge(findings: Vec<Finding>, gate: &VulnGate, ignores: &[IgnoreEntry], today: &str) -> Verdict {
     let mut v = Verdict::default();
@@ -459,7 +471,7 @@ pub fn judge(findings: Vec<Finding>, gate: &VulnGate, ignores: &[IgnoreEntry], t
             v.below_threshold += 1;
             continue;
         }
-        if gate.ignore_unfixed && f.fixed.is_none() {
+        if gate.ignore_unfixed && unfixed(&f) {
             v.let_through.push((f, "no fixed version yet (ignore_unfixed)".into()));
             continue;
         }
@@ -523,6 +535,7 @@ mod tests {
             package: "p".into(),
             installed: "1".into(),
             fixed: Some("2".into()),
+            status: None,
             severity: sev,
             target: "t".into(),
             pkg_path: None,
@@ -554,5 +567,70 @@ mod tests {
         let mut hit = f("CVE-1", Severity::Critical);
         hit.pkg_path = Some("usr/lib/python3/site-packages/x/METADATA".into());
         assert_eq!(judge(vec![hit], &gate, &[scoped], "2026-11-22").failing.len(), 0);
+    }
+
+    /// pkg/purl/purl.go:269-294 `Match`, with the cases its doc comment names.
+    #[test]
+    fn purls_match_as_trivy_does() {
+        let m = |c: &str, t: &str| Purl::parse(c).unwrap().matches(&Purl::parse(t).unwrap());
+        assert!(m("pkg:cargo/foo", "pkg:cargo/foo@1.2.3"));
+        assert!(m("pkg:cargo/foo@1.2.3", "pkg:cargo/foo@1.2.3"));
+        assert!(!m("pkg:cargo/foo@1.2.4", "pkg:cargo/foo@1.2.3"));
+        assert!(!m("pkg:cargo/bar", "pkg:cargo/foo@1.2.3"));
+        assert!(!m("pkg:npm/foo", "pkg:cargo/foo@1.2.3"));
+        assert!(m("pkg:npm/%40scope/foo", "pkg:npm/%40scope/foo@1.0.0"));
+        assert!(!m("pkg:npm/other/foo", "pkg:npm/%40scope/foo@1.0.0"));
+        // Constraint qualifiers must be in the target; extra target qualifiers do not matter.
+        assert!(m("pkg:deb/debian/libssl@1?arch=amd64", "pkg:deb/debian/libssl@1?arch=amd64&distro=debian-12"));
+        assert!(!m("pkg:deb/debian/libssl@1?arch=arm64", "pkg:deb/debian/libssl@1?arch=amd64"));
+        assert!(Purl::parse("not-a-purl").is_none());
+    }
+
+    /// bmatcuk/doublestar v4 `Match` semantics for the cases ignore files use.
+    #[test]
+    fn paths_match_as_doublestar_does() {
+        assert!(glob_path("usr/lib/**", "usr/lib/python3/x/METADATA"));
+        assert!(glob_path("**/METADATA", "usr/lib/python3/x/METADATA"));
+        assert!(glob_path("**", "app"));
+        assert!(glob_path("app", "app"));
+        assert!(!glob_path("app", "app/x"));
+        assert!(glob_path("usr/*/x", "usr/lib/x"));
+        assert!(!glob_path("usr/*/x", "usr/lib/a/x"));
+        // `**` inside a segment is a plain `*` (doublestar: only a whole segment spans directories).
+        assert!(!glob_path("usr/l**/x", "usr/lib/a/x"));
+        assert!(glob_path("{usr,opt}/**", "opt/a"));
+        assert!(glob_path("app-[0-9]", "app-7"));
+        assert!(!glob_path("app-[!0-9]", "app-7"));
+    }
+
+    #[test]
+    fn ignore_unfixed_follows_the_status() {
+        let f = |status: Option<&str>, fixed: Option<&str>| Finding {
+            id: "CVE-1".into(),
+            package: "p".into(),
+            installed: "1".into(),
+            fixed: fixed.map(Into::into),
+            status: status.map(Into::into),
+            severity: Severity::High,
+            target: "t".into(),
+            pkg_path: None,
+            purl: None,
+        };
+        assert!(!unfixed(&f(Some("fixed"), Some("2"))));
+        assert!(unfixed(&f(Some("will_not_fix"), Some("2"))));
+        assert!(unfixed(&f(Some("affected"), None)));
+        assert!(unfixed(&f(None, None)));
+        assert!(!unfixed(&f(None, Some("2"))));
+    }
+
+    #[test]
+    fn reads_the_fatal_line_and_the_language_targets() {
+        let err =
+            "2026-11-29T00:00:00+00:00\tINFO\tx\n2026-11-29T00:00:01+00:00\tFATAL\tFatal error\trun error: boom\n";
+        assert_eq!(fatal_line(err).as_deref(), Some("Fatal error run error: boom"));
+        assert_eq!(fatal_line("nothing"), None);
+        let rep = r#"{"Results":[{"Target":"todo-api","Class":"lang-pkgs","Type":"rustbinary"},{"Target":"x","Class":"os-pkgs"}]}"#;
+        assert_eq!(language_targets(rep), ["todo-api"]);
+        assert!(language_targets(r#"{"SchemaVersion":2}"#).is_empty());
     }
 }
