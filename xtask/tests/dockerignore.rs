@@ -111,6 +111,7 @@ fn files_in_image(tag: &str) -> BTreeSet<String> {
 /// On the real engine: for each ignore file, the files whose edit re-runs the build step are exactly the files
 /// Docker put in the image (less the Dockerfile and .dockerignore, which the fingerprint covers on its own).
 #[test]
+#[ignore = "needs a Docker engine: a running daemon that `docker version` reaches"]
 fn docker_the_files_that_invalidate_the_build_are_the_files_docker_sends() {
     require_or_skip!("docker");
     // (ignore file, files hashed that this engine's builder does not send). The one extra: an excluded folder
