@@ -122,7 +122,7 @@ fn doctor_refuses_a_known_bad_trivy_and_a_pre_release_below_the_minimum() {
     out.stderr_contains("  - trivy: version 0.69.4 is refused: a malicious build was published under that number");
     // SemVer: 3.14.0-rc.1 comes before 3.14.0, so it does not meet a 3.14.0 minimum.
     assert!(row("helm").contains("TOO OLD"), "{}", row("helm"));
-    out.stderr_contains("  - helm: version 3.14.0-rc.1 is older than the minimum 3.14.0");
+    out.stderr_contains("  - helm: version 3.14.0-rc.1+g13654a5 is older than the minimum 3.14.0");
 }
 
 #[test]
