@@ -352,7 +352,6 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         return Ok(Done::Passed);
     }
     let (size, compressed) = (sizes.uncompressed, sizes.compressed);
-    cx.note(format!("measured from `docker save` ({} layer(s)) on the {store}", sizes.layers));
     let show = |v: u64, b: Option<ByteSize>| match b {
         Some(b) => format!("{} (budget {b})", ByteSize(v)),
         None => format!("{} (no budget)", ByteSize(v)),
@@ -360,6 +359,7 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
     let summary =
         format!("uncompressed {}, compressed {}", show(size, budget.uncompressed), show(compressed, budget.compressed));
     cx.note(summary.clone());
+    cx.note(format!("measured from `docker save` ({} layer(s)) on the {store}", sizes.layers));
     let mut over = vec![];
     if let Some(b) = budget.uncompressed.filter(|b| size > b.0) {
         over.push(format!("uncompressed {} > {b}", ByteSize(size)));
