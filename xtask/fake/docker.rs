@@ -432,20 +432,16 @@ fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, u64)>) {
     }
 }
 
-/// Files the daemon receives: everything under the context except `.dockerignore` entries, read as plain
-/// path prefixes or `*` globs (a simplification of moby/patternmatcher; `!` exceptions are ignored).
-fn context_files(dir: &Path) -> ContextFiles {
+/// Files the daemon receives: everything under the context that `.dockerignore` does not exclude, read as the
+/// docker CLI reads it (moby/patternmatcher `ignorefile.ReadAll` + `MatchesOrParentMatches`, ported in
+/// xtask/src/pipeline/dockerignore.rs). A pattern Go's filepath.Match rejects fails the build
+/// (`filepath.ErrBadPattern`: "syntax error in pattern").
+fn context_files(dir: &Path) -> std::result::Result<ContextFiles, String> {
     let mut files = Vec::new();
     walk(dir, dir, &mut files);
-    let ignore: Vec<String> = std::fs::read_to_string(dir.join(".dockerignore"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.trim().trim_start_matches("./").trim_start_matches('/').trim_end_matches('/').to_string())
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-        .collect();
-    files.retain(|(rel, _)| {
-        !ignore.iter().any(|p| rel == p || rel.starts_with(&format!("{p}/")) || util::glob_match(p, rel))
-    });
+    let text = std::fs::read_to_string(dir.join(".dockerignore")).unwrap_or_default();
+    let ignore = crate::dockerignore::Ignore::parse(&text).map_err(|_| "syntax error in pattern".to_string())?;
+    files.retain(|(rel, _)| !ignore.excluded(rel));
     let mut hasher_input = Vec::new();
     for (rel, size) in &files {
         hasher_input.extend_from_slice(rel.as_bytes());
@@ -455,7 +451,7 @@ fn context_files(dir: &Path) -> ContextFiles {
         }
     }
     let total = files.iter().map(|(_, s)| s).sum();
-    ContextFiles { digest: util::hex256(&hasher_input), files, total }
+    Ok(ContextFiles { digest: util::hex256(&hasher_input), files, total })
 }
 
 fn copy_size(files: &ContextFiles, src: &str) -> u64 {
@@ -575,7 +571,10 @@ fn build(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
             ),
         ));
     };
-    let files = context_files(&ctx_dir);
+    let files = match context_files(&ctx_dir) {
+        Ok(f) => f,
+        Err(e) => return Ok(Reply::fail(1, format!("{e}\n"))),
+    };
     let quiet = f.has(&["-q", "--quiet"]);
     // docker/cli prints this on stderr whenever it falls back to the legacy builder (no buildx plugin).
     let deprecation = "DEPRECATED: The legacy builder is deprecated and will be removed in a future release.\n            Install the buildx component to build images with BuildKit:\n            https://docs.docker.com/go/buildx/\n\n";
