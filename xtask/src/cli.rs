@@ -40,7 +40,7 @@ pub struct Global {
     /// How many independent steps (image builds, gates) may run at once [default: number of CPUs]
     #[arg(short, long, global = true, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Never install a missing tool from the pinned versions in xtask/tools.lock.yaml
+    /// Never install a missing tool from the pinned versions in xtask/tools.lock.yaml (nor cargo-auditable)
     #[arg(long, global = true)]
     pub no_install: bool,
 }

@@ -115,15 +115,19 @@ const ALL_SEVERITIES: &str = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL";
 /// verdict and its ignore rules (with reason and expiry) are ours alone.
 fn neutral_files(cx: &StepCx) -> Result<(String, String)> {
     let dir = cx.ctx.state_dir().join("trivy");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let config = dir.join("empty-config.yaml");
     let ignore = dir.join("empty.trivyignore");
+    let shown = |p: &Path| cx.ctx.rel(p).display().to_string();
+    if cx.dry_run() {
+        // A plan writes nothing.
+        return Ok((shown(&config), shown(&ignore)));
+    }
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     for f in [&config, &ignore] {
         if !f.is_file() {
             std::fs::write(f, "").with_context(|| format!("writing {}", f.display()))?;
         }
     }
-    let shown = |p: &Path| cx.ctx.rel(p).display().to_string();
     Ok((shown(&config), shown(&ignore)))
 }
 
