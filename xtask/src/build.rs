@@ -558,10 +558,11 @@ pub fn policy_problems(
 mod tests {
     use super::AUDITABLE_VERSION;
 
-    /// CI installs the same cargo-auditable the xtask would install.
+    /// CI (.ci/run and the workflow) installs the same cargo-auditable the xtask would install.
     #[test]
     fn ci_installs_the_pinned_cargo_auditable() {
-        let ci = include_str!("../../.ci/run");
-        assert!(ci.contains(&format!("cargo install cargo-auditable --locked --version {AUDITABLE_VERSION}")));
+        let install = format!("cargo install cargo-auditable --locked --version {AUDITABLE_VERSION}");
+        assert!(include_str!("../../.ci/run").contains(&install));
+        assert!(include_str!("../../.github/workflows/pipeline.yml").contains(&install));
     }
 }
