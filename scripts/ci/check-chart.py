@@ -108,6 +108,7 @@ class Variant:
     expect_secret: bool = True
     expect_postgresql: bool = True
     expect_ingress: bool = False
+    expect_network_policies: bool = False
     secret_name: str = "todo-db"
 
     def args(self) -> list[str]:
@@ -126,7 +127,10 @@ def variants() -> list[Variant]:
     return [
         Variant("values.yaml", sets=[pw], defaults=True),
         Variant("values-dev.yaml", files=["values-dev.yaml"], sets=[pw]),
-        Variant("values-prod.yaml", files=["values-prod.yaml"], sets=[pw], expect_ingress=True),
+        Variant("values-prod.yaml", files=["values-prod.yaml"], sets=[pw], expect_ingress=True,
+                expect_network_policies=True),
+        # PodDisruptionBudgets take percentages as well as counts.
+        Variant("pdb percentage", files=["values-dev.yaml"], sets=[pw, "backend.pdb.minAvailable=50%"]),
         Variant("existingSecret", files=["ci/existing-secret-values.yaml"], expect_secret=False,
                 secret_name="todo-db-credentials"),
         Variant("external-db url", sets=["postgresql.enabled=false",
@@ -310,8 +314,48 @@ def check_scaling(docs: list[dict[str, Any]], exact: bool) -> list[str]:
         elif doc["spec"].get("replicas", 1) < 2:
             problems.append(f"{kind_name(doc)}: {doc['spec'].get('replicas', 1)} replica(s), want >= 2")
         pdb = pdbs.get(component)
-        if not pdb or pdb["spec"].get("minAvailable") != 1:
-            problems.append(f"{kind_name(doc)}: no PodDisruptionBudget with minAvailable 1")
+        floor = hpa["spec"].get("minReplicas", 1) if hpa else doc["spec"].get("replicas", 1)
+        if not pdb:
+            problems.append(f"{kind_name(doc)}: no PodDisruptionBudget")
+        elif not pdb_allows_eviction(pdb["spec"], floor):
+            problems.append(f"{kind_name(pdb)}: {pdb['spec']} at {floor} replica(s) blocks every node drain")
+    return problems
+
+
+def pdb_allows_eviction(spec: dict[str, Any], replicas: int) -> bool:
+    """Whether a drain may evict at least one of `replicas` pods (Kubernetes rounds percentages up)."""
+    def count(value: Any) -> int:
+        if isinstance(value, str) and value.endswith("%"):
+            return -(-int(value[:-1]) * replicas // 100)
+        return int(value)
+    if "maxUnavailable" in spec:
+        return count(spec["maxUnavailable"]) >= 1
+    return replicas - count(spec.get("minAvailable", 0)) >= 1
+
+
+def check_network_policies(docs: list[dict[str, Any]]) -> list[str]:
+    """Every pod is selected by a policy for both directions, and the allowed paths are web -> api -> database."""
+    policies = [d for d in docs if d.get("kind") == "NetworkPolicy"]
+    problems = []
+    for _, meta, _ in pod_specs(docs):
+        labels = meta.get("labels") or {}
+        mine = [p for p in policies
+                if all(labels.get(k) == v for k, v in p["spec"]["podSelector"].get("matchLabels", {}).items())]
+        types = {t for p in mine for t in p["spec"].get("policyTypes", [])}
+        if types != {"Ingress", "Egress"}:
+            problems.append(f"pod of component {labels.get('app.kubernetes.io/component')}: policy types {sorted(types)}")
+    by_component = {p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: p for p in policies}
+    def peers(component: str, direction: str) -> set[str]:
+        rules = by_component.get(component, {}).get("spec", {}).get(direction, [])
+        key = "from" if direction == "ingress" else "to"
+        return {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                for rule in rules for peer in rule.get(key, []) if "podSelector" in peer}
+    want = {("frontend", "egress"): {"backend"}, ("backend", "ingress"): {"frontend", "test"},
+            ("backend", "egress"): {"database"}, ("database", "ingress"): {"backend", "test"},
+            ("database", "egress"): set()}
+    for (component, direction), expected in want.items():
+        if peers(component, direction) != expected:
+            problems.append(f"{component} {direction} peers {sorted(peers(component, direction))}, want {sorted(expected)}")
     return problems
 
 
@@ -353,6 +397,11 @@ def check_variant_shape(variant: Variant, docs: list[dict[str, Any]]) -> list[st
         problems.append(f"{len(tests)} helm test pod(s), want 3 (frontend, backend, database)")
     if any("helm.sh/hook-delete-policy" not in d["metadata"]["annotations"] for d in tests):
         problems.append("a helm test has no hook-delete-policy")
+    policies = [d for d in docs if d.get("kind") == "NetworkPolicy"]
+    if variant.expect_network_policies:
+        problems += check_network_policies(docs)
+    elif policies:
+        problems.append(f"{len(policies)} NetworkPolicy(s) rendered although networkPolicy.enabled is false")
     sa = [d for d in docs if d.get("kind") == "ServiceAccount"]
     if any(d.get("automountServiceAccountToken") is not False for d in sa):
         problems.append("ServiceAccount automounts its token")
@@ -563,6 +612,11 @@ def check_failures(report: Report) -> None:
         ("external DB without url or existingSecret", ["--set", "postgresql.enabled=false"], "externalDatabase.url"),
         ("unknown values key", ["--set", "database.password=x", "--set", "backend.bogus=1"], "bogus"),
         ("unpinned postgres tag", ["--set", "database.password=x", "--set", "postgresql.image.tag=latest"], "tag"),
+        ("a PDB that blocks every drain", ["--set", "database.password=x", "--set", "backend.autoscaling.enabled=false",
+                                           "--set", "backend.replicaCount=1", "--set", "backend.pdb.minAvailable=1"],
+         "would block every node drain"),
+        ("a PDB value that is neither a count nor a percentage",
+         ["--set", "database.password=x", "--set", "backend.pdb.maxUnavailable=half"], "maxUnavailable"),
     ]
     for name, args, needle in cases:
         result = helm("template", RELEASE, str(CHART), *args)
@@ -572,6 +626,72 @@ def check_failures(report: Report) -> None:
         elif needle not in result.stderr:
             problems.append(f"error does not mention {needle!r}: {result.stderr.strip()[:200]}")
         report.check(f"render fails clearly: {name}", problems)
+
+
+def check_single_replica(report: Report) -> None:
+    """One replica (a small dev cluster) must never make a node drain impossible."""
+    args = ["-f", str(CHART / "values-dev.yaml"), "--set", "database.password=x"]
+    for component in ("backend", "frontend"):
+        args += ["--set", f"{component}.replicaCount=1"]
+    rendered = helm("template", RELEASE, str(CHART), *args)
+    if rendered.returncode != 0:
+        report.check("one replica: PodDisruptionBudgets still allow a drain", [rendered.stderr.strip()])
+        return
+    pdbs = [d for d in documents(rendered.stdout) if d.get("kind") == "PodDisruptionBudget"]
+    problems = [f"{kind_name(d)}: {d['spec']}" for d in pdbs if not pdb_allows_eviction(d["spec"], 1)]
+    report.check("one replica: PodDisruptionBudgets still allow a drain",
+                 problems + ([] if len(pdbs) == 2 else [f"{len(pdbs)} PodDisruptionBudget(s), want 2"]))
+
+
+UMBRELLA_CHART = """\
+apiVersion: v2
+name: umbrella
+version: 0.1.0
+dependencies:
+  - name: todo
+    version: "{version}"
+    repository: "file://../todo"
+"""
+# Values of the umbrella chart: `global:` reaches every subchart (Helm coalesces it into each one's values), and
+# the subchart's own values go under its name.
+UMBRELLA_VALUES = """\
+global:
+  imageRegistry: registry.example.test
+  storageClass: fast
+todo:
+  database:
+    password: umbrella-test-only
+  networkPolicy:
+    enabled: true
+"""
+
+
+def check_umbrella(report: Report) -> None:
+    """The chart as a dependency of another chart (`dependencies: [todo]`), with global values."""
+    chart = yaml.safe_load((ROOT / CHART / "Chart.yaml").read_text())
+    with tempfile.TemporaryDirectory(prefix="umbrella-") as tmp:
+        umbrella = Path(tmp) / "umbrella"
+        (umbrella / "charts").mkdir(parents=True)
+        (umbrella / "templates").mkdir()
+        (umbrella / "Chart.yaml").write_text(UMBRELLA_CHART.format(version=chart["version"]))
+        (umbrella / "values.yaml").write_text(UMBRELLA_VALUES)
+        # What `helm dependency build` leaves: the subchart inside charts/ (as a folder; a .tgz works the same).
+        shutil.copytree(ROOT / CHART, umbrella / "charts" / "todo", ignore=shutil.ignore_patterns("ci"))
+        lint = helm("lint", str(umbrella), "--strict", "--set", "global.extra=1")
+        report.check("umbrella chart (dependencies: [todo], global values): helm lint --strict",
+                     [] if lint.returncode == 0 else [(lint.stdout + lint.stderr).strip().replace("\n", " | ")])
+        rendered = helm("template", "shop", str(umbrella), "--namespace", NAMESPACE)
+        if rendered.returncode != 0:
+            report.check("umbrella chart: helm template", [rendered.stderr.strip()])
+            return
+        docs = documents(rendered.stdout)
+        kinds = sorted({d.get("kind", "") for d in docs})
+        problems = [] if {"Deployment", "StatefulSet", "NetworkPolicy"} <= set(kinds) else [f"rendered kinds {kinds}"]
+        problems += [f"{kind_name(d)} is not named after the release" for d in docs
+                     if not d["metadata"]["name"].startswith("shop-todo")]
+        for kube in KUBE_VERSIONS[-1:]:
+            problems += check_schemas(docs, kube)
+        report.check("umbrella chart: helm template renders the subchart", problems)
 
 
 def main() -> int:
@@ -609,7 +729,7 @@ def main() -> int:
         report.check(f"[{variant.name}] expected resources (Secret, database, Ingress, tests)",
                      check_variant_shape(variant, docs))
 
-    for section in (check_failures, check_values_docs, check_k8s):
+    for section in (check_failures, check_single_replica, check_umbrella, check_values_docs, check_k8s):
         try:
             section(report)
         except Exception as err:  # a broken file must show up as a failed check, not a traceback
