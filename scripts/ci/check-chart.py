@@ -109,6 +109,7 @@ class Variant:
     expect_postgresql: bool = True
     expect_ingress: bool = False
     expect_network_policies: bool = False
+    expect_digests: bool = False  # images pulled from a registry (postgres, the test image) pinned by digest
     secret_name: str = "todo-db"
 
     def args(self) -> list[str]:
@@ -128,7 +129,7 @@ def variants() -> list[Variant]:
         Variant("values.yaml", sets=[pw], defaults=True),
         Variant("values-dev.yaml", files=["values-dev.yaml"], sets=[pw]),
         Variant("values-prod.yaml", files=["values-prod.yaml"], sets=[pw], expect_ingress=True,
-                expect_network_policies=True),
+                expect_network_policies=True, expect_digests=True),
         # PodDisruptionBudgets take percentages as well as counts.
         Variant("pdb percentage", files=["values-dev.yaml"], sets=[pw, "backend.pdb.minAvailable=50%"]),
         Variant("existingSecret", files=["ci/existing-secret-values.yaml"], expect_secret=False,
@@ -397,6 +398,10 @@ def check_variant_shape(variant: Variant, docs: list[dict[str, Any]]) -> list[st
         problems.append(f"{len(tests)} helm test pod(s), want 3 (frontend, backend, database)")
     if any("helm.sh/hook-delete-policy" not in d["metadata"]["annotations"] for d in tests):
         problems.append("a helm test has no hook-delete-policy")
+    if variant.expect_digests:
+        pulled = [(name, c["image"]) for name, _, spec in pod_specs(docs) for c in spec["containers"]
+                  if not c["image"].startswith(("todo-api", "todo-web"))]
+        problems += [f"{name}: {image} is not pinned by digest" for name, image in pulled if "@sha256:" not in image]
     policies = [d for d in docs if d.get("kind") == "NetworkPolicy"]
     if variant.expect_network_policies:
         problems += check_network_policies(docs)
