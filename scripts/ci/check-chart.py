@@ -570,9 +570,12 @@ def check_k8s(report: Report) -> None:
         problems += [f"{kind_name(d)} is not in namespace {NAMESPACE}" for d in docs
                      if d.get("kind") != "Namespace" and d["metadata"].get("namespace") != NAMESPACE]
         problems += [f"{kind_name(d)} is a Secret (no credentials belong in k8s/)" for d in docs if d.get("kind") == "Secret"]
+        problems += [f"{kind_name(d)} says managed-by {d['metadata'].get('labels', {}).get('app.kubernetes.io/managed-by')}"
+                     for d in docs if d.get("kind") != "Namespace"
+                     and d["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by") != "kubectl"]
         for version in KUBE_VERSIONS:
             problems += [f"{version}: {p}" for p in check_schemas(docs, version)]
-    report.check(f"kubectl kustomize {K8S_DIR}/ builds offline, namespaced, no Secret, valid", problems)
+    report.check(f"kubectl kustomize {K8S_DIR}/ builds offline, namespaced, managed-by kubectl, no Secret, valid", problems)
 
     # The local overlay generates the Secret from a git-ignored env file; build it with throwaway values.
     with tempfile.TemporaryDirectory() as tmp:
