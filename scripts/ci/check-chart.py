@@ -109,6 +109,7 @@ class Variant:
     expect_postgresql: bool = True
     expect_ingress: bool = False
     expect_network_policies: bool = False
+    expect_extensions: bool = False  # ci/extensions-values.yaml: podLabels, volumes, probes, ... reach the pod
     expect_digests: bool = False  # images pulled from a registry (postgres, the test image) pinned by digest
     secret_name: str = "todo-db"
 
@@ -140,6 +141,7 @@ def variants() -> list[Variant]:
         Variant("external-db existingSecret", files=["ci/external-db-values.yaml"], expect_secret=False,
                 expect_postgresql=False, secret_name="todo-external-db"),
         Variant("ingress", files=["ci/ingress-values.yaml"], sets=[pw], expect_ingress=True),
+        Variant("extension points", files=["ci/extensions-values.yaml"], sets=[pw], expect_extensions=True),
     ]
 
 
@@ -398,6 +400,21 @@ def check_variant_shape(variant: Variant, docs: list[dict[str, Any]]) -> list[st
         problems.append(f"{len(tests)} helm test pod(s), want 3 (frontend, backend, database)")
     if any("helm.sh/hook-delete-policy" not in d["metadata"]["annotations"] for d in tests):
         problems.append("a helm test has no hook-delete-policy")
+    if variant.expect_extensions:
+        api = next(d for d in docs if d.get("kind") == "Deployment" and component_of(d) == "backend")
+        pod = api["spec"]["template"]
+        container = pod["spec"]["containers"][0]
+        got = {
+            "podLabels": pod["metadata"]["labels"].get("team") == "tasks",
+            "selector untouched": "team" not in api["spec"]["selector"]["matchLabels"],
+            "priorityClassName": pod["spec"].get("priorityClassName") == "todo-high",
+            "topologySpreadConstraints": len(pod["spec"].get("topologySpreadConstraints", [])) == 1,
+            "volumes": [v["name"] for v in pod["spec"]["volumes"]] == ["tmp", "extra"],
+            "volumeMounts": [m["name"] for m in container["volumeMounts"]] == ["tmp", "extra"],
+            "readinessProbe": container["readinessProbe"].get("periodSeconds") == 15,
+            "extraEnv": any(e["name"] == "EXTRA" for e in container["env"]),
+        }
+        problems += [f"backend {k} not applied" for k, ok in got.items() if not ok]
     if variant.expect_digests:
         pulled = [(name, c["image"]) for name, _, spec in pod_specs(docs) for c in spec["containers"]
                   if not c["image"].startswith(("todo-api", "todo-web"))]
