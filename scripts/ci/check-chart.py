@@ -10,13 +10,15 @@ autoscaling, the documented values, and that k8s/ matches a fresh render.
     PATH="$PWD/scripts/ci:$PWD/.venv/bin:$PATH" .venv/bin/python scripts/ci/check-chart.py
 
 Prints one line per check and `N passed, M failed`; exits 1 when any check failed.
-`--write` regenerates the generated parts instead (README parameter table, k8s/todo.yaml), then checks.
+`--write` regenerates the generated parts instead (README's Parameters section with Bitnami's readme-generator,
+k8s/todo.yaml), then checks.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import secrets
 import shutil
@@ -53,7 +55,6 @@ K8S_RENDER_ARGS = [
     "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "-f", str(CHART / "values-dev.yaml"),
     "--set", "database.existingSecret=todo-db", "--skip-tests",
 ]
-README_START, README_END = "<!-- parameters:start -->", "<!-- parameters:end -->"
 
 
 # --- reporting -------------------------------------------------------------------------------------------------
@@ -444,7 +445,12 @@ def values_keys(path: Path) -> tuple[list[tuple[str, str, int]], list[str]]:
             comment = []
             continue
         if stripped.startswith("#"):
-            comment.append(stripped.lstrip("#").strip())
+            text = stripped.lstrip("#").strip()
+            if text.startswith("@section"):
+                continue
+            # `## @param KEY [modifiers] DESCRIPTION` (readme-generator): the description is the comment.
+            text = re.sub(r"^@param\s+\S+\s*(\[.*?\])?\s*", "", text)
+            comment.append(text)
             continue
         match = KEY_LINE.match(line)
         if match:
@@ -477,17 +483,34 @@ def schema_paths(schema: dict[str, Any], prefix: str = "") -> dict[str, dict[str
     return out
 
 
-def readme_table() -> str:
-    values = yaml.safe_load((ROOT / CHART / "values.yaml").read_text())
-    keys, _ = values_keys(ROOT / CHART / "values.yaml")
-    rows = ["| Key | Description | Default |", "| --- | --- | --- |"]
-    for dotted, comment, _ in keys:
-        is_parent, default = leaf_default(values, dotted)
-        shown = "" if is_parent else f"`{json.dumps(default)}`"
-        # Escape what Markdown would eat: `|` ends a cell, `<release>` would be read as an HTML tag.
-        text = comment.replace("|", "&#124;").replace("<", "&lt;").replace(">", "&gt;")
-        rows.append(f"| `{dotted}` | {text} | {shown} |")
-    return "\n".join(rows)
+def readme_generator() -> str | None:
+    """Bitnami's readme-generator (npm @bitnami/readme-generator-for-helm, pinned in scripts/ci/package.json)."""
+    local = ROOT / "scripts" / "ci" / "node_modules" / ".bin" / "readme-generator"
+    return str(local) if local.exists() else shutil.which("readme-generator")
+
+
+def generate_readme(readme: Path) -> subprocess.CompletedProcess[str]:
+    """Rewrites the Parameters section of `readme` from values.yaml's `## @param` annotations."""
+    tool = readme_generator()
+    assert tool, "readme-generator is missing: npm ci --prefix scripts/ci"
+    return subprocess.run([tool, "--values", str(ROOT / CHART / "values.yaml"), "--readme", str(readme)],
+                          capture_output=True, text=True, check=False)
+
+
+PARAM_DEFAULT = re.compile(r"^\s*## @param (\S+) \[[^\]]*default: ([^\]]*)\]")
+
+
+def check_param_defaults(values: dict[str, Any]) -> list[str]:
+    """A `[default: ...]` modifier (shown in the README instead of `{}` for whole objects) matches the real value."""
+    problems = []
+    for line in (ROOT / CHART / "values.yaml").read_text().splitlines():
+        match = PARAM_DEFAULT.match(line)
+        if match:
+            _, actual = leaf_default(values, match.group(1))
+            stated = yaml.safe_load(match.group(2).replace(";", ","))
+            if stated != actual:
+                problems.append(f"{match.group(1)}: README default {match.group(2)!r}, values.yaml has {actual!r}")
+    return problems
 
 
 def check_values_docs(report: Report) -> None:
@@ -517,24 +540,35 @@ def check_values_docs(report: Report) -> None:
         problems = []
     report.check("values.schema.json rejects unknown keys", problems)
 
-    text = (ROOT / README).read_text()
-    match = re.search(re.escape(README_START) + r"\n(.*?)\n" + re.escape(README_END), text, re.S)
-    if not match:
-        report.check(f"{README}: parameter table mirrors values.yaml", f"no {README_START} ... {README_END} block")
+    report.check("`## @param [default: ...]` modifiers match values.yaml", check_param_defaults(values))
+    if not readme_generator():
+        if os.environ.get("XTASK_REQUIRE_ENGINES") == "1":
+            report.check(f"{README}: Parameters section generated from values.yaml", "readme-generator is missing: "
+                         "npm ci --prefix scripts/ci")
+        else:
+            print("skip README drift check: readme-generator not installed (npm ci --prefix scripts/ci)", flush=True)
         return
-    want, have = readme_table().splitlines(), match.group(1).splitlines()
-    problems = [f"line {i + 1}: README has {h!r}, values.yaml gives {w!r}" for i, (h, w) in enumerate(zip(have, want)) if h != w]
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / "README.md"
+        shutil.copy(ROOT / README, fresh)
+        result = generate_readme(fresh)
+        if result.returncode != 0:
+            errors = [l for l in result.stdout.splitlines() if l.startswith("ERROR")] or [result.stderr.strip()[-300:]]
+            report.check(f"{README}: Parameters section generated from values.yaml", errors)
+            return
+        have, want = (ROOT / README).read_text().splitlines(), fresh.read_text().splitlines()
+    problems = [f"line {i + 1}: README has {h!r}, the generator writes {w!r}"
+                for i, (h, w) in enumerate(zip(have, want)) if h != w][:5]
     if len(have) != len(want):
-        problems.append(f"README table has {len(have) - 2} rows, values.yaml has {len(want) - 2} keys")
-    report.check(f"{README}: parameter table mirrors values.yaml (fix: check-chart.py --write)", problems)
+        problems.append(f"README has {len(have)} lines, the generator writes {len(want)}")
+    report.check(f"{README}: Parameters section matches readme-generator's output (fix: check-chart.py --write)",
+                 problems)
 
 
 def write_readme() -> None:
-    path = ROOT / README
-    text = path.read_text()
-    block = f"{README_START}\n{readme_table()}\n{README_END}"
-    text = re.sub(re.escape(README_START) + r".*?" + re.escape(README_END), lambda _: block, text, flags=re.S)
-    path.write_text(text)
+    result = generate_readme(ROOT / README)
+    if result.returncode != 0:
+        sys.exit(f"readme-generator failed:\n{result.stdout}{result.stderr}")
 
 
 # --- k8s/ ------------------------------------------------------------------------------------------------------
