@@ -13,10 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "Build, gate, deploy and verify the app on a local Kubernetes cluster (Minikube + Helm).\n\n\
         Start with `cargo xtask doctor`, then `cargo xtask up`. Every run writes a report under \
         target/xtask/runs/<run-id>/ (report.json, junit.xml, summary.md).",
-    after_help = "Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 interrupted.\n\
+    after_help = "Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 Ctrl-C, 143 SIGTERM.\n\
         Docs: docs/quickstart.md, docs/configuration.md, docs/troubleshooting.md",
     arg_required_else_help = true,
-    disable_help_subcommand = true,
     version
 )]
 pub struct Cli {
@@ -26,7 +25,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every command takes, listed under their own heading in each command's help.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Pipeline config to use instead of xtask.yaml at the repo root
     #[arg(long, global = true, value_name = "PATH")]
@@ -35,14 +36,28 @@ pub struct Global {
     #[arg(long, global = true)]
     pub dry_run: bool,
     /// Stream every tool's output to the terminal instead of only its log file
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Print only failures, warnings and results: no step progress
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to color the output: auto (a terminal, unless NO_COLOR is set; CLICOLOR_FORCE forces it), always, never
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
     /// How many independent steps (image builds, gates) may run at once [default: number of CPUs]
     #[arg(short, long, global = true, value_name = "N")]
     pub jobs: Option<usize>,
     /// Never install a missing tool from the pinned versions in xtask/tools.lock.yaml
     #[arg(long, global = true)]
     pub no_install: bool,
+}
+
+/// `--color`: when the terminal output is colored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Subcommand)]
@@ -69,6 +84,16 @@ pub enum Command {
     Manifests(ManifestsArgs),
     /// Show the exact commands a command would run, in order, with each cache decision; runs nothing
     Plan(PlanArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) for `xtask` on stdout; pair it with
+    /// `alias xtask='cargo xtask'`
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for, e.g. `cargo xtask completions bash > ~/.local/share/bash-completion/completions/xtask`
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Args)]

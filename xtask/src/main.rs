@@ -15,9 +15,11 @@ mod install;
 mod kube;
 mod manifests;
 mod minikube;
+mod output;
 mod pipeline;
 mod report;
 mod rollback;
+mod signals;
 mod teardown;
 mod time;
 mod tools;
@@ -48,7 +50,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
-            if code != 130 && e.downcast_ref::<pipeline::StepsFailed>().is_none() {
+            let interrupted = e.downcast_ref::<pipeline::Interrupted>().is_some();
+            if !interrupted && e.downcast_ref::<pipeline::StepsFailed>().is_none() {
                 eprintln!("error: {}", pipeline::secrets::redact_global(&format!("{e:#}")));
             }
             ExitCode::from(code)
@@ -57,6 +60,7 @@ fn main() -> ExitCode {
 }
 
 fn run(mut cli: Cli) -> anyhow::Result<()> {
+    output::init(cli.global.quiet, cli.global.color);
     // `plan X` is `X --dry-run`: one code path decides what runs, so the plan cannot drift from the run.
     let command = match cli.command {
         Command::Plan(p) => {
@@ -70,6 +74,20 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 PlanCommand::Manifests(m) => Command::Manifests(m),
                 PlanCommand::Ci(c) => Command::Ci(c),
             }
+        }
+        // Needs neither the config nor the repo: the script comes from the command-line definition alone. It
+        // completes the name `xtask` (cargo's own completion does not reach into an alias): pair it with
+        // `alias xtask='cargo xtask'`.
+        Command::Completions(c) => {
+            use std::io::Write;
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(c.shell, &mut cmd, "xtask", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
+            return match std::io::stdout().write_all(&script) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| anyhow::anyhow!("writing the completion script to stdout: {e}")),
+            };
         }
         c => c,
     };
@@ -93,6 +111,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Manifests(m) => manifests::Manifests { check: m.check }.run(&ctx),
         Command::Rollback(r) => rollback::Rollback { revision: r.revision }.run(&ctx),
         Command::Plan(_) => unreachable!("plan was turned into its command above"),
+        Command::Completions(_) => unreachable!("completions returned above"),
         Command::Doctor(d) => doctor::Doctor { json: d.json }.run(&ctx),
         Command::Tools(t) => match t.command {
             ToolsCommand::Install(i) => install::Install { names: i.names, force: i.force }.run(&ctx),
@@ -113,7 +132,8 @@ fn teardown_action(t: &TeardownArgs) -> teardown::ClusterAction {
     }
 }
 
-/// Maps an error to the documented exit codes: 2 usage or config error, 130 interrupted, 1 otherwise.
+/// Maps an error to the documented exit codes: 2 usage or config error, 130 interrupted by Ctrl-C (SIGINT), 143
+/// by SIGTERM (128 + the signal number, the shell's convention), 1 otherwise.
 fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<yaml::YamlError>().is_some()
         || e.downcast_ref::<config::ConfigError>().is_some()
@@ -121,7 +141,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     {
         2
     } else if e.downcast_ref::<pipeline::Interrupted>().is_some() {
-        130
+        signals::interrupt_code()
     } else {
         1
     }

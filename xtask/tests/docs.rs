@@ -195,7 +195,8 @@ fn parse_help(text: &str) -> Help {
             section = match line {
                 "Commands:" => "commands",
                 "Arguments:" => "arguments",
-                "Options:" => "options",
+                // Global flags are listed under their own heading in every command's help.
+                "Options:" | "Global options:" => "options",
                 _ => "",
             };
             continue;
@@ -922,10 +923,7 @@ fn workflow_is_pinned_and_consistent() {
         let (action, rest) = uses.split_once('@').unwrap_or((uses, ""));
         let (sha, comment) = rest.split_once(" # ").unwrap_or((rest, ""));
         if sha.len() != 40 || !sha.chars().all(|c| c.is_ascii_hexdigit()) || comment.trim().is_empty() {
-            errors.push(format!(
-                "line {}: `{action}` is not pinned as `{action}@<40-hex commit> # <version>`",
-                n + 1
-            ));
+            errors.push(format!("line {}: `{action}` is not pinned as `{action}@<40-hex commit> # <version>`", n + 1));
         }
     }
     if wf["permissions"]["contents"].as_str() != Some("read") {

@@ -26,7 +26,7 @@ fn xtask_alone_lists_every_command() {
     }
     let help = project().xtask(&["--help"]).run();
     help.assert_success()
-        .stdout_contains("Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 interrupted.");
+        .stdout_contains("Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 Ctrl-C, 143 SIGTERM.");
 }
 
 #[test]

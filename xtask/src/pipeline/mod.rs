@@ -479,7 +479,7 @@ impl<'c> Run<'c> {
             records.iter().filter(|r| r.status == StepStatus::Failed).map(|r| r.id.clone()).collect();
         let interrupted = exec::interrupted();
         let (status, code) = match (interrupted, failed.is_empty()) {
-            (true, _) => ("interrupted", 130),
+            (true, _) => ("interrupted", i32::from(crate::signals::interrupt_code())),
             (false, false) => ("failed", 1),
             (false, true) => ("passed", 0),
         };
