@@ -44,6 +44,9 @@ pub struct Global {
     /// When to color the output: auto (a terminal, unless NO_COLOR is set; CLICOLOR_FORCE forces it), always, never
     #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
+    /// Print the run as JSON Lines events on stdout (docs/events.schema.json); for `doctor`, its table as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
     /// How many independent steps (image builds, gates) may run at once [default: number of CPUs]
     #[arg(short, long, global = true, value_name = "N")]
     pub jobs: Option<usize>,
@@ -222,12 +225,9 @@ pub struct RollbackArgs {
     pub revision: Option<u64>,
 }
 
+/// `doctor` takes the global `--json` (its table as one JSON document).
 #[derive(Debug, Args)]
-pub struct Doctor {
-    /// Print the table as JSON on stdout
-    #[arg(long)]
-    pub json: bool,
-}
+pub struct Doctor {}
 
 #[derive(Debug, Args)]
 pub struct Tools {

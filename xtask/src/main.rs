@@ -9,6 +9,7 @@ mod context;
 mod diagnose;
 mod docker;
 mod doctor;
+mod events;
 mod helm;
 mod http;
 mod install;
@@ -61,6 +62,7 @@ fn main() -> ExitCode {
 
 fn run(mut cli: Cli) -> anyhow::Result<()> {
     output::init(cli.global.quiet, cli.global.color);
+    events::init(cli.global.json && !matches!(cli.command, Command::Doctor(_)));
     // `plan X` is `X --dry-run`: one code path decides what runs, so the plan cannot drift from the run.
     let command = match cli.command {
         Command::Plan(p) => {
@@ -91,6 +93,12 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         }
         c => c,
     };
+    if cli.global.json && cli.global.dry_run {
+        return Err(pipeline::UsageError(
+            "--json streams the events of a run; a plan (`plan`, --dry-run) is text: drop one of them".into(),
+        )
+        .into());
+    }
     let ctx = Context::new(cli.global)?;
     match command {
         Command::Build(b) => build(b).run(&ctx),
@@ -112,7 +120,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Rollback(r) => rollback::Rollback { revision: r.revision }.run(&ctx),
         Command::Plan(_) => unreachable!("plan was turned into its command above"),
         Command::Completions(_) => unreachable!("completions returned above"),
-        Command::Doctor(d) => doctor::Doctor { json: d.json }.run(&ctx),
+        Command::Doctor(_) => doctor::Doctor { json: ctx.global.json }.run(&ctx),
         Command::Tools(t) => match t.command {
             ToolsCommand::Install(i) => install::Install { names: i.names, force: i.force }.run(&ctx),
             ToolsCommand::List => install::list(&ctx),

@@ -39,11 +39,11 @@ fn help_subcommand_prints_a_commands_help() {
 
 #[test]
 fn global_options_have_their_own_heading() {
-    let out = Sandbox::new().xtask(&["doctor", "--help"]).run();
+    let out = Sandbox::new().xtask(&["build", "--help"]).run();
     out.assert_success();
     let (own, global) = out.stdout.split_once("Global options:").expect("a `Global options:` heading");
-    assert!(own.contains("--json"), "doctor's own flag is under Options:\n{}", out.stdout);
-    for flag in ["--config", "--dry-run", "--quiet", "--color <WHEN>", "--jobs", "--no-install"] {
+    assert!(own.contains("--skip-gate"), "build's own flag is under Options:\n{}", out.stdout);
+    for flag in ["--config", "--dry-run", "--quiet", "--color <WHEN>", "--json", "--jobs", "--no-install"] {
         assert!(global.contains(flag) && !own.contains(flag), "{flag} is not under Global options:\n{}", out.stdout);
     }
 }
@@ -123,4 +123,79 @@ fn sigterm_exits_143_and_the_report_says_interrupted() {
     let r = report(&sb.project);
     assert_eq!(r["status"], "interrupted");
     assert_eq!(r["exit_code"], 143);
+}
+
+/// Validates every line against docs/events.schema.json with Python's jsonschema (installed by .ci/run); skipped
+/// with a notice where it is absent, unless engines are required.
+fn validate_events(lines: &[&str]) {
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let schema = repo.join("docs/events.schema.json");
+    let script = r#"
+import json, sys
+import jsonschema
+schema = json.load(open(sys.argv[1]))
+jsonschema.Draft202012Validator.check_schema(schema)
+v = jsonschema.Draft202012Validator(schema)
+bad = 0
+for n, line in enumerate(sys.stdin, 1):
+    for err in v.iter_errors(json.loads(line)):
+        print(f"line {n}: {err.message}: {line.strip()[:200]}")
+        bad += 1
+sys.exit(1 if bad else 0)
+"#;
+    for py in [repo.join(".venv/bin/python"), std::path::PathBuf::from("python3")] {
+        let probe = std::process::Command::new(&py).args(["-c", "import jsonschema"]).output();
+        if !probe.is_ok_and(|o| o.status.success()) {
+            continue;
+        }
+        use std::io::Write;
+        let mut child = std::process::Command::new(&py)
+            .arg("-c")
+            .arg(script)
+            .arg(&schema)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(format!("{}\n", lines.join("\n")).as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "events break docs/events.schema.json:\n{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        return;
+    }
+    assert!(!support::engines_required(), "python3 with jsonschema is required to validate the events");
+    eprintln!("skipped: event schema validation needs python3 with jsonschema");
+}
+
+#[test]
+fn up_json_prints_one_valid_event_per_line() {
+    let sb = support::demo::project();
+    let out = sb.xtask(&["up", "--json"]).run();
+    out.assert_success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    let events: Vec<serde_json::Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not one JSON object per line ({e}): {l:?}")))
+        .collect();
+    let kinds: std::collections::BTreeSet<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    for kind in ["run_started", "step_started", "cache", "command", "step_finished", "run_finished", "result"] {
+        assert!(kinds.contains(kind), "no {kind} event in:\n{}", out.stdout);
+    }
+    assert_eq!(events.first().unwrap()["event"], "run_started");
+    let finished = events.iter().rev().find(|e| e["event"] == "run_finished").unwrap();
+    assert_eq!(finished["status"], "passed");
+    assert_eq!(finished["run_id"], report(&sb.project)["run_id"]);
+    // Every started step finishes, and every command belongs to a step that started.
+    let started: Vec<&str> =
+        events.iter().filter(|e| e["event"] == "step_started").filter_map(|e| e["step"].as_str()).collect();
+    for step in &started {
+        assert!(events.iter().any(|e| e["event"] == "step_finished" && e["step"] == *step), "{step} never finished");
+    }
+    assert!(!out.stdout.contains("pw-for-tests-123"), "the secret leaked into the event stream");
+    validate_events(&lines);
+
+    sb.xtask(&["plan", "up", "--json"]).run().assert_code(2).stderr_contains("--json");
 }

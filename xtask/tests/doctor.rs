@@ -54,6 +54,7 @@ fn doctor_json_has_one_entry_per_tool() {
     let out = doctor_without_tools(&["doctor", "--json"]);
     out.assert_code(1);
     let v: Value = out.json();
+    assert_eq!(v["schema_version"], 1);
     assert_eq!(v["ok"], false);
     let tools = v["tools"].as_array().unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();

@@ -260,6 +260,11 @@ impl StepCx<'_> {
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
         });
+        crate::events::emit(
+            "command",
+            serde_json::json!({ "step": self.id, "command": shown, "exit_code": out.code,
+                "duration_ms": out.duration.as_millis() as u64, "timed_out": out.timed_out }),
+        );
         if out.interrupted {
             return Err(Interrupted.into());
         }
@@ -344,6 +349,7 @@ impl StepCx<'_> {
             },
         };
         let hit = reason.starts_with("cached");
+        crate::events::emit("cache", serde_json::json!({ "step": self.id, "hit": hit, "reason": reason }));
         if self.dry {
             println!("    cache: {reason}");
             if !hit {
@@ -443,6 +449,7 @@ impl<'c> Run<'c> {
         );
         let run_dir = self.dir.clone().unwrap_or_else(|| ctx.state_dir().join("runs").join(&run_id));
         let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir())?) };
+        crate::events::emit("run_started", serde_json::json!({ "run_id": run_id, "command": self.command }));
         if !dry {
             std::fs::create_dir_all(run_dir.join("logs"))?;
             exec::install_interrupt_handler();
@@ -494,6 +501,11 @@ impl<'c> Run<'c> {
             steps: records,
         };
         report.write(&run_dir)?;
+        crate::events::emit(
+            "run_finished",
+            serde_json::json!({ "run_id": run_id, "status": status, "exit_code": code,
+                "report": ctx.rel(&run_dir.join("report.json")) }),
+        );
         cache::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
         let count = |s: StepStatus| report.steps.iter().filter(|r| r.status == s).count();
         shared.progress.println(&format!(

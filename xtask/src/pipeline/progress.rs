@@ -51,6 +51,7 @@ impl Progress {
     }
 
     pub fn start(&self, id: &str, title: &str) {
+        crate::events::emit("step_started", serde_json::json!({ "step": id, "title": title }));
         if self.quiet {
             return;
         }
@@ -71,6 +72,7 @@ impl Progress {
     }
 
     pub fn note(&self, id: &str, msg: &str) {
+        crate::events::emit("note", serde_json::json!({ "step": id, "message": msg }));
         if self.quiet {
             return;
         }
@@ -78,6 +80,10 @@ impl Progress {
     }
 
     pub fn finish(&self, id: &str, status: StepStatus, took: Duration, detail: Option<&str>) {
+        crate::events::emit(
+            "step_finished",
+            serde_json::json!({ "step": id, "status": status, "duration_ms": took.as_millis() as u64, "detail": detail }),
+        );
         if let Some(pb) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).remove(id) {
             pb.finish_and_clear();
         }
