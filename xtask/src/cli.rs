@@ -65,6 +65,8 @@ pub enum ColorChoice {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a starter xtask.yaml from the repo's Dockerfiles and Helm charts, then run doctor (never overwrites)
+    Init,
     /// Check every tool the pipeline uses: found, version, minimum, and how to install what is missing
     Doctor(Doctor),
     /// Manage the pinned tool versions installed into the project-local .xtask/bin

@@ -12,6 +12,7 @@ mod doctor;
 mod events;
 mod helm;
 mod http;
+mod init;
 mod install;
 mod kube;
 mod manifests;
@@ -121,6 +122,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Plan(_) => unreachable!("plan was turned into its command above"),
         Command::Completions(_) => unreachable!("completions returned above"),
         Command::Doctor(_) => doctor::Doctor { json: ctx.global.json }.run(&ctx),
+        Command::Init => init::Init.run(&ctx),
         Command::Tools(t) => match t.command {
             ToolsCommand::Install(i) => install::Install { names: i.names, force: i.force }.run(&ctx),
             ToolsCommand::List => install::list(&ctx),
