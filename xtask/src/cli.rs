@@ -75,6 +75,9 @@ pub enum Command {
     Build(BuildArgs),
     /// Bring the app up: preflight, build and gates, cluster, images, lint, deploy, helm test, then the app's URL
     Up(UpArgs),
+    /// Run `up`, then again after each change to an image's sources or the chart (only what changed); Ctrl-C stops
+    /// watching and leaves the cluster running
+    Dev(DevArgs),
     /// Prove the deployment works: rollouts, health, a task round-trip, resilience, persistence, autoscaling
     Verify(VerifyArgs),
     /// Ask the AIOps tools: kubectl-ai, kagent, Docker AI (Gordon)
@@ -143,6 +146,15 @@ pub struct UpArgs {
     /// Fail the AI steps when their tool or API key is missing, instead of skipping them
     #[arg(long)]
     pub require_ai: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Milliseconds the files must stay unchanged before a cycle starts
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    pub debounce: u64,
 }
 
 #[derive(Debug, Clone, Args)]

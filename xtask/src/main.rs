@@ -6,6 +6,7 @@ mod ci;
 mod cli;
 mod config;
 mod context;
+mod dev;
 mod diagnose;
 mod docker;
 mod doctor;
@@ -123,6 +124,13 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Completions(_) => unreachable!("completions returned above"),
         Command::Doctor(_) => doctor::Doctor { json: ctx.global.json }.run(&ctx),
         Command::Init => init::Init.run(&ctx),
+        Command::Dev(d) => dev::Dev {
+            skip: d.build.skip_gate,
+            images: d.build.images,
+            debounce: std::time::Duration::from_millis(d.debounce),
+            poll: std::time::Duration::from_millis(200),
+        }
+        .run(&ctx),
         Command::Tools(t) => match t.command {
             ToolsCommand::Install(i) => install::Install { names: i.names, force: i.force }.run(&ctx),
             ToolsCommand::List => install::list(&ctx),
