@@ -17,6 +17,27 @@ pub struct Kube {
     pub namespaces: BTreeSet<String>,
     #[serde(default)]
     pub deleted_pods: Vec<String>,
+    /// Contexts written by kind/k3d, or seeded by a test for an existing cluster: name -> API server URL.
+    #[serde(default)]
+    pub contexts: std::collections::BTreeMap<String, String>,
+}
+
+/// Adds a context and makes it current, as `kind create cluster` and `k3d cluster create` do by default.
+pub fn add_context(ctx: &Ctx, name: &str, server: &str) -> Result<()> {
+    state::update(ctx, "kube", |k: &mut Kube| {
+        k.contexts.insert(name.to_string(), server.to_string());
+        k.current_context = Some(name.to_string());
+    })
+}
+
+/// Removes a context (and unsets it when current), as kind's and k3d's delete do.
+pub fn remove_context(ctx: &Ctx, name: &str) -> Result<()> {
+    state::update(ctx, "kube", |k: &mut Kube| {
+        k.contexts.remove(name);
+        if k.current_context.as_deref() == Some(name) {
+            k.current_context = None;
+        }
+    })
 }
 
 pub const SERVER: &str = "192.168.49.2:8443";
@@ -29,7 +50,7 @@ pub fn load(ctx: &Ctx) -> Result<Kube> {
 /// `Some(server)` when the current context's minikube cluster is not running.
 pub fn down(ctx: &Ctx) -> Result<Option<&'static str>> {
     let kube = load(ctx)?;
-    if !kube.managed {
+    if !kube.managed || kube.current_context.as_ref().is_some_and(|c| kube.contexts.contains_key(c)) {
         return Ok(None);
     }
     let running = match &kube.current_context {

@@ -141,6 +141,17 @@ fn synth_base(name: &str) -> Image {
     }
 }
 
+/// Whether `docker run -d` started a container of that name (or id prefix).
+pub fn container_exists(ctx: &Ctx, name: &str) -> Result<bool> {
+    Ok(load(ctx)?.containers.iter().any(|c| c.name == name || c.id.starts_with(name)))
+}
+
+/// The id of a local image, for the fakes that copy images out of the daemon (kind, k3d, push).
+pub fn image_id(ctx: &Ctx, reference: &str) -> Result<Option<String>> {
+    let st = load(ctx)?;
+    Ok(lookup(ctx, &st, reference).map(|i| i.id))
+}
+
 /// By tag, by (prefix of) id, or a FAKE_DOCKER_IMAGES entry.
 fn lookup(ctx: &Ctx, st: &DockerState, reference: &str) -> Option<Image> {
     let norm = normalize(reference);
@@ -220,6 +231,9 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
         "push",
         "container",
         "builder",
+        "exec",
+        "cp",
+        "network",
     ];
     if !known.contains(&sub) {
         return Ok(unknown_command(ctx, sub));
@@ -267,6 +281,10 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
         "rmi" => rmi(ctx, rest),
         "tag" => tag(ctx, rest),
         "pull" => pull(ctx, rest),
+        "push" => crate::registry::push(ctx, rest),
+        "exec" => crate::nodes::exec(ctx, rest),
+        "cp" => crate::nodes::cp(ctx, rest),
+        "network" => crate::nodes::network(ctx, rest),
         "run" => run_container(ctx, rest),
         "ps" => ps(ctx, rest),
         "rm" => rm_container(ctx, rest),
@@ -861,7 +879,11 @@ fn inspect(ctx: &Ctx, rest: &[String], kind: &str) -> Result<Reply> {
     let mut err = String::new();
     for r in &f.pos {
         match (kind, lookup(ctx, &st, r)) {
-            ("image" | "object", Some(img)) => found.push(inspect_value(&st, &img, &version(ctx))),
+            ("image" | "object", Some(img)) => {
+                let mut v = inspect_value(&st, &img, &version(ctx));
+                v["RepoDigests"] = json!(crate::registry::repo_digests(ctx, &img.id)?);
+                found.push(v)
+            }
             ("image", None) => err.push_str(&format!("Error response from daemon: No such image: {r}\n")),
             ("container", _) => err.push_str(&format!("Error response from daemon: No such container: {r}\n")),
             _ => err.push_str(&format!("Error: No such object: {r}\n")),

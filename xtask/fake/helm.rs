@@ -422,7 +422,19 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
     if let Some(server) = cluster::down(ctx)? {
         return Ok(Reply::fail(1, format!("{warn}{}", cluster::helm_unreachable(server))));
     }
-    let Some(chart) = read_chart(ctx, &path) else { return Ok(chart_missing(&path).with_err_prefix(&warn)) };
+    let chart = match (read_chart(ctx, &path), f.get(&["--repo"])) {
+        (Some(c), _) => c,
+        // `--repo URL CHART`: LocateChart fetches CHART from that repository's index (helm/helm pkg/action/install.go,
+        // the RepoURL branch). The fake has no network: any name resolves to an empty chart (addons on kind/k3d).
+        (None, Some(_)) => Chart {
+            dir: ctx.state_dir().join("repo-charts").join(&path),
+            name: path.clone(),
+            version: "0.0.0".into(),
+            app_version: String::new(),
+            has_icon: false,
+        },
+        (None, None) => return Ok(chart_missing(&path).with_err_prefix(&warn)),
+    };
     for v in f.all(&["-f", "--values"]) {
         if !ctx.cwd().join(&v).is_file() {
             return Ok(Reply::fail(1, format!("{warn}Error: open {v}: no such file or directory\n")));

@@ -74,6 +74,13 @@ pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
             // credentials inlined (minikube's layout, certificate data shortened).
             let c = f.get(&["--context"]).unwrap_or_else(|| "minikube".into());
             let kube = cluster::load(ctx)?;
+            if let Some(server) = kube.contexts.get(&c) {
+                // kubectl pkg/cmd/config/view.go: the minified config of that one context; without --flatten the
+                // certificate data reads DATA+OMITTED (client-go tools/clientcmd/api/helpers.go ShortenConfig).
+                return Ok(Reply::ok(format!(
+                    "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: DATA+OMITTED\n    server: {server}\n  name: {c}\ncontexts:\n- context:\n    cluster: {c}\n    user: {c}\n  name: {c}\ncurrent-context: {c}\nkind: Config\npreferences: {{}}\nusers:\n- name: {c}\n  user:\n    client-certificate-data: DATA+OMITTED\n    client-key-data: DATA+OMITTED\n"
+                )));
+            }
             if kube.managed && kube.current_context.as_deref() != Some(c.as_str()) {
                 return Ok(Reply::fail(1, format!("error: context \"{c}\" does not exist\n")));
             }

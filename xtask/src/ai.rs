@@ -205,7 +205,7 @@ fn a2a_answer(stdout: &str) -> Result<Option<String>> {
 /// A kubeconfig holding only the cluster's context, so the tool cannot act on another cluster. It carries
 /// credentials: it lives in the run folder (under target/, git-ignored) with mode 0600.
 fn kubeconfig_for(cx: &mut StepCx, cfg: &Config) -> Result<String> {
-    let context = &cfg.cluster.profile;
+    let context = cfg.kube_context();
     let out = cx.run(cmd!(cx.sh, "kubectl config view --minify --flatten --context {context}").into())?;
     let path = cx.run_dir.join("kubeconfig");
     if !cx.dry_run() {

@@ -65,7 +65,7 @@ pub fn events_in_order(list: &Value) -> Vec<String> {
 }
 
 fn collect(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
-    let (ns, context, release) = (&cfg.release.namespace, &cfg.cluster.profile, &cfg.release.name);
+    let (ns, context, release) = (&cfg.release.namespace, cfg.kube_context(), &cfg.release.name);
     let dir = cx.run_dir.join("diagnostics");
     std::fs::create_dir_all(&dir)?;
     let events = cx.probe(cmd!(cx.sh, "kubectl --context {context} get events -n {ns} -o json").into())?;

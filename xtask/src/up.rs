@@ -12,6 +12,7 @@ use crate::context::Context;
 use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::exec::Exec;
 use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::target::{ClusterSpec, Delivery, Provider};
 use crate::{helm, kube, minikube, tools};
 
 pub struct Up {
@@ -39,7 +40,15 @@ impl Up {
         let cfg = ctx.config()?;
         // Read (and register for redaction) before any step can print them.
         let secrets = helm::secret_values(&ctx.root, cfg, ctx.global.dry_run)?;
-        let mut needed = vec!["minikube", "kubectl", "helm"];
+        let mut needed = match cfg.target.provider() {
+            Provider::Minikube => vec!["minikube", "kubectl", "helm"],
+            Provider::Kind => vec!["kind", "kubectl", "helm"],
+            Provider::K3d => vec!["k3d", "kubectl", "helm"],
+            Provider::Existing => vec!["kubectl", "helm"],
+        };
+        if matches!(cfg.target.delivery, Delivery::Registry(_)) || cfg.target.provider() != Provider::Minikube {
+            needed.push("docker");
+        }
         if cfg.gates.vulnerabilities.enabled
             && !cfg.images.is_empty()
             && !self.build.skip.contains(&crate::cli::Gate::Vuln)
@@ -65,9 +74,18 @@ impl Up {
 /// The cluster, then each gated image loaded into it.
 fn add_cluster_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, gates: &[String]) {
     let c = &cfg.cluster;
+    let title = match &cfg.target.cluster {
+        ClusterSpec::Minikube(_) => format!("Minikube profile `{}` running", c.profile),
+        ClusterSpec::Kind(k) => format!("kind cluster `{}` running", k.name),
+        ClusterSpec::K3d(k) => format!("k3d cluster `{}` running", k.name),
+        ClusterSpec::Existing(e) => format!("Existing cluster reachable through context `{}`", e.context),
+    };
     run.add(
-        Step::new("cluster:start", "cluster", format!("Minikube profile `{}` running", c.profile), move |cx| {
-            ensure_cluster(cx, cfg)
+        Step::new("cluster:start", "cluster", title, move |cx| match &cfg.target.cluster {
+            ClusterSpec::Minikube(_) => ensure_cluster(cx, cfg),
+            ClusterSpec::Kind(k) => crate::kind::ensure(cx, k),
+            ClusterSpec::K3d(k) => crate::k3d::ensure(cx, k),
+            ClusterSpec::Existing(e) => existing_cluster(cx, cfg, &e.context),
         })
         .after(["preflight:tools"]),
     );
@@ -78,12 +96,44 @@ fn add_cluster_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, gates: &[String]) {
             deps.push(format!("build:{}", img.name));
         }
         run.add(
-            Step::new(format!("load:{}", img.name), "load", format!("Load {} into the cluster", img.tag), move |cx| {
-                load_image(cx, cfg, img)
-            })
-            .after(deps),
+            Step::new(format!("load:{}", img.name), "load", load_title(cfg, img), move |cx| load_image(cx, cfg, img))
+                .after(deps),
         );
     }
+}
+
+fn load_title(cfg: &Config, img: &Image) -> String {
+    match (&cfg.target.delivery, &cfg.target.cluster) {
+        (Delivery::Registry(r), _) => format!("Push {} to {r}", img.tag),
+        (_, ClusterSpec::Kind(_)) => format!("Load {} into the kind cluster", img.tag),
+        (_, ClusterSpec::K3d(_)) => format!("Import {} into the k3d cluster", img.tag),
+        _ => format!("Load {} into the cluster", img.tag),
+    }
+}
+
+/// An existing cluster has no lifecycle: only reachability, and whether the release namespace is already there
+/// (recorded, so teardown deletes the namespace only when the pipeline created it).
+fn existing_cluster(cx: &mut StepCx, cfg: &Config, context: &str) -> Result<Done> {
+    let ns = &cfg.release.namespace;
+    let out =
+        cx.probe(cmd!(cx.sh, "kubectl --context {context} get namespace {ns} --ignore-not-found -o name").into())?;
+    if cx.dry_run() {
+        return Ok(Done::Passed);
+    }
+    if !out.success() {
+        bail!("the cluster behind context `{context}` does not answer ({}): {}", out.ending(), out.tail(3));
+    }
+    let name = &cfg.target.name;
+    let mut record = crate::guard::load_record(cx.ctx, name);
+    if out.stdout.trim().is_empty() {
+        record.created_namespace = Some(true);
+        cx.note(format!("namespace `{ns}` does not exist yet: the deploy creates it (teardown may delete it)"));
+    } else if record.created_namespace.is_none() {
+        record.created_namespace = Some(false);
+        cx.note(format!("namespace `{ns}` exists and was not created by the pipeline: teardown leaves it"));
+    }
+    crate::guard::save_record(cx.ctx, name, &record)?;
+    Ok(Done::Passed)
 }
 
 fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
@@ -140,18 +190,99 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
     let profile = &cfg.cluster.profile;
     let tag = cluster_tag(img, &id);
     cx.set(&format!("cluster_tag:{}", img.name), tag.clone());
-    let fp = Fingerprint::new().value("image", &id).value("profile", profile);
+    if let Delivery::Registry(reg) = &cfg.target.delivery {
+        return push_image(cx, reg, img, &tag);
+    }
+    let fp = match &cfg.target.cluster {
+        // The input Minikube runs have always recorded, so existing caches stay valid.
+        ClusterSpec::Minikube(_) => Fingerprint::new().value("image", &id).value("profile", profile),
+        _ => Fingerprint::new().value("image", &id).value("cluster", cfg.kube_context()),
+    };
     if cx.cached(fp, |_| Ok(None))? {
         return Ok(Done::Cached);
     }
     let src = &img.tag;
     cx.run(cmd!(cx.sh, "docker tag {src} {tag}").into())?;
-    cx.run(cmd!(cx.sh, "minikube image load {tag} -p {profile}").into())
-        .with_context(|| format!("loading {tag} into the cluster"))?;
+    match &cfg.target.cluster {
+        ClusterSpec::Kind(k) => crate::kind::load(cx, &k.name, &tag)?,
+        ClusterSpec::K3d(k) => crate::k3d::load(cx, &k.name, &tag)?,
+        ClusterSpec::Existing(e) => bail!(
+            "target `{}` is an existing cluster (context `{}`): images cannot be side-loaded into it — give the \
+             target a `registry: host[:port]/path` to push them to",
+            cfg.target.name,
+            e.context
+        ),
+        ClusterSpec::Minikube(_) => {
+            cx.run(cmd!(cx.sh, "minikube image load {tag} -p {profile}").into())
+                .with_context(|| format!("loading {tag} into the cluster"))?;
+        }
+    }
     if !cx.dry_run() {
         cx.note(format!("loaded as {tag}"));
     }
     Ok(Done::Passed)
+}
+
+/// Pushes the image under `<registry>/<name>:<tag>-<id12>` and hands its digest on to the deploy. Cached on the
+/// image id and the repository while the daemon still knows the digest for it.
+fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, tag: &str) -> Result<Done> {
+    let id = cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into());
+    let repo = reg.repository(&img.name);
+    // What the release references: the same content under the name the cluster pulls from.
+    let pull = reg.pull_repository(&img.name);
+    let version = tag.rsplit_once(':').map(|(_, t)| t).unwrap_or(tag);
+    let reference = format!("{repo}:{version}");
+    let fp = Fingerprint::new().value("image", &id).value("repository", &repo);
+    // A plan asks nothing of Docker: it shows the digest recorded when this exact tag was last pushed.
+    let recorded = pushed_record(cx, img);
+    let known = if cx.dry_run() {
+        recorded.as_ref().and_then(|(r, d)| (*r == reference).then(|| d.clone()))
+    } else {
+        crate::registry::known_digest(cx, &reference, &repo)?
+    };
+    let k = known.clone();
+    if cx.cached(fp, move |_| Ok(if k.is_some() { None } else { Some("the registry digest is unknown".into()) }))? {
+        if let Some(d) = known {
+            cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
+            if cx.dry_run() {
+                println!("    digest: {pull}@{d} (pushed earlier)");
+            } else {
+                cx.note(format!("already pushed: {repo}@{d}"));
+                record_pushed(cx, img, &reference, &d)?;
+            }
+        }
+        return Ok(Done::Cached);
+    }
+    match crate::registry::push(cx, reg, &img.tag, &reference, &repo)? {
+        Some(d) => {
+            cx.note(format!("pushed {repo}@{d}"));
+            cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
+            record_pushed(cx, img, &reference, &d)?;
+        }
+        None => cx.set(&format!("digest:{}", img.name), format!("{pull}@{{digest from the push}}")),
+    }
+    Ok(Done::Passed)
+}
+
+/// target/xtask/targets/<target>/pushed-<image>.json: the reference last pushed and its digest, so a plan can show
+/// it. One file per image: the push steps run in parallel.
+fn pushed_path(cx: &StepCx, img: &Image) -> std::path::PathBuf {
+    let target = cx.ctx.config().map(|c| c.target.name.clone()).unwrap_or_default();
+    cx.ctx.state_dir().join("targets").join(target).join(format!("pushed-{}.json", img.name))
+}
+
+fn pushed_record(cx: &StepCx, img: &Image) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(pushed_path(cx, img)).ok()?).ok()?;
+    Some((v["reference"].as_str()?.to_string(), v["digest"].as_str()?.to_string()))
+}
+
+fn record_pushed(cx: &StepCx, img: &Image, reference: &str, digest: &str) -> Result<()> {
+    let path = pushed_path(cx, img);
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let json = serde_json::json!({"reference": reference, "digest": digest});
+    crate::pipeline::cache::write_atomic(&path, json.to_string().as_bytes())
 }
 
 /// The steps that need no cluster: helm lint with each values file, then render and check the manifests.
@@ -233,6 +364,21 @@ fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option
     Ok(fp.value("helm args", &args.join("\u{0}")).value("secret values", secrets.unwrap_or("")))
 }
 
+/// For images pushed to a registry: `<prefix>.repository=<registry>/<name>` and `<prefix>.digest=sha256:...` beside
+/// each `<prefix>.tag` key of `release.image_values` (the chart uses the digest instead of the tag when set).
+fn digest_args(cx: &StepCx, cfg: &Config) -> Vec<String> {
+    let mut a = vec![];
+    for (key, image) in &cfg.release.image_values {
+        let (Some(prefix), Some(pushed)) = (key.strip_suffix(".tag"), cx.get(&format!("digest:{image}"))) else {
+            continue;
+        };
+        let Some((repo, digest)) = pushed.split_once('@') else { continue };
+        a.extend(["--set".into(), format!("{prefix}.repository={repo}")]);
+        a.extend(["--set".into(), format!("{prefix}.digest={digest}")]);
+    }
+    a
+}
+
 fn image_tags(cx: &StepCx, cfg: &Config) -> BTreeMap<String, String> {
     cfg.images
         .iter()
@@ -305,9 +451,10 @@ fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
 
 fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> Result<Done> {
     let r = &cfg.release;
-    let (chart, name, ns, context) = (&r.chart, &r.name, &r.namespace, &cfg.cluster.profile);
+    let (chart, name, ns, context) = (&r.chart, &r.name, &r.namespace, cfg.kube_context());
     let major = helm::major(cx)?;
     let mut args = helm::value_args(cfg, &image_tags(cx, cfg));
+    args.extend(digest_args(cx, cfg));
     let secret_json = helm::secret_values_json(cfg, secrets);
     let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?
         .value("helm major", &major.to_string())
@@ -351,7 +498,7 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
 
 fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let r = &cfg.release;
-    let (name, ns, context) = (&r.name, &r.namespace, &cfg.cluster.profile);
+    let (name, ns, context) = (&r.name, &r.namespace, cfg.kube_context());
     // The same inputs as the deploy: tests rerun when the release changed, or when they failed last time.
     let deployed = cx.get("deploy.fingerprint").unwrap_or_default();
     let root = cx.ctx.root.clone();
@@ -375,6 +522,16 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 fn app_url(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let (r, c) = (&cfg.release, &cfg.cluster);
     let service = r.service.as_deref().unwrap_or_default();
+    if cfg.target.provider() != Provider::Minikube {
+        let hint = format!(
+            "run `kubectl --context {} port-forward -n {} svc/{service} 8080:<service port>` (or use the Ingress)",
+            cfg.kube_context(),
+            r.namespace
+        );
+        cx.note(hint.clone());
+        cx.set("app.url", hint);
+        return Ok(Done::Passed);
+    }
     if minikube::url_needs_tunnel(&c.driver) {
         let hint = format!(
             "run `minikube service {service} -n {} -p {}` (keeps a tunnel open while it runs)",

@@ -135,7 +135,7 @@ fn title(c: Check) -> &'static str {
 }
 
 fn ns_ctx(cfg: &Config) -> (&str, &str) {
-    (&cfg.release.namespace, &cfg.cluster.profile)
+    (&cfg.release.namespace, cfg.kube_context())
 }
 
 fn get_json(cx: &mut StepCx, context: &str, ns: &str, what: &str) -> Result<Value> {
@@ -207,6 +207,10 @@ fn rollout(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 /// the returned handle is dropped.
 fn frontend_url(cx: &mut StepCx, cfg: &Config) -> Result<(Option<Background>, String)> {
     let ep = endpoint(&cfg.verify.frontend, "verify.frontend")?;
+    if cfg.target.provider() != crate::target::Provider::Minikube {
+        // Only minikube has `service --url`; elsewhere the frontend is reached the way the backend is.
+        return port_forward(cx, cfg, ep);
+    }
     let (ns, profile) = ns_ctx(cfg);
     let svc = &ep.service;
     let e = Exec::from(cmd!(cx.sh, "minikube service {svc} -n {ns} -p {profile} --url"));
@@ -552,6 +556,14 @@ fn ingress(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         return Ok(Done::Skipped("no Ingress in the namespace (ingress.enabled is false)".into()));
     };
     let host = ing["spec"]["rules"][0]["host"].as_str().unwrap_or("").to_string();
+    if cfg.target.provider() != crate::target::Provider::Minikube {
+        bail!(
+            "the ingress check reaches the Ingress through minikube's node address, which target `{}` does not \
+             have: leave `ingress` out of the target's `verify:` checks and check the Ingress through its load \
+             balancer's address",
+            cfg.target.name
+        );
+    }
     let profile = &cfg.cluster.profile;
     let ip = cx.run(cmd!(cx.sh, "minikube ip -p {profile}").into())?.stdout.trim().to_string();
     for path in ["/", cfg.verify.api.path.as_str()] {

@@ -18,6 +18,7 @@ fn ids(list: &Value) -> Vec<i64> {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_create_with_defaults() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -37,6 +38,7 @@ async fn postgres_create_with_defaults() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_create_with_all_fields_and_get() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -58,6 +60,7 @@ async fn postgres_create_with_all_fields_and_get() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_list_and_filter_by_status() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -77,6 +80,7 @@ async fn postgres_list_and_filter_by_status() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_patch_updates_only_sent_fields() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -111,6 +115,7 @@ async fn postgres_patch_updates_only_sent_fields() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_complete_is_idempotent() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -125,6 +130,24 @@ async fn postgres_complete_is_idempotent() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
+async fn postgres_patch_status_reopens_a_done_task() {
+    let db = require_postgres!();
+    let server = start_api_ready(&db.url).await;
+    let id = create(&server, json!({"title": "x"})).await["id"].clone();
+    let path = format!("/api/tasks/{id}");
+    server.send("POST", &format!("{path}/complete"), None).await;
+    let reopened = server.send("PATCH", &path, Some(&json!({"status": "open"}))).await;
+    assert_eq!(reopened.status, 200, "{}", reopened.text());
+    assert_eq!(reopened.json()["status"], "open");
+    assert_eq!(server.get("/api/tasks?status=open").await.json().as_array().unwrap().len(), 1);
+    let done = server.send("PATCH", &path, Some(&json!({"status": "done", "title": "y"}))).await.json();
+    assert_eq!((done["status"].as_str(), done["title"].as_str()), (Some("done"), Some("y")));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_delete_then_404() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -140,6 +163,7 @@ async fn postgres_delete_then_404() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_state_survives_a_restart() {
     // Stateless server: a second instance on the same database sees the same tasks.
     let db = require_postgres!();
