@@ -86,6 +86,12 @@ fn daemon_down(ctx: &Ctx, st: &DockerState) -> bool {
     ctx.env_is("FAKE_DOCKER_DAEMON", "down") || st.daemon_down
 }
 
+/// For the tools that drive this daemon (minikube's docker driver): whether it answers, and docker's own words
+/// when it does not.
+pub fn daemon_error(ctx: &Ctx) -> Result<Option<String>> {
+    Ok(daemon_down(ctx, &load(ctx)?).then(|| cannot_connect(ctx)))
+}
+
 pub fn set_daemon(ctx: &Ctx, down: bool) -> Result<()> {
     state::update(ctx, "docker", |s: &mut DockerState| s.daemon_down = down)
 }
@@ -1196,9 +1202,17 @@ fn rm_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
 
 fn info(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["-f", "--format"]);
-    let v = json!({"ServerVersion": version(ctx), "Driver": "overlay2", "OperatingSystem": "Debian GNU/Linux 12 (bookworm)",
+    // FAKE_DOCKER_OS="Docker Desktop" and FAKE_DOCKER_ROOTLESS=1 model the daemons minikube tunnels for: it reads
+    // `OperatingSystem` and a `name=rootless` entry of `SecurityOptions` (minikube `pkg/drivers/kic/oci/info.go:67-74`;
+    // the engine lists rootless among its security options, moby `daemon/info.go` fillSecurityOptions).
+    let os = ctx.env("FAKE_DOCKER_OS").unwrap_or_else(|| "Debian GNU/Linux 12 (bookworm)".into());
+    let mut security = vec!["name=seccomp,profile=builtin"];
+    if ctx.env_is("FAKE_DOCKER_ROOTLESS", "1") {
+        security.push("name=rootless");
+    }
+    let v = json!({"ServerVersion": version(ctx), "Driver": "overlay2", "OperatingSystem": os,
                    "OSType": "linux", "Architecture": "x86_64", "NCPU": 2, "MemTotal": 8_323_002_368u64, "Name": "fake-docker",
-                   "Images": load(ctx)?.images.len()});
+                   "SecurityOptions": security, "Images": load(ctx)?.images.len()});
     Ok(Reply::ok(match f.get(&["-f", "--format"]) {
         Some(t) => format!("{}\n", template::render(&t, &v)),
         None => format!("Server:\n Server Version: {}\n Storage Driver: overlay2\n", version(ctx)),

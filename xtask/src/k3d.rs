@@ -43,7 +43,8 @@ pub fn ensure(cx: &mut StepCx, k: &LocalCluster) -> Result<Done> {
             cx.note(format!("k3d cluster `{name}` already running"));
             Ok(Done::Cached)
         }
-        State::Stopped | State::Degraded => {
+        // `Broken` is minikube's (a profile whose container is gone); k3d::state never answers it.
+        State::Stopped | State::Degraded | State::Broken { .. } => {
             cx.note(format!("k3d cluster `{name}` is not running: starting it"));
             cx.run(cmd!(cx.sh, "k3d cluster start {name} --wait").into())?;
             Ok(Done::Passed)

@@ -90,6 +90,8 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         minikube::State::Stopped => "stopped",
         minikube::State::Nonexistent => "absent",
         minikube::State::Degraded => "degraded",
+        minikube::State::Broken { daemon_down: true } => "unreadable",
+        minikube::State::Broken { daemon_down: false } => "broken",
     };
     cx.set("cluster.state", s);
     cx.note(format!("profile `{}`: {s} ({detail})", cfg.cluster.profile));
@@ -102,6 +104,8 @@ fn finish_probe(cx: &mut StepCx, state: minikube::State) -> Result<Done> {
         minikube::State::Stopped => "stopped",
         minikube::State::Nonexistent => "absent",
         minikube::State::Degraded => "degraded",
+        minikube::State::Broken { daemon_down: true } => "unreadable",
+        minikube::State::Broken { daemon_down: false } => "broken",
     };
     cx.set("cluster.state", s);
     Ok(Done::Passed)
@@ -126,7 +130,7 @@ fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let out = cx.exec_unchecked(cmd!(cx.sh, "helm uninstall {name} -n {ns} --kube-context {context} --wait").into())?;
     if !out.success() {
         // Another teardown may have won the race; "not found" is the state we want.
-        if out.stderr.contains("not found") {
+        if out.stderr.contains("release: not found") {
             return Ok(Done::Skipped(format!("release {name} is not installed")));
         }
         bail!("helm uninstall {name} failed: {}", out.tail(3));
@@ -151,7 +155,9 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         cmd!(cx.sh, "kubectl --context {context} delete namespace {ns} --ignore-not-found --wait=true --timeout=180s")
             .into(),
     )?;
-    if !cx.dry_run() && out.stdout.trim().is_empty() {
+    // A missing namespace prints `No resources found` (kubectl `pkg/cmd/delete/delete.go:437-440`), a deleted
+    // one `namespace "x" deleted`.
+    if !cx.dry_run() && !out.stdout.contains("deleted") {
         return Ok(Done::Skipped(format!("namespace {ns} does not exist")));
     }
     Ok(Done::Passed)
@@ -196,6 +202,12 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
         ClusterAction::Keep => Done::Skipped("kept running (--keep-cluster)".into()),
         ClusterAction::Stop if state == "absent" => Done::Skipped(format!("profile `{profile}` does not exist")),
         ClusterAction::Stop if state == "stopped" => Done::Skipped(format!("profile `{profile}` is already stopped")),
+        ClusterAction::Stop if state == "broken" => Done::Skipped(format!(
+            "profile `{profile}` has no container to stop; `cargo xtask teardown --delete` removes the profile"
+        )),
+        ClusterAction::Stop if state == "unreadable" => {
+            bail!("the Docker daemon does not answer, so profile `{profile}` cannot be stopped: start Docker and rerun")
+        }
         ClusterAction::Stop => {
             cx.run(cmd!(cx.sh, "minikube stop -p {profile}").into())?;
             Done::Passed

@@ -282,6 +282,17 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
                 .or_else(|| Version::find(&text))
                 .map(|v| v.text);
         }
+        "kagent" => {
+            // JSON with sorted keys: `backend_version` (the controller's, "unknown" when unreachable) comes before
+            // `kagent_version` (the CLI's), kagent v0.9.12 `go/core/cli/internal/cli/agent/version.go:14-30`.
+            p.found = true;
+            p.version = serde_json::from_str::<serde_json::Value>(out.stdout.trim())
+                .ok()
+                .and_then(|v| v["kagent_version"].as_str().map(str::to_string))
+                .and_then(|s| Version::parse(&s))
+                .or_else(|| Version::find(&text))
+                .map(|v| v.text);
+        }
         _ => {
             p.found = true;
             p.version = Version::find(&text).map(|v| v.text);

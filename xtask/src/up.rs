@@ -160,7 +160,41 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             Ok(Done::Cached)
         }
         minikube::State::Stopped | minikube::State::Degraded => {
+            // `minikube start` on an existing profile keeps its cpus and memory with only a warning (minikube
+            // `cmd/minikube/cmd/start_flags.go:760,764` at v1.35.0) and refuses a driver change (exit 81) or a downgrade (106):
+            // compare first, so the change is not silently ignored.
+            if let Some(settings) = minikube::profile_settings(cx, &c.profile)? {
+                let drift = minikube::drift(&settings, c);
+                if !drift.is_empty() {
+                    bail!(
+                        "the stopped cluster `{}` differs from the config: {}. These need a re-create: run \
+                         `cargo xtask teardown --delete`, then `cargo xtask up`",
+                        c.profile,
+                        drift.join("; ")
+                    );
+                }
+            }
             cx.note(format!("profile `{}` is not running ({detail}): starting it", c.profile));
+            minikube::start(cx, c)?;
+            check_addons(cx, c)?;
+            Ok(Done::Passed)
+        }
+        minikube::State::Broken { daemon_down: true } => bail!(
+            "minikube cannot read profile `{}`: the Docker daemon does not answer. Start Docker (Docker Desktop, or \
+             `sudo systemctl start docker`), then rerun `cargo xtask up`; the cluster's data is still in its container",
+            c.profile
+        ),
+        minikube::State::Broken { daemon_down: false } => {
+            // The container and everything in it (images, release, volumes) are already gone: recreating loses
+            // nothing more. `minikube start` demolishes and recreates a missing machine (fix.go recreateIfNeeded).
+            cx.note(format!(
+                "profile `{}` exists but its container is gone (removed by `docker system prune`, a Docker Desktop \
+                 reset, ...): recreating it with `minikube start`",
+                c.profile
+            ));
+            cx.invalidate_prefix("load:");
+            cx.invalidate_prefix("deploy:");
+            cx.invalidate_prefix("test:");
             minikube::start(cx, c)?;
             Ok(Done::Passed)
         }
@@ -170,9 +204,25 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             cx.invalidate_prefix("deploy:");
             cx.invalidate_prefix("test:");
             minikube::start(cx, c)?;
+            check_addons(cx, c)?;
             Ok(Done::Passed)
         }
     }
+}
+
+/// `minikube start --addons A` exits 0 when an addon fails to enable (only a warning `Enabling 'A' returned an
+/// error`, minikube `pkg/addons/addons.go:536`): enable what is missing now, so the failure surfaces here with
+/// minikube's reason instead of later as an HPA without metrics or an unreachable ingress.
+fn check_addons(cx: &mut StepCx, c: &crate::config::Cluster) -> Result<()> {
+    if cx.dry_run() {
+        return Ok(());
+    }
+    let enabled = minikube::ensure_addons(cx, c)
+        .with_context(|| format!("`minikube start` did not enable every addon of profile `{}`", c.profile))?;
+    if !enabled.is_empty() {
+        cx.note(format!("enabled addons that start left out: {}", enabled.join(", ")));
+    }
+    Ok(())
 }
 
 /// The tag an image gets in the cluster: its configured tag plus the image id, so a rebuilt image under the same
@@ -212,15 +262,33 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
             cfg.target.name,
             e.context
         ),
-        ClusterSpec::Minikube(_) => {
-            cx.run(cmd!(cx.sh, "minikube image load {tag} -p {profile}").into())
-                .with_context(|| format!("loading {tag} into the cluster"))?;
-        }
+        ClusterSpec::Minikube(_) => minikube_load(cx, profile, &tag)?,
     }
     if !cx.dry_run() {
         cx.note(format!("loaded as {tag}"));
     }
     Ok(Done::Passed)
+}
+
+/// `minikube image load`, checked: it exits 0 when the node-side load failed (minikube
+/// `pkg/minikube/machine/cache_images.go` DoLoadImages: "Live pushes are not considered a failure";
+/// kubernetes/minikube#23471), so the tag is looked for before the step is cached.
+fn minikube_load(cx: &mut StepCx, profile: &str, tag: &str) -> Result<()> {
+    cx.run(cmd!(cx.sh, "minikube image load {tag} -p {profile}").into())
+        .with_context(|| format!("loading {tag} into the cluster"))?;
+    let listed = cx.probe(cmd!(cx.sh, "minikube image ls -p {profile} --format short").into())?;
+    if cx.dry_run() {
+        return Ok(());
+    }
+    let present = listed.stdout.lines().map(str::trim).any(|l| l == tag || l.ends_with(&format!("/{tag}")));
+    if !present {
+        bail!(
+            "`minikube image load {tag} -p {profile}` exited 0 but {tag} is not in the cluster (minikube does not \
+             report a failed load, kubernetes/minikube#23471). Run it by hand with `--alsologtostderr` to see why, \
+             then rerun `cargo xtask up`"
+        );
+    }
+    Ok(())
 }
 
 /// Pushes the image under `<registry>/<name>:<tag>-<id12>` and hands its digest on to the deploy. Cached on the
@@ -473,10 +541,12 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     let flags = helm::upgrade_flags(major, &helm::go_duration(r.timeout.0));
     let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
     args.extend(secret_args);
-    // Helm enforces --timeout itself; ours is a backstop a minute later.
+    // Helm enforces --timeout itself; ours is a backstop. A failed upgrade's automatic rollback gets a fresh full
+    // --timeout (v3.21.4 `pkg/action/upgrade.go:527-536`, v4.2.2 `upgrade.go:582-592`), and killing helm during it
+    // leaves the release `pending-rollback`: allow both, plus a minute.
     let e =
         Exec::from(cmd!(cx.sh, "helm upgrade {name} {chart} -n {ns} --kube-context {context} {flags...} {args...}"))
-            .timeout(r.timeout.0 + std::time::Duration::from_secs(60));
+            .timeout(r.timeout.0 * 2 + std::time::Duration::from_secs(60));
     let out = cx.exec_unchecked(e)?;
     if cx.dry_run() || out.success() {
         if let Some(rev) = out.stdout.lines().find_map(|l| l.strip_prefix("REVISION: ")) {
@@ -485,7 +555,8 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
         return Ok(Done::Passed);
     }
     let reason = helm::failure_reason(&out.stderr);
-    let pods = kube::get_pods(cx, context, ns)?;
+    // The deploy's own error matters more than a failed look at the pods.
+    let pods = kube::get_pods(cx, context, ns).unwrap_or(serde_json::Value::Null);
     let culprits: Vec<String> = kube::pod_problems(&pods).iter().take(3).map(|p| p.to_string()).collect();
     let rolled = if helm::rolled_back(&out.stderr) { " and was rolled back" } else { "" };
     let culprit =
@@ -510,13 +581,33 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         return Ok(Done::Cached);
     }
     let t = helm::go_duration(r.timeout.0);
-    let out = cx.run(cmd!(cx.sh, "helm test {name} -n {ns} --kube-context {context} --logs --timeout {t}").into())?;
+    // No `--logs`: Helm 3 and 4.0.0-4.0.4 delete `hook-succeeded` test pods before `--logs` reads them and then
+    // fail a passing suite (helm/helm#9098); the logs of a failed test pod are read with kubectl below instead,
+    // which works on every Helm version and with any chart's delete policy (docs/architecture.md).
+    let out =
+        cx.exec_unchecked(cmd!(cx.sh, "helm test {name} -n {ns} --kube-context {context} --timeout {t}").into())?;
     let phases: Vec<String> =
         out.stdout.lines().filter(|l| l.trim_start().starts_with("Phase:")).map(|l| l.trim().to_string()).collect();
-    if !phases.is_empty() {
-        cx.note(format!("{} test pod(s): {}", phases.len(), phases.join(", ")));
+    if cx.dry_run() || out.success() {
+        if !phases.is_empty() {
+            cx.note(format!("{} test pod(s): {}", phases.len(), phases.join(", ")));
+        }
+        return Ok(Done::Passed);
     }
-    Ok(Done::Passed)
+    let failed = helm::failed_test_pods(&out.stderr);
+    let reason = if failed.is_empty() {
+        helm::failure_reason(&out.stderr)
+    } else {
+        format!("test pod(s) {} failed", failed.join(", "))
+    };
+    let mut logs = String::new();
+    for pod in failed {
+        let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} logs {pod} -n {ns} --all-containers --tail=20"));
+        let l = cx.probe(e)?;
+        let text = if l.success() { l.stdout.trim_end().to_string() } else { format!("(no logs: {})", l.tail(1)) };
+        logs.push_str(&format!("\nLogs of test pod {pod}:\n{text}"));
+    }
+    bail!("helm test {name} failed: {reason}{logs}")
 }
 
 fn app_url(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
@@ -532,7 +623,7 @@ fn app_url(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         cx.set("app.url", hint);
         return Ok(Done::Passed);
     }
-    if minikube::url_needs_tunnel(&c.driver) {
+    if minikube::url_needs_tunnel(cx, &c.driver)? {
         let hint = format!(
             "run `minikube service {service} -n {} -p {}` (keeps a tunnel open while it runs)",
             r.namespace, c.profile

@@ -11,6 +11,7 @@ const ENGINE_PROBES: &[&str] = &[
     "require_or_skip!",
     "python_with_tools()",
     "check_jsonschema()",
+    "real_client(",
     "run_workflow_checker(",
     "validate_events(",
 ];
