@@ -140,7 +140,7 @@ fn plan_up_lists_each_download_with_its_version_url_and_checksum() {
          minikube is not installed: would download minikube 9.9.9 from https://downloads.example/minikube.tar.gz \
          (sha256 {SHA}) into .xtask/bin\n    check kubectl >= 1.28.0\n    check helm >= 3.14.0\n    helm is not \
          installed: would download helm 9.9.9 from https://downloads.example/helm.tar.gz (sha256 {SHA}) into \
-         .xtask/bin\n    check trivy >= 0.50.0\n"
+         .xtask/bin\n    check trivy >= 0.65.0\n"
     );
     assert!(out.stdout.contains(&expected), "plan lacks\n{expected}\n{out}");
     let out = sb.xtask(&["--no-install", "plan", "up"]).env("PATH", &path).run();

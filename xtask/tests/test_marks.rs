@@ -13,6 +13,8 @@ const ENGINE_PROBES: &[&str] = &[
     "check_jsonschema()",
     "chromium()",
     "real_client(",
+    "run_workflow_checker(",
+    "validate_events(",
 ];
 
 fn repo() -> PathBuf {

@@ -3,6 +3,7 @@
 //! `--dry-run` walks the same graph and prints the commands instead of running them.
 
 pub mod cache;
+pub mod dockerignore;
 pub mod exec;
 pub mod progress;
 pub mod secrets;
@@ -308,6 +309,11 @@ impl<'r> StepCx<'r> {
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
         });
+        crate::events::emit(
+            "command",
+            serde_json::json!({ "step": self.id, "command": shown, "exit_code": out.code,
+                "duration_ms": out.duration.as_millis() as u64, "timed_out": out.timed_out }),
+        );
         if out.interrupted {
             return Err(Interrupted.into());
         }
@@ -439,6 +445,7 @@ impl<'r> StepCx<'r> {
             },
         };
         let hit = reason.starts_with("cached");
+        crate::events::emit("cache", serde_json::json!({ "step": self.id, "hit": hit, "reason": reason }));
         if self.dry {
             println!("    cache: {reason}");
             if !hit {
@@ -548,6 +555,7 @@ impl<'c> Run<'c> {
         );
         let run_dir = self.dir.clone().unwrap_or_else(|| ctx.state_dir().join("runs").join(&run_id));
         let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir())?) };
+        crate::events::emit("run_started", serde_json::json!({ "run_id": run_id, "command": self.command }));
         if !dry {
             std::fs::create_dir_all(run_dir.join("logs"))?;
             exec::install_interrupt_handler();
@@ -586,7 +594,7 @@ impl<'c> Run<'c> {
             records.iter().filter(|r| r.status == StepStatus::Failed).map(|r| r.id.clone()).collect();
         let interrupted = exec::interrupted();
         let (status, code) = match (interrupted, failed.is_empty()) {
-            (true, _) => ("interrupted", 130),
+            (true, _) => ("interrupted", i32::from(crate::signals::interrupt_code())),
             (false, false) => ("failed", 1),
             (false, true) => ("passed", 0),
         };
@@ -604,6 +612,11 @@ impl<'c> Run<'c> {
             steps: records,
         };
         report.write(&run_dir)?;
+        crate::events::emit(
+            "run_finished",
+            serde_json::json!({ "run_id": run_id, "status": status, "exit_code": code,
+                "report": ctx.rel(&run_dir.join("report.json")) }),
+        );
         cache::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
         let count = |s: StepStatus| report.steps.iter().filter(|r| r.status == s).count();
         shared.progress.println(&format!(
@@ -1073,14 +1086,8 @@ mod tests {
     use xshell::cmd;
 
     fn global() -> crate::cli::Global {
-        crate::cli::Global {
-            config: None,
-            dry_run: false,
-            verbose: false,
-            jobs: None,
-            no_install: false,
-            keep_going: false,
-        }
+        // Parsed like a real command line, so new global flags get their defaults here too.
+        <crate::cli::Cli as clap::Parser>::try_parse_from(["xtask", "doctor"]).expect("parses").global
     }
 
     /// Runs `steps` on the engine in a temp project; returns (status, message) per step and the wall time.
