@@ -34,7 +34,7 @@ impl Ask {
         }));
         let values = run.execute()?;
         if let Some(a) = values.get("ai.answer") {
-            println!("{a}");
+            crate::outln!("{a}");
         }
         Ok(())
     }

@@ -156,7 +156,7 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
         for img in images {
             if let Some(b) = &img.binary {
                 let staged = staged_path(img, &b.package);
-                println!("    copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}", b.package, staged.display());
+                crate::outln!("    copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}", b.package, staged.display());
             }
         }
         return Ok(Done::Passed);

@@ -638,6 +638,16 @@ impl Config {
         Ok(())
     }
 
+    /// Registers every secret that has a value with the redactor. Every command does this, also those that never
+    /// pass secrets to a tool (teardown, ai): a tool may still print them (`helm status` shows the release's values).
+    pub fn register_secrets(&self, root: &Path) {
+        for s in self.secrets.values() {
+            if let Ok(Some(v)) = read_secret(root, s) {
+                crate::pipeline::secrets::register(&v);
+            }
+        }
+    }
+
     pub fn image(&self, name: &str) -> Option<&Image> {
         self.images.iter().find(|i| i.name == name)
     }

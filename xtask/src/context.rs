@@ -34,6 +34,7 @@ impl Context {
             return Ok(c);
         }
         let c = Config::load(&self.config_path, &self.config_shown)?;
+        c.register_secrets(&self.root);
         Ok(self.config.get_or_init(|| c))
     }
 

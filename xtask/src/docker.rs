@@ -100,7 +100,7 @@ fn tidy_created_by(s: &str) -> String {
 /// computed while streaming, without writing the tarball anywhere.
 pub fn compressed_size(cx: &mut StepCx, tag: &str) -> Result<u64> {
     if cx.dry_run() {
-        println!("    $ docker save {tag} | gzip | wc -c");
+        crate::outln!("    $ docker save {tag} | gzip | wc -c");
         return Ok(0);
     }
     let c: std::process::Command = cmd!(cx.sh, "docker save {tag}").into();

@@ -160,6 +160,9 @@ impl SecretValues {
         }
         let dir = path.parent().context("secrets folder")?;
         std::fs::create_dir_all(dir)?;
+        // Tracked before it exists, so a hard exit between the write and the guard still removes it.
+        secrets::track_file(&path);
+        let guard = SecretValues(Some(path.clone()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -169,18 +172,14 @@ impl SecretValues {
         }
         #[cfg(not(unix))]
         std::fs::write(&path, json)?;
-        Ok((SecretValues(Some(path)), vec!["-f".into(), shown]))
+        Ok((guard, vec!["-f".into(), shown]))
     }
 }
 
 impl Drop for SecretValues {
     fn drop(&mut self) {
         if let Some(p) = &self.0 {
-            let _ = std::fs::remove_file(p);
-            // The folder goes too once no other step's file is in it.
-            if let Some(dir) = p.parent() {
-                let _ = std::fs::remove_dir(dir);
-            }
+            secrets::forget_file(p);
         }
     }
 }

@@ -110,9 +110,9 @@ impl Install {
         let mut failed = vec![];
         for name in &names {
             match install_one(ctx, &lock, name, self.force) {
-                Ok(msg) => eprintln!("{msg}"),
+                Ok(msg) => crate::errln!("{msg}"),
                 Err(e) => {
-                    eprintln!("{name}: {e:#}");
+                    crate::errln!("{name}: {e:#}");
                     failed.push(name.clone());
                 }
             }
@@ -151,7 +151,7 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool) -> Resul
     std::fs::create_dir_all(&work)?;
     let file_name = art.url.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("download");
     let download = work.join(file_name);
-    eprintln!("{name}: downloading {} {} for {platform}", name, tool.version);
+    crate::errln!("{name}: downloading {} {} for {platform}", name, tool.version);
     let url = &art.url;
     let curl = Exec::from(cmd!(sh, "curl --fail --silent --show-error --location --retry 2 --output {download} {url}"))
         .timeout(Duration::from_secs(600));
@@ -241,13 +241,13 @@ impl Drop for RemoveOnDrop {
 pub fn list(ctx: &Context) -> Result<()> {
     let lock = load_lock(&ctx.root)?;
     let platform = host_platform();
-    println!("{:<10}  {:<10}  {:<12}  LOCAL", "TOOL", "PINNED", "PLATFORM");
+    crate::outln!("{:<10}  {:<10}  {:<12}  LOCAL", "TOOL", "PINNED", "PLATFORM");
     for (name, t) in &lock.tools {
         let exe = t.binary.as_deref().unwrap_or(name);
         let stamp = ctx.local_bin().join(format!(".{exe}.version"));
         let local = std::fs::read_to_string(stamp).unwrap_or_else(|_| "-".into());
         let plat = if t.platforms.contains_key(&platform) { platform.as_str() } else { "(none here)" };
-        println!("{name:<10}  {:<10}  {plat:<12}  {local}", t.version);
+        crate::outln!("{name:<10}  {:<10}  {plat:<12}  {local}", t.version);
     }
     Ok(())
 }

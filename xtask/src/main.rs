@@ -49,7 +49,7 @@ fn main() -> ExitCode {
         Err(e) => {
             let code = exit_code(&e);
             if code != 130 && e.downcast_ref::<pipeline::StepsFailed>().is_none() {
-                eprintln!("error: {}", pipeline::secrets::redact_global(&format!("{e:#}")));
+                crate::errln!("error: {}", pipeline::secrets::redact_global(&format!("{e:#}")));
             }
             ExitCode::from(code)
         }
@@ -74,6 +74,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         c => c,
     };
     let ctx = Context::new(cli.global)?;
+    // Every command loads the secrets for redaction, including those that never pass them on: their tools may
+    // print them. A command that needs no config (tools, doctor) still works without one.
+    let _ = ctx.config();
     match command {
         Command::Build(b) => build(b).run(&ctx),
         Command::Up(u) => up::Up { build: build(u.build), require_ai: u.require_ai }.run(&ctx),

@@ -317,7 +317,7 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
     for name in names {
         let def = find_def(name).ok_or_else(|| anyhow::anyhow!("internal error: unknown tool {name}"))?;
         if cx.dry_run() {
-            println!("    check {name} >= {}", minimum(def, Some(cfg)));
+            crate::outln!("    check {name} >= {}", minimum(def, Some(cfg)));
             continue;
         }
         let min = minimum(def, Some(cfg));

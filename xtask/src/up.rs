@@ -26,7 +26,7 @@ impl Up {
         self.add_steps(ctx, &mut run)?;
         let values = run.execute()?;
         if let Some(url) = values.get("app.url") {
-            println!("{url}");
+            crate::outln!("{url}");
         }
         Ok(())
     }
@@ -225,8 +225,9 @@ fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option
     for f in cfg.release.values.iter().chain(&cfg.release.lint_values) {
         fp = fp.file(root, f)?;
     }
-    // Hashed, never stored: a rotated secret redeploys.
-    Ok(fp.value("helm args", &args.join("\u{0}")).value("secret values", secrets.unwrap_or("")))
+    // Keyed, never stored in plain or as a bare hash: a rotated secret redeploys.
+    let key = crate::pipeline::cache::checkout_key(&cx.ctx.state_dir())?;
+    Ok(fp.value("helm args", &args.join("\u{0}")).secret_value("secret values", secrets.unwrap_or(""), &key))
 }
 
 fn image_tags(cx: &StepCx, cfg: &Config) -> BTreeMap<String, String> {

@@ -292,7 +292,7 @@ fn roundtrip(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let api = &cfg.verify.api;
     let path = &api.path;
     if cx.dry_run() {
-        println!(
+        crate::outln!(
             "    GET /, POST {path}, GET {path}, POST {path}/ID{}, DELETE {path}/ID",
             api.complete.as_deref().unwrap_or("")
         );
@@ -429,7 +429,7 @@ fn persistence(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         cx.run(cmd!(cx.sh, "kubectl --context {context} delete pods -n {ns} -l {sel} --wait=true").into())?;
     }
     if cx.dry_run() {
-        println!("    wait for the rollouts, then GET {path}/ID");
+        crate::outln!("    wait for the rollouts, then GET {path}/ID");
         return Ok(Done::Passed);
     }
     std::thread::sleep(Duration::from_secs(1));

@@ -321,10 +321,8 @@ fn reader(
                     let _ = l.lock().unwrap_or_else(|p| p.into_inner()).write_all(shown.as_bytes());
                 }
                 if let Some(prefix) = &echo {
-                    eprint!("{prefix} {shown}");
-                    if !shown.ends_with('\n') {
-                        eprintln!();
-                    }
+                    let nl = if shown.ends_with('\n') { "" } else { "\n" };
+                    super::output::write(true, &format!("{prefix} {shown}{nl}"));
                 }
             }
             if let Some(f) = &stop_when {
@@ -386,17 +384,28 @@ fn signal_group(pid: u32, _kill: bool) {
 /// then records itself as interrupted and exits 130.
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            // A second Ctrl-C: stop waiting for a tidy end.
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            // A second Ctrl-C: stop waiting for a tidy end, but leave no secret behind (the lock is an OS lock and
+            // goes with the process).
             for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
                 signal_group(*pid, true);
             }
+            secrets::remove_live_files();
             std::process::exit(130);
         }
-        for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            signal_group(*pid, false);
-        }
+        interrupt();
     });
+}
+
+/// Marks the run interrupted and asks every running child's group to stop (SIGTERM; the waits escalate to
+/// SIGKILL after their grace). Ctrl-C, SIGTERM and a closed output all end a run this way.
+pub fn interrupt() {
+    if INTERRUPTED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        signal_group(*pid, false);
+    }
 }
 
 pub fn interrupted() -> bool {

@@ -4,6 +4,7 @@
 
 pub mod cache;
 pub mod exec;
+pub mod output;
 pub mod progress;
 pub mod secrets;
 
@@ -239,7 +240,7 @@ impl StepCx<'_> {
     pub fn exec_unchecked(&mut self, e: Exec) -> Result<Output> {
         let shown = e.display();
         if self.dry {
-            println!("    $ {shown}");
+            crate::outln!("    $ {shown}");
             self.commands.push(CommandRecord { command: shown, exit_code: None, duration_ms: 0, timed_out: false });
             return Ok(Output::default());
         }
@@ -284,7 +285,7 @@ impl StepCx<'_> {
     pub fn background(&mut self, mut e: Exec) -> Result<Option<exec::Background>> {
         let shown = e.display();
         if self.dry {
-            println!("    $ {shown} &");
+            crate::outln!("    $ {shown} &");
             return Ok(None);
         }
         e.log = self.log.clone();
@@ -345,7 +346,7 @@ impl StepCx<'_> {
         };
         let hit = reason.starts_with("cached");
         if self.dry {
-            println!("    cache: {reason}");
+            crate::outln!("    cache: {reason}");
             if !hit {
                 self.shared.would_run.lock().unwrap_or_else(|p| p.into_inner()).push(self.id.clone());
             }
@@ -442,12 +443,15 @@ impl<'c> Run<'c> {
             std::process::id()
         );
         let run_dir = self.dir.clone().unwrap_or_else(|| ctx.state_dir().join("runs").join(&run_id));
-        let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir())?) };
+        let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir(), &self.command)?) };
         if !dry {
+            // Secret files of runs that were killed outright: with the lock held, no live run owns any.
+            secrets::remove_stale_files(&ctx.state_dir());
             std::fs::create_dir_all(run_dir.join("logs"))?;
             exec::install_interrupt_handler();
+            output::watch_closed_output();
         } else {
-            println!("plan for `cargo xtask {}` (nothing is run):", self.command);
+            crate::outln!("plan for `cargo xtask {}` (nothing is run):", self.command);
         }
         let state_path = ctx.state_dir().join("state.json");
         cache::load_file_hashes(&ctx.state_dir().join("file-hashes.json"));
@@ -517,59 +521,66 @@ impl<'c> Run<'c> {
 }
 
 /// One run at a time per checkout: two runs would race on the cache state, the images and the release. The lock
-/// is a file holding the owner's pid; a lock whose owner is gone (killed, crashed) is taken over.
-struct RunLock(PathBuf);
+/// is an OS file lock (flock on Unix, LockFileEx on Windows) on target/xtask/run.lock, held for the run's life and
+/// released by the OS however the process ends, so a killed run never leaves a lock to break. The file holds the
+/// owner's pid and command, for the message the refused run prints; it is never deleted, because a run that
+/// opened the old file would then lock a different one than a run that created the new file.
+struct RunLock(std::fs::File);
 
 impl RunLock {
-    fn take(state_dir: &std::path::Path) -> Result<RunLock> {
+    fn take(state_dir: &std::path::Path, command: &str) -> Result<RunLock> {
+        use std::io::{Read, Seek, Write};
         std::fs::create_dir_all(state_dir)?;
         let path = state_dir.join("run.lock");
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    std::io::Write::write_all(&mut f, std::process::id().to_string().as_bytes())?;
-                    return Ok(RunLock(path));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner: Option<u32> = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok());
-                    match owner {
-                        Some(pid) if pid_alive(pid) => {
-                            return Err(UsageError(format!(
-                            "another `cargo xtask` (pid {pid}) is running in this checkout; wait for it, or stop it \
-                                 (its lock: {})",
-                            "target/xtask/run.lock"
-                        ))
-                            .into())
-                        }
-                        // A stale lock: its owner is gone.
-                        _ => {
-                            let _ = std::fs::remove_file(&path);
-                        }
-                    }
-                }
-                Err(e) => return Err(e.into()),
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| anyhow!("could not open target/xtask/run.lock: {e}"))?;
+        match f.try_lock() {
+            Ok(()) => {
+                f.set_len(0)?;
+                f.write_all(format!("{} cargo xtask {command}\n", std::process::id()).as_bytes())?;
+                f.flush()?;
+                Ok(RunLock(f))
             }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                // The holder writes its pid right after locking; give it a moment to do so.
+                let mut holder = String::new();
+                for _ in 0..50 {
+                    holder.clear();
+                    let _ = f.rewind();
+                    let _ = f.read_to_string(&mut holder);
+                    if holder.ends_with('\n') {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                let who = match holder.trim().split_once(' ') {
+                    Some((pid, cmd)) => format!("another `{cmd}` (pid {pid})"),
+                    None => "another `cargo xtask`".to_string(),
+                };
+                Err(UsageError(format!(
+                    "{who} is running in this checkout; wait for it to finish, or stop it (it holds \
+                     target/xtask/run.lock)"
+                ))
+                .into())
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(anyhow!(
+                "could not lock target/xtask/run.lock: {e} — the file system may not support locks; run from a local \
+                 disk"
+            )),
         }
-        Err(anyhow!("could not take target/xtask/run.lock"))
     }
 }
 
 impl Drop for RunLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        // Emptied while still held, so the next holder's pid is never mixed with ours; closing the file unlocks.
+        let _ = self.0.set_len(0);
     }
-}
-
-#[cfg(unix)]
-fn pid_alive(pid: u32) -> bool {
-    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
-    pid != std::process::id() && unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
-}
-
-#[cfg(not(unix))]
-fn pid_alive(_pid: u32) -> bool {
-    // Without a cheap liveness check, trust the lock only while the file is fresh.
-    false
 }
 
 fn check_graph(steps: &[Step]) -> Result<()> {
@@ -628,7 +639,7 @@ fn run_graph(
                 if let Some(why) = skip {
                     blocked[i] = true;
                     if dry {
-                        println!("  {} — {why}", s.id);
+                        crate::outln!("  {} — {why}", s.id);
                     } else {
                         shared.progress.finish(&s.id, StepStatus::Skipped, Duration::ZERO, Some(&why));
                     }
@@ -699,7 +710,7 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
         .unwrap_or_else(|| default_timeout(s.kind));
     let log = (!dry).then(|| run_dir.join("logs").join(format!("{}.log", s.id.replace([':', '/', ' '], "_"))));
     if dry {
-        println!("  {}: {}", s.id, s.title);
+        crate::outln!("  {}: {}", s.id, s.title);
     } else {
         shared.progress.start(&s.id, &s.title);
     }
@@ -769,7 +780,7 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
     let log_rel = log.as_ref().map(|l| ctx.rel(l).display().to_string());
     if dry {
         if let Some(m) = &message {
-            println!("    {}", m);
+            crate::outln!("    {}", m);
         }
     } else {
         let detail = match status {
