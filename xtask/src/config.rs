@@ -438,16 +438,36 @@ impl fmt::Display for Dur {
     }
 }
 
+/// The longest duration accepted anywhere in the config: a day. Longer ones are typos, and unbounded ones overflow
+/// the clock arithmetic of deadlines.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 impl Dur {
+    fn from_secs(n: u64) -> Result<Dur, String> {
+        Dur::checked(n as f64, &n.to_string())
+    }
+
+    /// A duration of `secs` seconds, written `shown`, within 1ms..=[`MAX_DURATION`].
+    fn checked(secs: f64, shown: &str) -> Result<Dur, String> {
+        if !secs.is_finite() || secs > MAX_DURATION.as_secs_f64() {
+            return Err(format!("`{shown}` is longer than the maximum of 24h"));
+        }
+        if secs < 0.001 {
+            return Err(format!("`{shown}` is too short: a duration must be at least 1ms (write e.g. `90s`)"));
+        }
+        Ok(Dur(Duration::from_millis((secs * 1000.0).round() as u64)))
+    }
+
     pub fn parse(s: &str) -> Result<Dur, String> {
         let s = s.trim();
         if let Ok(n) = s.parse::<u64>() {
-            return Ok(Dur(Duration::from_secs(n)));
+            return Dur::from_secs(n);
         }
-        let mut total = Duration::ZERO;
+        let mut total = 0f64;
         let mut num = String::new();
         let mut chars = s.chars().peekable();
         let bad = || format!("`{s}` is not a duration: write e.g. `90s`, `5m` or `1h30m`");
+        let mut any = false;
         while let Some(c) = chars.next() {
             if c.is_ascii_digit() || c == '.' {
                 num.push(c);
@@ -466,38 +486,57 @@ impl Dur {
                 "h" => n * 3600.0,
                 _ => return Err(bad()),
             };
-            total += Duration::from_secs_f64(secs);
+            total += secs;
+            any = true;
         }
-        if !num.is_empty() || total.is_zero() {
+        if !num.is_empty() || !any {
             return Err(bad());
         }
-        Ok(Dur(total))
+        Dur::checked(total, s)
     }
 }
 
 /// A value written as a plain number (`from_number`) or as text with a unit (`parse`); `expected` says which
-/// forms are accepted when it is neither.
+/// forms are accepted when it is neither. A visitor rather than an untagged enum: the error is then raised while
+/// the scalar is read, so its position is the key's, not the enclosing map's.
 fn number_or_text<'de, D: Deserializer<'de>, T>(
     d: D,
-    expected: &str,
-    from_number: fn(u64) -> T,
+    expected: &'static str,
+    from_number: fn(u64) -> Result<T, String>,
     parse: fn(&str) -> Result<T, String>,
 ) -> Result<T, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        N(u64),
-        S(String),
+    struct V<T> {
+        expected: &'static str,
+        from_number: fn(u64) -> Result<T, String>,
+        parse: fn(&str) -> Result<T, String>,
     }
-    match Raw::deserialize(d).map_err(|_| serde::de::Error::custom(expected))? {
-        Raw::N(n) => Ok(from_number(n)),
-        Raw::S(s) => parse(&s).map_err(serde::de::Error::custom),
+    impl<T> serde::de::Visitor<'_> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.expected)
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<T, E> {
+            (self.from_number)(n).map_err(E::custom)
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<T, E> {
+            match u64::try_from(n) {
+                Ok(n) => self.visit_u64(n),
+                Err(_) => Err(E::custom(format!("`{n}` is negative: {}", self.expected))),
+            }
+        }
+        fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<T, E> {
+            (self.parse)(&n.to_string()).map_err(E::custom)
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+            (self.parse)(s).map_err(E::custom)
+        }
     }
+    d.deserialize_any(V { expected, from_number, parse })
 }
 
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        number_or_text(d, "expected a duration such as `90s` or `5m`", |n| Dur(Duration::from_secs(n)), Dur::parse)
+        number_or_text(d, "expected a duration such as `90s` or `5m`", Dur::from_secs, Dur::parse)
     }
 }
 
@@ -528,7 +567,18 @@ impl ByteSize {
             "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
             _ => return Err(format!("`{s}` has an unknown size unit: use B, KB, MB, GB, KiB, MiB, GiB, k, m or g")),
         };
-        Ok(ByteSize((n * mult).round() as u64))
+        ByteSize::checked(n * mult, s)
+    }
+
+    /// A size of `bytes`, written `shown`: more than 0 and at most 1 PB (more is a typo, and overflows `u64`).
+    fn checked(bytes: f64, shown: &str) -> Result<ByteSize, String> {
+        if !bytes.is_finite() || bytes > 1e15 {
+            return Err(format!("`{shown}` is larger than the maximum of 1PB"));
+        }
+        if bytes.round() < 1.0 {
+            return Err(format!("`{shown}` is not a size above zero"));
+        }
+        Ok(ByteSize(bytes.round() as u64))
     }
 
     pub fn mib(self) -> u64 {
@@ -553,7 +603,12 @@ impl fmt::Display for ByteSize {
 
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        number_or_text(d, "expected a size such as `20MB` or `4g`", ByteSize, ByteSize::parse)
+        number_or_text(
+            d,
+            "expected a size such as `20MB` or `4g`",
+            |n| ByteSize::checked(n as f64, &n.to_string()),
+            ByteSize::parse,
+        )
     }
 }
 
@@ -720,6 +775,13 @@ mod tests {
         assert_eq!(Dur::parse("45").unwrap().0, Duration::from_secs(45));
         assert!(Dur::parse("5 minutes").is_err());
         assert!(Dur::parse("").is_err());
+        assert!(Dur::parse("0").is_err());
+        assert!(Dur::parse("0s").is_err());
+        assert!(Dur::parse("0.0001ms").is_err());
+        assert!(Dur::parse("18446744073709551615").is_err());
+        assert!(Dur::parse("99999999999999999999h").is_err());
+        assert!(Dur::parse("10000000000000000000s10000000000000000000s").is_err());
+        assert_eq!(Dur::parse("24h").unwrap().0, MAX_DURATION);
     }
 
     #[test]

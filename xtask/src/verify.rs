@@ -211,9 +211,10 @@ fn frontend_url(cx: &mut StepCx, cfg: &Config) -> Result<(Option<Background>, St
     let svc = &ep.service;
     let e = Exec::from(cmd!(cx.sh, "minikube service {svc} -n {ns} -p {profile} --url"));
     let Some(mut bg) = cx.background(e)? else { return Ok((None, "http://<frontend>".into())) };
+    let limit = cx.time_left().min(Duration::from_secs(60));
     let line = bg
-        .wait_line(Duration::from_secs(60), |l| l.trim().starts_with("http://"))
-        .ok_or_else(|| anyhow!("`{}` printed no URL within 60 s", bg.display))?;
+        .wait_line(limit, |l| l.trim().starts_with("http://"))
+        .ok_or_else(|| anyhow!("`{}` printed no URL within {}", bg.display, crate::pipeline::fmt_duration(limit)))?;
     Ok((Some(bg), line.trim().trim_end_matches('/').to_string()))
 }
 
@@ -225,9 +226,10 @@ fn port_forward(cx: &mut StepCx, cfg: &Config, ep: &Endpoint) -> Result<(Option<
     let port = format!(":{}", ep.port);
     let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} port-forward -n {ns} {target} {port}"));
     let Some(mut bg) = cx.background(e)? else { return Ok((None, "http://<port-forward>".into())) };
-    let line = bg
-        .wait_line(Duration::from_secs(30), |l| l.starts_with("Forwarding from 127.0.0.1:"))
-        .ok_or_else(|| anyhow!("`{}` did not start forwarding within 30 s", bg.display))?;
+    let limit = cx.time_left().min(Duration::from_secs(30));
+    let line = bg.wait_line(limit, |l| l.starts_with("Forwarding from 127.0.0.1:")).ok_or_else(|| {
+        anyhow!("`{}` did not start forwarding within {}", bg.display, crate::pipeline::fmt_duration(limit))
+    })?;
     let local = line.trim_start_matches("Forwarding from ").split(" -> ").next().unwrap_or("").to_string();
     Ok((Some(bg), format!("http://{local}")))
 }

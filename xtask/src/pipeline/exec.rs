@@ -412,6 +412,64 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
+/// A command whose stdout the caller streams itself (`docker save`, gzipped as it arrives). It runs in its own
+/// process group, registered for Ctrl-C; [`Streaming::kill_tree`] (and dropping it) ends the whole group, so a
+/// grandchild holding the pipe open cannot keep the reader waiting.
+pub struct Streaming {
+    pub child: Child,
+    pub stdout: std::process::ChildStdout,
+    stderr: std::thread::JoinHandle<String>,
+    _unregister: Unregister,
+}
+
+impl Streaming {
+    pub fn kill_tree(pid: u32) {
+        signal_group(pid, true);
+    }
+
+    /// Waits for the exit; returns the status and the last 64 KiB of stderr.
+    pub fn finish(mut self) -> std::io::Result<(std::process::ExitStatus, String)> {
+        let status = self.child.wait()?;
+        signal_group(self.child.id(), true);
+        let stderr = std::mem::replace(&mut self.stderr, std::thread::spawn(String::new));
+        Ok((status, stderr.join().unwrap_or_default()))
+    }
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        signal_group(self.child.id(), true);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn spawn_streaming(e: Exec) -> std::io::Result<Streaming> {
+    let mut child = e.command().spawn()?;
+    let pid = child.id();
+    LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(pid);
+    let unregister = Unregister(pid);
+    let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
+    let mut err = child.stderr.take();
+    let stderr = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        if let Some(e) = err.as_mut() {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = e.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                text.extend_from_slice(&buf[..n]);
+                if text.len() > 64 * 1024 {
+                    text.drain(..text.len() - 64 * 1024);
+                }
+            }
+        }
+        secrets::redact_global(&String::from_utf8_lossy(&text))
+    });
+    Ok(Streaming { child, stdout, stderr, _unregister: unregister })
+}
+
 /// A command left running while the step works (`kubectl port-forward`, `minikube service --url` holding a tunnel
 /// open). Its process group is ended when this is dropped, so nothing outlives the step.
 pub struct Background {

@@ -41,6 +41,19 @@ pub const STEP_KINDS: &[&str] = &[
     "diagnose",
 ];
 
+thread_local! {
+    /// The deadline of the step running on this thread, for waits that do not go through [`StepCx`] (HTTP calls).
+    static STEP_DEADLINE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// `limit`, shortened to the time left before the current step's deadline (when called from a step).
+pub fn within_step(limit: Duration) -> Duration {
+    match STEP_DEADLINE.with(|d| d.get()) {
+        Some(d) => limit.min(d.saturating_duration_since(Instant::now())),
+        None => limit,
+    }
+}
+
 pub fn default_timeout(kind: &str) -> Duration {
     let m = |n: u64| Duration::from_secs(n * 60);
     match kind {
@@ -743,7 +756,9 @@ fn run_step(ctx: &Context, s: &Step, shared: &Shared, run_dir: &std::path::Path,
     if let Some(l) = &log {
         let _ = std::fs::write(l, format!("# step {}: {}\n", s.id, secrets::redact_global(&s.title)));
     }
+    STEP_DEADLINE.with(|d| d.set(Some(cx.deadline)));
     let result = (s.action)(&mut cx);
+    STEP_DEADLINE.with(|d| d.set(None));
     let took = started.elapsed();
     let (status, message) = match &result {
         Ok(Done::Passed) => (StepStatus::Passed, None),
