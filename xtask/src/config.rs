@@ -621,44 +621,32 @@ impl Serialize for ByteSize {
 impl Config {
     /// Reads and checks the config. Errors are [`yaml::YamlError`] (file:line:column) or [`ConfigError`], both
     /// usage errors (exit 2).
-    pub fn load(path: &Path, shown_as: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::Error::new(ConfigError(format!(
-                "cannot read the pipeline config {}: {e} — pass `--config PATH` or run from the repo",
-                shown_as.display()
-            )))
-        })?;
+    pub fn load(path: &Path, shown_as: &Path, root: &Path) -> anyhow::Result<Config> {
+        let text = read_config(path, shown_as).map_err(anyhow::Error::new)?;
         let cfg: Config = yaml::from_str(shown_as, &text)?;
         cfg.check(shown_as, &text).map_err(anyhow::Error::new)?;
+        crate::config_check::check(&cfg, shown_as, &text, root).map_err(anyhow::Error::new)?;
         Ok(cfg)
     }
 
     /// Checks what serde cannot: references between sections, duplicate names.
     fn check(&self, file: &Path, text: &str) -> Result<(), ConfigError> {
-        let at = |needle: &str| {
-            let (l, c) = locate(text, needle);
+        let at = |key: &str, needle: &str| {
+            let (l, c) = crate::config_check::locate(text, key, needle, false);
             format!("{}:{l}:{c}", file.display())
         };
         let mut seen = std::collections::BTreeSet::new();
         for img in &self.images {
             if !seen.insert(img.name.as_str()) {
-                return Err(ConfigError(format!("{}: image `{}` is listed twice", at(&img.name), img.name)));
-            }
-            if !img.tag.contains(':') || img.tag.ends_with(":latest") {
-                return Err(ConfigError(format!(
-                    "{}: image `{}` needs a pinned tag such as `{}:0.1.0`, not `{}`",
-                    at(&img.tag),
-                    img.name,
-                    img.name,
-                    img.tag
-                )));
+                let (l, c) = crate::config_check::locate(text, "name", &img.name, true);
+                return Err(ConfigError(format!("{}:{l}:{c}: image `{}` is listed twice", file.display(), img.name)));
             }
         }
         for (key, secret) in &self.release.secret_values {
             if !self.secrets.contains_key(secret) {
                 return Err(ConfigError(format!(
                     "{}: release.secret_values.{key} names secret `{secret}`, which is not under `secrets:`",
-                    at(secret)
+                    at(key, secret)
                 )));
             }
         }
@@ -666,20 +654,23 @@ impl Config {
             if !self.images.iter().any(|i| &i.name == image) {
                 return Err(ConfigError(format!(
                     "{}: release.image_values.{key} names image `{image}`, which is not under `images:`",
-                    at(image)
+                    at(key, image)
                 )));
             }
         }
         for (name, s) in &self.secrets {
             if s.env.is_none() && s.file.is_none() {
-                return Err(ConfigError(format!("{}: secret `{name}` needs `env:` or `file:` (or both)", at(name))));
+                return Err(ConfigError(format!(
+                    "{}: secret `{name}` needs `env:` or `file:` (or both)",
+                    at(name, "")
+                )));
             }
         }
         for name in self.tools.keys() {
             if crate::tools::find_def(name).is_none() {
                 let known: Vec<&str> = crate::tools::DEFS.iter().map(|d| d.name).collect();
                 let hint = yaml::nearest(name, &known).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-                return Err(ConfigError(format!("{}: unknown tool `{name}`{hint}", at(name))));
+                return Err(ConfigError(format!("{}: unknown tool `{name}`{hint}", at(name, ""))));
             }
         }
         for kind in self.timeouts.0.keys() {
@@ -687,7 +678,7 @@ impl Config {
                 let hint = yaml::nearest(kind, crate::pipeline::STEP_KINDS)
                     .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_default();
-                return Err(ConfigError(format!("{}: unknown step kind `{kind}` under timeouts{hint}", at(kind))));
+                return Err(ConfigError(format!("{}: unknown step kind `{kind}` under timeouts{hint}", at(kind, ""))));
             }
         }
         Ok(())
@@ -720,16 +711,30 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Line and column (1-based) of the first occurrence of `needle` as a YAML key or value, for messages about values
-/// that serde accepted but the checks refuse.
-fn locate(text: &str, needle: &str) -> (usize, usize) {
-    for (i, line) in text.lines().enumerate() {
-        let body = line.split(" #").next().unwrap_or(line);
-        if let Some(c) = body.find(needle) {
-            return (i + 1, c + 1);
-        }
+/// The config's text: a regular file of at most 4 MiB in UTF-8 (a FIFO or /dev/zero would block or never end).
+fn read_config(path: &Path, shown: &Path) -> Result<String, ConfigError> {
+    let fail = |why: String| ConfigError(format!("cannot read the pipeline config {}: {why}", shown.display()));
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("{e} — pass `--config PATH` or run from the repo")))?;
+    if !meta.is_file() {
+        return Err(fail("it is not a regular file".into()));
     }
-    (1, 1)
+    const MAX: u64 = 4 << 20;
+    if meta.len() > MAX {
+        return Err(fail(format!("it has {} bytes; a config of more than 4 MiB is surely not one", meta.len())));
+    }
+    let mut bytes = Vec::new();
+    let f = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX + 1), &mut bytes).map_err(|e| fail(e.to_string()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, col) = line_col(&e.as_bytes()[..e.utf8_error().valid_up_to()]);
+        ConfigError(format!("{}:{line}:{col}: the file is not UTF-8 text: save it as UTF-8", shown.display()))
+    })
+}
+
+fn line_col(before: &[u8]) -> (usize, usize) {
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    (line, col)
 }
 
 /// The config file to use: `--config` or `xtask.yaml` at the repo root.

@@ -33,7 +33,7 @@ impl Context {
         if let Some(c) = self.config.get() {
             return Ok(c);
         }
-        let c = Config::load(&self.config_path, &self.config_shown)?;
+        let c = Config::load(&self.config_path, &self.config_shown, &self.root)?;
         c.register_secrets(&self.root);
         Ok(self.config.get_or_init(|| c))
     }

@@ -505,16 +505,21 @@ fn load_test(cx: &mut StepCx, cfg: &Config, hpas: &[&Value]) -> Result<Done> {
     let secs = l.duration.0.as_secs().max(10);
     let (requests, concurrency) = (l.requests, l.concurrency.max(1));
     let per_worker = (requests / concurrency).max(1);
-    let script = format!(
-        "end=$(( $(date +%s) + {secs} )); for w in $(seq {concurrency}); do ( i=0; while [ $i -lt {per_worker} ] && \
-         [ $(date +%s) -lt $end ]; do curl -s -o /dev/null {url}; i=$((i+1)); done ) & done; wait"
-    );
+    // A fixed script: the values arrive as the shell's positional parameters ($1..$4), quoted, so nothing from the
+    // config is ever parsed as shell syntax (the path, for one, is free text).
+    let script =
+        "end=$(( $(date +%s) + $1 )); w=0; while [ $w -lt \"$2\" ]; do w=$((w+1)); ( i=0; while [ $i -lt \"$3\" ] \
+                  && [ $(date +%s) -lt $end ]; do curl -s -o /dev/null -- \"$4\"; i=$((i+1)); done ) & done; wait";
+    let (secs_s, conc_s, per_s) = (secs.to_string(), concurrency.to_string(), per_worker.to_string());
     let pod = format!("xtask-load-{}", std::process::id());
     let image = "curlimages/curl:8.10.1";
     let active = format!("--active-deadline-seconds={}", secs + 30);
     cx.run(
-        cmd!(cx.sh, "kubectl --context {context} run {pod} -n {ns} --image={image} --restart=Never {active} --command -- sh -c {script}")
-            .into(),
+        cmd!(
+            cx.sh,
+            "kubectl --context {context} run {pod} -n {ns} --image={image} --restart=Never {active} --command -- sh -c {script} xtask-load {secs_s} {conc_s} {per_s} {url}"
+        )
+        .into(),
     )?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(secs + 60).min(cx.time_left());
