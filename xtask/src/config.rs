@@ -624,8 +624,10 @@ impl Config {
     pub fn load(path: &Path, shown_as: &Path, root: &Path) -> anyhow::Result<Config> {
         let text = read_config(path, shown_as).map_err(anyhow::Error::new)?;
         let cfg: Config = yaml::from_str(shown_as, &text)?;
-        cfg.check(shown_as, &text).map_err(anyhow::Error::new)?;
+        // Values first, then references between them: a malformed name is reported where it is written, not where
+        // something refers to it.
         crate::config_check::check(&cfg, shown_as, &text, root).map_err(anyhow::Error::new)?;
+        cfg.check(shown_as, &text).map_err(anyhow::Error::new)?;
         Ok(cfg)
     }
 
@@ -715,16 +717,24 @@ impl std::error::Error for ConfigError {}
 fn read_config(path: &Path, shown: &Path) -> Result<String, ConfigError> {
     let fail = |why: String| ConfigError(format!("cannot read the pipeline config {}: {why}", shown.display()));
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("{e} — pass `--config PATH` or run from the repo")))?;
+    let at_start = |why: String| ConfigError(format!("{}:1:1: {why}", shown.display()));
     if !meta.is_file() {
-        return Err(fail("it is not a regular file".into()));
+        return Err(at_start("this is not a regular file: name the config file".into()));
     }
     const MAX: u64 = 4 << 20;
     if meta.len() > MAX {
-        return Err(fail(format!("it has {} bytes; a config of more than 4 MiB is surely not one", meta.len())));
+        return Err(at_start(format!(
+            "the file has {} bytes; a config of more than 4 MiB is surely not one",
+            meta.len()
+        )));
     }
     let mut bytes = Vec::new();
     let f = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
     std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX + 1), &mut bytes).map_err(|e| fail(e.to_string()))?;
+    // A byte-order mark (some Windows editors write one) is not part of the first key.
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
+    }
     String::from_utf8(bytes).map_err(|e| {
         let (line, col) = line_col(&e.as_bytes()[..e.utf8_error().valid_up_to()]);
         ConfigError(format!("{}:{line}:{col}: the file is not UTF-8 text: save it as UTF-8", shown.display()))

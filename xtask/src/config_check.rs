@@ -80,29 +80,34 @@ impl Checker<'_> {
             ));
         }
         let cl = &cfg.cluster;
-        self.name("profile", &cl.profile, "cluster.profile", names::minikube_profile(&cl.profile))?;
-        self.name("driver", &cl.driver, "cluster.driver", names::word(&cl.driver))?;
+        self.name("cluster/profile", &cl.profile, "cluster.profile", names::minikube_profile(&cl.profile))?;
+        self.name("cluster/driver", &cl.driver, "cluster.driver", names::word(&cl.driver))?;
         self.name(
-            "kubernetes_version",
+            "cluster/kubernetes_version",
             &cl.kubernetes_version,
             "cluster.kubernetes_version",
             names::word(&cl.kubernetes_version),
         )?;
         for a in &cl.addons {
-            self.name("addons", a, "cluster.addons", names::word(a))?;
+            self.name("cluster/addons", a, "cluster.addons", names::word(a))?;
         }
         if cl.cpus == 0 || cl.cpus > 1024 {
-            return Err(self.err("cpus", &cl.cpus.to_string(), "cluster.cpus must be between 1 and 1024"));
+            return Err(self.err("cluster/cpus", &cl.cpus.to_string(), "cluster.cpus must be between 1 and 1024"));
         }
         let r = &cfg.release;
-        self.path("chart", &r.chart, Kind::Dir)?;
-        self.name("name", &r.name, "release.name (a Helm release name)", names::dns1123_subdomain(&r.name, 53))?;
-        self.name("namespace", &r.namespace, "release.namespace", names::dns1123_label(&r.namespace))?;
+        self.path("release/chart", &r.chart, Kind::Dir)?;
+        self.name(
+            "release/name",
+            &r.name,
+            "release.name (a Helm release name)",
+            names::dns1123_subdomain(&r.name, 53),
+        )?;
+        self.name("release/namespace", &r.namespace, "release.namespace", names::dns1123_label(&r.namespace))?;
         for f in r.values.iter().chain(&r.lint_values) {
             self.path("values", f, Kind::File)?;
         }
         if let Some(svc) = &r.service {
-            self.name("service", svc, "release.service (a Service name)", names::dns1035_label(svc))?;
+            self.name("release/service", svc, "release.service (a Service name)", names::dns1035_label(svc))?;
         }
         for k in r.set.keys().chain(r.secret_values.keys()).chain(r.image_values.keys()) {
             if k.is_empty()
@@ -129,7 +134,7 @@ impl Checker<'_> {
             }
         }
         if let Some(m) = &cfg.manifests {
-            self.path("output", &m.output, Kind::Output)?;
+            self.path("manifests/output", &m.output, Kind::Output)?;
             for f in &m.values {
                 self.path("values", f, Kind::File)?;
             }
@@ -173,12 +178,17 @@ impl Checker<'_> {
             }
         }
         self.name(
-            "namespace",
+            "kagent/namespace",
             &ai.kagent.namespace,
             "ai.kagent.namespace",
             names::dns1123_label(&ai.kagent.namespace),
         )?;
-        self.name("agent", &ai.kagent.agent, "ai.kagent.agent", names::dns1123_subdomain(&ai.kagent.agent, 253))?;
+        self.name(
+            "kagent/agent",
+            &ai.kagent.agent,
+            "ai.kagent.agent",
+            names::dns1123_subdomain(&ai.kagent.agent, 253),
+        )?;
         let k = &ai.kubectl_ai;
         self.name("llm_provider", &k.llm_provider, "ai.kubectl_ai.llm_provider", names::word(&k.llm_provider))?;
         if let Some(m) = &k.model {
@@ -227,7 +237,8 @@ impl Checker<'_> {
     /// A configured path: relative, inside the repository (also through symbolic links), of the expected kind.
     fn path(&self, key: &str, rel: &Path, kind: Kind) -> Result<(), ConfigError> {
         let value = rel.to_string_lossy();
-        let fail = |why: &str| self.err(key, &value, &format!("`{}` ({key}) {why}", shown(&value)));
+        let shown_key = key.rsplit('/').next().unwrap_or(key);
+        let fail = |why: &str| self.err(key, &value, &format!("`{}` ({shown_key}) {why}", shown(&value)));
         if value.is_empty() {
             return Err(fail("is empty"));
         }
@@ -236,6 +247,9 @@ impl Checker<'_> {
         }
         if value.chars().any(char::is_control) {
             return Err(fail("holds control characters"));
+        }
+        if value.len() > 1024 || rel.components().any(|c| c.as_os_str().len() > 255) {
+            return Err(fail("is longer than a path in a repository can be (255 bytes a name, 1024 in all)"));
         }
         let mut depth: i64 = 0;
         for comp in rel.components() {
@@ -321,8 +335,30 @@ fn url_path(s: &str) -> Result<(), names::Refusal> {
 
 /// Line and column (1-based) of `value` given for `key`: on a line holding `key:` and the value after it, else on
 /// the first (or last) line holding the value as a whole word, else the line of `key:`, else 1:1.
+/// `key` may be a path of keys separated by `/` (`release/name`): the search then starts after the line of each
+/// enclosing key, so the release's `name` is not confused with an image's.
 pub fn locate(text: &str, key: &str, value: &str, last: bool) -> (usize, usize) {
-    let lines: Vec<&str> = text.lines().collect();
+    let all: Vec<&str> = text.lines().collect();
+    let mut skip = 0;
+    let mut key = key;
+    if let Some((outer, inner)) = key.rsplit_once('/') {
+        for section in outer.split('/') {
+            if let Some(i) = all[skip..].iter().position(|l| {
+                let t = l.trim_start().trim_start_matches("- ");
+                t.starts_with(section) && t[section.len()..].starts_with(':')
+            }) {
+                skip += i;
+            }
+        }
+        key = inner;
+    }
+    match locate_in(&all[skip..], key, value, last) {
+        (0, 0) => (1, 1),
+        (l, c) => (l + skip, c),
+    }
+}
+
+fn locate_in(lines: &[&str], key: &str, value: &str, last: bool) -> (usize, usize) {
     let order: Box<dyn Iterator<Item = usize>> =
         if last { Box::new((0..lines.len()).rev()) } else { Box::new(0..lines.len()) };
     let order: Vec<usize> = order.collect();
@@ -383,7 +419,7 @@ pub fn locate(text: &str, key: &str, value: &str, last: bool) -> (usize, usize) 
             return (i + 1, k + 1);
         }
     }
-    (1, 1)
+    (0, 0)
 }
 
 #[cfg(test)]
