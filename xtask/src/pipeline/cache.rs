@@ -213,6 +213,9 @@ pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> String {
 /// This checkout's key for [`Fingerprint::secret_value`]: 32 random bytes in `target/xtask/secret.key` (0600),
 /// made on first use. Deleting it only costs one redeploy.
 pub fn checkout_key(state_dir: &Path) -> Result<Vec<u8>> {
+    // Steps run in parallel: one makes the key, the others wait and read it.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = MAKING.lock().unwrap_or_else(|p| p.into_inner());
     let path = state_dir.join("secret.key");
     if let Ok(k) = std::fs::read(&path) {
         if k.len() == 32 {

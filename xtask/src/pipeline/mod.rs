@@ -489,6 +489,8 @@ impl<'c> Run<'c> {
         if dry {
             return Ok(BTreeMap::new());
         }
+        // Each secret file went with its step; the (empty) folder goes now.
+        let _ = std::fs::remove_dir(run_dir.join("secrets"));
         if let Err(e) = cache::save_file_hashes() {
             shared.progress.println(&format!("warning: could not save the file-hash cache: {e:#}"));
         }

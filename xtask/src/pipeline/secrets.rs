@@ -153,10 +153,8 @@ pub fn track_file(p: &Path) {
 pub fn forget_file(p: &Path) {
     let _ = std::fs::remove_file(p);
     FILES.lock().unwrap_or_else(|p| p.into_inner()).retain(|f| f != p);
-    // The folder goes too once no other step's file is in it.
-    if let Some(dir) = p.parent() {
-        let _ = std::fs::remove_dir(dir);
-    }
+    // The folder stays: a step running alongside may be about to write its own file there. The run removes it at
+    // its end.
 }
 
 /// Deletes every secret file still alive: called on paths that end the process without unwinding (a second
