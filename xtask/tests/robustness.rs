@@ -222,3 +222,56 @@ fn config_paths_stay_inside_the_repository() {
         assert_eq!(std::fs::read_dir(outside.path()).unwrap().count(), 0, "{what}: something was written outside");
     }
 }
+
+/// A second Ctrl-C ends the run at once, even while a tool ignores SIGTERM, and still removes the secret values
+/// file that tool was given.
+#[cfg(unix)]
+#[test]
+fn a_second_interrupt_still_removes_the_secret_file() {
+    let sb = demo::project();
+    // helm that ignores SIGTERM during `upgrade` and otherwise is the fake (answering as helm by its argv[0]).
+    let fake = std::fs::read_link(sb.bin_dir.join("helm")).unwrap();
+    let bash = ["/bin/bash", "/usr/bin/bash"].into_iter().find(|p| std::path::Path::new(p).exists());
+    let Some(bash) = bash else {
+        eprintln!("skipped: needs bash");
+        return;
+    };
+    std::fs::remove_file(sb.bin_dir.join("helm")).unwrap();
+    let script = format!(
+        "#!{bash}\nif [ \"$1\" = upgrade ]; then trap '' TERM INT; sleep 30; exit 1; fi\nexec -a helm {} \"$@\"\n",
+        fake.display()
+    );
+    std::fs::write(sb.bin_dir.join("helm"), script).unwrap();
+    std::fs::set_permissions(sb.bin_dir.join("helm"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let mut child = sb.xtask(&["up"]).spawn();
+    let runs = sb.project.join("target/xtask/runs");
+    let secret_files = || -> Vec<std::path::PathBuf> {
+        let mut v = vec![];
+        for run in std::fs::read_dir(&runs).into_iter().flatten().flatten() {
+            for f in std::fs::read_dir(run.path().join("secrets")).into_iter().flatten().flatten() {
+                v.push(f.path());
+            }
+        }
+        v
+    };
+    let started = Instant::now();
+    while !secret_files().iter().any(|p| p.to_string_lossy().contains("deploy")) {
+        assert!(started.elapsed() < Duration::from_secs(60), "the deploy never started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    // SAFETY: signals the xtask process this test started.
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    std::thread::sleep(Duration::from_millis(300));
+    unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) };
+    let signalled = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(signalled.elapsed() < Duration::from_secs(10), "a second Ctrl-C did not end the run");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(130));
+    assert_eq!(secret_files(), Vec::<std::path::PathBuf>::new(), "the secret values file outlived the run");
+}

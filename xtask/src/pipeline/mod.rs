@@ -266,7 +266,17 @@ impl StepCx<'_> {
     fn finish_exec(&mut self, shown: String, r: std::io::Result<Output>, step_limited: bool) -> Result<Output> {
         let out = r.map_err(|err| {
             let program = shown.split(' ').next().unwrap_or("").to_string();
-            anyhow!("could not run `{shown}`: {err} — is {program} installed? `cargo xtask doctor` checks")
+            // Only a missing program means "install it"; other errors (a log path too long, an argument list too
+            // long for the OS) say what they are.
+            match err.kind() {
+                std::io::ErrorKind::NotFound => {
+                    anyhow!("could not run `{shown}`: {err} — is {program} installed? `cargo xtask doctor` checks")
+                }
+                std::io::ErrorKind::ArgumentListTooLong => anyhow!(
+                    "could not run `{shown}`: its arguments are longer than the operating system allows ({err})"
+                ),
+                _ => anyhow!("could not run `{program}` (or write its log): {err}"),
+            }
         })?;
         self.commands.push(CommandRecord {
             command: shown.clone(),
