@@ -275,3 +275,41 @@ fn a_second_interrupt_still_removes_the_secret_file() {
     assert_eq!(status.code(), Some(130));
     assert_eq!(secret_files(), Vec::<std::path::PathBuf>::new(), "the secret values file outlived the run");
 }
+
+/// verify's own waits (for `kubectl port-forward` to print its port, for an HTTP answer) end at the step's deadline,
+/// not at their fixed 30 s / 10 s.
+#[test]
+fn verify_waits_end_at_the_steps_deadline() {
+    // A server that accepts connections and never answers.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = hole.local_addr().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut held = vec![];
+        for s in hole.incoming().flatten().take(16) {
+            held.push(s);
+        }
+    });
+    let config = format!("{}timeouts: {{ verify: 2s }}\n", demo::config());
+    let sb = demo::project()
+        .with_file("xtask.yaml", &config)
+        .with_env("FAKE_FORWARD_TO", &addr)
+        .with_env("FAKE_MINIKUBE_SERVICE_URL", &format!("http://{addr}"));
+    sb.xtask(&["up"]).run().assert_success();
+    // The answer never comes.
+    let started = Instant::now();
+    let out = sb.xtask(&["verify", "--only", "health"]).run();
+    out.assert_code(1);
+    assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
+    out.stderr_contains("got no complete answer within");
+    // port-forward never says where it listens.
+    std::fs::write(
+        sb.fake_dir.join("scenario.json"),
+        r#"{"rules":[{"tool":"kubectl","match":"* port-forward *","hang":true}]}"#,
+    )
+    .unwrap();
+    let started = Instant::now();
+    let out = sb.xtask(&["verify", "--only", "health"]).run();
+    out.assert_code(1);
+    assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
+    out.stderr_contains("did not start forwarding within");
+}
