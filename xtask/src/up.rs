@@ -226,7 +226,12 @@ fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option
         fp = fp.file(root, f)?;
     }
     // Keyed, never stored in plain or as a bare hash: a rotated secret redeploys.
-    let key = crate::pipeline::cache::checkout_key(&cx.ctx.state_dir())?;
+    // A plan writes nothing: without a key yet, no recorded fingerprint can match, whatever key it uses.
+    let key = if cx.dry_run() {
+        std::fs::read(cx.ctx.state_dir().join("secret.key")).unwrap_or_default()
+    } else {
+        crate::pipeline::cache::checkout_key(&cx.ctx.state_dir())?
+    };
     Ok(fp.value("helm args", &args.join("\u{0}")).secret_value("secret values", secrets.unwrap_or(""), &key))
 }
 
