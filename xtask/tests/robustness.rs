@@ -313,3 +313,18 @@ fn verify_waits_end_at_the_steps_deadline() {
     assert!(started.elapsed() < Duration::from_secs(8), "took {:?}", started.elapsed());
     out.stderr_contains("did not start forwarding within");
 }
+
+/// An OS error that is not a missing program is named as what it is, not "is the tool installed?".
+#[cfg(target_os = "linux")]
+#[test]
+fn an_overlong_argument_is_not_blamed_on_a_missing_tool() {
+    // Linux refuses a single argument over 128 KiB (MAX_ARG_STRLEN) with E2BIG.
+    let prompt = "why ".repeat(50_000);
+    let config =
+        format!("{}ai:\n  steps:\n    - {{ name: big, tool: kubectl-ai, prompt: \"{prompt}\" }}\n", demo::config());
+    let sb = demo::project().with_file("xtask.yaml", &config).with_env("GEMINI_API_KEY", "k");
+    let out = sb.xtask(&["up"]).run();
+    out.assert_code(1);
+    out.stderr_contains("its arguments are longer than the operating system allows");
+    assert!(!out.stderr.contains("is kubectl-ai installed?"), "{}", out.stderr);
+}
