@@ -328,3 +328,36 @@ fn an_overlong_argument_is_not_blamed_on_a_missing_tool() {
     out.stderr_contains("its arguments are longer than the operating system allows");
     assert!(!out.stderr.contains("is kubectl-ai installed?"), "{}", out.stderr);
 }
+
+/// `docker save` whose output pipe is held by a child (a wrapper script that does not `exec`): the size gate still
+/// ends at its timeout, and the child goes with it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_docker_save_whose_child_holds_the_pipe_is_stopped_at_the_timeout() {
+    let sb = demo::project().with_file("xtask.yaml", format!("{}timeouts: {{ gate: 2s }}\n", demo::config()));
+    let fake = std::fs::read_link(sb.bin_dir.join("docker")).unwrap();
+    let Some(bash) = ["/bin/bash", "/usr/bin/bash"].into_iter().find(|p| std::path::Path::new(p).exists()) else {
+        eprintln!("skipped: needs bash");
+        return;
+    };
+    let marker = format!("{}", 100_000 + std::process::id() % 50_000);
+    std::fs::remove_file(sb.bin_dir.join("docker")).unwrap();
+    let script = format!(
+        "#!{bash}\nif [ \"$1\" = save ]; then sleep {marker}; exit 0; fi\nexec -a docker {} \"$@\"\n",
+        fake.display()
+    );
+    std::fs::write(sb.bin_dir.join("docker"), script).unwrap();
+    std::fs::set_permissions(sb.bin_dir.join("docker"), std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let started = Instant::now();
+    let out = sb.xtask(&["build", "--skip-gate", "vuln"]).timeout(Duration::from_secs(60)).run();
+    out.assert_code(1);
+    assert!(started.elapsed() < Duration::from_secs(20), "took {:?}", started.elapsed());
+    out.stderr_contains("did not finish before the step's timeout");
+    // No `sleep <marker>` is left.
+    std::thread::sleep(Duration::from_millis(200));
+    for p in std::fs::read_dir("/proc").unwrap().flatten() {
+        let cmd = std::fs::read(p.path().join("cmdline")).unwrap_or_default();
+        let cmd = String::from_utf8_lossy(&cmd).replace('\0', " ");
+        assert!(cmd.trim() != format!("sleep {marker}"), "docker save's child outlived the gate");
+    }
+}
