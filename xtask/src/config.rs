@@ -34,6 +34,9 @@ pub struct Config {
     pub tools: BTreeMap<String, ToolReq>,
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// Where the config was read from and its text, for positions in errors found after loading.
+    #[serde(skip)]
+    pub source: Option<(PathBuf, String)>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -623,11 +626,12 @@ impl Config {
     /// usage errors (exit 2).
     pub fn load(path: &Path, shown_as: &Path, root: &Path) -> anyhow::Result<Config> {
         let text = read_config(path, shown_as).map_err(anyhow::Error::new)?;
-        let cfg: Config = yaml::from_str(shown_as, &text)?;
+        let mut cfg: Config = yaml::from_str(shown_as, &text)?;
         // Values first, then references between them: a malformed name is reported where it is written, not where
         // something refers to it.
         crate::config_check::check(&cfg, shown_as, &text, root).map_err(anyhow::Error::new)?;
         cfg.check(shown_as, &text).map_err(anyhow::Error::new)?;
+        cfg.source = Some((shown_as.to_path_buf(), text));
         Ok(cfg)
     }
 
@@ -693,6 +697,18 @@ impl Config {
             if let Ok(Some(v)) = read_secret(root, s) {
                 crate::pipeline::secrets::register(&v);
             }
+        }
+    }
+
+    /// `file:line:column` of `value` under `key` (a `/` path, see [`crate::config_check::locate`]), for errors
+    /// found after loading; empty when the config was not read from a file.
+    pub fn position(&self, key: &str, value: &str) -> String {
+        match &self.source {
+            Some((file, text)) => {
+                let (l, c) = crate::config_check::locate(text, key, value, false);
+                format!("{}:{l}:{c}: ", file.display())
+            }
+            None => String::new(),
         }
     }
 

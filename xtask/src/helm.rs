@@ -61,7 +61,8 @@ pub fn secret_values(root: &Path, cfg: &Config, dry_run: bool) -> Result<BTreeMa
             }
             None if s.generate && s.file.is_some() => generate(root, s.file.as_deref().unwrap_or(Path::new("")))?,
             None => anyhow::bail!(crate::config::ConfigError(format!(
-                "secret `{name}` has no value: set {}{}",
+                "{}secret `{name}` has no value: set {}{}",
+                cfg.position(&format!("secrets/{name}"), s.env.as_deref().unwrap_or("")),
                 s.env.as_deref().map(|e| format!("the env var {e}")).unwrap_or_default(),
                 s.file.as_deref().map(|f| format!(" or write it to {} (git-ignored)", f.display())).unwrap_or_default()
             ))),
