@@ -146,11 +146,14 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
     let target_dir = STATIC_TARGET_DIR;
     let c = cmd!(cx.sh, "{cargo} build --release --locked --target {target} --target-dir {target_dir} {pkg_args...}")
         .env(&var, "-C target-feature=+crt-static");
-    cx.run(c.into()).with_context(|| {
-        format!(
+    cx.run(c.into()).map_err(|e| {
+        if crate::pipeline::stopped(&e) {
+            return e;
+        }
+        e.context(format!(
             "building static {target} binaries failed. On macOS or Windows this needs a Linux linker: see \
              docs/images.md (build inside WSL2 or a Linux VM, or set `binary.target`)"
-        )
+        ))
     })?;
     if cx.dry_run() {
         for img in images {
@@ -345,11 +348,15 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
     }
     let tag = &img.tag;
     // No --severity/--ignorefile: the verdict is ours (see trivy.rs), the same on every Trivy version.
-    let out =
-        cx.run(cmd!(cx.sh, "trivy image --format json --quiet --scanners vuln {tag}").into()).with_context(|| {
+    let out = cx.run(cmd!(cx.sh, "trivy image --format json --quiet --scanners vuln {tag}").into()).map_err(|e| {
+        if crate::pipeline::stopped(&e) {
+            return e;
+        }
+        e.context(
             "Trivy could not scan the image; if it could not download its vulnerability database, run it once online \
-         or see docs/troubleshooting.md#trivy"
-        })?;
+             or see docs/troubleshooting.md#trivy",
+        )
+    })?;
     if cx.dry_run() {
         return Ok(Done::Passed);
     }

@@ -361,3 +361,15 @@ fn a_docker_save_whose_child_holds_the_pipe_is_stopped_at_the_timeout() {
         assert!(cmd.trim() != format!("sleep {marker}"), "docker save's child outlived the gate");
     }
 }
+
+/// A step that ran out of time says so, without a hint about an unrelated cause.
+#[test]
+fn a_timeout_is_not_dressed_up_as_another_failure() {
+    let sb = demo::project()
+        .with_file("xtask.yaml", format!("{}timeouts: {{ gate: 2s }}\n", demo::config()))
+        .with_scenario(r#"{"rules":[{"tool":"trivy","match":"image *","hang":true}]}"#);
+    let out = sb.xtask(&["build"]).timeout(Duration::from_secs(60)).run();
+    out.assert_code(1);
+    out.stderr_contains("timed out after");
+    assert!(!out.stderr.contains("vulnerability database"), "{}", out.stderr);
+}

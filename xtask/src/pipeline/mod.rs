@@ -89,6 +89,24 @@ impl fmt::Display for Interrupted {
 
 impl std::error::Error for Interrupted {}
 
+/// A command ran out of the step's (or its own) time and was stopped; the message names the limit to raise.
+#[derive(Debug)]
+pub struct TimedOut(pub String);
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// Whether `e` is a timeout or an interrupt: then a hint about why a tool failed would mislead, and callers add
+/// none.
+pub fn stopped(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<TimedOut>().is_some() || e.downcast_ref::<Interrupted>().is_some()
+}
+
 /// One or more steps failed; each was already reported. Exit code 1.
 #[derive(Debug)]
 pub struct StepsFailed(pub Vec<String>);
@@ -293,12 +311,13 @@ impl StepCx<'_> {
             } else {
                 (format!("`{shown}` in step `{}`", self.id), out.duration)
             };
-            return Err(anyhow!(
+            return Err(TimedOut(format!(
                 "{what} timed out after {} while running `{shown}`; the tool was stopped. Raise `timeouts.{}` in \
                  xtask.yaml if it needs longer",
                 fmt_duration(limit),
                 self.kind
-            ));
+            ))
+            .into());
         }
         Ok(out)
     }
