@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use support::demo;
 
-/// 200 pairs of `build` started together: in none of them may both run. Each build is slowed down (200 ms per
+/// 200 pairs of `build` started together: in none of them may both run. Each build is slowed down (100 ms per
 /// image) so that the two always overlap; the refused one exits 2 naming the holder's pid and command.
 #[test]
 fn two_builds_started_together_never_both_run() {
-    let sb = demo::project().with_env("FAKE_DOCKER_BUILD_MS", "200");
+    let sb = demo::project().with_env("FAKE_DOCKER_BUILD_MS", "100");
     let started = Instant::now();
     let mut both = 0;
     for pair in 0..200 {
