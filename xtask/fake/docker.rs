@@ -86,6 +86,12 @@ fn daemon_down(ctx: &Ctx, st: &DockerState) -> bool {
     ctx.env_is("FAKE_DOCKER_DAEMON", "down") || st.daemon_down
 }
 
+/// For the tools that drive this daemon (minikube's docker driver): whether it answers, and docker's own words
+/// when it does not.
+pub fn daemon_error(ctx: &Ctx) -> Result<Option<String>> {
+    Ok(daemon_down(ctx, &load(ctx)?).then(|| cannot_connect(ctx)))
+}
+
 pub fn set_daemon(ctx: &Ctx, down: bool) -> Result<()> {
     state::update(ctx, "docker", |s: &mut DockerState| s.daemon_down = down)
 }
@@ -139,6 +145,17 @@ fn synth_base(name: &str) -> Image {
             },
         ],
     }
+}
+
+/// Whether `docker run -d` started a container of that name (or id prefix).
+pub fn container_exists(ctx: &Ctx, name: &str) -> Result<bool> {
+    Ok(load(ctx)?.containers.iter().any(|c| c.name == name || c.id.starts_with(name)))
+}
+
+/// The id of a local image, for the fakes that copy images out of the daemon (kind, k3d, push).
+pub fn image_id(ctx: &Ctx, reference: &str) -> Result<Option<String>> {
+    let st = load(ctx)?;
+    Ok(lookup(ctx, &st, reference).map(|i| i.id))
 }
 
 /// By tag, by (prefix of) id, or a FAKE_DOCKER_IMAGES entry.
@@ -220,6 +237,9 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
         "push",
         "container",
         "builder",
+        "exec",
+        "cp",
+        "network",
     ];
     if !known.contains(&sub) {
         return Ok(unknown_command(ctx, sub));
@@ -267,6 +287,10 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
         "rmi" => rmi(ctx, rest),
         "tag" => tag(ctx, rest),
         "pull" => pull(ctx, rest),
+        "push" => crate::registry::push(ctx, rest),
+        "exec" => crate::nodes::exec(ctx, rest),
+        "cp" => crate::nodes::cp(ctx, rest),
+        "network" => crate::nodes::network(ctx, rest),
         "run" => run_container(ctx, rest),
         "ps" => ps(ctx, rest),
         "rm" => rm_container(ctx, rest),
@@ -861,7 +885,11 @@ fn inspect(ctx: &Ctx, rest: &[String], kind: &str) -> Result<Reply> {
     let mut err = String::new();
     for r in &f.pos {
         match (kind, lookup(ctx, &st, r)) {
-            ("image" | "object", Some(img)) => found.push(inspect_value(&st, &img, &version(ctx))),
+            ("image" | "object", Some(img)) => {
+                let mut v = inspect_value(&st, &img, &version(ctx));
+                v["RepoDigests"] = json!(crate::registry::repo_digests(ctx, &img.id)?);
+                found.push(v)
+            }
             ("image", None) => err.push_str(&format!("Error response from daemon: No such image: {r}\n")),
             ("container", _) => err.push_str(&format!("Error response from daemon: No such container: {r}\n")),
             _ => err.push_str(&format!("Error: No such object: {r}\n")),
@@ -1174,9 +1202,17 @@ fn rm_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
 
 fn info(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["-f", "--format"]);
-    let v = json!({"ServerVersion": version(ctx), "Driver": "overlay2", "OperatingSystem": "Debian GNU/Linux 12 (bookworm)",
+    // FAKE_DOCKER_OS="Docker Desktop" and FAKE_DOCKER_ROOTLESS=1 model the daemons minikube tunnels for: it reads
+    // `OperatingSystem` and a `name=rootless` entry of `SecurityOptions` (minikube `pkg/drivers/kic/oci/info.go:67-74`;
+    // the engine lists rootless among its security options, moby `daemon/info.go` fillSecurityOptions).
+    let os = ctx.env("FAKE_DOCKER_OS").unwrap_or_else(|| "Debian GNU/Linux 12 (bookworm)".into());
+    let mut security = vec!["name=seccomp,profile=builtin"];
+    if ctx.env_is("FAKE_DOCKER_ROOTLESS", "1") {
+        security.push("name=rootless");
+    }
+    let v = json!({"ServerVersion": version(ctx), "Driver": "overlay2", "OperatingSystem": os,
                    "OSType": "linux", "Architecture": "x86_64", "NCPU": 2, "MemTotal": 8_323_002_368u64, "Name": "fake-docker",
-                   "Images": load(ctx)?.images.len()});
+                   "SecurityOptions": security, "Images": load(ctx)?.images.len()});
     Ok(Reply::ok(match f.get(&["-f", "--format"]) {
         Some(t) => format!("{}\n", template::render(&t, &v)),
         None => format!("Server:\n Server Version: {}\n Storage Driver: overlay2\n", version(ctx)),

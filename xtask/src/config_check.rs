@@ -37,6 +37,8 @@ struct Checker<'a> {
 
 impl Checker<'_> {
     fn run(&self, cfg: &Config) -> Result<(), ConfigError> {
+        // The project's name is also the repository path images are pushed under (a target's local registry).
+        self.name("project", &cfg.project, "project", names::plain(&cfg.project))?;
         if cfg.project.trim().is_empty() || cfg.project.chars().any(char::is_control) {
             return Err(self.err(
                 "project",
@@ -204,6 +206,9 @@ impl Checker<'_> {
                 self.path("file", f, Kind::Output)?;
             }
         }
+        for (name, t) in &cfg.targets {
+            self.target(name, t)?;
+        }
         for (name, t) in &cfg.tools {
             if let Some(m) = &t.minimum {
                 if crate::version::Version::parse(m).is_none() {
@@ -213,6 +218,71 @@ impl Checker<'_> {
                         &format!("tools.{name}.minimum: `{m}` is not a version such as `3.14.0`"),
                     ));
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// A deploy target's names and paths: its name becomes part of file names and `--target`, its cluster's name
+    /// and context reach kind, k3d and kubectl.
+    fn target(&self, name: &str, t: &crate::target::TargetSpec) -> Result<(), ConfigError> {
+        use crate::target::ClusterSpec;
+        self.name(name, name, "a target's name", names::plain(name))?;
+        if let Some(ns) = &t.namespace {
+            self.name("namespace", ns, &format!("targets.{name}.namespace"), names::dns1123_label(ns))?;
+        }
+        if let Some(r) = &t.release_name {
+            self.name("release_name", r, &format!("targets.{name}.release_name"), names::dns1123_subdomain(r, 53))?;
+        }
+        for f in t.values.iter().flatten() {
+            self.path("values", f, Kind::File)?;
+        }
+        for k in t.set.keys() {
+            if k.is_empty() || k.starts_with(['-', '.']) || k.contains(['=', ',']) {
+                return Err(self.err(
+                    k,
+                    k,
+                    &format!("`{k}` is not a chart value key: write dotted keys such as `a.b`"),
+                ));
+            }
+        }
+        match &t.cluster {
+            ClusterSpec::Kind(c) | ClusterSpec::K3d(c) => {
+                self.name("name", &c.name, &format!("targets.{name}.cluster.name"), names::dns1123_label(&c.name))?;
+                if let Some(v) = &c.kubernetes_version {
+                    self.name(
+                        "kubernetes_version",
+                        v,
+                        &format!("targets.{name}.cluster.kubernetes_version"),
+                        names::word(v),
+                    )?;
+                }
+            }
+            ClusterSpec::Existing(e) => {
+                // Context names are free-form (`arn:aws:eks:...:cluster/x`), but never a flag or blank.
+                let ok = !e.context.is_empty()
+                    && !e.context.starts_with('-')
+                    && !e.context.chars().any(|c| c.is_control() || c.is_whitespace());
+                if !ok {
+                    return Err(self.err(
+                        "context",
+                        &e.context,
+                        &format!(
+                            "targets.{name}.cluster.context `{}` is not a kube context name: no spaces, control \
+                             characters or leading `-`",
+                            shown(&e.context)
+                        ),
+                    ));
+                }
+            }
+            ClusterSpec::Minikube(c) => {
+                self.name(
+                    "profile",
+                    &c.profile,
+                    &format!("targets.{name}.cluster.profile"),
+                    names::minikube_profile(&c.profile),
+                )?;
+                self.name("driver", &c.driver, &format!("targets.{name}.cluster.driver"), names::word(&c.driver))?;
             }
         }
         Ok(())

@@ -72,6 +72,31 @@ pub const DEFS: &[ToolDef] = &[
             "`cargo xtask tools install helm` (pinned) or `winget install Helm.Helm`",
         ],
     },
+    // kind and k3d: only for targets that use them (doctor leaves them out otherwise).
+    ToolDef {
+        name: "kind",
+        program: "kind",
+        // `kind version` prints `kind v0.32.0 go1.24.6 linux/amd64` (pkg/cmd/kind/version/version.go:56-58 at v0.32.0).
+        version_args: &["version"],
+        default_minimum: "0.20.0",
+        install: [
+            "https://kind.sigs.k8s.io/docs/user/quick-start/#installation (`go install sigs.k8s.io/kind@v0.32.0`)",
+            "`brew install kind`",
+            "`winget install Kubernetes.kind`",
+        ],
+    },
+    ToolDef {
+        name: "k3d",
+        program: "k3d",
+        // `k3d version` prints `k3d version v5.9.0` then `k3s version ...` (cmd/root.go:258-259 at v5.9.0).
+        version_args: &["version"],
+        default_minimum: "5.6.0",
+        install: [
+            "https://k3d.io/stable/#installation (`curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh | bash`)",
+            "`brew install k3d`",
+            "`choco install k3d`",
+        ],
+    },
     ToolDef {
         name: "trivy",
         program: "trivy",
@@ -135,6 +160,7 @@ pub fn hint(def: &ToolDef) -> &'static str {
 
 /// What the config needs a tool for; empty when it is optional.
 pub fn needed_for(def: &ToolDef, cfg: &Config) -> Vec<&'static str> {
+    let uses = |p: crate::target::Provider| cfg.targets.values().any(|t| t.cluster.provider() == p);
     let ai_uses = |t: AiTool| cfg.ai.on_failure == Some(t) || cfg.ai.steps.iter().any(|s| s.tool == t);
     let mut v = match def.name {
         "docker" if !cfg.images.is_empty() => vec!["build", "up"],
@@ -142,6 +168,8 @@ pub fn needed_for(def: &ToolDef, cfg: &Config) -> Vec<&'static str> {
         "kubectl" => vec!["up", "verify", "manifests"],
         "helm" => vec!["up", "verify --static", "manifests"],
         "trivy" if cfg.gates.vulnerabilities.enabled && !cfg.images.is_empty() => vec!["build (vulnerability gate)"],
+        "kind" if uses(crate::target::Provider::Kind) => vec!["up --target (kind)"],
+        "k3d" if uses(crate::target::Provider::K3d) => vec!["up --target (k3d)"],
         "kubectl-ai" if ai_uses(AiTool::KubectlAi) => vec!["ai steps"],
         "kagent" if ai_uses(AiTool::Kagent) => vec!["ai steps"],
         "docker-ai" if ai_uses(AiTool::DockerAi) => vec!["ai steps"],
@@ -250,6 +278,17 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
             p.version = serde_json::from_str::<serde_json::Value>(&out.stdout)
                 .ok()
                 .and_then(|v| v["clientVersion"]["gitVersion"].as_str().map(str::to_string))
+                .and_then(|s| Version::parse(&s))
+                .or_else(|| Version::find(&text))
+                .map(|v| v.text);
+        }
+        "kagent" => {
+            // JSON with sorted keys: `backend_version` (the controller's, "unknown" when unreachable) comes before
+            // `kagent_version` (the CLI's), kagent v0.9.12 `go/core/cli/internal/cli/agent/version.go:14-30`.
+            p.found = true;
+            p.version = serde_json::from_str::<serde_json::Value>(out.stdout.trim())
+                .ok()
+                .and_then(|v| v["kagent_version"].as_str().map(str::to_string))
                 .and_then(|s| Version::parse(&s))
                 .or_else(|| Version::find(&text))
                 .map(|v| v.text);

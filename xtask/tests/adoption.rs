@@ -100,7 +100,7 @@ fn plan_up_prints_their_commands_and_runs_nothing() {
         "$ helm template catalog chart -n catalog -f chart/values-dev.yaml -f target/xtask/runs/",
         "$ helm upgrade catalog chart -n catalog --kube-context catalog --install --create-namespace --atomic --wait \
          --timeout 300s -f chart/values-dev.yaml --set backend.image.tag=0.3.0-",
-        "$ helm test catalog -n catalog --kube-context catalog --logs --timeout 300s",
+        "$ helm test catalog -n catalog --kube-context catalog --timeout 300s",
         "$ minikube service catalog-web -n catalog -p catalog --url",
     ] {
         out.stdout_contains(line);
@@ -173,7 +173,7 @@ fn up_deploys_their_chart_with_their_keys() {
         assert!(tag.starts_with("0.3.0-"), "{load}");
         assert!(upgrade.contains(&format!(" --set {key}.image.tag={tag} ")), "{upgrade}");
     }
-    assert!(helm.contains(&"helm test catalog -n catalog --kube-context catalog --logs --timeout 300s".to_string()));
+    assert!(helm.contains(&"helm test catalog -n catalog --kube-context catalog --timeout 300s".to_string()));
     assert!(!sb.project_path(".secrets/api-token").exists(), "the env var was set: nothing to generate");
 }
 

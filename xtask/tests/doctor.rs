@@ -102,7 +102,7 @@ fn doctor_passes_when_every_required_tool_is_at_its_minimum() {
     let out = sb.xtask(&["doctor"]).run();
     out.assert_success();
     for (tool, version) in
-        [("docker", "27.3.1"), ("minikube", "1.34.0"), ("kubectl", "1.31.1"), ("helm", "3.16.2"), ("trivy", "0.56.2")]
+        [("docker", "27.3.1"), ("minikube", "1.35.0"), ("kubectl", "1.31.1"), ("helm", "3.16.2"), ("trivy", "0.56.2")]
     {
         let row = out.stdout.lines().find(|l| l.starts_with(&format!("{tool} "))).unwrap();
         assert!(row.contains(" ok ") && row.contains(version), "{row}");
@@ -151,4 +151,7 @@ fn a_required_ai_tool_is_checked_when_the_config_uses_it() {
     let kagent = v["tools"].as_array().unwrap().iter().find(|t| t["name"] == "kagent").unwrap().clone();
     assert_eq!(kagent["required"], true);
     assert_eq!(kagent["needed_for"], serde_json::json!(["ai steps"]));
+    // `kagent version` prints the controller's `backend_version` before the CLI's `kagent_version` (sorted keys):
+    // the CLI's is the one checked.
+    assert_eq!(kagent["version"], "0.6.3", "{kagent}");
 }

@@ -539,6 +539,7 @@ impl<'c> Run<'c> {
             exit_code: code,
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
+            target: ctx.active_target().map(report::TargetRecord::of),
             steps: records,
         };
         report.write(&run_dir)?;

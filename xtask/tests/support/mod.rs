@@ -22,7 +22,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Every program the fake answers for.
-pub const TOOLS: &[&str] = &["docker", "minikube", "kubectl", "helm", "trivy", "kubectl-ai", "kagent"];
+pub const TOOLS: &[&str] = &["docker", "minikube", "kind", "k3d", "kubectl", "helm", "trivy", "kubectl-ai", "kagent"];
 
 /// Variables that would leak the developer's real setup into a run (and the fakes' own knobs).
 const SCRUBBED: &[&str] = &[
