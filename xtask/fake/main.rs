@@ -9,6 +9,10 @@ mod calls;
 mod cluster;
 mod docker;
 mod dockerfile;
+/// moby/patternmatcher, ported with citations: the same reading of `.dockerignore` the docker CLI does.
+#[path = "../src/pipeline/dockerignore.rs"]
+#[allow(dead_code)]
+mod dockerignore;
 mod helm;
 mod k3d;
 mod kind;

@@ -30,7 +30,8 @@ impl Doctor {
         let rows = check(ctx, cfg);
         if self.json {
             let ok = rows.iter().all(|r| r.ok || !r.required);
-            let doc = serde_json::json!({ "ok": ok, "tools": rows });
+            // Versioned like report.json and the --json events: bumped when a field's meaning changes.
+            let doc = serde_json::json!({ "schema_version": 1, "ok": ok, "tools": rows });
             crate::outln!("{}", serde_json::to_string_pretty(&doc)?);
         } else {
             print_table(&rows);
@@ -102,6 +103,7 @@ fn print_table(rows: &[Row]) {
             (Some(_), false) if !r.probe.found => "optional",
             (Some(_), false) => "unusable",
             (Some(s), true) if s.contains("older than") => "TOO OLD",
+            (Some(s), true) if s.contains(" is refused: ") => "REFUSED",
             (Some(_), true) if !r.probe.found => "MISSING",
             (Some(_), true) => "UNUSABLE",
         };

@@ -101,7 +101,9 @@ pub const DEFS: &[ToolDef] = &[
         name: "trivy",
         program: "trivy",
         version_args: &["--version"],
-        default_minimum: "0.50.0",
+        // 0.65: the first release that finds images through the active docker context (#9166); older ones miss
+        // the image on Docker Desktop without the default socket, Colima and the like.
+        default_minimum: "0.65.0",
         install: [
             "`cargo xtask tools install trivy` (pinned) or https://trivy.dev/latest/getting-started/installation/",
             "`cargo xtask tools install trivy` (pinned) or `brew install trivy`",
@@ -188,7 +190,20 @@ pub fn minimum(def: &ToolDef, cfg: Option<&Config>) -> Version {
         .and_then(|t| t.minimum.as_deref())
         .and_then(Version::parse)
         .or_else(|| Version::parse(def.default_minimum))
-        .unwrap_or(Version { major: 0, minor: 0, patch: 0, text: "0.0.0".into() })
+        .unwrap_or_else(|| Version::parse("0.0.0").expect("a valid version"))
+}
+
+/// Releases refused whatever the minimum, with why: (tool, version, reason).
+pub const REFUSED: &[(&str, &str, &str)] = &[(
+    "trivy",
+    "0.69.4",
+    "a malicious build was published under that number in March 2026 (NixOS/nixpkgs#501606, \
+     microsoft/winget-pkgs#350435)",
+)];
+
+/// Why `version` of `tool` is refused, if it is a known-bad release.
+pub fn refused(tool: &str, version: &Version) -> Option<&'static str> {
+    REFUSED.iter().find(|(t, v, _)| *t == tool && Version::parse(v).as_ref() == Some(version)).map(|(_, _, why)| *why)
 }
 
 /// Where a program is: the pinned copy in .xtask/bin, else the first on PATH.
@@ -340,6 +355,10 @@ pub fn shortfall(probe: &Probe, minimum: &Version, needed: bool) -> Option<Strin
         return Some("the Docker daemon does not answer (is it running, and may this user use it?)".to_string());
     }
     match probe.version.as_deref().and_then(Version::parse) {
+        Some(v) if refused(probe.name, &v).is_some() => Some(format!(
+            "version {v} is refused: {}; install another release",
+            refused(probe.name, &v).unwrap_or_default()
+        )),
         Some(v) if &v < minimum => Some(format!("version {v} is older than the minimum {minimum}")),
         Some(_) => None,
         None => Some("version unknown".to_string()),
@@ -416,5 +435,38 @@ mod tests {
         let down = r#"{"Client":{"Version":"28.2.2"},"Server":null}"#;
         parse_docker(down, down, &mut p);
         assert_eq!(p.daemon, Some(false));
+    }
+}
+
+#[cfg(test)]
+mod version_gate_tests {
+    use super::*;
+
+    fn probe_at(name: &'static str, version: &str) -> Probe {
+        Probe {
+            name,
+            found: true,
+            path: None,
+            source: None,
+            version: Some(version.into()),
+            daemon: None,
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn a_pre_release_is_below_its_release_and_a_known_bad_release_is_refused_with_its_reason() {
+        let min = Version::parse("3.14.0").unwrap();
+        assert_eq!(
+            shortfall(&probe_at("helm", "3.14.0-rc.1"), &min, true).as_deref(),
+            Some("version 3.14.0-rc.1 is older than the minimum 3.14.0")
+        );
+        assert_eq!(shortfall(&probe_at("helm", "3.14.0+g3fc9f4b"), &min, true), None);
+        let trivy_min = minimum(find_def("trivy").unwrap(), None);
+        assert_eq!(trivy_min.text, "0.65.0");
+        let why = shortfall(&probe_at("trivy", "0.69.4"), &trivy_min, true).unwrap();
+        assert!(why.starts_with("version 0.69.4 is refused: a malicious build was published"), "{why}");
+        assert_eq!(shortfall(&probe_at("trivy", "0.69.3"), &trivy_min, true), None);
+        assert!(shortfall(&probe_at("trivy", "0.64.1"), &trivy_min, true).unwrap().contains("older than"));
     }
 }

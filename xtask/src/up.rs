@@ -27,7 +27,11 @@ impl Up {
         self.add_steps(ctx, &mut run)?;
         let values = run.execute()?;
         if let Some(url) = values.get("app.url") {
-            crate::outln!("{url}");
+            if crate::events::enabled() {
+                crate::events::emit("result", serde_json::json!({ "name": "app.url", "value": url }));
+            } else {
+                crate::outln!("{url}");
+            }
         }
         Ok(())
     }

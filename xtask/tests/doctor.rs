@@ -26,7 +26,7 @@ fn xtask_alone_lists_every_command() {
     }
     let help = project().xtask(&["--help"]).run();
     help.assert_success()
-        .stdout_contains("Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 interrupted.");
+        .stdout_contains("Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 Ctrl-C, 143 SIGTERM.");
 }
 
 #[test]
@@ -54,6 +54,7 @@ fn doctor_json_has_one_entry_per_tool() {
     let out = doctor_without_tools(&["doctor", "--json"]);
     out.assert_code(1);
     let v: Value = out.json();
+    assert_eq!(v["schema_version"], 1);
     assert_eq!(v["ok"], false);
     let tools = v["tools"].as_array().unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
@@ -86,7 +87,7 @@ fn doctor_names_tools_below_their_minimums() {
         ("helm", "3.10.2", "3.14.0"),
         ("minikube", "1.29.0", "1.32.0"),
         ("kubectl", "1.27.3", "1.28.0"),
-        ("trivy", "0.45.1", "0.50.0"),
+        ("trivy", "0.45.1", "0.65.0"),
         ("docker", "19.03.15", "20.10.0"),
     ] {
         out.stderr_contains(&format!("  - {tool}: version {found}"));
@@ -102,7 +103,7 @@ fn doctor_passes_when_every_required_tool_is_at_its_minimum() {
     let out = sb.xtask(&["doctor"]).run();
     out.assert_success();
     for (tool, version) in
-        [("docker", "27.3.1"), ("minikube", "1.35.0"), ("kubectl", "1.31.1"), ("helm", "3.16.2"), ("trivy", "0.56.2")]
+        [("docker", "27.3.1"), ("minikube", "1.35.0"), ("kubectl", "1.31.1"), ("helm", "3.16.2"), ("trivy", "0.69.3")]
     {
         let row = out.stdout.lines().find(|l| l.starts_with(&format!("{tool} "))).unwrap();
         assert!(row.contains(" ok ") && row.contains(version), "{row}");
@@ -110,6 +111,19 @@ fn doctor_passes_when_every_required_tool_is_at_its_minimum() {
     // Exactly at the minimum passes too; the config's own minimum wins over the default.
     let sb = project().with_env("FAKE_HELM_VERSION", "3.14.0");
     sb.xtask(&["doctor"]).run().assert_success();
+}
+
+#[test]
+fn doctor_refuses_a_known_bad_trivy_and_a_pre_release_below_the_minimum() {
+    let sb = project().with_env("FAKE_TRIVY_VERSION", "0.69.4").with_env("FAKE_HELM_VERSION", "3.14.0-rc.1");
+    let out = sb.xtask(&["doctor"]).run();
+    out.assert_code(1);
+    let row = |tool: &str| out.stdout.lines().find(|l| l.starts_with(&format!("{tool} "))).unwrap().to_string();
+    assert!(row("trivy").contains("REFUSED") && row("trivy").contains("0.69.4"), "{}", row("trivy"));
+    out.stderr_contains("  - trivy: version 0.69.4 is refused: a malicious build was published under that number");
+    // SemVer: 3.14.0-rc.1 comes before 3.14.0, so it does not meet a 3.14.0 minimum.
+    assert!(row("helm").contains("TOO OLD"), "{}", row("helm"));
+    out.stderr_contains("  - helm: version 3.14.0-rc.1+g13654a5 is older than the minimum 3.14.0");
 }
 
 #[test]

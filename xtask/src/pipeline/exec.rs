@@ -381,7 +381,7 @@ fn signal_group(pid: u32, _kill: bool) {
 }
 
 /// Installs the Ctrl-C / SIGTERM handler: marks the run interrupted and ends every running child's group. The run
-/// then records itself as interrupted and exits 130.
+/// then records itself as interrupted and exits 130 (143 after SIGTERM).
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         if INTERRUPTED.load(Ordering::SeqCst) {
@@ -391,10 +391,11 @@ pub fn install_interrupt_handler() {
                 signal_group(*pid, true);
             }
             secrets::remove_live_files();
-            std::process::exit(130);
+            std::process::exit(crate::signals::interrupt_code().into());
         }
         interrupt();
     });
+    crate::signals::note_sigterm();
 }
 
 /// Marks the run interrupted and asks every running child's group to stop (SIGTERM; the waits escalate to

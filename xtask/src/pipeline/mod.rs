@@ -3,6 +3,7 @@
 //! `--dry-run` walks the same graph and prints the commands instead of running them.
 
 pub mod cache;
+pub mod dockerignore;
 pub mod exec;
 pub mod output;
 pub mod progress;
@@ -302,6 +303,11 @@ impl StepCx<'_> {
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
         });
+        crate::events::emit(
+            "command",
+            serde_json::json!({ "step": self.id, "command": shown, "exit_code": out.code,
+                "duration_ms": out.duration.as_millis() as u64, "timed_out": out.timed_out }),
+        );
         if out.interrupted {
             return Err(Interrupted.into());
         }
@@ -387,6 +393,7 @@ impl StepCx<'_> {
             },
         };
         let hit = reason.starts_with("cached");
+        crate::events::emit("cache", serde_json::json!({ "step": self.id, "hit": hit, "reason": reason }));
         if self.dry {
             crate::outln!("    cache: {reason}");
             if !hit {
@@ -486,6 +493,7 @@ impl<'c> Run<'c> {
         );
         let run_dir = self.dir.clone().unwrap_or_else(|| ctx.state_dir().join("runs").join(&run_id));
         let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir(), &self.command)?) };
+        crate::events::emit("run_started", serde_json::json!({ "run_id": run_id, "command": self.command }));
         if !dry {
             // Secret files of runs that were killed outright: with the lock held, no live run owns any.
             secrets::remove_stale_files(&ctx.state_dir());
@@ -527,7 +535,7 @@ impl<'c> Run<'c> {
             records.iter().filter(|r| r.status == StepStatus::Failed).map(|r| r.id.clone()).collect();
         let interrupted = exec::interrupted();
         let (status, code) = match (interrupted, failed.is_empty()) {
-            (true, _) => ("interrupted", 130),
+            (true, _) => ("interrupted", i32::from(crate::signals::interrupt_code())),
             (false, false) => ("failed", 1),
             (false, true) => ("passed", 0),
         };
@@ -543,6 +551,11 @@ impl<'c> Run<'c> {
             steps: records,
         };
         report.write(&run_dir)?;
+        crate::events::emit(
+            "run_finished",
+            serde_json::json!({ "run_id": run_id, "status": status, "exit_code": code,
+                "report": ctx.rel(&run_dir.join("report.json")) }),
+        );
         cache::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
         let count = |s: StepStatus| report.steps.iter().filter(|r| r.status == s).count();
         shared.progress.println(&format!(
