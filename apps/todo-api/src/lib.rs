@@ -11,10 +11,15 @@ pub mod tasks;
 
 use std::future::Future;
 
-use axum::extract::DefaultBodyLimit;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use todo_common::log;
+use todo_common::metrics::{self, Metrics};
 use tokio::net::TcpListener;
 
 pub use db::Db;
@@ -25,12 +30,21 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: Db,
+    /// Request counts and latencies for /metrics; each server has its own.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    pub fn new(db: Db) -> AppState {
+        AppState { db, metrics: Metrics::new() }
+    }
 }
 
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/ready", get(health::ready))
+        .route("/metrics", get(metrics_page))
         .route("/api/tasks", get(tasks::list).post(tasks::create))
         .route("/api/tasks/{id}", get(tasks::get).patch(tasks::update).delete(tasks::delete))
         .route("/api/tasks/{id}/complete", post(tasks::complete))
@@ -39,7 +53,16 @@ pub fn router(state: AppState) -> Router {
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::map_response(error::ensure_json))
         .layer(middleware::from_fn(log::requests))
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .with_state(state)
+}
+
+/// GET /metrics: requests by route and status, latency histograms, the connection pool, RSS (Prometheus text).
+async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = String::with_capacity(4096);
+    state.metrics.render(&mut out);
+    state.db.render_metrics(&mut out);
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], out)
 }
 
 /// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests to finish.
@@ -48,6 +71,6 @@ pub async fn serve(
     db: Db,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let fields = [("database", db.target()), ("version", env!("CARGO_PKG_VERSION").into())];
-    todo_common::server::serve(listener, router(AppState { db }), &fields, shutdown).await
+    let fields = [("database", db.target()), ("pool", db.pool_fields()), ("version", env!("CARGO_PKG_VERSION").into())];
+    todo_common::server::serve(listener, router(AppState::new(db)), &fields, shutdown).await
 }
