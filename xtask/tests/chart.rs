@@ -1,7 +1,8 @@
 //! The Helm chart under Helm's real engine: lint and render with every values file, Kubernetes 1.28-1.31 schema
 //! validation, hardening/probes/resources/labels, documented values, and k8s/ in sync
 //! (scripts/ci/check-chart.py). Needs the Python tools from scripts/ci/requirements.txt (`.ci/run` installs them
-//! into .venv); skipped with a notice when they are absent, a failure when XTASK_REQUIRE_ENGINES=1.
+//! into .venv), so the test is `#[ignore]`d with that reason in a plain `cargo test`; run with `--include-ignored`,
+//! a missing tool prints a skip notice, or fails the test when XTASK_REQUIRE_ENGINES=1.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -23,6 +24,7 @@ fn python_with_tools() -> Option<PathBuf> {
 }
 
 #[test]
+#[ignore = "needs Helm's engine (helm-python-sdk) and kubernetes-validate: pip install -r scripts/ci/requirements.txt"]
 fn chart_passes_static_checks_under_helms_real_engine() {
     let Some(python) = python_with_tools() else {
         assert!(

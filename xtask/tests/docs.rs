@@ -1,8 +1,8 @@
 //! The docs against the code: every `cargo xtask ...` command shown in README.md, docs/ and the GitHub workflow
 //! exists with the subcommands, flags and values shown (checked against the real `--help`); every xtask.yaml key in
 //! config.rs is documented in docs/configuration.md and every documented key exists; relative links and anchors
-//! resolve; and the workflow passes GitHub's workflow schema (check-jsonschema, skipped with a notice when it is
-//! absent, a failure when XTASK_REQUIRE_ENGINES=1).
+//! resolve; and the workflow passes GitHub's workflow schema (check-jsonschema: `#[ignore]`d with that reason in a
+//! plain `cargo test`, run by CI with `--include-ignored`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -846,6 +846,7 @@ fn check_jsonschema() -> Option<PathBuf> {
 }
 
 #[test]
+#[ignore = "needs check-jsonschema: pip install -r scripts/ci/requirements.txt"]
 fn workflow_passes_the_github_workflow_schema() {
     let Some(tool) = check_jsonschema() else {
         assert!(

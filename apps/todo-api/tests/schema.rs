@@ -9,6 +9,7 @@ use todo_api::schema;
 use tokio::sync::Barrier;
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_concurrent_schema_init_from_8_sessions() {
     let db = require_postgres!();
     // Eight separate connections released at once on a schema without the table: without the advisory
@@ -54,6 +55,7 @@ async fn postgres_concurrent_schema_init_from_8_sessions() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_servers_starting_together_all_become_ready() {
     let db = require_postgres!();
     // Start all four first (each spawns its own connect-and-init), then wait: their schema inits race.

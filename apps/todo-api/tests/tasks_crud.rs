@@ -18,6 +18,7 @@ fn ids(list: &Value) -> Vec<i64> {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_create_with_defaults() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -37,6 +38,7 @@ async fn postgres_create_with_defaults() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_create_with_all_fields_and_get() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -58,6 +60,7 @@ async fn postgres_create_with_all_fields_and_get() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_list_and_filter_by_status() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -77,6 +80,7 @@ async fn postgres_list_and_filter_by_status() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_patch_updates_only_sent_fields() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -111,6 +115,7 @@ async fn postgres_patch_updates_only_sent_fields() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_complete_is_idempotent() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -125,6 +130,7 @@ async fn postgres_complete_is_idempotent() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_delete_then_404() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;
@@ -140,6 +146,7 @@ async fn postgres_delete_then_404() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_state_survives_a_restart() {
     // Stateless server: a second instance on the same database sees the same tasks.
     let db = require_postgres!();
