@@ -33,6 +33,7 @@ fn metrics_page(res: &Response) -> String {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_pool_is_bounded_and_statements_are_prepared_once_per_connection() {
     let tdb = require_postgres!();
     let db = pool(&tdb.url, 2);
@@ -93,6 +94,7 @@ async fn postgres_pool_is_bounded_and_statements_are_prepared_once_per_connectio
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_requests_wait_for_a_saturated_pool_and_are_counted() {
     let tdb = require_postgres!();
     let db = pool(&tdb.url, 1);
@@ -116,6 +118,7 @@ async fn postgres_requests_wait_for_a_saturated_pool_and_are_counted() {
 }
 
 #[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_metrics_count_requests_by_route_and_status() {
     let tdb = require_postgres!();
     let db = pool(&tdb.url, 4);
