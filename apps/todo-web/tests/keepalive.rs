@@ -1,5 +1,5 @@
 //! The proxy keeps its connections to the backend alive and reuses them, instead of one TCP connection per
-//! proxied request.
+//! proxied request; and /metrics counts the proxied requests.
 
 mod common;
 
@@ -57,5 +57,23 @@ async fn sequential_proxied_requests_share_one_backend_connection() {
     }
     // The browser side opened 20 connections (the test client closes each); the backend side saw one.
     assert_eq!(accepted.load(Ordering::SeqCst), 1, "backend connections for 20 sequential requests");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn metrics_count_proxied_requests_under_the_route_template() {
+    let (backend, _accepted) = counting_backend().await;
+    let server = start_web(&backend).await;
+    for _ in 0..3 {
+        assert_eq!(server.get("/api/tasks/7").await.status, 200);
+    }
+    assert_eq!(server.get("/health").await.status, 200);
+    let res = server.get("/metrics").await;
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+    let page = res.text();
+    assert!(page.contains("http_requests_total{method=\"GET\",route=\"/api/{*rest}\",status=\"200\"} 3\n"), "{page}");
+    assert!(page.contains("http_requests_total{method=\"GET\",route=\"/health\",status=\"200\"} 1\n"), "{page}");
+    assert!(page.contains("http_request_duration_seconds_count{method=\"GET\",route=\"/api/{*rest}\"} 3\n"), "{page}");
     server.shutdown().await.unwrap();
 }
