@@ -12,7 +12,7 @@ Standard library only. Every line printed on stdout has the fixed format docs/be
 checked against (xtask/tests/benchmarks_doc.rs), so the doc can only be regenerated, not edited by hand.
 
   bench_pairs.py compare --name N --a-label L --a JSON --b-label L --b JSON [--figure time|wrk|pgbench] ...
-  bench_pairs.py measure --name N --label L --cmd JSON [--target '< 150'] ...
+  bench_pairs.py measure --name N --label L --cmd JSON [--target '< 150'] ...   (judged on CPU time)
   bench_pairs.py digest FILE            # the `digest` line for the block lines in FILE
 """
 
@@ -22,6 +22,7 @@ import json
 import math
 import os
 import re
+import resource
 import subprocess
 import sys
 import threading
@@ -139,6 +140,7 @@ def run_once(cmd, figure, timeout, prepare):
     if prepare:
         subprocess.run(prepare, check=True, stdout=subprocess.DEVNULL, timeout=timeout)
     capture = figure != "time"
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     try:
         p = subprocess.run(
@@ -155,7 +157,9 @@ def run_once(cmd, figure, timeout, prepare):
         err = (p.stderr or b"").decode(errors="replace")
         sys.exit(f"bench_pairs: `{' '.join(cmd)}` exited {p.returncode}\n{out[-2000:]}{err[-2000:]}")
     if figure == "time":
-        return wall_ms, {}
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu_ms = (ru1.ru_utime - ru0.ru_utime + ru1.ru_stime - ru0.ru_stime) * 1000
+        return wall_ms, {"cpu": cpu_ms}
     if figure == "wrk":
         m = re.search(r"Requests/sec:\s+([0-9.]+)", out)
         lat = dict(re.findall(r"^\s+(50|99)%\s+([0-9.]+\w+)", out, re.M))
@@ -249,26 +253,32 @@ def compare(a):
 
 
 def measure(a):
+    """One command, judged on its median CPU time (its own and its children's, user + sys): unlike the wall time,
+    that does not grow when other jobs take the cores, so the verdict holds from one run to the next. The wall
+    time is printed beside it."""
     target = parse_target(a.target)
     cmd = json.loads(a.cmd)
     prep = json.loads(a.prepare) if a.prepare else None
     load0 = load()
     for _ in range(a.warmup):
         run_once(cmd, "time", a.timeout, prep)
-    values = []
+    wall, cpu = [], []
     deadline = time.monotonic() + a.max_seconds
     while True:
-        values.append(run_once(cmd, "time", a.timeout, prep)[0])
-        if len(values) < a.runs:
+        w, extra = run_once(cmd, "time", a.timeout, prep)
+        wall.append(w)
+        cpu.append(extra["cpu"])
+        if len(cpu) < a.runs:
             continue
-        lo, hi = median_ci(values)
-        if judge(lo, hi, target) != "unclear" or len(values) >= a.max_runs or time.monotonic() > deadline:
+        lo, hi = median_ci(cpu)
+        if judge(lo, hi, target) != "unclear" or len(cpu) >= a.max_runs or time.monotonic() > deadline:
             break
+    lo, hi = median_ci(cpu)
     verdict = judge(lo, hi, target)
-    tgt = f"median {target[0]} {fmt(target[1])} ms" if target else "-"
+    tgt = f"median cpu {target[0]} {fmt(target[1])} ms" if target else "-"
     line = (
-        f"measure | {a.name} | {a.label}: ms {triple(values)} | CI95 {fmt(lo)} - {fmt(hi)} | runs {len(values)} | "
-        f"target {tgt} | {verdict} | load {fmt(load0)} -> {fmt(load())}"
+        f"measure | {a.name} | {a.label}: cpu ms {triple(cpu)}, wall ms {triple(wall)} | CI95 {fmt(lo)} - {fmt(hi)} | "
+        f"runs {len(cpu)} | target {tgt} | {verdict} | load {fmt(load0)} -> {fmt(load())}"
     )
     emit(line, a.out)
 
@@ -320,7 +330,7 @@ def main():
     m.add_argument("--max-seconds", type=float, default=300)
     m.add_argument("--warmup", type=int, default=1)
     m.add_argument("--timeout", type=float, default=300)
-    m.add_argument("--target", help="e.g. '< 150' (ms, for the median)")
+    m.add_argument("--target", help="e.g. '< 150' (ms of CPU, for the median)")
     m.add_argument("--out")
     d = sub.add_parser("digest")
     d.add_argument("file")

@@ -83,7 +83,7 @@ fn bad_line(line: &str) -> Option<&'static str> {
                 && is_side(f[2])
                 && is_ci(f[3])
                 && f[4].strip_prefix("runs ").is_some_and(|n| n.parse::<u32>().is_ok())
-                && is_target(f[5], "median ", " ms")
+                && is_target(f[5], "median cpu ", " ms")
                 && is_verdict(f[6])
                 && is_load(f[7])
         }
