@@ -26,6 +26,16 @@ fn sample(page: &str, series: &str) -> Option<f64> {
     page.lines().find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.trim().parse().ok())
 }
 
+/// The PostgreSQL backend pid of each connection, sorted: the same pids mean the same connections.
+async fn backend_pids(conns: &[todo_api::db::Conn]) -> Vec<i32> {
+    let mut pids = vec![];
+    for c in conns {
+        pids.push(c.client.query_one("SELECT pg_backend_pid()", &[]).await.unwrap().get::<_, i32>(0));
+    }
+    pids.sort();
+    pids
+}
+
 fn metrics_page(res: &Response) -> String {
     assert_eq!(res.status, 200, "{}", res.text());
     assert_eq!(res.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
@@ -39,6 +49,10 @@ async fn postgres_pool_is_bounded_and_statements_are_prepared_once_per_connectio
     let db = pool(&tdb.url, 2);
     let server = start(&db).await;
     let admin = tdb.admin().await;
+    // Open both connections now (two held at once), so none is opened during the requests below.
+    let held = vec![db.conn().await.unwrap(), db.conn().await.unwrap()];
+    let pids_before = backend_pids(&held).await;
+    drop(held);
     // The server's clock, before any of the requests below.
     let before: String = admin.query_one("SELECT clock_timestamp()::text", &[]).await.unwrap().get(0);
     tokio::time::sleep(Duration::from_millis(20)).await;
@@ -68,28 +82,31 @@ async fn postgres_pool_is_bounded_and_statements_are_prepared_once_per_connectio
         .get(0);
     assert!((1..=2).contains(&sessions), "{sessions} sessions for a pool of 2");
     let page = metrics_page(&server.get("/metrics").await);
-    let opened = sample(&page, "todo_api_db_connections_opened_total").unwrap();
-    assert!((1.0..=2.0).contains(&opened), "{opened} connections opened\n{page}");
+    assert_eq!(sample(&page, "todo_api_db_connections_opened_total"), Some(2.0), "{page}");
     assert_eq!(sample(&page, "todo_api_db_pool_max_connections"), Some(2.0));
 
-    // On a pooled connection, the handlers' statements are the ones prepared when it was made: six of them,
-    // all prepared before the requests above (a per-request prepare would be newer, or gone after use).
-    let conn = db.conn().await.unwrap();
-    let rows = conn
-        .client
-        .query(
-            "SELECT statement, prepare_time < $1::text::timestamptz FROM pg_prepared_statements \
+    // On both pooled connections, the same two as before the requests, the handlers' statements are the ones
+    // prepared when the connection was made: six, all older than the requests (a per-request prepare would be
+    // newer, or gone after use).
+    let held = vec![db.conn().await.unwrap(), db.conn().await.unwrap()];
+    assert_eq!(backend_pids(&held).await, pids_before, "the pool replaced a connection");
+    for conn in &held {
+        let rows = conn
+            .client
+            .query(
+                "SELECT statement, prepare_time < $1::text::timestamptz FROM pg_prepared_statements \
              WHERE NOT from_sql AND statement NOT LIKE '%pg_prepared_statements%'",
-            &[&before],
-        )
-        .await
-        .unwrap();
-    assert_eq!(rows.len(), 6, "{:?}", rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>());
-    for row in &rows {
-        assert!(row.get::<_, bool>(1), "prepared during the requests: {}", row.get::<_, String>(0));
+                &[&before],
+            )
+            .await
+            .unwrap();
+        assert_eq!(rows.len(), 6, "{:?}", rows.iter().map(|r| r.get::<_, String>(0)).collect::<Vec<_>>());
+        for row in &rows {
+            assert!(row.get::<_, bool>(1), "prepared during the requests: {}", row.get::<_, String>(0));
+        }
+        assert!(rows.iter().any(|r| r.get::<_, String>(0).starts_with("SELECT id, title")));
     }
-    assert!(rows.iter().any(|r| r.get::<_, String>(0).starts_with("SELECT id, title")));
-    drop(conn);
+    drop(held);
     server.shutdown().await.unwrap();
 }
 
