@@ -131,7 +131,6 @@ fn the_figures_block_is_bench_sh_output_with_every_comparison() {
     let mut errors = check_block(&lines);
     for needed in [
         "compare | no-op cargo xtask build vs docker build x2 cached, parallel |",
-        "compare | no-op xtask up per image, ",
         "compare | GET /api/tasks, 100 connections,",
         "compare | POST /api/tasks, 100 connections,",
         "count | tool calls per no-op xtask up (fakes) |",
