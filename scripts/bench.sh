@@ -15,7 +15,7 @@
 #                  checks the block's format and digest, so the figures cannot be edited by hand)
 #   --skip PART    leave a part out (repeatable)
 #   --images A,B   image counts of the scaling comparison (default 64,1000)
-#   --duration S   seconds of each wrk / pgbench run (default 5)
+#   --duration S   seconds of each wrk / pgbench run (default 4)
 #   --db-conns N   the API's DATABASE_POOL_SIZE and pgbench's clients (default 10, the API's default pool)
 # The API part needs wrk, pgbench and PostgreSQL: they are installed through apt (and PostgreSQL started with
 # scripts/ci/postgres.sh) when missing, as root; BENCH_DATABASE_URL or TODO_TEST_DATABASE_URL picks the database.
@@ -28,7 +28,7 @@ REPO=$PWD
 WRITE_DOC=0
 SKIP=" "
 IMAGES=64,1000
-DURATION=5
+DURATION=4
 DB_CONNS=10
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -307,13 +307,13 @@ LUA
     --figure-a wrk --figure-b pgbench --a-label "todo-api" --b-label "pgbench" \
     --a "$(json wrk -t2 -c100 -d"${DURATION}s" --latency "http://127.0.0.1:$port/api/tasks")" --b "$(pgbench_cmd "$WORK/select.sql")" \
     --prepare-a "$reset" --prepare-b "$reset" --rss-pid-file "$WORK/api.pid" \
-    --pairs 5 --max-pairs 8 --warmup 0 --timeout 60 --target '>= 0.9' --out "$RESULTS"
+    --pairs 10 --max-pairs 16 --warmup 0 --timeout 60 --target '>= 0.9' --out "$RESULTS"
   "${PAIRS[@]}" compare --name "POST /api/tasks, 100 connections, pool $DB_CONNS vs pgbench INSERT, $DB_CONNS connections" \
     --figure-a wrk --figure-b pgbench --a-label "todo-api" --b-label "pgbench" \
     --a "$(json wrk -t2 -c100 -d"${DURATION}s" --latency -s "$WORK/post.lua" "http://127.0.0.1:$port/api/tasks")" \
     --b "$(pgbench_cmd "$WORK/insert.sql")" \
     --prepare-a "$reset" --prepare-b "$reset" --rss-pid-file "$WORK/api.pid" \
-    --pairs 5 --max-pairs 8 --warmup 0 --timeout 60 --target '>= 0.9' --out "$RESULTS"
+    --pairs 10 --max-pairs 16 --warmup 0 --timeout 60 --target '>= 0.9' --out "$RESULTS"
   grep -q '"level":"error"' "$WORK/api.log" && { log "todo-api logged errors under load:"; grep '"level":"error"' "$WORK/api.log" | tail -n 5 >&2; }
   kill "$API_PID"; wait "$API_PID" 2>/dev/null || true; API_PID=""
 fi
