@@ -231,6 +231,31 @@ def check_probes(docs: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
+def check_shutdown(docs: list[dict[str, Any]]) -> list[str]:
+    """The app pods' shutdown adds up: the preStop wait, then the app's drain (DRAIN_TIMEOUT_SECONDS), then a
+    margin for the exit, all within terminationGracePeriodSeconds; else the kubelet SIGKILLs requests mid-flight."""
+    problems = []
+    for doc in workloads(docs):
+        if component_of(doc) not in READINESS_PATH or doc["kind"] != "Deployment":
+            continue
+        spec = doc["spec"]["template"]["spec"]
+        grace = spec.get("terminationGracePeriodSeconds", 30)  # the Kubernetes default
+        for c in spec["containers"]:
+            where = f"{kind_name(doc)}/{c['name']}"
+            cmd = (((c.get("lifecycle") or {}).get("preStop") or {}).get("exec") or {}).get("command") or []
+            if len(cmd) != 3 or cmd[1] != "sleep":
+                problems.append(f"{where}: preStop is not `<app> sleep N`: {cmd}")
+                continue
+            drain = next((e.get("value") for e in c.get("env", []) if e["name"] == "DRAIN_TIMEOUT_SECONDS"), None)
+            if drain is None:
+                problems.append(f"{where}: no DRAIN_TIMEOUT_SECONDS")
+                continue
+            need = int(cmd[2]) + float(drain) + 1
+            if grace < need:
+                problems.append(f"{where}: terminationGracePeriodSeconds {grace} < preStop {cmd[2]} + drain {drain} + 1")
+    return problems
+
+
 def check_resources(docs: list[dict[str, Any]], exact: bool) -> list[str]:
     problems = []
     for doc in workloads(docs):
@@ -600,6 +625,7 @@ def main() -> int:
         report.check(f"[{variant.name}] hardening (non-root, UID {APP_UID} apps, read-only root, no escalation, drop ALL)",
                      check_hardening(docs))
         report.check(f"[{variant.name}] liveness, readiness and startup probes", check_probes(docs))
+        report.check(f"[{variant.name}] preStop + drain time within the termination grace period", check_shutdown(docs))
         report.check(f"[{variant.name}] resource requests and limits" + (" (exact defaults)" if variant.defaults else ""),
                      check_resources(docs, variant.defaults))
         report.check(f"[{variant.name}] rolling update 1/1 and config checksums", check_rollout(docs))

@@ -53,7 +53,21 @@ pub fn kubectl_ai(ctx: &Ctx) -> Result<Reply> {
         _ => None,
     };
     if let Some(msg) = missing {
-        return Ok(Reply::fail(1, format!("creating llm client: {msg}\n")));
+        // cmd/main.go:496 wraps the agent manager's error (pkg/agent/manager.go:76, gollm/gemini.go:66); main
+        // prints it to stderr and exits 1 (cmd/main.go:253-262). GoogleCloudPlatform/kubectl-ai @ d4435ab.
+        return Ok(Reply::fail(
+            1,
+            format!("failed to get agent for new session: creating agent: creating llm client: {msg}\n"),
+        ));
+    }
+    if let Some(command) = ctx.env("FAKE_KUBECTL_AI_WANTS") {
+        if f.has(&["--quiet"]) && !f.has(&["--skip-permissions"]) {
+            // A tool call not judged read-only ends a --quiet (RunOnce) run (pkg/agent/conversation.go:722-735).
+            return Ok(Reply::fail(
+                1,
+                format!("RunOnce mode cannot handle permission requests. The following commands require approval:\n* {command}\nUse --skip-permissions flag to bypass permission checks in RunOnce mode.\n"),
+            ));
+        }
     }
     let Some(prompt) = f.pos.first() else {
         if f.has(&["--quiet"]) {
@@ -86,7 +100,12 @@ pub fn kagent(ctx: &Ctx) -> Result<Reply> {
     let unreachable = ctx.env_is("FAKE_KAGENT_UNREACHABLE", "1") || cluster::down(ctx)?.is_some();
     match f.pos.first().map(String::as_str) {
         Some("version") => {
-            let backend = if unreachable { "unknown".to_string() } else { "v0.6.3".to_string() };
+            // The controller's version is its own (a cluster installed earlier may run an older one).
+            let backend = if unreachable {
+                "unknown".to_string()
+            } else {
+                ctx.env("FAKE_KAGENT_BACKEND_VERSION").unwrap_or_else(|| "v0.5.9".into())
+            };
             let v = ctx.env("FAKE_KAGENT_VERSION").unwrap_or_else(|| "0.6.3".into());
             // json.Encoder output: keys sorted (map), trailing newline.
             Ok(Reply::ok(format!(

@@ -39,6 +39,19 @@ pub struct Image {
     pub layers: Vec<String>,
     /// Oldest first (the CLI prints newest first).
     pub history: Vec<Hist>,
+    /// Files COPY/ADD put in the image from the build context, for scanners that read the image (fake trivy).
+    #[serde(default)]
+    pub files: Vec<ImageFile>,
+}
+
+/// One file in an image's filesystem: what a scanner needs to know about it.
+#[derive(Serialize, Deserialize, Clone, Default, Debug)]
+pub struct ImageFile {
+    /// Path inside the image, without the leading `/` (Trivy's result `Target` for a binary).
+    pub path: String,
+    pub executable: bool,
+    /// An ELF file with cargo-auditable's `.dep-v0` section (the only Rust binaries Trivy can read).
+    pub dep_v0: bool,
 }
 
 #[derive(Serialize, Deserialize, Clone, Default, Debug)]
@@ -84,6 +97,12 @@ fn load(ctx: &Ctx) -> Result<DockerState> {
 
 fn daemon_down(ctx: &Ctx, st: &DockerState) -> bool {
     ctx.env_is("FAKE_DOCKER_DAEMON", "down") || st.daemon_down
+}
+
+/// For the tools that drive this daemon (minikube's docker driver): whether it answers, and docker's own words
+/// when it does not.
+pub fn daemon_error(ctx: &Ctx) -> Result<Option<String>> {
+    Ok(daemon_down(ctx, &load(ctx)?).then(|| cannot_connect(ctx)))
 }
 
 pub fn set_daemon(ctx: &Ctx, down: bool) -> Result<()> {
@@ -138,7 +157,19 @@ fn synth_base(name: &str) -> Image {
                 size: 0,
             },
         ],
+        files: vec![],
     }
+}
+
+/// Whether `docker run -d` started a container of that name (or id prefix).
+pub fn container_exists(ctx: &Ctx, name: &str) -> Result<bool> {
+    Ok(load(ctx)?.containers.iter().any(|c| c.name == name || c.id.starts_with(name)))
+}
+
+/// The id of a local image, for the fakes that copy images out of the daemon (kind, k3d, push).
+pub fn image_id(ctx: &Ctx, reference: &str) -> Result<Option<String>> {
+    let st = load(ctx)?;
+    Ok(lookup(ctx, &st, reference).map(|i| i.id))
 }
 
 /// By tag, by (prefix of) id, or a FAKE_DOCKER_IMAGES entry.
@@ -202,6 +233,10 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
     if sub == "ai" {
         return ai(ctx, rest);
     }
+    // A CLI plugin, like `ai`: present only when FAKE_DOCKER_BUILDER says buildx is installed.
+    if sub == "buildx" && builder(ctx).is_some() {
+        return buildx(ctx, rest);
+    }
     let known = [
         "build",
         "image",
@@ -220,6 +255,9 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
         "push",
         "container",
         "builder",
+        "exec",
+        "cp",
+        "network",
     ];
     if !known.contains(&sub) {
         return Ok(unknown_command(ctx, sub));
@@ -267,6 +305,10 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
         "rmi" => rmi(ctx, rest),
         "tag" => tag(ctx, rest),
         "pull" => pull(ctx, rest),
+        "push" => crate::registry::push(ctx, rest),
+        "exec" => crate::nodes::exec(ctx, rest),
+        "cp" => crate::nodes::cp(ctx, rest),
+        "network" => crate::nodes::network(ctx, rest),
         "run" => run_container(ctx, rest),
         "ps" => ps(ctx, rest),
         "rm" => rm_container(ctx, rest),
@@ -414,20 +456,16 @@ fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, u64)>) {
     }
 }
 
-/// Files the daemon receives: everything under the context except `.dockerignore` entries, read as plain
-/// path prefixes or `*` globs (a simplification of moby/patternmatcher; `!` exceptions are ignored).
-fn context_files(dir: &Path) -> ContextFiles {
+/// Files the daemon receives: everything under the context that `.dockerignore` does not exclude, read as the
+/// docker CLI reads it (moby/patternmatcher `ignorefile.ReadAll` + `MatchesOrParentMatches`, ported in
+/// xtask/src/pipeline/dockerignore.rs). A pattern Go's filepath.Match rejects fails the build
+/// (`filepath.ErrBadPattern`: "syntax error in pattern").
+fn context_files(dir: &Path) -> std::result::Result<ContextFiles, String> {
     let mut files = Vec::new();
     walk(dir, dir, &mut files);
-    let ignore: Vec<String> = std::fs::read_to_string(dir.join(".dockerignore"))
-        .unwrap_or_default()
-        .lines()
-        .map(|l| l.trim().trim_start_matches("./").trim_start_matches('/').trim_end_matches('/').to_string())
-        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with('!'))
-        .collect();
-    files.retain(|(rel, _)| {
-        !ignore.iter().any(|p| rel == p || rel.starts_with(&format!("{p}/")) || util::glob_match(p, rel))
-    });
+    let text = std::fs::read_to_string(dir.join(".dockerignore")).unwrap_or_default();
+    let ignore = crate::dockerignore::Ignore::parse(&text).map_err(|_| "syntax error in pattern".to_string())?;
+    files.retain(|(rel, _)| !ignore.excluded(rel));
     let mut hasher_input = Vec::new();
     for (rel, size) in &files {
         hasher_input.extend_from_slice(rel.as_bytes());
@@ -437,7 +475,7 @@ fn context_files(dir: &Path) -> ContextFiles {
         }
     }
     let total = files.iter().map(|(_, s)| s).sum();
-    ContextFiles { digest: util::hex256(&hasher_input), files, total }
+    Ok(ContextFiles { digest: util::hex256(&hasher_input), files, total })
 }
 
 fn copy_size(files: &ContextFiles, src: &str) -> u64 {
@@ -456,6 +494,34 @@ fn copy_size(files: &ContextFiles, src: &str) -> u64 {
         .sum()
 }
 
+/// The files a `COPY srcs... dest` brings in from the context, where they land (dockerfile reference: a single
+/// file to a destination without a trailing `/` is renamed to it; anything else goes under the destination).
+fn copied_files(ctx_dir: &Path, files: &ContextFiles, srcs: &[&String], dest: &str) -> Vec<ImageFile> {
+    let mut out = vec![];
+    for src in srcs {
+        let src = src.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
+        for (rel, _) in &files.files {
+            let inside = if src.is_empty() || src == "." {
+                Some(rel.as_str())
+            } else if rel == src {
+                Some(rel.rsplit('/').next().unwrap_or(rel))
+            } else {
+                rel.strip_prefix(&format!("{src}/"))
+            };
+            let Some(name) = inside else { continue };
+            let single = rel == src && srcs.len() == 1 && !dest.ends_with('/');
+            let path = if single { dest.to_string() } else { format!("{}/{name}", dest.trim_end_matches('/')) };
+            let full = ctx_dir.join(rel);
+            out.push(ImageFile {
+                path: path.trim_start_matches('/').to_string(),
+                executable: util::is_executable(&full),
+                dep_v0: std::fs::read(&full).is_ok_and(|b| util::elf_has_section(&b, ".dep-v0")),
+            });
+        }
+    }
+    out
+}
+
 /// Go's `%q` of a string slice, as the legacy builder writes exec forms into history (`["a" "b"]`).
 fn go_quoted(v: &[String]) -> String {
     format!("[{}]", v.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(" "))
@@ -465,9 +531,40 @@ fn nop(text: &str) -> String {
     format!("/bin/sh -c #(nop)  {text}")
 }
 
+/// FAKE_DOCKER_BUILDER=`name:driver`: the buildx plugin is installed and `name` (driver `docker-container`,
+/// `kubernetes`, `remote` or `docker`) is the selected builder. Unset: no buildx plugin (this machine's setup).
+fn builder(ctx: &Ctx) -> Option<(String, String)> {
+    let v = ctx.env("FAKE_DOCKER_BUILDER")?;
+    let (name, driver) = v.split_once(':').unwrap_or((&v, "docker"));
+    Some((name.to_string(), driver.to_string()))
+}
+
+/// `docker buildx inspect`: docker/buildx commands/inspect.go:58-59 prints `Name:` and `Driver:` first (tabwriter).
+fn buildx(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
+    let (name, driver) = builder(ctx).unwrap_or_default();
+    match rest.first().map(String::as_str) {
+        Some("inspect") => Ok(Reply::ok(format!(
+            "Name:          {name}\nDriver:        {driver}\n\nNodes:\nName:      {name}0\nEndpoint:  unix:///var/run/docker.sock\nStatus:    running\n"
+        ))),
+        _ => Ok(unknown_command(ctx, "buildx")),
+    }
+}
+
 fn build(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
+    // With a buildx builder whose driver is not `docker` and no --load/--output, the build only fills the
+    // builder's cache and nothing reaches the daemon: docker/buildx build/opt.go (`len(opt.Exports) == 0`, only
+    // the docker driver or DefaultLoad export), with the warning of build/build.go:292-299, exit 0.
+    if let Some((_, driver)) = builder(ctx).filter(|(_, d)| d != "docker") {
+        let f = Flags::parse(rest, BUILD_VALUED);
+        if !f.has(&["--load"]) && f.get(&["-o", "--output"]).is_none() {
+            return Ok(Reply::ok("").with_err(format!(
+                "#0 building with \"{}\" instance using {driver} driver\n\nWARNING: No output specified with {driver} driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load\n",
+                builder(ctx).map(|b| b.0).unwrap_or_default()
+            )));
+        }
+    }
     // docker/cli cmd/docker/builder.go: DOCKER_BUILDKIT=1 without the buildx plugin is an error.
-    if ctx.env_is("DOCKER_BUILDKIT", "1") {
+    if ctx.env_is("DOCKER_BUILDKIT", "1") && builder(ctx).is_none() {
         return Ok(Reply::fail(
             1,
             "ERROR: BuildKit is enabled but the buildx component is missing or broken.\n       Install the buildx component to build images with BuildKit:\n       https://docs.docker.com/go/buildx/\n",
@@ -498,7 +595,10 @@ fn build(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
             ),
         ));
     };
-    let files = context_files(&ctx_dir);
+    let files = match context_files(&ctx_dir) {
+        Ok(f) => f,
+        Err(e) => return Ok(Reply::fail(1, format!("{e}\n"))),
+    };
     let quiet = f.has(&["-q", "--quiet"]);
     // docker/cli prints this on stderr whenever it falls back to the legacy builder (no buildx plugin).
     let deprecation = "DEPRECATED: The legacy builder is deprecated and will be removed in a future release.\n            Install the buildx component to build images with BuildKit:\n            https://docs.docker.com/go/buildx/\n\n";
@@ -680,6 +780,9 @@ fn build(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
                     None => srcs.iter().map(|s| copy_size(&files, s)).sum(),
                 };
                 layer_size = Some(size);
+                if from.is_none() {
+                    stage.image.files.extend(copied_files(&ctx_dir, &files, &srcs, &dest));
+                }
                 let kind = if srcs.len() == 1 && files.files.iter().any(|(r, _)| r == srcs[0].trim_start_matches("./"))
                 {
                     "file"
@@ -819,7 +922,7 @@ fn parse_error(out: String, deprecation: &str, ins: &Instr, msg: &str) -> Reply 
 
 // ---------------------------------------------------------------------------------------------- images
 
-fn inspect_value(st: &DockerState, img: &Image, version: &str) -> Value {
+fn inspect_value(ctx: &Ctx, st: &DockerState, img: &Image, version: &str) -> Value {
     json!({
         "Id": img.id,
         "RepoTags": tags_of(st, &img.id),
@@ -832,8 +935,8 @@ fn inspect_value(st: &DockerState, img: &Image, version: &str) -> Value {
         "Config": img.config,
         "Architecture": "amd64",
         "Os": "linux",
-        "Size": img.size,
-        "GraphDriver": {"Data": null, "Name": "overlay2"},
+        "Size": inspect_size(ctx, img),
+        "GraphDriver": {"Data": null, "Name": if containerd_store(ctx) { "overlayfs" } else { "overlay2" }},
         "RootFS": {"Type": "layers", "Layers": img.layers},
         "Metadata": {"LastTagTime": util::rfc3339(img.created_ms)}
     })
@@ -861,7 +964,11 @@ fn inspect(ctx: &Ctx, rest: &[String], kind: &str) -> Result<Reply> {
     let mut err = String::new();
     for r in &f.pos {
         match (kind, lookup(ctx, &st, r)) {
-            ("image" | "object", Some(img)) => found.push(inspect_value(&st, &img, &version(ctx))),
+            ("image" | "object", Some(img)) => {
+                let mut v = inspect_value(ctx, &st, &img, &version(ctx));
+                v["RepoDigests"] = json!(crate::registry::repo_digests(ctx, &img.id)?);
+                found.push(v)
+            }
             ("image", None) => err.push_str(&format!("Error response from daemon: No such image: {r}\n")),
             ("container", _) => err.push_str(&format!("Error response from daemon: No such container: {r}\n")),
             _ => err.push_str(&format!("Error: No such object: {r}\n")),
@@ -1047,28 +1154,79 @@ fn pull(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     )))
 }
 
-/// `docker save`: a deterministic stream about as long as the image (a real tar is not needed by the xtask,
-/// which only counts compressed bytes). Pseudo-random so gzip cannot shrink it, unless FAKE_SAVE_COMPRESSIBLE=1.
+/// FAKE_DOCKER_STORE=containerd: the daemon uses the containerd image store instead of the overlay2 graphdriver.
+fn containerd_store(ctx: &Ctx) -> bool {
+    ctx.env_is("FAKE_DOCKER_STORE", "containerd")
+}
+
+/// The image's layers as `docker save` carries them: one tar per history entry that made bytes, holding one
+/// file of that size. Pseudo-random content, so gzip cannot shrink it, unless FAKE_SAVE_COMPRESSIBLE=1.
+fn layer_tars(ctx: &Ctx, img: &Image) -> Vec<Vec<u8>> {
+    img.history
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.size > 0)
+        .map(|(i, h)| {
+            let seed = util::hash64(format!("{}{i}", img.id).as_bytes(), 3);
+            let data = if ctx.env_is("FAKE_SAVE_COMPRESSIBLE", "1") {
+                vec![0u8; h.size as usize]
+            } else {
+                util::noise(seed, h.size as usize)
+            };
+            util::tar(&[(format!("layer-{i}"), data)])
+        })
+        .collect()
+}
+
+/// `docker image inspect`'s `.Size`: on the graphdriver store the layers' unpacked size; on the containerd store
+/// the packed (compressed) content only (moby/moby#53398, before moby/moby#53426).
+fn inspect_size(ctx: &Ctx, img: &Image) -> u64 {
+    if containerd_store(ctx) {
+        layer_tars(ctx, img).iter().map(|t| util::gzip(t).len() as u64).sum()
+    } else {
+        img.size
+    }
+}
+
+/// `docker save`: a tar in the layout of the daemon's store. Graphdriver (moby `image/tarexport/save.go`, legacy
+/// layout): `<id>/layer.tar` plain, `<config>.json`, `manifest.json`. Containerd store: an OCI layout whose layer
+/// blobs are stored gzip-compressed (`blobs/sha256/<digest>`, `index.json`, `oci-layout`, `manifest.json`).
 fn save(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["-o", "--output", "--platform"]);
     if f.pos.is_empty() {
         return Ok(Reply::fail(1, "\"docker save\" requires at least 1 argument.\nSee 'docker save --help'.\n"));
     }
     let st = load(ctx)?;
-    let mut total = 10_240u64;
-    let mut seed = 0u64;
+    let mut entries: Vec<(String, Vec<u8>)> = vec![];
+    let mut manifest = vec![];
     for r in &f.pos {
         let Some(img) = lookup(ctx, &st, r) else {
             return Ok(Reply::fail(1, format!("Error response from daemon: No such image: {r}\n")));
         };
-        total += img.size;
-        seed ^= util::hash64(img.id.as_bytes(), 3);
+        let config = serde_json::to_vec(&json!({"config": img.config, "rootfs": {"type": "layers"}}))?;
+        let config_id = util::hex256(&config);
+        let mut layer_paths = vec![];
+        for t in layer_tars(ctx, &img) {
+            let (name, bytes) = if containerd_store(ctx) {
+                let gz = util::gzip(&t);
+                (format!("blobs/sha256/{}", util::hex256(&gz)), gz)
+            } else {
+                (format!("{}/layer.tar", util::hex256(&t)), t)
+            };
+            layer_paths.push(name.clone());
+            entries.push((name, bytes));
+        }
+        let config_path =
+            if containerd_store(ctx) { format!("blobs/sha256/{config_id}") } else { format!("{config_id}.json") };
+        entries.push((config_path.clone(), config));
+        manifest.push(json!({"Config": config_path, "RepoTags": [normalize(r)], "Layers": layer_paths}));
     }
-    let bytes = if ctx.env_is("FAKE_SAVE_COMPRESSIBLE", "1") {
-        vec![0u8; total as usize]
-    } else {
-        util::noise(seed, total as usize)
-    };
+    if containerd_store(ctx) {
+        entries.push(("oci-layout".into(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec()));
+        entries.push(("index.json".into(), br#"{"schemaVersion":2,"manifests":[]}"#.to_vec()));
+    }
+    entries.push(("manifest.json".into(), serde_json::to_vec(&manifest)?));
+    let bytes = util::tar(&entries);
     match f.get(&["-o", "--output"]) {
         Some(p) => {
             std::fs::write(ctx.cwd().join(p), bytes)?;
@@ -1174,12 +1332,36 @@ fn rm_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
 
 fn info(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["-f", "--format"]);
-    let v = json!({"ServerVersion": version(ctx), "Driver": "overlay2", "OperatingSystem": "Debian GNU/Linux 12 (bookworm)",
+    // `docker info` on the containerd store: Driver is the snapshotter and DriverStatus names the driver type
+    // (docs.docker.com/engine/storage/containerd).
+    let (driver, status) = if containerd_store(ctx) {
+        ("overlayfs", json!([["driver-type", "io.containerd.snapshotter.v1"]]))
+    } else {
+        (
+            "overlay2",
+            json!([
+                ["Backing Filesystem", "extfs"],
+                ["Supports d_type", "true"],
+                ["Using metacopy", "false"],
+                ["Native Overlay Diff", "true"],
+                ["userxattr", "false"]
+            ]),
+        )
+    };
+    // FAKE_DOCKER_OS="Docker Desktop" and FAKE_DOCKER_ROOTLESS=1 model the daemons minikube tunnels for: it reads
+    // `OperatingSystem` and a `name=rootless` entry of `SecurityOptions` (minikube `pkg/drivers/kic/oci/info.go:67-74`;
+    // the engine lists rootless among its security options, moby `daemon/info.go` fillSecurityOptions).
+    let os = ctx.env("FAKE_DOCKER_OS").unwrap_or_else(|| "Debian GNU/Linux 12 (bookworm)".into());
+    let mut security = vec!["name=seccomp,profile=builtin"];
+    if ctx.env_is("FAKE_DOCKER_ROOTLESS", "1") {
+        security.push("name=rootless");
+    }
+    let v = json!({"ServerVersion": version(ctx), "Driver": driver, "DriverStatus": status, "OperatingSystem": os,
                    "OSType": "linux", "Architecture": "x86_64", "NCPU": 2, "MemTotal": 8_323_002_368u64, "Name": "fake-docker",
-                   "Images": load(ctx)?.images.len()});
+                   "SecurityOptions": security, "Images": load(ctx)?.images.len()});
     Ok(Reply::ok(match f.get(&["-f", "--format"]) {
         Some(t) => format!("{}\n", template::render(&t, &v)),
-        None => format!("Server:\n Server Version: {}\n Storage Driver: overlay2\n", version(ctx)),
+        None => format!("Server:\n Server Version: {}\n Storage Driver: {driver}\n", version(ctx)),
     }))
 }
 

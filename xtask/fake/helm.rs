@@ -43,6 +43,9 @@ pub struct Rev {
     pub notes: String,
     #[serde(default)]
     pub tests: Vec<String>,
+    /// Test pods whose template says `helm.sh/hook-delete-policy: ...hook-succeeded`.
+    #[serde(default)]
+    pub deleted_on_success: Vec<String>,
 }
 
 const VALUED: &[&str] = &[
@@ -107,6 +110,8 @@ pub fn target(ctx: &Ctx) -> (String, String) {
 }
 
 pub fn force_status(ctx: &Ctx, ns: &str, name: &str, status: Option<&str>, new_revision: Option<&str>) -> Result<()> {
+    // A release's records are Secrets in its namespace (Helm's default storage driver): the namespace exists.
+    state::update(ctx, "kube", |k: &mut Kube| k.namespaces.insert(ns.to_string()))?;
     state::update(ctx, "helm", |st: &mut HelmState| {
         let revs = st.releases.entry(key(ns, name)).or_default();
         let now = util::now_ms();
@@ -336,17 +341,42 @@ fn merge(into: &mut Value, from: Value) {
     }
 }
 
-fn tests_of(chart: &Chart, release: &str) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(chart.dir.join("templates/tests"))
+/// The chart's test pods (one per file under templates/tests, named `<fullname>-<file stem>`), and those of them
+/// whose delete policy includes `hook-succeeded` (read from the template text: the fake renders no templates).
+fn tests_of(chart: &Chart, release: &str) -> (Vec<String>, Vec<String>) {
+    let mut names: Vec<(String, bool)> = std::fs::read_dir(chart.dir.join("templates/tests"))
         .map(|rd| {
             rd.flatten()
-                .filter_map(|e| e.path().file_stem().map(|s| s.to_string_lossy().into_owned()))
-                .map(|stem| format!("{}-{stem}", fullname(release, &chart.name)))
+                .filter_map(|e| {
+                    let stem = e.path().file_stem()?.to_string_lossy().into_owned();
+                    let text = std::fs::read_to_string(e.path()).unwrap_or_default();
+                    let succeeded =
+                        text.lines().any(|l| l.contains("helm.sh/hook-delete-policy") && l.contains("hook-succeeded"));
+                    Some((format!("{}-{stem}", fullname(release, &chart.name)), succeeded))
+                })
                 .collect()
         })
         .unwrap_or_default();
     names.sort();
-    names
+    let deleted = names.iter().filter(|(_, d)| *d).map(|(n, _)| n.clone()).collect();
+    (names.into_iter().map(|(n, _)| n).collect(), deleted)
+}
+
+/// Whether `helm test --logs` reads the logs after the test hooks' delete policy ran: every Helm 3 and Helm 4.0.0 to
+/// 4.0.4 (v3.21.4 `pkg/action/hooks.go:121-130` deletes `hook-succeeded` pods inside `execHook`, then
+/// `cmd/helm/release_testing.go:67,82` calls `GetPodLogs`, which fails at `pkg/action/release_testing.go:131`;
+/// helm/helm#9098). Fixed in 4.0.5/4.1.0 by 7a557580e (v4.2.2 `pkg/action/release_testing.go:106`, a shutdown hook
+/// that deletes the pods after the logs were read).
+fn logs_after_hook_delete(ctx: &Ctx) -> bool {
+    semver(ctx) < (4, 0, 5)
+}
+
+/// The modelled Helm version as (major, minor, patch).
+fn semver(ctx: &Ctx) -> (u64, u64, u64) {
+    let v = version(ctx).0;
+    let n: Vec<u64> =
+        v.trim_start_matches('v').split(['.', '+', '-']).take(3).map(|p| p.parse().unwrap_or(0)).collect();
+    (n.first().copied().unwrap_or(3), n.get(1).copied().unwrap_or(0), n.get(2).copied().unwrap_or(0))
 }
 
 fn notes_of(chart: &Chart, release: &str, ns: &str) -> String {
@@ -357,13 +387,19 @@ fn notes_of(chart: &Chart, release: &str, ns: &str) -> String {
 }
 
 /// pkg/cmd/status.go printer: the block shared by install/upgrade/status/test.
-fn block(name: &str, ns: &str, rev: &Rev, test_runs: Option<&[(String, &str)]>) -> String {
+/// Helm 4 always prints `DESCRIPTION:` (v4.2.2 `pkg/cmd/status.go:160`; Helm 3 only with `--show-desc`,
+/// v3.21.4 `cmd/helm/status.go:143-145`); `helm test` hides the NOTES in Helm 4 (v4.2.2
+/// `pkg/cmd/release_testing.go:93` `hideNotes: true`) and with `--hide-notes` in Helm 3.
+fn block(ctx: &Ctx, name: &str, ns: &str, rev: &Rev, test_runs: Option<&[(String, &str)]>, hide_notes: bool) -> String {
     let mut s = format!(
         "NAME: {name}\nLAST DEPLOYED: {}\nNAMESPACE: {ns}\nSTATUS: {}\nREVISION: {}\n",
         util::ansic(rev.updated_ms),
         rev.status,
         rev.revision
     );
+    if helm4(ctx) {
+        s.push_str(&format!("DESCRIPTION: {}\n", rev.description));
+    }
     match test_runs {
         Some(runs) => {
             for (t, phase) in runs {
@@ -378,7 +414,7 @@ fn block(name: &str, ns: &str, rev: &Rev, test_runs: Option<&[(String, &str)]>) 
         None if rev.tests.is_empty() => s.push_str("TEST SUITE: None\n"),
         None => {}
     }
-    if !rev.notes.is_empty() {
+    if !rev.notes.is_empty() && !hide_notes {
         s.push_str(&format!("NOTES:\n{}\n", rev.notes.trim_end()));
     }
     s
@@ -400,9 +436,22 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
         warn.push_str("Flag --force has been deprecated, use --force-replace instead\n");
     }
     if let Some((_, Some(w))) = f.flags.iter().rev().find(|(k, _)| k == "--wait") {
+        // Helm 4's wait strategy value (v4.0.0 `pkg/cmd/flags.go:82-97`: watcher|legacy; from v4.1.0 also hookOnly,
+        // v4.2.2 `flags.go:82-97`). The warnings go through slog (its framing is not modelled, only the text).
+        let since_4_1 = semver(ctx) >= (4, 1, 0);
+        let valid = if since_4_1 { "watcher, hookOnly, and legacy" } else { "watcher, and legacy" };
         match (v4, w.as_str()) {
-            (false, "true" | "false") | (true, "watcher" | "legacy" | "hookOnly") => {}
-            (true, "true" | "false") => warn.push_str(&format!("Flag --wait={w} is deprecated, use --wait=watcher instead\n")),
+            (false, "true" | "false") | (true, "watcher" | "legacy") => {}
+            (true, "hookOnly") if since_4_1 => {}
+            (true, "true") => {
+                warn.push_str("--wait=true is deprecated (boolean value) and can be replaced with --wait=watcher\n")
+            }
+            (true, "false") if since_4_1 => {
+                warn.push_str("--wait=false is deprecated (boolean value) and can be replaced with --wait=hookOnly\n")
+            }
+            (true, "false") => warn.push_str(
+                "--wait=false is deprecated (boolean value) and can be replaced by omitting the --wait flag\n",
+            ),
             (false, other) => {
                 return Ok(fail(format!(
                     "invalid argument \"{other}\" for \"--wait\" flag: strconv.ParseBool: parsing \"{other}\": invalid syntax"
@@ -410,7 +459,7 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
             }
             (true, other) => {
                 return Ok(fail(format!(
-                    "invalid argument \"{other}\" for \"--wait\" flag: invalid wait input \"{other}\". Valid inputs are watcher, and legacy"
+                    "invalid argument \"{other}\" for \"--wait\" flag: invalid wait input \"{other}\". Valid inputs are {valid}"
                 )))
             }
         }
@@ -419,10 +468,22 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
         [_, name, path, ..] => (name.clone(), path.clone()),
         _ => return Ok(fail(format!("\"helm {}\" requires 2 arguments", f.pos[0]))),
     };
-    if let Some(server) = cluster::down(ctx)? {
-        return Ok(Reply::fail(1, format!("{warn}{}", cluster::helm_unreachable(server))));
+    if let Some(u) = cluster::reach(ctx)? {
+        return Ok(Reply::fail(1, format!("{warn}{}", cluster::helm_error(&u))));
     }
-    let Some(chart) = read_chart(ctx, &path) else { return Ok(chart_missing(&path).with_err_prefix(&warn)) };
+    let chart = match (read_chart(ctx, &path), f.get(&["--repo"])) {
+        (Some(c), _) => c,
+        // `--repo URL CHART`: LocateChart fetches CHART from that repository's index (helm/helm pkg/action/install.go,
+        // the RepoURL branch). The fake has no network: any name resolves to an empty chart (addons on kind/k3d).
+        (None, Some(_)) => Chart {
+            dir: ctx.state_dir().join("repo-charts").join(&path),
+            name: path.clone(),
+            version: "0.0.0".into(),
+            app_version: String::new(),
+            has_icon: false,
+        },
+        (None, None) => return Ok(chart_missing(&path).with_err_prefix(&warn)),
+    };
     for v in f.all(&["-f", "--values"]) {
         if !ctx.cwd().join(&v).is_file() {
             return Ok(Reply::fail(1, format!("{warn}Error: open {v}: no such file or directory\n")));
@@ -432,7 +493,7 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
     let install = plain_install || f.has(&["-i", "--install"]);
     let create_ns = f.has(&["--create-namespace"]);
     let now = util::now_ms();
-    let tests = tests_of(&chart, &name);
+    let (tests, deleted_on_success) = tests_of(&chart, &name);
     let notes = notes_of(&chart, &name, &ns);
     let values = set_values(ctx, f);
     let _lock = state::lock(ctx)?;
@@ -486,6 +547,7 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
         values,
         notes,
         tests,
+        deleted_on_success,
     };
     revs.push(rev.clone());
     state::save(ctx, "helm", &st)?;
@@ -496,7 +558,7 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
     } else {
         format!("Release \"{name}\" does not exist. Installing it now.\n")
     };
-    Ok(Reply::ok(format!("{head}{}", block(&name, &ns, &rev, None))).with_err(warn))
+    Ok(Reply::ok(format!("{head}{}", block(ctx, &name, &ns, &rev, None, false))).with_err(warn))
 }
 
 trait ErrPrefix {
@@ -518,8 +580,8 @@ fn revisions(ctx: &Ctx, f: &Flags) -> Result<Found> {
     let Some(name) = f.pos.get(1).cloned() else {
         return Ok(Err(fail(format!("\"helm {}\" requires 1 argument", f.pos[0]))));
     };
-    if let Some(server) = cluster::down(ctx)? {
-        return Ok(Err(Reply::fail(1, cluster::helm_unreachable(server))));
+    if let Some(u) = cluster::reach(ctx)? {
+        return Ok(Err(Reply::fail(1, cluster::helm_error(&u))));
     }
     let ns = namespace(ctx, f);
     let st: HelmState = state::load(ctx, "helm")?;
@@ -566,7 +628,7 @@ fn status(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     };
     Ok(Reply::ok(match f.get(&["-o", "--output"]).as_deref() {
         Some("json") => format!("{}\n", release_json(&name, &ns, r)),
-        _ => block(&name, &ns, r, None),
+        _ => block(ctx, &name, &ns, r, None, false),
     }))
 }
 
@@ -644,8 +706,8 @@ fn uninstall(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     if names.is_empty() {
         return Ok(fail("\"helm uninstall\" requires at least 1 argument"));
     }
-    if let Some(server) = cluster::down(ctx)? {
-        return Ok(Reply::fail(1, cluster::helm_unreachable(server)));
+    if let Some(u) = cluster::reach(ctx)? {
+        return Ok(Reply::fail(1, cluster::helm_error(&u)));
     }
     let ns = namespace(ctx, f);
     let keep = f.has(&["--keep-history"]);
@@ -687,6 +749,7 @@ fn test(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     };
     let Some(rev) = revs.last() else { return Ok(fail("release: not found")) };
     let failing = ctx.env_is("FAKE_HELM_TEST_FAIL", "1");
+    let hide_notes = helm4(ctx) || f.has(&["--hide-notes"]);
     let runs: Vec<(String, &str)> = rev
         .tests
         .iter()
@@ -696,10 +759,19 @@ fn test(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     let mut out = if runs.is_empty() {
         let mut r = rev.clone();
         r.tests.clear();
-        block(&name, &ns, &r, None)
+        block(ctx, &name, &ns, &r, None, hide_notes)
     } else {
-        block(&name, &ns, rev, Some(&runs))
+        block(ctx, &name, &ns, rev, Some(&runs), hide_notes)
     };
+    if f.has(&["--logs"]) && logs_after_hook_delete(ctx) {
+        // GetPodLogs walks the test hooks in order and stops at the first pod the delete policy already removed;
+        // its error replaces the suite's own result (helm/helm#12320), exit 1 (cmd/helm/helm.go:91-98).
+        if let Some((t, _)) = runs.iter().find(|(t, p)| *p == "Succeeded" && rev.deleted_on_success.contains(t)) {
+            return Ok(Reply::ok(out)
+                .with_err(format!("Error: unable to get pod logs for {t}: pods \"{t}\" not found\n"))
+                .with_code(1));
+        }
+    }
     if f.has(&["--logs"]) {
         for (t, _) in &runs {
             out.push_str(&format!(
@@ -717,8 +789,8 @@ fn test(ctx: &Ctx, f: &Flags) -> Result<Reply> {
 }
 
 fn list(ctx: &Ctx, f: &Flags) -> Result<Reply> {
-    if let Some(server) = cluster::down(ctx)? {
-        return Ok(Reply::fail(1, cluster::helm_unreachable(server)));
+    if let Some(u) = cluster::reach(ctx)? {
+        return Ok(Reply::fail(1, cluster::helm_error(&u)));
     }
     let ns = namespace(ctx, f);
     let all_ns = f.has(&["-A", "--all-namespaces"]);

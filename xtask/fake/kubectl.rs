@@ -74,8 +74,16 @@ pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
             // credentials inlined (minikube's layout, certificate data shortened).
             let c = f.get(&["--context"]).unwrap_or_else(|| "minikube".into());
             let kube = cluster::load(ctx)?;
-            if kube.managed && kube.current_context.as_deref() != Some(c.as_str()) {
-                return Ok(Reply::fail(1, format!("error: context \"{c}\" does not exist\n")));
+            if let Some(server) = kube.contexts.get(&c) {
+                // kubectl pkg/cmd/config/view.go: the minified config of that one context; without --flatten the
+                // certificate data reads DATA+OMITTED (client-go tools/clientcmd/api/helpers.go ShortenConfig).
+                return Ok(Reply::ok(format!(
+                    "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: DATA+OMITTED\n    server: {server}\n  name: {c}\ncontexts:\n- context:\n    cluster: {c}\n    user: {c}\n  name: {c}\ncurrent-context: {c}\nkind: Config\npreferences: {{}}\nusers:\n- name: {c}\n  user:\n    client-certificate-data: DATA+OMITTED\n    client-key-data: DATA+OMITTED\n"
+                )));
+            }
+            if kube.managed && crate::minikube::status_of(ctx, &c)?.is_none() {
+                // client-go `clientcmd/api/helpers.go` MinifyConfig; kubectl `pkg/cmd/config/view.go:140-144`.
+                return Ok(Reply::fail(1, format!("error: cannot locate context {c}\n")));
             }
             return Ok(Reply::ok(format!(
                 "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: LS0tLS1CRUdJTi==\n    server: https://{server}\n  name: {c}\ncontexts:\n- context:\n    cluster: {c}\n    namespace: default\n    user: {c}\n  name: {c}\ncurrent-context: {c}\nkind: Config\npreferences: {{}}\nusers:\n- name: {c}\n  user:\n    client-certificate-data: LS0tLS1CRUdJTi==\n    client-key-data: LS0tLS1CRUdJTi==\n",
@@ -85,8 +93,8 @@ pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
         [] => return Ok(Reply::ok("kubectl controls the Kubernetes cluster manager.\n")),
         _ => {}
     }
-    if let Some(server) = cluster::down(ctx)? {
-        return Ok(Reply::fail(1, cluster::kubectl_refused(server)));
+    if let Some(u) = cluster::reach(ctx)? {
+        return Ok(Reply::fail(1, cluster::kubectl_error(&u)));
     }
     match words.as_slice() {
         ["get", kinds, rest @ ..] => get(ctx, &f, &ns, kinds, rest.first().copied()),
@@ -107,7 +115,13 @@ pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
                 .unwrap_or_default();
             Ok(Reply::ok(names.iter().map(|n| format!("pod/{n} condition met\n")).collect::<String>()))
         }
-        ["port-forward", target, ports @ ..] => port_forward(target, ports),
+        ["port-forward", target, ports @ ..] => {
+            if let Some(missing) = forward_target_missing(ctx, &ns, target)? {
+                return Ok(missing);
+            }
+            port_forward(target, ports)
+        }
+        ["run", name, ..] => run_pod(args, name),
         ["apply", ..] => Ok(Reply::ok("configured\n")),
         ["cluster-info", ..] => Ok(Reply::ok(format!(
             "Kubernetes control plane is running at https://{}\nCoreDNS is running at https://{}/api/v1/namespaces/kube-system/services/kube-dns:dns/proxy\n",
@@ -244,13 +258,25 @@ fn workload(kind: &str, name: &str, ns: &str, replicas: u32) -> Value {
     })
 }
 
+/// Whether a namespace exists on the call's cluster (always, before minikube managed a cluster).
+fn namespace_exists(ctx: &Ctx, ns: &str) -> Result<bool> {
+    let kube = cluster::load(ctx)?;
+    Ok(!kube.managed || kube.namespaces.contains(ns))
+}
+
 fn get(ctx: &Ctx, f: &Flags, ns: &str, kinds: &str, name: Option<&str>) -> Result<Reply> {
     let norm = normalize_kinds(kinds);
     if norm == "namespaces" {
         return get_namespace(ctx, f, name);
     }
     let json_out = f.get(&["-o", "--output"]).as_deref() == Some("json");
-    let value = match state::raw(ctx, &format!("kube/{norm}.json")) {
+    // Listing a namespaced kind in a namespace that does not exist is an empty list, exit 0: the API server answers
+    // the list with no items (by design, kubernetes/kubernetes#75537; kubectl `pkg/cmd/get/get.go:572-579` prints
+    // `No resources found in NS namespace.` to stderr only for human output). A named object is NotFound.
+    let missing_ns = !namespace_exists(ctx, ns)?;
+    let seeded =
+        if missing_ns { Some(list(vec![]).to_string()) } else { state::raw(ctx, &format!("kube/{norm}.json")) };
+    let value = match seeded {
         Some(text) => serde_json::from_str(&text)?,
         None => match norm.as_str() {
             "pods" => pods(ctx, ns)?,
@@ -309,6 +335,8 @@ fn get_namespace(ctx: &Ctx, f: &Flags, name: Option<&str>) -> Result<Reply> {
             Ok(Reply::fail(1, format!("Error from server (NotFound): namespaces \"{n}\" not found\n")))
         }
         Some(n) if json_out => Ok(Reply::ok(format!("{}\n", serde_json::to_string_pretty(&ns_json(n))?))),
+        // `-o name`: `<resource>/<name>` (cli-runtime `printers/name.go`).
+        Some(n) if f.get(&["-o", "--output"]).as_deref() == Some("name") => Ok(Reply::ok(format!("namespace/{n}\n"))),
         Some(n) => Ok(Reply::ok(format!("NAME   STATUS   AGE\n{n}   Active   5m\n"))),
         None if json_out => Ok(Reply::ok(format!("{}\n", list(kube.namespaces.iter().map(|n| ns_json(n)).collect())))),
         None => Ok(Reply::ok(
@@ -347,16 +375,34 @@ fn delete(ctx: &Ctx, f: &Flags, ns: &str, kind: &str, names: &[&str]) -> Result<
                 }
             }
             let code = i32::from(!err.is_empty());
+            if out.is_empty() && ignore {
+                // Nothing matched with --ignore-not-found: `No resources found` on stdout, exit 0 (kubectl
+                // `pkg/cmd/delete/delete.go:437-440`, the same at kubernetes-1.28.0).
+                out.push_str("No resources found\n");
+            }
             Ok(Reply::ok(out).with_err(err).with_code(code))
         }
         "pods" => {
             let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
             state::update(ctx, "kube", |k: &mut Kube| k.deleted_pods.extend(names.iter().cloned()))?;
-            Ok(Reply::ok(names.iter().map(|n| format!("pod \"{n}\" deleted\n")).collect::<String>()))
+            let from = deleted_from(ctx, ns);
+            Ok(Reply::ok(names.iter().map(|n| format!("pod \"{n}\" deleted{from}\n")).collect::<String>()))
         }
-        other => Ok(Reply::ok(
-            names.iter().map(|n| format!("{other} \"{n}\" deleted from {ns} namespace\n")).collect::<String>(),
-        )),
+        other => {
+            let from = deleted_from(ctx, ns);
+            Ok(Reply::ok(names.iter().map(|n| format!("{other} \"{n}\" deleted{from}\n")).collect::<String>()))
+        }
+    }
+}
+
+/// kubectl 1.34 names the namespace of a deleted namespaced object (`pod "x" deleted from ns namespace`,
+/// kubernetes/kubectl `pkg/cmd/delete/delete.go:509-510` at kubernetes-1.34.0; absent at kubernetes-1.33.0).
+fn deleted_from(ctx: &Ctx, ns: &str) -> String {
+    let minor: u64 = version(ctx).trim_start_matches('v').split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(31);
+    if minor >= 34 {
+        format!(" from {ns} namespace")
+    } else {
+        String::new()
     }
 }
 
@@ -400,6 +446,11 @@ fn logs(ctx: &Ctx, f: &Flags, ns: &str, pod: &str) -> Result<Reply> {
             ),
             ))
         }
+        // A test pod of a release in this namespace: Helm leaves a failed one in place (its delete policy never
+        // includes hook-failed in the charts modelled), so its logs can be read.
+        None if test_pods(ctx, ns)?.iter().any(|t| t == pod) => {
+            format!("Connecting to {}:8080\nwget: server returned error: HTTP/1.1 503 Service Unavailable\n", pod)
+        }
         None => {
             let p = pods(ctx, ns)?;
             if !p["items"].as_array().is_some_and(|a| a.iter().any(|i| i["metadata"]["name"] == pod)) {
@@ -416,6 +467,150 @@ fn logs(ctx: &Ctx, f: &Flags, ns: &str, pod: &str) -> Result<Reply> {
         None => &lines[..],
     };
     Ok(Reply::ok(shown.iter().map(|l| format!("{l}\n")).collect::<String>()))
+}
+
+/// `kubectl run`'s own flags (kubernetes/kubectl `pkg/cmd/run/run.go:191-211` addRunFlags, plus the delete, print,
+/// apply and pod-running-timeout flags it registers; the same set at kubernetes-1.28.0 and in 1.34, as the real
+/// 1.34 client's `run --help` lists them) and kubectl's global flags (`kubectl options`). There is no
+/// `--active-deadline-seconds` anywhere in kubectl's history: a pod deadline goes through `--overrides`.
+const RUN_FLAGS: &[&str] = &[
+    "--allow-missing-template-keys",
+    "--annotations",
+    "--attach",
+    "--cascade",
+    "--command",
+    "--dry-run",
+    "--env",
+    "--expose",
+    "--field-manager",
+    "-f",
+    "--filename",
+    "--force",
+    "--grace-period",
+    "--image",
+    "--image-pull-policy",
+    "-k",
+    "--kustomize",
+    "-l",
+    "--labels",
+    "--leave-stdin-open",
+    "-o",
+    "--output",
+    "--override-type",
+    "--overrides",
+    "--pod-running-timeout",
+    "--port",
+    "--privileged",
+    "-q",
+    "--quiet",
+    "-R",
+    "--recursive",
+    "--restart",
+    "--rm",
+    "--save-config",
+    "--show-managed-fields",
+    "-i",
+    "--stdin",
+    "--template",
+    "--timeout",
+    "-t",
+    "--tty",
+    "--wait",
+    "--as",
+    "--as-group",
+    "--as-uid",
+    "--cache-dir",
+    "--certificate-authority",
+    "--client-certificate",
+    "--client-key",
+    "--cluster",
+    "--context",
+    "--disable-compression",
+    "--insecure-skip-tls-verify",
+    "--kubeconfig",
+    "--kuberc",
+    "--match-server-version",
+    "-n",
+    "--namespace",
+    "--password",
+    "--profile",
+    "--profile-output",
+    "--request-timeout",
+    "-s",
+    "--server",
+    "--tls-server-name",
+    "--token",
+    "--user",
+    "--username",
+    "-v",
+    "--v",
+    "--warnings-as-errors",
+];
+
+/// `kubectl run NAME --image=I ...`: cobra rejects an unknown flag before anything runs (`error: unknown flag: --x`
+/// then `See 'kubectl run --help' for usage.`, exit 1: the wording of tests/fixtures/kubectl/version-short-removed);
+/// `--overrides` must be JSON (run.go `generateOverrides`); success prints `pod/NAME created` (the default
+/// `-o name`-style printer of run.go `PrintObj` with operation "created").
+fn run_pod(args: &[String], name: &str) -> Result<Reply> {
+    for a in args.iter().take_while(|a| a.as_str() != "--") {
+        if !a.starts_with('-') {
+            continue;
+        }
+        let flag = a.split('=').next().unwrap_or(a);
+        if !RUN_FLAGS.contains(&flag) {
+            return Ok(Reply::fail(1, format!("error: unknown flag: {flag}\nSee 'kubectl run --help' for usage.\n")));
+        }
+    }
+    let f = Flags::parse(args, &["--overrides", "--image", "--restart"]);
+    if f.get(&["--image"]).is_none() {
+        return Ok(Reply::fail(1, "error: --image is required\nSee 'kubectl run -h' for help and examples\n"));
+    }
+    if let Some(o) = f.get(&["--overrides"]) {
+        if serde_json::from_str::<Value>(&o).is_err() {
+            return Ok(Reply::fail(1, "error: invalid JSON Patch\n"));
+        }
+    }
+    Ok(Reply::ok(format!("pod/{name} created\n")))
+}
+
+/// The test pods of the releases installed in a namespace (fake helm's state).
+fn test_pods(ctx: &Ctx, ns: &str) -> Result<Vec<String>> {
+    let st: helm::HelmState = state::load(ctx, "helm")?;
+    Ok(st
+        .releases
+        .iter()
+        .filter(|(k, _)| k.split_once('/').is_some_and(|(n, _)| n == ns))
+        .filter_map(|(_, revs)| revs.last())
+        .flat_map(|r| r.tests.clone())
+        .collect())
+}
+
+/// kubectl port-forward resolves its target first and exits at once when it is missing: `Error from server
+/// (NotFound): services "X" not found`, exit 1 (kubectl `pkg/cmd/portforward/portforward.go` Complete ->
+/// the resource builder's Get). A Service is missing when its namespace is, when the Services are seeded
+/// (`state/kube/services.json`) without it, or for minikube's ingress controller when the context's profile has
+/// no `ingress` addon (it lives in `ingress-nginx`, minikube `deploy/addons/ingress/ingress-deploy.yaml.tmpl:380-413`).
+fn forward_target_missing(ctx: &Ctx, ns: &str, target: &str) -> Result<Option<Reply>> {
+    let Some(name) = target.strip_prefix("svc/").or_else(|| target.strip_prefix("service/")) else { return Ok(None) };
+    let not_found = || Some(Reply::fail(1, format!("Error from server (NotFound): services \"{name}\" not found\n")));
+    if ns == "ingress-nginx" && name == "ingress-nginx-controller" {
+        let kube = cluster::load(ctx)?;
+        if !kube.managed {
+            return Ok(None);
+        }
+        let profile = cluster::named_context(ctx)?.unwrap_or_default();
+        return Ok(if crate::minikube::has_addon(ctx, &profile, "ingress")? { None } else { not_found() });
+    }
+    if !namespace_exists(ctx, ns)? {
+        return Ok(not_found());
+    }
+    if let Some(text) = state::raw(ctx, "kube/services.json") {
+        let v: Value = serde_json::from_str(&text)?;
+        if !v["items"].as_array().is_some_and(|a| a.iter().any(|s| s["metadata"]["name"] == name)) {
+            return Ok(not_found());
+        }
+    }
+    Ok(None)
 }
 
 /// Prints the two Forwarding lines and keeps running, like the real command.
@@ -451,9 +646,9 @@ fn forward(local: &str, remote: &str, upstream: &str) -> ! {
     let _ = std::io::stdout().flush();
     for conn in listener.incoming().flatten() {
         let upstream = upstream.to_string();
-        let remote = remote.to_string();
         std::thread::spawn(move || {
-            println!("Handling connection for {remote}");
+            // client-go portforward `handleConnection` names the LOCAL port.
+            println!("Handling connection for {port}");
             let _ = std::io::stdout().flush();
             let Ok(up) = std::net::TcpStream::connect(&upstream) else { return };
             let (mut a, mut b) = (conn.try_clone().expect("clone"), up.try_clone().expect("clone"));

@@ -1,4 +1,4 @@
-//! Multi-call test double for docker, minikube, kubectl, helm, trivy, kubectl-ai and kagent (see docs/dev/testing.md).
+//! Multi-call test double for docker, minikube, kind, k3d, kubectl, helm, trivy, kubectl-ai and kagent (see docs/dev/testing.md).
 //!
 //! Integration tests link this binary into a temp `bin/` under each tool name and put that folder first on PATH.
 //! Every call is logged to `$FAKE_DIR/calls.jsonl`; tools keep state in `$FAKE_DIR/state/`; rules in
@@ -9,9 +9,17 @@ mod calls;
 mod cluster;
 mod docker;
 mod dockerfile;
+/// moby/patternmatcher, ported with citations: the same reading of `.dockerignore` the docker CLI does.
+#[path = "../src/pipeline/dockerignore.rs"]
+#[allow(dead_code)]
+mod dockerignore;
 mod helm;
+mod k3d;
+mod kind;
 mod kubectl;
 mod minikube;
+mod nodes;
+mod registry;
 mod reply;
 mod scenario;
 mod state;
@@ -97,6 +105,8 @@ fn answer(ctx: &Ctx) -> anyhow::Result<Reply> {
         "minikube" => minikube::run(ctx)?,
         "kubectl" => kubectl::run(ctx)?,
         "helm" => helm::run(ctx)?,
+        "kind" => kind::run(ctx)?,
+        "k3d" => k3d::run(ctx)?,
         "trivy" => trivy::run(ctx)?,
         "kubectl-ai" => ai::kubectl_ai(ctx)?,
         "kagent" => ai::kagent(ctx)?,

@@ -4,6 +4,10 @@
 //! Sources: kubernetes/minikube `cmd/minikube/cmd/status.go` (JSON shape, exit bits 1|2|4),
 //! `cmd/minikube/cmd/config/profile_list.go` (empty list = `{"invalid":[],"valid":[]}` exit 0; table mode exit 14),
 //! `pkg/minikube/mustload` (missing profile: exit 85 = reason.ExGuestNotFound), `cmd/minikube/cmd/version.go`.
+//! Modelled versions: v1.32.0-v1.38.x (FAKE_MINIKUBE_VERSION, default the pinned v1.35.0); what changed between
+//! them (a broken profile's status) is cited where it is answered. Shared state: the fake Docker daemon
+//! (`docker::daemon_error`) is the docker driver's, so a daemon that is down makes profiles unreadable as in
+//! kubernetes/minikube#22466; each profile is also a kube context (fake/cluster.rs).
 
 use std::collections::BTreeMap;
 
@@ -34,9 +38,14 @@ pub struct Profile {
     pub addons: Vec<String>,
     #[serde(default)]
     pub images: Vec<String>,
+    /// The profile's config is on disk but its container is gone (`docker system prune -a` after a stop, a Docker
+    /// Desktop reset): kubernetes/minikube#22466.
+    #[serde(default)]
+    pub container_gone: bool,
 }
 
-const VERSION: &str = "v1.34.0";
+/// The pinned version (xtask/tools.lock.yaml): the first with the `null` status of a broken profile.
+const VERSION: &str = "v1.35.0";
 const COMMIT: &str = "210b148df93a80eb872ecbeb7e35281b3c582c61";
 /// The node's address. Real minikube on the docker driver answers 192.168.49.2; the fake answers with loopback so
 /// that no test can send traffic to a private-range address (tests reach only 127.0.0.1 or what they started).
@@ -94,7 +103,38 @@ fn load(ctx: &Ctx) -> Result<MinikubeState> {
 }
 
 pub fn status_of(ctx: &Ctx, profile: &str) -> Result<Option<String>> {
-    Ok(load(ctx)?.profiles.get(profile).map(|p| p.status.clone()))
+    let Some(p) = load(ctx)?.profiles.get(profile).cloned() else { return Ok(None) };
+    Ok(Some(if host_error(ctx, profile, &p)?.is_some() { "Nonexistent".into() } else { p.status }))
+}
+
+/// Whether a profile has an addon enabled.
+pub fn has_addon(ctx: &Ctx, profile: &str, addon: &str) -> Result<bool> {
+    Ok(load(ctx)?.profiles.get(profile).is_some_and(|p| p.addons.iter().any(|a| a == addon)))
+}
+
+/// Why the driver cannot tell the host's state, as klog prints it: `machine.Status` only checks the machine folder,
+/// then the kic driver's `GetState` runs `docker container inspect`, which fails when the container is gone or the
+/// daemon is down (v1.35.0 `pkg/minikube/machine/host.go:30-49`, `pkg/drivers/kic/oci/oci.go:630-647`
+/// `ContainerStatus`: `unknown state %q`).
+fn host_error(ctx: &Ctx, profile: &str, p: &Profile) -> Result<Option<String>> {
+    if p.driver != "docker" {
+        return Ok(None);
+    }
+    let docker = if let Some(down) = crate::docker::daemon_error(ctx)? {
+        down
+    } else if p.container_gone {
+        format!("Error response from daemon: No such container: {profile}\n")
+    } else {
+        return Ok(None);
+    };
+    Ok(Some(format!(
+        "unknown state \"{profile}\": docker container inspect {profile} --format={{{{.State.Status}}}}: exit status 1\nstdout:\n\n\nstderr:\n{docker}"
+    )))
+}
+
+/// minikube's minor version within 1.x.
+fn minor(ctx: &Ctx) -> u64 {
+    version(ctx).trim_start_matches('v').split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(35)
 }
 
 fn default_profile() -> Profile {
@@ -107,6 +147,7 @@ fn default_profile() -> Profile {
         container_runtime: "docker".into(),
         addons: vec!["default-storageclass".into(), "storage-provisioner".into()],
         images: vec![],
+        container_gone: false,
     }
 }
 
@@ -167,6 +208,7 @@ fn running(ctx: &Ctx, profile: &str) -> Result<std::result::Result<Profile, Repl
     Ok(match load(ctx)?.profiles.get(profile) {
         None => Err(not_found(profile, false)),
         Some(p) if p.status != "Running" => Err(not_running(profile, &p.status)),
+        Some(p) if host_error(ctx, profile, p)?.is_some() => Err(not_running(profile, "Nonexistent")),
         Some(p) => Ok(p.clone()),
     })
 }
@@ -213,7 +255,8 @@ fn version_cmd(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     Ok(Reply::ok(match f.get(&["-o", "--output"]).as_deref() {
         Some("json") => format!("{}\n", json!({"commit": COMMIT, "minikubeVersion": v})),
         Some("yaml") => format!("commit: {COMMIT}\nminikubeVersion: {v}\n"),
-        _ if f.has(&["--short"]) => format!("minikube version: {v}\n"),
+        // `--short` prints the bare version (v1.35.0 `cmd/minikube/cmd/version.go:86-108`, the `else` of `if !shortVersion`).
+        _ if f.has(&["--short"]) => format!("{v}\n"),
         _ => format!("minikube version: {v}\ncommit: {COMMIT}\n"),
     }))
 }
@@ -245,6 +288,23 @@ fn status(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
     let Some(p) = st.profiles.get(profile) else {
         return Ok(not_found(profile, json_mode));
     };
+    if let Some(err) = host_error(ctx, profile, p)? {
+        let klog = format!("E1129 10:00:00.000000   12345 status.go:{}] status error: host: state: {err}", 175);
+        if minor(ctx) < 35 {
+            // v1.32.0-v1.34.x: NodeStatus returns its initial struct, every field Nonexistent, with the error
+            // (`cluster/status.go` NodeStatus `st := &Status{... Nonexistent ...}; return st, errors.Wrap(err,
+            // "host")`); the command prints it and exitCode sums the bits: 1|2|4 = 7.
+            let v = json!({"Name": profile, "Host": "Nonexistent", "Kubelet": "Nonexistent", "APIServer": "Nonexistent",
+                           "Kubeconfig": "Nonexistent", "Worker": false});
+            return Ok(Reply::ok(v.to_string()).with_err(klog).with_code(7));
+        }
+        // From v1.35.0 GetStatus returns nil on a node error (v1.37.0 `pkg/minikube/cluster/status.go:169-188`,
+        // PR #18998) and statusJSON marshals the nil slice as `null`. Exit: exitCode loops over no status and
+        // returns 0 up to v1.37.x; v1.38.0 returns 1|2|4 for an empty list (`cmd/minikube/cmd/status.go:162-164`,
+        // PR #22494). kubernetes/minikube#22466.
+        let code = if minor(ctx) >= 38 { 7 } else { 0 };
+        return Ok(Reply::ok("null").with_err(klog).with_code(code));
+    }
     let (v, code) = status_value(profile, p);
     let out = if json_mode {
         v.to_string() // statusJSON writes no trailing newline
@@ -281,6 +341,7 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
     let mut st: MinikubeState = state::load(ctx, "minikube")?;
     let existing = st.profiles.get(profile).cloned();
     let mut p = existing.clone().unwrap_or_else(default_profile);
+    let mut recreated = false;
     let mut err = String::new();
     if existing.is_none() {
         if let Some(d) = f.get(&["--driver", "--vm-driver"]) {
@@ -306,13 +367,54 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
         if let Some(r) = f.get(&["--container-runtime"]) {
             p.container_runtime = r;
         }
-    } else if let Some(m) = f.get(&["--memory"]).and_then(|m| memory_mb(&m)) {
-        if m != p.memory_mb {
-            err.push_str("❗  You cannot change the memory size for an existing minikube cluster. Please first delete the cluster.\n");
+    } else {
+        // Another driver: GUEST_DRIVER_MISMATCH, exit 81 (v1.35.0 `cmd/minikube/cmd/start.go:882-893`,
+        // `reason.go:398`, `exitcodes.go:127` ExGuestConflict).
+        if let Some(d) = f.get(&["--driver", "--vm-driver"]).filter(|d| *d != p.driver) {
+            let old = &p.driver;
+            return Ok(Reply::fail(
+                81,
+                format!("\n😿  Exiting due to GUEST_DRIVER_MISMATCH: The existing \"{profile}\" cluster was created using the \"{old}\" driver, which is incompatible with requested \"{d}\" driver.\n💡  Suggestion: Delete the existing '{profile}' cluster using: 'minikube delete -p {profile}', or start the existing '{profile}' cluster using: 'minikube start -p {profile} --driver={old}'\n\n"),
+            ));
+        }
+        // An older Kubernetes: K8S_DOWNGRADE_UNSUPPORTED, exit 106 (v1.35.0 `cmd/minikube/cmd/start.go:1841`,
+        // `reason.go:488-500`, `exitcodes.go:148` ExControlPlaneUnsupported; the advice block is not modelled).
+        if let Some(k) = f.get(&["--kubernetes-version"]) {
+            let num = |v: &str| -> Vec<u64> {
+                v.trim_start_matches('v').split('.').map(|n| n.parse().unwrap_or(0)).collect()
+            };
+            if num(&k) < num(&p.kubernetes_version) {
+                return Ok(Reply::fail(
+                    106,
+                    format!(
+                        "\n❌  Exiting due to K8S_DOWNGRADE_UNSUPPORTED: Unable to safely downgrade existing Kubernetes v{} cluster to v{}\n\n",
+                        p.kubernetes_version.trim_start_matches('v'),
+                        k.trim_start_matches('v')
+                    ),
+                ));
+            }
+        }
+        // Existing profiles keep their resources; start only warns (v1.35.0 `cmd/minikube/cmd/start_flags.go:760,764`).
+        if let Some(m) = f.get(&["--memory"]).and_then(|m| memory_mb(&m)) {
+            if m != p.memory_mb {
+                err.push_str("❗  You cannot change the memory size for an existing minikube cluster. Please first delete the cluster.\n");
+            }
+        }
+        if let Some(c) = f.get(&["--cpus"]).and_then(|c| c.parse::<u32>().ok()) {
+            if c != p.cpus {
+                err.push_str("❗  You cannot change the CPUs for an existing minikube cluster. Please first delete the cluster.\n");
+            }
         }
     }
+    let failing = ctx.env("FAKE_MINIKUBE_ADDON_FAIL").unwrap_or_default();
     for a in f.all(&["--addons"]) {
         for a in a.split(',') {
+            if failing.split(',').any(|x| x == a) {
+                // enableAddons only warns and saves the addons that did enable; start still exits 0
+                // (v1.35.0 `pkg/addons/addons.go:536-575`, `pkg/minikube/node/start.go:218`).
+                err.push_str(&format!("❗  Enabling '{a}' returned an error: running callbacks: [sudo KUBECONFIG=/var/lib/minikube/kubeconfig /var/lib/minikube/binaries/{k}/kubectl apply -f /etc/kubernetes/addons/{a}-deploy.yaml: Process exited with status 1]\n", k = p.kubernetes_version));
+                continue;
+            }
             if !p.addons.iter().any(|x| x == a) {
                 p.addons.push(a.to_string());
             }
@@ -328,6 +430,19 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
                 c = p.cpus,
                 m = p.memory_mb
             ));
+        }
+        // fix.go recreateIfNeeded: a machine whose state cannot be read and that does not exist is demolished and
+        // created again (v1.35.0 `pkg/minikube/machine/fix.go:106-134`); what lived in the container is gone.
+        Some(_) if p.container_gone => {
+            out.push_str(&format!(
+                "✨  Using the {d} driver based on existing profile\n👍  Starting \"{profile}\" primary control-plane node in \"{profile}\" cluster\n🤷  {d} \"{profile}\" container is missing, will recreate.\n🔥  Creating {d} container (CPUs={c}, Memory={m}MB) ...\n",
+                d = p.driver,
+                c = p.cpus,
+                m = p.memory_mb
+            ));
+            p.container_gone = false;
+            p.images.clear();
+            recreated = true;
         }
         Some("Running") => out.push_str(&format!(
             "✨  Using the {d} driver based on existing profile\n👍  Starting \"{profile}\" primary control-plane node in \"{profile}\" cluster\n🏃  Updating the running {d} \"{profile}\" container ...\n",
@@ -346,6 +461,12 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
     st.profiles.insert(profile.to_string(), p);
     state::save(ctx, "minikube", &st)?;
     let mut kube: Kube = state::load(ctx, "kube")?;
+    if recreated {
+        // A new container is a new cluster: its namespaces and Helm's release Secrets are gone.
+        kube.namespaces.clear();
+        kube.deleted_pods.clear();
+        state::save(ctx, "helm", &helm::HelmState::default())?;
+    }
     kube.managed = true;
     kube.current_context = Some(profile.to_string());
     kube.namespaces.extend(cluster::DEFAULT_NAMESPACES.iter().map(|s| s.to_string()));
@@ -440,8 +561,17 @@ fn profile_list(ctx: &Ctx, f: &Flags) -> Result<Reply> {
 }
 
 fn image_load(ctx: &Ctx, profile: &str, img: &str) -> Result<Reply> {
-    if let Err(r) = running(ctx, profile)? {
-        return Ok(r);
+    match load(ctx)?.profiles.get(profile) {
+        None => return Ok(not_found(profile, false)),
+        // A host that is not running is skipped, exit 0 ("the not running hosts will load on next start", v1.35.0
+        // `pkg/minikube/machine/cache_images.go:233`; the load at the next start is not modelled).
+        Some(p) if p.status != "Running" || host_error(ctx, profile, p)?.is_some() => return Ok(Reply::default()),
+        Some(_) => {}
+    }
+    if ctx.env_is("FAKE_MINIKUBE_IMAGE_LOAD", "silent-fail") {
+        // DoLoadImages logs the node-side failure and returns nil: exit 0, nothing printed, no image (v1.35.0
+        // `pkg/minikube/machine/cache_images.go:203-269`; kubernetes/minikube#23471).
+        return Ok(Reply::default());
     }
     let name = crate::docker::normalize(img);
     state::update(ctx, "minikube", |st: &mut MinikubeState| {
@@ -479,8 +609,30 @@ fn image_ls(ctx: &Ctx, profile: &str) -> Result<Reply> {
 }
 
 fn addons_enable(ctx: &Ctx, profile: &str, addon: &str) -> Result<Reply> {
-    if let Err(r) = running(ctx, profile)? {
-        return Ok(r);
+    match load(ctx)?.profiles.get(profile) {
+        None => return Ok(not_found(profile, false)),
+        // A stopped host: the addon is saved to the profile's config and enabled on the next start, exit 0
+        // (v1.35.0 `pkg/addons/addons.go:284` "is not running, setting ... and skipping enablement"; what the user
+        // sees besides that klog line was not read, so the fake prints nothing).
+        Some(p) if p.status != "Running" => {
+            state::update(ctx, "minikube", |st: &mut MinikubeState| {
+                if let Some(p) = st.profiles.get_mut(profile) {
+                    if !p.addons.iter().any(|a| a == addon) {
+                        p.addons.push(addon.to_string());
+                    }
+                }
+            })?;
+            return Ok(Reply::default());
+        }
+        Some(_) => {}
+    }
+    if ctx.env("FAKE_MINIKUBE_ADDON_FAIL").unwrap_or_default().split(',').any(|x| x == addon) {
+        // MK_ADDON_ENABLE = reason.InternalAddonEnable, exit ExProgramError 10 (v1.35.0 `reason.go:87`,
+        // `exitcodes.go:59`).
+        return Ok(Reply::fail(
+            10,
+            format!("\n❌  Exiting due to MK_ADDON_ENABLE: enable failed: run callbacks: running callbacks: [sudo KUBECONFIG=/var/lib/minikube/kubeconfig kubectl apply -f /etc/kubernetes/addons/{addon}-deploy.yaml: Process exited with status 1]\n\n"),
+        ));
     }
     state::update(ctx, "minikube", |st: &mut MinikubeState| {
         if let Some(p) = st.profiles.get_mut(profile) {
@@ -541,9 +693,21 @@ fn service(ctx: &Ctx, f: &Flags, profile: &str, name: &str) -> Result<Reply> {
     if let Err(r) = running(ctx, profile)? {
         return Ok(r);
     }
+    let ns = f.get(&["-n", "--namespace"]).unwrap_or_else(|| "default".into());
+    if let Some(text) = state::raw(ctx, "kube/services.json") {
+        // With the Services seeded, a missing one is SVC_NOT_FOUND, exit 115 (v1.35.0 `cmd/minikube/cmd/service.go:
+        // 118-120`, `pkg/minikube/reason/reason.go:464`, `exitcodes.go` ExSvcNotFound).
+        let v: Value = serde_json::from_str(&text)?;
+        let found = v["items"].as_array().is_some_and(|a| a.iter().any(|s| s["metadata"]["name"] == name));
+        if !found {
+            return Ok(Reply::fail(
+                115,
+                format!("\n❌  Exiting due to SVC_NOT_FOUND: Service '{name}' was not found in '{ns}' namespace.\nYou may select another namespace by using 'minikube service {name} -n <namespace>'. Or list out all the services using 'minikube service list'\n\n"),
+            ));
+        }
+    }
     let url = ctx.env("FAKE_MINIKUBE_SERVICE_URL").unwrap_or_else(|| format!("http://{IP}:30080"));
     if !f.has(&["--url"]) {
-        let ns = f.get(&["-n", "--namespace"]).unwrap_or_else(|| "default".into());
         return Ok(Reply::ok(format!("🎉  Opening service {ns}/{name} in default browser...\n")));
     }
     let reply = Reply::ok(format!("{url}\n"));

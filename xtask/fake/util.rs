@@ -230,3 +230,79 @@ impl Flags {
         self.flags.iter().any(|(k, v)| names.contains(&k.as_str()) && v.as_deref() != Some("false"))
     }
 }
+
+/// Whether a file has any execute bit (Trivy's binary analyzers only look at executables:
+/// aquasecurity/trivy v0.69.3 `pkg/fanal/analyzer/language/rust/binary/binary.go:35-37`).
+pub fn is_executable(p: &std::path::Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o111 != 0)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = p;
+        true
+    }
+}
+
+/// Whether `bytes` is a little-endian ELF64 file with a section called `name` (the ELF header's section table and
+/// its string table; the layout is the System V gABI's).
+pub fn elf_has_section(bytes: &[u8], name: &str) -> bool {
+    let u16_at = |o: usize| bytes.get(o..o + 2).map(|b| u16::from_le_bytes([b[0], b[1]]) as usize);
+    let u32_at = |o: usize| bytes.get(o..o + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
+    let u64_at = |o: usize| {
+        bytes.get(o..o + 8).map(|b| u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]) as usize)
+    };
+    // Magic, ELFCLASS64, ELFDATA2LSB.
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" || bytes[4] != 2 || bytes[5] != 1 {
+        return false;
+    }
+    let (Some(shoff), Some(shentsize), Some(shnum), Some(shstrndx)) =
+        (u64_at(0x28), u16_at(0x3a), u16_at(0x3c), u16_at(0x3e))
+    else {
+        return false;
+    };
+    let header = |i: usize| shoff + i * shentsize;
+    let Some(strtab) = u64_at(header(shstrndx) + 0x18) else { return false };
+    (0..shnum).any(|i| {
+        let Some(off) = u32_at(header(i)) else { return false };
+        let start = strtab + off;
+        let end = bytes.get(start..).and_then(|b| b.iter().position(|c| *c == 0)).map(|n| start + n);
+        end.and_then(|e| bytes.get(start..e)) == Some(name.as_bytes())
+    })
+}
+
+/// A ustar archive of regular files (POSIX.1-1988 header: name, mode, octal size, type `0`, `ustar\0` magic),
+/// ending with the two zero blocks.
+pub fn tar(files: &[(String, Vec<u8>)]) -> Vec<u8> {
+    let mut out = vec![];
+    for (name, data) in files {
+        let mut h = vec![0u8; 512];
+        let n = name.len().min(100);
+        h[..n].copy_from_slice(&name.as_bytes()[..n]);
+        h[100..107].copy_from_slice(b"0000644");
+        h[124..135].copy_from_slice(format!("{:011o}", data.len()).as_bytes());
+        h[136..147].copy_from_slice(b"00000000000");
+        h[156] = b'0';
+        h[257..263].copy_from_slice(b"ustar\0");
+        h[263..265].copy_from_slice(b"00");
+        // The checksum: the header's byte sum with the checksum field read as spaces.
+        h[148..156].copy_from_slice(b"        ");
+        let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+        h[148..155].copy_from_slice(format!("{sum:06o}\0").as_bytes());
+        out.extend_from_slice(&h);
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.extend_from_slice(&[0u8; 1024]);
+    out
+}
+
+/// gzip with flate2's default level.
+pub fn gzip(data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let _ = e.write_all(data);
+    e.finish().unwrap_or_default()
+}

@@ -127,7 +127,14 @@ fn ask(
             let ka = &cfg.ai.kagent;
             let agent = agent.unwrap_or(&ka.agent);
             let ns = &ka.namespace;
-            let e = Exec::from(cmd!(cx.sh, "kagent invoke --agent {agent} --task {prompt} -n {ns}")).timeout(limit);
+            // kagent has no context flag: when its controller URL does not answer it port-forwards with kubectl on
+            // the kubeconfig's current context (kagent `go/core/cli/internal/cli/agent/utils.go:51-79`). The
+            // minified kubeconfig makes that context the cluster's, whatever the user's current context is.
+            let kubeconfig = kubeconfig_for(cx, cfg)?;
+            let e = Exec::from(
+                cmd!(cx.sh, "kagent invoke --agent {agent} --task {prompt} -n {ns}").env("KUBECONFIG", &kubeconfig),
+            )
+            .timeout(limit);
             cx.exec_unchecked(e)?
         }
         AiTool::DockerAi => {
@@ -156,6 +163,15 @@ pub fn judge(tool: AiTool, out: &Output) -> Result<String> {
     let stdout = out.stdout.trim();
     let stderr = out.stderr.trim();
     if !out.success() {
+        if stderr.contains("RunOnce mode cannot handle permission requests") {
+            // kubectl-ai `pkg/agent/conversation.go:722-735`: a command it cannot prove read-only ends a --quiet run.
+            // The xtask does not pass --skip-permissions, so an unattended answer can never change the cluster.
+            bail!(
+                "kubectl-ai wanted to run commands it cannot prove read-only, which an unattended run does not allow: \
+                 ask a read-only question, or run kubectl-ai yourself to approve them.\n{}",
+                out.tail(5)
+            );
+        }
         bail!("{} failed ({}): {}", tool.tool_name(), out.ending(), out.tail(5));
     }
     // kagent reports every failure on stderr and still exits 0.
@@ -178,7 +194,39 @@ pub fn judge(tool: AiTool, out: &Output) -> Result<String> {
             return Ok(answer);
         }
     }
-    Ok(stdout.to_string())
+    // kubectl-ai writes its tool-call lines with raw ANSI colours on stdout, unconditionally (kubectl-ai
+    // `pkg/ui/terminal.go:263-268,450-467`): the saved answer is plain text.
+    Ok(strip_ansi(stdout))
+}
+
+/// Text without ANSI escape sequences (`ESC [ ... final byte`, `ESC ] ... BEL`).
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\u{1b}' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('[') => {
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            Some(']') => {
+                for c in chars.by_ref() {
+                    if c == '\u{7}' {
+                        break;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `kagent invoke` prints the A2A task as JSON: the answer is the text parts of its artifacts, and a task whose
@@ -187,9 +235,12 @@ fn a2a_answer(stdout: &str) -> Result<Option<String>> {
     let Some(task) = stdout.lines().rev().find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok()) else {
         return Ok(None);
     };
-    let state = task["status"]["state"].as_str().unwrap_or("");
-    if matches!(state, "failed" | "rejected" | "canceled") {
-        let why = task["status"]["message"]["parts"][0]["text"].as_str().unwrap_or(state);
+    // Released CLIs print trpc-a2a-go v0.2 states (`failed`, protocol/types.go:30-37); kagent main (e4c1078ed,
+    // A2A v1.0) prints a2a-go's `TASK_STATE_FAILED` (a2a/core.go TaskState).
+    let raw = task["status"]["state"].as_str().unwrap_or("");
+    let state = raw.strip_prefix("TASK_STATE_").unwrap_or(raw).to_ascii_lowercase();
+    if matches!(state.as_str(), "failed" | "rejected" | "canceled" | "cancelled") {
+        let why = task["status"]["message"]["parts"][0]["text"].as_str().unwrap_or(&state);
         bail!("kagent's task ended {state}: {why}");
     }
     let texts: Vec<&str> = task["artifacts"]
@@ -205,7 +256,7 @@ fn a2a_answer(stdout: &str) -> Result<Option<String>> {
 /// A kubeconfig holding only the cluster's context, so the tool cannot act on another cluster. It carries
 /// credentials: it lives in the run folder (under target/, git-ignored) with mode 0600.
 fn kubeconfig_for(cx: &mut StepCx, cfg: &Config) -> Result<String> {
-    let context = &cfg.cluster.profile;
+    let context = cfg.kube_context();
     let out = cx.run(cmd!(cx.sh, "kubectl config view --minify --flatten --context {context}").into())?;
     let path = cx.run_dir.join("kubeconfig");
     if !cx.dry_run() {
@@ -247,5 +298,27 @@ mod tests {
         assert!(judge(AiTool::KubectlAi, &out(1, "", "Error: creating llm client: GEMINI_API_KEY")).is_err());
         assert_eq!(judge(AiTool::KubectlAi, &out(0, "answer\n", "")).unwrap(), "answer");
         assert!(plugin_missing(&out(1, "", "docker: unknown command: docker ai\n")));
+    }
+
+    #[test]
+    fn reads_both_a2a_state_spellings() {
+        let v02 =
+            r#"{"kind":"task","status":{"state":"failed","message":{"parts":[{"kind":"text","text":"model down"}]}}}"#;
+        let v1 = r#"{"status":{"state":"TASK_STATE_FAILED","message":{"parts":[{"text":"model down"}]}}}"#;
+        for line in [v02, v1] {
+            let e = judge(AiTool::Kagent, &out(0, line, "")).unwrap_err().to_string();
+            assert!(e.contains("model down"), "{e}");
+        }
+        let ok = r#"{"status":{"state":"TASK_STATE_COMPLETED"},"artifacts":[{"parts":[{"text":"fine"}]}]}"#;
+        assert_eq!(judge(AiTool::Kagent, &out(0, ok, "")).unwrap(), "fine");
+    }
+
+    #[test]
+    fn strips_kubectl_ai_colours() {
+        let text = "\u{1b}[32m  Running: kubectl get pods\u{1b}[0m\nThe pods are fine.";
+        assert_eq!(
+            judge(AiTool::KubectlAi, &out(0, text, "")).unwrap(),
+            "  Running: kubectl get pods\nThe pods are fine."
+        );
     }
 }

@@ -12,7 +12,7 @@ use crate::config::{ByteSize, Config, Image};
 use crate::context::Context;
 use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::{Done, Run, Step, StepCx};
-use crate::{docker, report, tools, trivy};
+use crate::{docker, report, sbom, tools, trivy};
 
 #[derive(Clone)]
 pub struct Build {
@@ -116,6 +116,38 @@ fn linux_target() -> &'static str {
 
 const STATIC_TARGET_DIR: &str = "target/xtask/static";
 
+/// cargo-auditable, pinned (crates.io): it embeds the crate list in the `.dep-v0` section of each static binary,
+/// the only place Trivy looks for a Rust binary's crates (aquasecurity/trivy `pkg/dependency/parser/rust/binary`).
+pub const AUDITABLE_VERSION: &str = "0.7.7";
+
+/// cargo-auditable on PATH or in .xtask/bin; else installed into .xtask/bin (unless `--no-install`), like the
+/// other pinned tools.
+fn ensure_auditable(cx: &mut StepCx, cargo: &str) -> Result<()> {
+    let install = format!("cargo install cargo-auditable --locked --version {AUDITABLE_VERSION}");
+    if cx.dry_run() {
+        println!("    check cargo-auditable (else `{install} --root .xtask`)");
+        return Ok(());
+    }
+    if tools::locate(&cx.ctx.local_bin(), "cargo-auditable").is_some() {
+        return Ok(());
+    }
+    if cx.ctx.global.no_install {
+        bail!(
+            "cargo-auditable is not installed; the static binaries need it so that scanners (Trivy) can see their \
+             crates. Install it: `{install}` (or drop --no-install and the xtask installs it into .xtask/bin)"
+        );
+    }
+    cx.note(format!(
+        "cargo-auditable is missing: installing {AUDITABLE_VERSION} into .xtask/bin (turn this off with --no-install)"
+    ));
+    let root = cx.ctx.local_bin().parent().map(Path::to_path_buf).context("the .xtask folder")?;
+    let root = cx.ctx.rel(&root).into_owned();
+    let v = AUDITABLE_VERSION;
+    cx.run(cmd!(cx.sh, "{cargo} install cargo-auditable --locked --version {v} --root {root}").into())
+        .with_context(|| format!("installing cargo-auditable failed; install it by hand: `{install}`"))?;
+    Ok(())
+}
+
 fn staged_path(img: &Image, package: &str) -> PathBuf {
     img.context.join("bin").join(package)
 }
@@ -139,13 +171,18 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
         return Ok(Done::Cached);
     }
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    ensure_auditable(cx, &cargo)?;
     let pkg_args: Vec<String> = packages.iter().flat_map(|p| ["-p".to_string(), p.clone()]).collect();
     let var = format!("CARGO_TARGET_{}_RUSTFLAGS", target.to_uppercase().replace('-', "_"));
     // A target dir of our own: no lock contention with a cargo that is running us (tests, `cargo run`), and the
     // static release artifacts are not shared with anything else anyway.
     let target_dir = STATIC_TARGET_DIR;
-    let c = cmd!(cx.sh, "{cargo} build --release --locked --target {target} --target-dir {target_dir} {pkg_args...}")
-        .env(&var, "-C target-feature=+crt-static");
+    // `cargo auditable build` is `cargo build` plus the `.dep-v0` section (the crate list, zlib-compressed JSON).
+    let c = cmd!(
+        cx.sh,
+        "{cargo} auditable build --release --locked --target {target} --target-dir {target_dir} {pkg_args...}"
+    )
+    .env(&var, "-C target-feature=+crt-static");
     cx.run(c.into()).with_context(|| {
         format!(
             "building static {target} binaries failed. On macOS or Windows this needs a Linux linker: see \
@@ -189,7 +226,10 @@ fn binaries_fingerprint(root: &Path, images: &[&Image], target: &str, packages: 
         }
         fp = fp.file(root, &staged_path(img, &b.package))?;
     }
-    Ok(fp.value("target", target).value("packages", &packages.join(",")))
+    Ok(fp
+        .value("target", target)
+        .value("packages", &packages.join(","))
+        .value("builder", &format!("cargo auditable {AUDITABLE_VERSION}")))
 }
 
 fn build_args(img: &Image) -> Vec<String> {
@@ -219,20 +259,49 @@ fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
         if let Some(id) = cx.remembered("image_id") {
             cx.set(&format!("image:{}", img.name), id);
         }
+        write_sbom(cx, img)?;
         return Ok(Done::Cached);
     }
     let (df, ctxdir, args) = (&img.dockerfile, &img.context, build_args(img));
-    cx.run(cmd!(cx.sh, "docker build -f {df} -t {tag} {args...} {ctxdir}").into())
+    let built = cx
+        .run(cmd!(cx.sh, "docker build -f {df} -t {tag} {args...} {ctxdir}").into())
         .with_context(|| format!("building {tag} from {}", df.display()))?;
     if cx.dry_run() {
         // The id is not known before the build; later steps show it as `<image id>`.
         return Ok(Done::Passed);
     }
-    let id = docker::image_id(cx, &tag)?.with_context(|| format!("{tag} is not in the daemon after its build"))?;
+    let Some(id) = docker::image_id(cx, &tag)? else {
+        bail!("{tag} is not in the Docker daemon after its build: {}", docker::why_not_loaded(cx, &built.stderr)?)
+    };
     cx.note(format!("{tag} {}", short_id(&id)));
     cx.remember("image_id", &id);
     cx.set(&format!("image:{}", img.name), id);
+    write_sbom(cx, img)?;
     Ok(Done::Passed)
+}
+
+/// The image's SBOM (CycloneDX JSON) in the run folder, from the crate list cargo-auditable embedded in its
+/// binary: what is in the image, readable without Trivy. Images without a `binary:` have none of ours to list.
+fn write_sbom(cx: &mut StepCx, img: &Image) -> Result<()> {
+    let Some(b) = &img.binary else { return Ok(()) };
+    if cx.dry_run() {
+        return Ok(());
+    }
+    let staged = cx.ctx.root.join(staged_path(img, &b.package));
+    let bytes = std::fs::read(&staged).with_context(|| format!("reading {}", staged.display()))?;
+    let deps = match sbom::read_auditable(&bytes) {
+        Ok(d) => d,
+        Err(e) => {
+            // The vulnerability gate fails such an image with the full story; here it only costs the SBOM.
+            cx.note(format!("no SBOM for {}: {}: {e:#}", img.name, cx.ctx.rel(&staged).display()));
+            return Ok(());
+        }
+    };
+    let bom = sbom::cyclonedx(img, &deps);
+    let path = cx.run_dir.join("sbom").join(format!("{}.cdx.json", img.name));
+    crate::pipeline::cache::write_atomic(&path, serde_json::to_string_pretty(&bom)?.as_bytes())?;
+    cx.note(format!("SBOM {} ({} crates)", cx.ctx.rel(&path).display(), deps.packages.len()));
+    Ok(())
 }
 
 fn short_id(id: &str) -> &str {
@@ -276,12 +345,13 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         return cached_with_summary(cx);
     }
     let tag = &img.tag;
-    let info = docker::inspect(cx, tag)?;
-    let size = info["Size"].as_u64().unwrap_or(0);
-    let compressed = docker::compressed_size(cx, tag)?;
+    // From the saved layers, not `docker image inspect .Size`, whose meaning depends on the image store.
+    let store = docker::image_store(cx)?;
+    let sizes = docker::save_sizes(cx, tag)?;
     if cx.dry_run() {
         return Ok(Done::Passed);
     }
+    let (size, compressed) = (sizes.uncompressed, sizes.compressed);
     let show = |v: u64, b: Option<ByteSize>| match b {
         Some(b) => format!("{} (budget {b})", ByteSize(v)),
         None => format!("{} (no budget)", ByteSize(v)),
@@ -289,6 +359,7 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
     let summary =
         format!("uncompressed {}, compressed {}", show(size, budget.uncompressed), show(compressed, budget.compressed));
     cx.note(summary.clone());
+    cx.note(format!("measured from `docker save` ({} layer(s)) on the {store}", sizes.layers));
     let mut over = vec![];
     if let Some(b) = budget.uncompressed.filter(|b| size > b.0) {
         over.push(format!("uncompressed {} > {b}", ByteSize(size)));
@@ -344,16 +415,26 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         );
     }
     let tag = &img.tag;
-    // No --severity/--ignorefile: the verdict is ours (see trivy.rs), the same on every Trivy version.
-    let out =
-        cx.run(cmd!(cx.sh, "trivy image --format json --quiet --scanners vuln {tag}").into()).with_context(|| {
-            "Trivy could not scan the image; if it could not download its vulnerability database, run it once online \
-         or see docs/troubleshooting.md#trivy"
-        })?;
+    trivy::prepare_db(cx)?;
+    let out = trivy::scan(cx, tag)?;
     if cx.dry_run() {
         return Ok(Done::Passed);
     }
-    let findings = trivy::parse_report(&out.stdout)?;
+    // Trivy skips a Rust binary without cargo-auditable's dependency list without a word
+    // (pkg/fanal/analyzer/language/rust/binary/binary.go:26-28): an empty scan would pass whatever crates we ship.
+    if let Some(b) = &img.binary {
+        if trivy::language_targets(&out).is_empty() {
+            bail!(
+                "Trivy reported no language packages in {tag}, which holds the Rust binary `{}`: it could not read \
+                 the binary's crates, so this scan proves nothing about them. Build the binary with cargo-auditable \
+                 (`cargo xtask build` does: it installs cargo-auditable {} into .xtask/bin unless --no-install), so \
+                 it carries the `.dep-v0` section Trivy reads",
+                b.package,
+                AUDITABLE_VERSION
+            );
+        }
+    }
+    let findings = trivy::parse_report(&out)?;
     let total = findings.len();
     let v = trivy::judge(findings, gate, &ignores, &today);
     let sev: Vec<&str> = gate.severities.iter().map(|s| s.as_str()).collect();
@@ -471,4 +552,17 @@ pub fn policy_problems(
         }
     }
     p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::AUDITABLE_VERSION;
+
+    /// CI (.ci/run and the workflow) installs the same cargo-auditable the xtask would install.
+    #[test]
+    fn ci_installs_the_pinned_cargo_auditable() {
+        let install = format!("cargo install cargo-auditable --locked --version {AUDITABLE_VERSION}");
+        assert!(include_str!("../../.ci/run").contains(&install));
+        assert!(include_str!("../../.github/workflows/pipeline.yml").contains(&install));
+    }
 }

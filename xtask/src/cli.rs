@@ -40,7 +40,7 @@ pub struct Global {
     /// How many independent steps (image builds, gates) may run at once [default: number of CPUs]
     #[arg(short, long, global = true, value_name = "N")]
     pub jobs: Option<usize>,
-    /// Never install a missing tool from the pinned versions in xtask/tools.lock.yaml
+    /// Never install a missing tool from the pinned versions in xtask/tools.lock.yaml (nor cargo-auditable)
     #[arg(long, global = true)]
     pub no_install: bool,
 }
@@ -106,8 +106,21 @@ pub enum PlanCommand {
     Ci(CiArgs),
 }
 
+/// Which deploy target a cluster command acts on, and the confirmation protected targets need.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TargetArgs {
+    /// Deploy target from `targets:` in the config (`local` is the `cluster:` section) [default: default_target]
+    #[arg(long = "target", value_name = "NAME")]
+    pub target: Option<String>,
+    /// Confirm acting on a protected target without a prompt (needed in CI and off a terminal)
+    #[arg(long)]
+    pub yes: bool,
+}
+
 #[derive(Debug, Clone, Args)]
 pub struct UpArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     #[command(flatten)]
     pub build: BuildArgs,
     /// Fail the AI steps when their tool or API key is missing, instead of skipping them
@@ -117,6 +130,8 @@ pub struct UpArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Only the checks that need no cluster: lint, render, schema and policy, Dockerfile lint (the first CI stage)
     #[arg(long = "static")]
     pub static_only: bool,
@@ -164,7 +179,9 @@ pub enum AiCommand {
 
 #[derive(Debug, Clone, Args)]
 pub struct TeardownArgs {
-    /// Delete the Minikube cluster instead of stopping it
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Delete the cluster (Minikube, kind, k3d) instead of stopping it; never done to an existing cluster
     #[arg(long, conflicts_with = "keep_cluster")]
     pub delete: bool,
     /// Leave the cluster running; only the release and its namespace are removed
@@ -174,6 +191,8 @@ pub struct TeardownArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct CiArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Stages to run, in pipeline order: preflight, static, build, deploy, verify, teardown [default: preflight
     /// static build]
     #[arg(value_enum, value_name = "STAGE")]
@@ -192,6 +211,8 @@ pub struct ManifestsArgs {
 
 #[derive(Debug, Clone, Args)]
 pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// Revision to return to (see `helm history`); the last good revision before the current one by default
     #[arg(value_name = "REVISION")]
     pub revision: Option<u64>,

@@ -20,7 +20,15 @@ pub struct Config {
     pub images: Vec<Image>,
     #[serde(default)]
     pub gates: Gates,
+    /// The implicit target `local` (a Minikube profile); see `targets:` for others.
+    #[serde(default)]
     pub cluster: Cluster,
+    /// Named deploy targets (kind, k3d, existing clusters, other Minikube profiles); see crate::target.
+    #[serde(default)]
+    pub targets: BTreeMap<String, crate::target::TargetSpec>,
+    /// The target used without `--target`; `local` (the `cluster:` section) when unset.
+    #[serde(default)]
+    pub default_target: Option<String>,
     pub release: Release,
     #[serde(default)]
     pub manifests: Option<Manifests>,
@@ -36,6 +44,9 @@ pub struct Config {
     pub timeouts: Timeouts,
     #[serde(default)]
     pub runs: Runs,
+    /// The target this run acts on, with its overrides already applied to the sections above.
+    #[serde(skip)]
+    pub target: crate::target::Target,
 }
 
 /// Run folders kept under target/xtask/runs.
@@ -191,6 +202,19 @@ pub struct Cluster {
     pub kubernetes_version: String,
     #[serde(default)]
     pub addons: Vec<String>,
+}
+
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster {
+            profile: default_profile(),
+            driver: default_driver(),
+            cpus: default_cpus(),
+            memory: default_memory(),
+            kubernetes_version: default_k8s(),
+            addons: vec![],
+        }
+    }
 }
 
 fn default_profile() -> String {
@@ -596,8 +620,10 @@ impl Config {
                 shown_as.display()
             )))
         })?;
-        let cfg: Config = yaml::from_str(shown_as, &text)?;
+        let mut cfg: Config = yaml::from_str(shown_as, &text)?;
         cfg.check(shown_as, &text).map_err(anyhow::Error::new)?;
+        // Commands that take no `--target` act on `local`; cluster commands then select theirs.
+        cfg.target = crate::target::Target::local(&cfg.cluster);
         Ok(cfg)
     }
 
@@ -656,6 +682,7 @@ impl Config {
                 at("keep")
             )));
         }
+        crate::target::check(self).map_err(|e| ConfigError(format!("{}: {e}", at("targets"))))?;
         for kind in self.timeouts.0.keys() {
             if !crate::pipeline::STEP_KINDS.contains(&kind.as_str()) {
                 let hint = yaml::nearest(kind, crate::pipeline::STEP_KINDS)
@@ -665,6 +692,11 @@ impl Config {
             }
         }
         Ok(())
+    }
+
+    /// The kube context of the active target (the Minikube profile for `local`).
+    pub fn kube_context(&self) -> &str {
+        self.target.kube_context()
     }
 
     pub fn image(&self, name: &str) -> Option<&Image> {

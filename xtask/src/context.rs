@@ -14,6 +14,8 @@ pub struct Context {
     /// The config path as users wrote it (relative to where they ran the command), for messages.
     pub config_shown: PathBuf,
     pub global: Global,
+    /// `--target`/`--yes` of a command that acts on a cluster; `None` for the others (build, manifests...).
+    pub target_args: Option<crate::cli::TargetArgs>,
     config: std::sync::OnceLock<Config>,
 }
 
@@ -25,7 +27,7 @@ impl Context {
             Some(p) => p.clone(),
             None => PathBuf::from("xtask.yaml"),
         };
-        Ok(Context { root, config_path, config_shown, global, config: std::sync::OnceLock::new() })
+        Ok(Context { root, config_path, config_shown, global, target_args: None, config: std::sync::OnceLock::new() })
     }
 
     /// The pipeline config, read on first use so that `--help` and `tools list` work without one.
@@ -33,8 +35,22 @@ impl Context {
         if let Some(c) = self.config.get() {
             return Ok(c);
         }
-        let c = Config::load(&self.config_path, &self.config_shown)?;
+        let mut c = Config::load(&self.config_path, &self.config_shown)?;
+        if let Some(t) = &self.target_args {
+            crate::target::select(&mut c, t.target.as_deref())?;
+        }
         Ok(self.config.get_or_init(|| c))
+    }
+
+    /// Marks this run as acting on a cluster: the config is read with the chosen target's overrides.
+    pub fn select_target(&mut self, args: crate::cli::TargetArgs) {
+        self.target_args = Some(args);
+    }
+
+    /// The target of a cluster command; `None` for commands that touch no cluster.
+    pub fn active_target(&self) -> Option<&crate::target::Target> {
+        self.target_args.as_ref()?;
+        self.config.get().map(|c| &c.target)
     }
 
     /// A shell rooted at the repo with .xtask/bin first on PATH. xshell's Shell is not Sync, so each thread that

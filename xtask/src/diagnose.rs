@@ -65,16 +65,28 @@ pub fn events_in_order(list: &Value) -> Vec<String> {
 }
 
 fn collect(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
-    let (ns, context, release) = (&cfg.release.namespace, &cfg.cluster.profile, &cfg.release.name);
+    let (ns, context, release) = (&cfg.release.namespace, cfg.kube_context(), &cfg.release.name);
     let dir = cx.run_dir.join("diagnostics");
     std::fs::create_dir_all(&dir)?;
-    let events = cx.probe(cmd!(cx.sh, "kubectl --context {context} get events -n {ns} -o json").into())?;
-    let events: Value = serde_json::from_str(events.stdout.trim()).unwrap_or(Value::Null);
-    write(&dir, "events.txt", &(events_in_order(&events).join("\n") + "\n"))?;
-    let pods = kube::get_pods(cx, context, ns)?;
+    let mut summary = vec![];
+    let out = cx.probe(cmd!(cx.sh, "kubectl --context {context} get events -n {ns} -o json").into())?;
+    let events: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
+    if !out.success() {
+        // A failed call is a finding of its own (no context, an API server that does not answer, RBAC).
+        summary.push(format!("could not read the events: {}", out.tail(1)));
+        write(&dir, "events.txt", &out.stderr)?;
+    } else {
+        write(&dir, "events.txt", &(events_in_order(&events).join("\n") + "\n"))?;
+    }
+    let pods = match kube::get_pods(cx, context, ns) {
+        Ok(p) => p,
+        Err(e) => {
+            summary.push(format!("could not list the pods: {e:#}"));
+            Value::Null
+        }
+    };
     write(&dir, "pods.json", &serde_json::to_string_pretty(&pods)?)?;
     let problems = kube::pod_problems(&pods);
-    let mut summary = vec![];
     let mut seen = std::collections::BTreeSet::new();
     for p in &problems {
         let pod = p.pod.clone();
@@ -108,6 +120,8 @@ fn collect(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     write(&dir, "helm-history.json", &format!("{}{}", history.stdout, history.stderr))?;
     if summary.is_empty() {
         summary.push("no unhealthy pod found; see events.txt".into());
+    } else if summary.iter().all(|s| s.starts_with("could not")) {
+        cx.note(summary.join("; "));
     }
     let recent: Vec<String> = events_in_order(&events).into_iter().rev().take(15).collect();
     let text = format!(

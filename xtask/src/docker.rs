@@ -59,6 +59,30 @@ pub fn image_id(cx: &mut StepCx, tag: &str) -> Result<Option<String>> {
     Ok(out.success().then(|| out.stdout.trim().to_string()).filter(|s| !s.is_empty()))
 }
 
+/// Why a build that succeeded left no image in the daemon. Usually the selected buildx builder: with a driver
+/// other than `docker` (docker-container, kubernetes, remote) and no `--load`, the result stays in the builder's
+/// cache (docker/buildx `build/opt.go`: no exports unless the driver is `docker` or has DefaultLoad; the warning
+/// of `build/build.go:292-299`).
+pub fn why_not_loaded(cx: &mut StepCx, build_stderr: &str) -> Result<String> {
+    let out = cx.probe(cmd!(cx.sh, "docker buildx inspect").into())?;
+    let field = |key: &str| {
+        out.stdout.lines().find_map(|l| l.strip_prefix(key).map(|v| v.trim().to_string())).filter(|v| !v.is_empty())
+    };
+    let (name, driver) = (field("Name:"), field("Driver:"));
+    let warned = build_stderr.contains("No output specified");
+    Ok(match (name, driver) {
+        (Some(name), Some(driver)) if driver != "docker" || warned => format!(
+            "the selected buildx builder `{name}` uses the `{driver}` driver, which keeps build results in its own \
+             cache unless told to load them into the daemon. Use the default builder (`docker buildx use default`), \
+             or recreate `{name}` with `--driver-opt default-load=true`"
+        ),
+        _ if warned => "the builder kept the result in its cache (\"No output specified\"). Use the default builder \
+                        (`docker buildx use default`) or one created with `--driver-opt default-load=true`"
+            .to_string(),
+        _ => "the build succeeded but the daemon does not list the tag; check `docker images` and the build log".into(),
+    })
+}
+
 /// `docker image inspect` as JSON (the first element of the array it prints).
 pub fn inspect(cx: &mut StepCx, tag: &str) -> Result<Value> {
     let out = cx.run(cmd!(cx.sh, "docker image inspect {tag}").into())?;
@@ -96,12 +120,27 @@ fn tidy_created_by(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// The gzip-compressed size of `docker save` (what a registry push or `minikube image load` roughly moves),
-/// computed while streaming, without writing the tarball anywhere.
-pub fn compressed_size(cx: &mut StepCx, tag: &str) -> Result<u64> {
+/// Sizes read from one `docker save` stream, without writing the tarball anywhere.
+pub struct Sizes {
+    /// The files in the image's layers, uncompressed ([`crate::image_size`]).
+    pub uncompressed: u64,
+    /// The gzip-compressed stream: what a registry push or `minikube image load` roughly moves.
+    pub compressed: u64,
+    pub layers: usize,
+}
+
+/// The image store the daemon measures with (`docker info`), for the size gate to name.
+pub fn image_store(cx: &mut StepCx) -> Result<String> {
+    const INFO: &str = "{{.Driver}}\t{{json .DriverStatus}}";
+    let out = cx.probe(cmd!(cx.sh, "docker info --format {INFO}").into())?;
+    let (driver, status) = out.stdout.trim().split_once('\t').unwrap_or((out.stdout.trim(), ""));
+    Ok(crate::image_size::store_name(driver, status))
+}
+
+pub fn save_sizes(cx: &mut StepCx, tag: &str) -> Result<Sizes> {
     if cx.dry_run() {
         println!("    $ docker save {tag} | gzip | wc -c");
-        return Ok(0);
+        return Ok(Sizes { uncompressed: 0, compressed: 0, layers: 0 });
     }
     let c: std::process::Command = cmd!(cx.sh, "docker save {tag}").into();
     let expr = duct::cmd(c.get_program(), c.get_args()).dir(cx.ctx.root.clone()).stderr_capture();
@@ -124,6 +163,7 @@ pub fn compressed_size(cx: &mut StepCx, tag: &str) -> Result<u64> {
         })
     };
     let mut enc = flate2::write::GzEncoder::new(Counter(0), flate2::Compression::default());
+    let mut layers = crate::image_size::SaveReader::default();
     let mut buf = vec![0u8; 1 << 16];
     let result: Result<()> = (|| loop {
         let n = (&*reader).read(&mut buf).with_context(|| format!("docker save {tag} failed"))?;
@@ -131,6 +171,7 @@ pub fn compressed_size(cx: &mut StepCx, tag: &str) -> Result<u64> {
             return Ok(());
         }
         enc.write_all(&buf[..n])?;
+        layers.write_all(&buf[..n])?;
     })();
     drop(done);
     if watchdog.join().unwrap_or(false) {
@@ -140,7 +181,7 @@ pub fn compressed_size(cx: &mut StepCx, tag: &str) -> Result<u64> {
         bail!("`docker save {tag}` did not finish before the step's timeout; it was stopped (is the Docker daemon stuck?)");
     }
     result?;
-    Ok(enc.finish()?.0)
+    Ok(Sizes { uncompressed: layers.uncompressed, compressed: enc.finish()?.0, layers: layers.layers })
 }
 
 struct Counter(u64);

@@ -50,9 +50,15 @@ impl Doctor {
 }
 
 fn check(ctx: &Context, cfg: &crate::config::Config) -> Vec<Row> {
+    // The cluster providers of targets the config does not use are not worth a row.
+    let defs: Vec<&'static ToolDef> = tools::DEFS
+        .iter()
+        .filter(|d| !matches!(d.name, "kind" | "k3d") || !tools::needed_for(d, cfg).is_empty())
+        .collect();
     let probes: Vec<Probe> = std::thread::scope(|s| {
-        let handles: Vec<_> = tools::DEFS
+        let handles: Vec<_> = defs
             .iter()
+            .copied()
             .map(|d| {
                 s.spawn(move || match ctx.shell() {
                     Ok(sh) => tools::probe(ctx, &sh, d),
@@ -63,7 +69,7 @@ fn check(ctx: &Context, cfg: &crate::config::Config) -> Vec<Row> {
             .collect();
         handles.into_iter().map(|h| h.join().expect("probe thread panicked")).collect()
     });
-    tools::DEFS.iter().zip(probes).map(|(def, probe)| row(def, probe, cfg)).collect()
+    defs.into_iter().zip(probes).map(|(def, probe)| row(def, probe, cfg)).collect()
 }
 
 fn row(def: &'static ToolDef, probe: Probe, cfg: &crate::config::Config) -> Row {
@@ -96,6 +102,7 @@ fn print_table(rows: &[Row]) {
             (Some(_), false) if !r.probe.found => "optional",
             (Some(_), false) => "unusable",
             (Some(s), true) if s.contains("older than") => "TOO OLD",
+            (Some(s), true) if s.contains(" is refused: ") => "REFUSED",
             (Some(_), true) if !r.probe.found => "MISSING",
             (Some(_), true) => "UNUSABLE",
         };

@@ -190,7 +190,9 @@ impl Drop for SecretValues {
 pub fn status(cx: &mut StepCx, context: &str, release: &str, ns: &str) -> Result<Option<String>> {
     let out = cx.probe(cmd!(cx.sh, "helm status {release} -n {ns} --kube-context {context} -o json").into())?;
     if !out.success() {
-        if out.stderr.contains("not found") {
+        // Only Helm's own `release: not found` (pkg/storage/driver/driver.go:29): a missing kube context also says
+        // "not found" (`Kubernetes cluster unreachable: context was not found for specified context: P`).
+        if out.stderr.contains("release: not found") {
             return Ok(None);
         }
         anyhow::bail!("`helm status {release}` failed: {}", out.tail(3));
@@ -226,6 +228,15 @@ pub fn failure_reason(stderr: &str) -> String {
         .unwrap_or_else(|| crate::pipeline::exec::tail_lines(stderr, 2))
 }
 
+/// The test pods a failed `helm test` names: `Error: 1 error occurred:` then `\t* pod NAME failed` (Helm 3
+/// `pkg/action/release_testing.go`, the same in Helm 4; tests/fixtures/helm/test-fail-pod.stderr.txt).
+pub fn failed_test_pods(stderr: &str) -> Vec<String> {
+    stderr
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("* pod ")?.strip_suffix(" failed").map(str::to_string))
+        .collect()
+}
+
 /// Whether the error says Helm rolled the release back (`--atomic` / `--rollback-on-failure`).
 pub fn rolled_back(stderr: &str) -> bool {
     stderr.contains("has been rolled back") || stderr.contains("uninstalled due to")
@@ -241,6 +252,13 @@ mod tests {
         assert!(upgrade_flags(4, "300s").contains(&"--rollback-on-failure".to_string()));
         assert!(!upgrade_flags(4, "300s").contains(&"--atomic".to_string()));
         assert!(upgrade_flags(4, "300s").contains(&"--wait=watcher".to_string()));
+    }
+
+    #[test]
+    fn names_failed_test_pods() {
+        let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/helm/test-fail-pod.stderr.txt");
+        let text = std::fs::read_to_string(p).unwrap();
+        assert_eq!(failed_test_pods(&text), ["camunda-identity-test-connection"]);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! culprit (CrashLoopBackOff with its exit code, ImagePullBackOff with the image, Unschedulable with the
 //! scheduler's reason, OOMKilled) instead of "timed out".
 
-use anyhow::Result;
+use anyhow::{bail, Context as _, Result};
 use serde_json::Value;
 use xshell::cmd;
 
@@ -29,10 +29,55 @@ impl std::fmt::Display for PodProblem {
     }
 }
 
+/// What a failed kubectl call means, from kubectl's stderr: a missing context (client-go `errContextNotFound`,
+/// `context was not found for specified context: P`), an API server that does not answer (`The connection to the
+/// server ... was refused`, `Unable to connect to the server`), an RBAC denial (`Error from server (Forbidden)`),
+/// a missing namespace or object (`Error from server (NotFound)`). kubectl's own last line follows.
+pub fn explain(context: &str, stderr: &str) -> String {
+    let last = stderr.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
+    let cause = if stderr.contains("context was not found") || stderr.contains("cannot locate context") {
+        format!(
+            "the kube context `{context}` does not exist (minikube, kind and k3d write it when they create the \
+             cluster: run `cargo xtask up`; for an existing cluster, check the target's `context`)"
+        )
+    } else if stderr.contains("was refused") || stderr.contains("Unable to connect to the server") {
+        format!("the API server of context `{context}` does not answer (is the cluster running?)")
+    } else if stderr.contains("(Forbidden)") {
+        "RBAC denies it: the kube context's user lacks the permission".to_string()
+    } else if stderr.contains("(NotFound)") {
+        "it does not exist".to_string()
+    } else {
+        "kubectl failed".to_string()
+    };
+    format!("{cause}: {last}")
+}
+
+/// `kubectl get WHAT -n NS -o json`, failing with [`explain`]'s words when kubectl fails.
+pub fn get(cx: &mut StepCx, context: &str, namespace: &str, what: &str) -> Result<Value> {
+    let out = cx.exec_unchecked(cmd!(cx.sh, "kubectl --context {context} get {what} -n {namespace} -o json").into())?;
+    if cx.dry_run() {
+        return Ok(Value::Null);
+    }
+    if !out.success() {
+        bail!("cannot read {what} in namespace `{namespace}`: {}", explain(context, &out.stderr));
+    }
+    serde_json::from_str(out.stdout.trim())
+        .with_context(|| format!("`kubectl get {what} -n {namespace} -o json` printed no JSON: {}", out.tail(2)))
+}
+
+/// The namespace's pods. A failed call (no such context, an API server that does not answer, RBAC) is an error
+/// carrying kubectl's own words, never an empty list that reads as "no problems".
 pub fn get_pods(cx: &mut StepCx, context: &str, namespace: &str) -> Result<Value> {
     let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} get pods -n {namespace} -o json")).quiet_stdout();
     let out = cx.probe(e)?;
-    Ok(serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null))
+    if cx.dry_run() {
+        return Ok(Value::Null);
+    }
+    if !out.success() {
+        bail!("cannot read the pods in namespace `{namespace}`: {}", explain(context, &out.stderr));
+    }
+    serde_json::from_str(out.stdout.trim())
+        .with_context(|| format!("`kubectl get pods -n {namespace} -o json` printed no JSON: {}", out.tail(2)))
 }
 
 /// Problems of every pod in a `kubectl get pods -o json` list, worst first.

@@ -1,5 +1,6 @@
 //! `cargo xtask`: parses the command line and dispatches to one module per command.
 
+mod addons;
 mod ai;
 mod build;
 mod ci;
@@ -9,15 +10,22 @@ mod context;
 mod diagnose;
 mod docker;
 mod doctor;
+mod guard;
 mod helm;
 mod http;
+mod image_size;
 mod install;
+mod k3d;
+mod kind;
 mod kube;
 mod manifests;
 mod minikube;
 mod pipeline;
+mod registry;
 mod report;
 mod rollback;
+mod sbom;
+mod target;
 mod teardown;
 mod time;
 mod tools;
@@ -73,7 +81,25 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         }
         c => c,
     };
-    let ctx = Context::new(cli.global)?;
+    let target = match &command {
+        Command::Up(u) => Some(u.target.clone()),
+        Command::Verify(v) if !v.static_only => Some(v.target.clone()),
+        Command::Teardown(t) => Some(t.target.clone()),
+        Command::Rollback(r) => Some(r.target.clone()),
+        // Only the stages that reach a cluster take the target (and its guard).
+        Command::Ci(c)
+            if c.stages.iter().any(|s| matches!(s, ci::Stage::Deploy | ci::Stage::Verify | ci::Stage::Teardown)) =>
+        {
+            Some(c.target.clone())
+        }
+        _ => None,
+    };
+    let mut ctx = Context::new(cli.global)?;
+    if let Some(t) = target {
+        ctx.select_target(t);
+        // Before any step: the target line comes first, and a refused guard runs nothing.
+        guard::check(&ctx)?;
+    }
     match command {
         Command::Build(b) => build(b).run(&ctx),
         Command::Up(u) => up::Up { build: build(u.build), require_ai: u.require_ai }.run(&ctx),

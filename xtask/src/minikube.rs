@@ -19,6 +19,19 @@ pub enum State {
     Nonexistent,
     /// Some parts run, others not (paused, an apiserver that is down, ...).
     Degraded,
+    /// The profile exists but minikube cannot read its host: the container is gone (`docker system prune -a`, a
+    /// Docker Desktop reset) or the driver's daemon does not answer.
+    Broken {
+        daemon_down: bool,
+    },
+}
+
+/// Whether minikube's error text is the Docker client's "daemon does not answer" (docker/cli's
+/// `Cannot connect to the Docker daemon at ...`, `error during connect` on Windows named pipes).
+fn daemon_down(text: &str) -> bool {
+    text.contains("Cannot connect to the Docker daemon")
+        || text.contains("Is the docker daemon running")
+        || text.contains("error during connect")
 }
 
 /// Reads the profile's state. The exit code of `minikube status` is a bit field (1 host, 2 kubelet/apiserver, 4
@@ -38,15 +51,31 @@ pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
     });
     let host = v.as_ref().and_then(|v| v["Host"].as_str()).unwrap_or("").to_string();
     let apiserver = v.as_ref().and_then(|v| v["APIServer"].as_str()).unwrap_or("").to_string();
+    let kubeconfig = v.as_ref().and_then(|v| v["Kubeconfig"].as_str()).unwrap_or("").to_string();
+    // A profile whose host cannot be read: from v1.35.0 `null` (exit 0 up to v1.37, 7 from v1.38; minikube
+    // `pkg/minikube/cluster/status.go` GetStatus, kubernetes/minikube#22466); before, every field `Nonexistent`
+    // with exit 7. A missing profile exits 85 (mustload.Partial) before any of this.
+    let broken = out.code != Some(85) && (out.stdout.trim() == "null" || host == "Nonexistent");
     let state = match (out.code, host.as_str(), apiserver.as_str()) {
-        (Some(85), ..) | (_, "Nonexistent", _) => State::Nonexistent,
+        _ if broken => State::Broken { daemon_down: daemon_down(&out.stderr) },
+        (Some(85), ..) => State::Nonexistent,
         (Some(0), "Running", "Running") => State::Running,
         (_, "Stopped", _) => State::Stopped,
         (_, "", _) if out.stderr.contains("not found") => State::Nonexistent,
         (_, "", _) => bail!("`minikube status -p {profile}` printed no status ({}): {}", out.ending(), out.tail(3)),
         _ => State::Degraded,
     };
-    Ok((state, format!("host {host}, apiserver {apiserver}")))
+    let detail = match state {
+        State::Broken { daemon_down: true } => "the Docker daemon does not answer".to_string(),
+        State::Broken { daemon_down: false } => format!("its host is missing: {}", out.tail(1)),
+        // Exit bit 4 alone: the kubeconfig entry is stale (minikube's own fix is `minikube update-context`,
+        // `cmd/minikube/cmd/status.go:203-206`; `start` rewrites it too).
+        State::Degraded if host == "Running" && apiserver == "Running" && kubeconfig == "Misconfigured" => {
+            format!("its kubeconfig entry is misconfigured; `minikube update-context -p {profile}` would fix it too")
+        }
+        _ => format!("host {host}, apiserver {apiserver}"),
+    };
+    Ok((state, detail))
 }
 
 /// The settings a running profile was created with, from `minikube profile list -o json`.
@@ -133,10 +162,72 @@ pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &st
         .timeout(Duration::from_secs(60));
     e.stop_when = Some(Box::new(|line: &str| line.starts_with("http://") || line.starts_with("https://")));
     let out = cx.probe(e)?;
-    Ok(out.stdout.lines().map(str::trim).find(|l| l.starts_with("http")).map(str::to_string))
+    let url = out.stdout.lines().map(str::trim).find(|l| l.starts_with("http")).map(str::to_string);
+    if url.is_none() && !cx.dry_run() && !out.success() {
+        // SVC_NOT_FOUND (exit 115, minikube `cmd/minikube/cmd/service.go:115-139`) and the like: minikube's words.
+        bail!(
+            "`minikube service {service} -n {namespace} -p {profile} --url` failed ({}): {}",
+            out.ending(),
+            out.tail(3)
+        );
+    }
+    Ok(url)
 }
 
-/// Whether the driver needs `minikube service` to keep running for the URL to work (a tunnel from the host).
-pub fn url_needs_tunnel(driver: &str) -> bool {
-    driver == "docker" && (cfg!(target_os = "macos") || cfg!(windows))
+/// Whether the driver needs `minikube service` to keep running for the URL to work (a tunnel from the host):
+/// minikube's own `driver.NeedsPortForward` (v1.35.0 `pkg/minikube/driver/driver.go:215-235`) for the KIC drivers
+/// on macOS, Windows and WSL (`WSL_DISTRO_NAME`/`WSLPATH`, `pkg/minikube/detect/detect.go:61-62`), with a remote
+/// daemon (`DOCKER_HOST`/`CONTAINER_HOST` with a host part, `pkg/drivers/kic/oci/oci.go:722-738`), and on Linux
+/// for Docker Desktop or a rootless daemon, read as minikube reads them from `docker system info --format
+/// {{json .}}` (`OperatingSystem == "Docker Desktop"`, a `name=rootless` security option:
+/// `pkg/drivers/kic/oci/info.go:67-74,249`).
+pub fn url_needs_tunnel(cx: &mut StepCx, driver: &str) -> Result<bool> {
+    if needs_tunnel(driver, cfg!(target_os = "macos") || cfg!(windows), &|k| std::env::var(k).ok()) {
+        return Ok(true);
+    }
+    if driver != "docker" || cx.dry_run() {
+        return Ok(false);
+    }
+    // `docker info` is `docker system info` (the same command in docker/cli).
+    let format = "{{json .}}";
+    let out = cx.probe(cmd!(cx.sh, "docker info --format {format}").into())?;
+    let info: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
+    let rootless = info["SecurityOptions"]
+        .as_array()
+        .is_some_and(|o| o.iter().any(|s| s.as_str().is_some_and(|s| s.starts_with("name=rootless"))));
+    Ok(info["OperatingSystem"] == "Docker Desktop" || rootless)
+}
+
+fn needs_tunnel(driver: &str, desktop_os: bool, env: &dyn Fn(&str) -> Option<String>) -> bool {
+    if driver != "docker" && driver != "podman" {
+        return false;
+    }
+    let set = |k: &str| env(k).is_some_and(|v| !v.is_empty());
+    let remote = |k: &str| {
+        env(k).is_some_and(|v| {
+            v.split_once("://").is_some_and(|(scheme, rest)| scheme != "unix" && scheme != "npipe" && !rest.is_empty())
+        })
+    };
+    let daemon_env = if driver == "docker" { "DOCKER_HOST" } else { "CONTAINER_HOST" };
+    desktop_os || set("WSL_DISTRO_NAME") || set("WSLPATH") || remote(daemon_env)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tunnels_where_minikube_does() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+        };
+        assert!(needs_tunnel("docker", true, &env(&[])));
+        assert!(needs_tunnel("docker", false, &env(&[("WSL_DISTRO_NAME", "Ubuntu")])));
+        assert!(needs_tunnel("docker", false, &env(&[("DOCKER_HOST", "tcp://10.0.0.5:2376")])));
+        assert!(needs_tunnel("docker", false, &env(&[("DOCKER_HOST", "ssh://me@box")])));
+        assert!(!needs_tunnel("docker", false, &env(&[("DOCKER_HOST", "unix:///var/run/docker.sock")])));
+        assert!(!needs_tunnel("docker", false, &env(&[])));
+        assert!(!needs_tunnel("kvm2", true, &env(&[])));
+        assert!(needs_tunnel("podman", false, &env(&[("CONTAINER_HOST", "ssh://core@localhost:1234")])));
+    }
 }

@@ -59,7 +59,36 @@ pub struct RunReport {
     pub exit_code: i32,
     pub started_at: String,
     pub duration_ms: u64,
+    /// The deploy target of a cluster command (`--target`); absent for commands that touch no cluster.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub target: Option<TargetRecord>,
     pub steps: Vec<StepRecord>,
+}
+
+/// Which target a run acted on, as the report records it.
+#[derive(Debug, Serialize)]
+pub struct TargetRecord {
+    pub name: String,
+    pub provider: crate::target::Provider,
+    pub context: String,
+    /// `side-load` or the registry (`host[:port]/path`) images were pushed to.
+    pub images: String,
+    pub protected: bool,
+}
+
+impl TargetRecord {
+    pub fn of(t: &crate::target::Target) -> TargetRecord {
+        TargetRecord {
+            name: t.name.clone(),
+            provider: t.provider(),
+            context: t.kube_context().to_string(),
+            images: match &t.delivery {
+                crate::target::Delivery::SideLoad => "side-load".into(),
+                crate::target::Delivery::Registry(r) => r.to_string(),
+            },
+            protected: t.protected,
+        }
+    }
 }
 
 impl RunReport {

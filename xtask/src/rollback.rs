@@ -27,7 +27,7 @@ impl Rollback {
 
 fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done> {
     let r = &cfg.release;
-    let (name, ns, context) = (&r.name, &r.namespace, &cfg.cluster.profile);
+    let (name, ns, context) = (&r.name, &r.namespace, cfg.kube_context());
     let history = helm::history(cx, context, name, ns)?;
     let target = match revision {
         Some(rev) => {

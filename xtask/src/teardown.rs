@@ -7,6 +7,7 @@ use xshell::cmd;
 use crate::config::Config;
 use crate::context::Context;
 use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::target::ClusterSpec;
 use crate::{helm, minikube};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,10 +49,11 @@ impl Teardown {
             .after(["teardown:release"]),
         );
         let action = self.cluster;
-        let title = match action {
-            ClusterAction::Stop => "Stop the cluster",
-            ClusterAction::Delete => "Delete the cluster",
-            ClusterAction::Keep => "Keep the cluster running (--keep-cluster)",
+        let title = match (action, cfg.target.provider()) {
+            (_, crate::target::Provider::Existing) => "Leave the existing cluster alone",
+            (ClusterAction::Stop, _) => "Stop the cluster",
+            (ClusterAction::Delete, _) => "Delete the cluster",
+            (ClusterAction::Keep, _) => "Keep the cluster running (--keep-cluster)",
         };
         run.add(
             Step::new("teardown:cluster", "teardown", title, move |cx| cluster(cx, cfg, action))
@@ -62,15 +64,50 @@ impl Teardown {
 }
 
 fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
-    let (state, detail) = minikube::status(cx, &cfg.cluster.profile)?;
+    let (state, detail) = match &cfg.target.cluster {
+        ClusterSpec::Minikube(_) => minikube::status(cx, &cfg.cluster.profile)?,
+        ClusterSpec::Kind(k) => {
+            let there = crate::kind::exists(cx, &k.name)?;
+            let state = if there || cx.dry_run() { minikube::State::Running } else { minikube::State::Nonexistent };
+            cx.set("cluster.state", if there { "running" } else { "absent" });
+            cx.note(format!("kind cluster `{}`: {}", k.name, if there { "exists" } else { "absent" }));
+            return finish_probe(cx, state);
+        }
+        ClusterSpec::K3d(k) => {
+            let state = crate::k3d::state(cx, &k.name)?;
+            cx.note(format!("k3d cluster `{}`: {state:?}", k.name));
+            return finish_probe(cx, state);
+        }
+        ClusterSpec::Existing(e) => {
+            // Never probed for a lifecycle: the release commands below find out whether it answers.
+            cx.set("cluster.state", "running");
+            cx.note(format!("existing cluster (context `{}`): the pipeline never stops or deletes it", e.context));
+            return Ok(Done::Passed);
+        }
+    };
     let s = match state {
         minikube::State::Running => "running",
         minikube::State::Stopped => "stopped",
         minikube::State::Nonexistent => "absent",
         minikube::State::Degraded => "degraded",
+        minikube::State::Broken { daemon_down: true } => "unreadable",
+        minikube::State::Broken { daemon_down: false } => "broken",
     };
     cx.set("cluster.state", s);
     cx.note(format!("profile `{}`: {s} ({detail})", cfg.cluster.profile));
+    Ok(Done::Passed)
+}
+
+fn finish_probe(cx: &mut StepCx, state: minikube::State) -> Result<Done> {
+    let s = match state {
+        minikube::State::Running => "running",
+        minikube::State::Stopped => "stopped",
+        minikube::State::Nonexistent => "absent",
+        minikube::State::Degraded => "degraded",
+        minikube::State::Broken { daemon_down: true } => "unreadable",
+        minikube::State::Broken { daemon_down: false } => "broken",
+    };
+    cx.set("cluster.state", s);
     Ok(Done::Passed)
 }
 
@@ -84,7 +121,7 @@ fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     if !cluster_running(cx) {
         return Ok(Done::Skipped("the cluster is not running".into()));
     }
-    let (name, ns, context) = (&cfg.release.name, &cfg.release.namespace, &cfg.cluster.profile);
+    let (name, ns, context) = (&cfg.release.name, &cfg.release.namespace, cfg.kube_context());
     cx.invalidate(&format!("deploy:{name}"));
     cx.invalidate(&format!("test:{name}"));
     if !cx.dry_run() && helm::status(cx, context, name, ns)?.is_none() {
@@ -93,7 +130,7 @@ fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let out = cx.exec_unchecked(cmd!(cx.sh, "helm uninstall {name} -n {ns} --kube-context {context} --wait").into())?;
     if !out.success() {
         // Another teardown may have won the race; "not found" is the state we want.
-        if out.stderr.contains("not found") {
+        if out.stderr.contains("release: not found") {
             return Ok(Done::Skipped(format!("release {name} is not installed")));
         }
         bail!("helm uninstall {name} failed: {}", out.tail(3));
@@ -105,12 +142,22 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     if !cluster_running(cx) {
         return Ok(Done::Skipped("the cluster is not running".into()));
     }
-    let (ns, context) = (&cfg.release.namespace, &cfg.cluster.profile);
+    let (ns, context) = (&cfg.release.namespace, cfg.kube_context());
+    if let ClusterSpec::Existing(_) = cfg.target.cluster {
+        // On someone else's cluster the namespace goes only if this pipeline created it (recorded by `up`).
+        if crate::guard::load_record(cx.ctx, &cfg.target.name).created_namespace != Some(true) {
+            return Ok(Done::Skipped(format!(
+                "namespace {ns} was not created by the pipeline (or never recorded as such): left in place"
+            )));
+        }
+    }
     let out = cx.run(
         cmd!(cx.sh, "kubectl --context {context} delete namespace {ns} --ignore-not-found --wait=true --timeout=180s")
             .into(),
     )?;
-    if !cx.dry_run() && out.stdout.trim().is_empty() {
+    // A missing namespace prints `No resources found` (kubectl `pkg/cmd/delete/delete.go:437-440`), a deleted
+    // one `namespace "x" deleted`.
+    if !cx.dry_run() && !out.stdout.contains("deleted") {
         return Ok(Done::Skipped(format!("namespace {ns} does not exist")));
     }
     Ok(Done::Passed)
@@ -121,10 +168,46 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
     let state = cx.get("cluster.state").unwrap_or_default();
     // Images loaded into a stopped cluster stay there; a deleted cluster loses them.
     cx.invalidate(&format!("deploy:{}", cfg.release.name));
+    let k3d_state = match state.as_str() {
+        "absent" => minikube::State::Nonexistent,
+        "stopped" => minikube::State::Stopped,
+        _ => minikube::State::Running,
+    };
+    match (&cfg.target.cluster, action) {
+        (_, ClusterAction::Keep) => return Ok(Done::Skipped("kept running (--keep-cluster)".into())),
+        (ClusterSpec::Existing(e), _) => {
+            return Ok(Done::Skipped(format!(
+                "target `{}` is an existing cluster (context `{}`): the pipeline never stops or deletes it",
+                cfg.target.name, e.context
+            )))
+        }
+        (ClusterSpec::Kind(k), ClusterAction::Stop) => {
+            return Ok(Done::Skipped(format!(
+                "kind has no stop: kind cluster `{}` keeps running (`teardown --delete` deletes it)",
+                k.name
+            )))
+        }
+        (ClusterSpec::Kind(k), ClusterAction::Delete) => {
+            cx.invalidate_prefix("load:");
+            return crate::kind::delete(cx, &k.name);
+        }
+        (ClusterSpec::K3d(k), ClusterAction::Stop) => return crate::k3d::stop(cx, &k.name, k3d_state),
+        (ClusterSpec::K3d(k), ClusterAction::Delete) => {
+            cx.invalidate_prefix("load:");
+            return crate::k3d::delete(cx, &k.name, k3d_state);
+        }
+        (ClusterSpec::Minikube(_), _) => {}
+    }
     let result = match action {
         ClusterAction::Keep => Done::Skipped("kept running (--keep-cluster)".into()),
         ClusterAction::Stop if state == "absent" => Done::Skipped(format!("profile `{profile}` does not exist")),
         ClusterAction::Stop if state == "stopped" => Done::Skipped(format!("profile `{profile}` is already stopped")),
+        ClusterAction::Stop if state == "broken" => Done::Skipped(format!(
+            "profile `{profile}` has no container to stop; `cargo xtask teardown --delete` removes the profile"
+        )),
+        ClusterAction::Stop if state == "unreadable" => {
+            bail!("the Docker daemon does not answer, so profile `{profile}` cannot be stopped: start Docker and rerun")
+        }
         ClusterAction::Stop => {
             cx.run(cmd!(cx.sh, "minikube stop -p {profile}").into())?;
             Done::Passed

@@ -72,11 +72,38 @@ pub const DEFS: &[ToolDef] = &[
             "`cargo xtask tools install helm` (pinned) or `winget install Helm.Helm`",
         ],
     },
+    // kind and k3d: only for targets that use them (doctor leaves them out otherwise).
+    ToolDef {
+        name: "kind",
+        program: "kind",
+        // `kind version` prints `kind v0.32.0 go1.24.6 linux/amd64` (pkg/cmd/kind/version/version.go:56-58 at v0.32.0).
+        version_args: &["version"],
+        default_minimum: "0.20.0",
+        install: [
+            "https://kind.sigs.k8s.io/docs/user/quick-start/#installation (`go install sigs.k8s.io/kind@v0.32.0`)",
+            "`brew install kind`",
+            "`winget install Kubernetes.kind`",
+        ],
+    },
+    ToolDef {
+        name: "k3d",
+        program: "k3d",
+        // `k3d version` prints `k3d version v5.9.0` then `k3s version ...` (cmd/root.go:258-259 at v5.9.0).
+        version_args: &["version"],
+        default_minimum: "5.6.0",
+        install: [
+            "https://k3d.io/stable/#installation (`curl -s https://raw.githubusercontent.com/k3d-io/k3d/main/install.sh | bash`)",
+            "`brew install k3d`",
+            "`choco install k3d`",
+        ],
+    },
     ToolDef {
         name: "trivy",
         program: "trivy",
         version_args: &["--version"],
-        default_minimum: "0.50.0",
+        // 0.65: the first release that finds images through the active docker context (#9166); older ones miss
+        // the image on Docker Desktop without the default socket, Colima and the like.
+        default_minimum: "0.65.0",
         install: [
             "`cargo xtask tools install trivy` (pinned) or https://trivy.dev/latest/getting-started/installation/",
             "`cargo xtask tools install trivy` (pinned) or `brew install trivy`",
@@ -135,6 +162,7 @@ pub fn hint(def: &ToolDef) -> &'static str {
 
 /// What the config needs a tool for; empty when it is optional.
 pub fn needed_for(def: &ToolDef, cfg: &Config) -> Vec<&'static str> {
+    let uses = |p: crate::target::Provider| cfg.targets.values().any(|t| t.cluster.provider() == p);
     let ai_uses = |t: AiTool| cfg.ai.on_failure == Some(t) || cfg.ai.steps.iter().any(|s| s.tool == t);
     let mut v = match def.name {
         "docker" if !cfg.images.is_empty() => vec!["build", "up"],
@@ -142,6 +170,8 @@ pub fn needed_for(def: &ToolDef, cfg: &Config) -> Vec<&'static str> {
         "kubectl" => vec!["up", "verify", "manifests"],
         "helm" => vec!["up", "verify --static", "manifests"],
         "trivy" if cfg.gates.vulnerabilities.enabled && !cfg.images.is_empty() => vec!["build (vulnerability gate)"],
+        "kind" if uses(crate::target::Provider::Kind) => vec!["up --target (kind)"],
+        "k3d" if uses(crate::target::Provider::K3d) => vec!["up --target (k3d)"],
         "kubectl-ai" if ai_uses(AiTool::KubectlAi) => vec!["ai steps"],
         "kagent" if ai_uses(AiTool::Kagent) => vec!["ai steps"],
         "docker-ai" if ai_uses(AiTool::DockerAi) => vec!["ai steps"],
@@ -160,7 +190,20 @@ pub fn minimum(def: &ToolDef, cfg: Option<&Config>) -> Version {
         .and_then(|t| t.minimum.as_deref())
         .and_then(Version::parse)
         .or_else(|| Version::parse(def.default_minimum))
-        .unwrap_or(Version { major: 0, minor: 0, patch: 0, text: "0.0.0".into() })
+        .unwrap_or_else(|| Version::parse("0.0.0").expect("a valid version"))
+}
+
+/// Releases refused whatever the minimum, with why: (tool, version, reason).
+pub const REFUSED: &[(&str, &str, &str)] = &[(
+    "trivy",
+    "0.69.4",
+    "a malicious build was published under that number in March 2026 (NixOS/nixpkgs#501606, \
+     microsoft/winget-pkgs#350435)",
+)];
+
+/// Why `version` of `tool` is refused, if it is a known-bad release.
+pub fn refused(tool: &str, version: &Version) -> Option<&'static str> {
+    REFUSED.iter().find(|(t, v, _)| *t == tool && Version::parse(v).as_ref() == Some(version)).map(|(_, _, why)| *why)
 }
 
 /// Where a program is: the pinned copy in .xtask/bin, else the first on PATH.
@@ -254,6 +297,17 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
                 .or_else(|| Version::find(&text))
                 .map(|v| v.text);
         }
+        "kagent" => {
+            // JSON with sorted keys: `backend_version` (the controller's, "unknown" when unreachable) comes before
+            // `kagent_version` (the CLI's), kagent v0.9.12 `go/core/cli/internal/cli/agent/version.go:14-30`.
+            p.found = true;
+            p.version = serde_json::from_str::<serde_json::Value>(out.stdout.trim())
+                .ok()
+                .and_then(|v| v["kagent_version"].as_str().map(str::to_string))
+                .and_then(|s| Version::parse(&s))
+                .or_else(|| Version::find(&text))
+                .map(|v| v.text);
+        }
         _ => {
             p.found = true;
             p.version = Version::find(&text).map(|v| v.text);
@@ -301,6 +355,10 @@ pub fn shortfall(probe: &Probe, minimum: &Version, needed: bool) -> Option<Strin
         return Some("the Docker daemon does not answer (is it running, and may this user use it?)".to_string());
     }
     match probe.version.as_deref().and_then(Version::parse) {
+        Some(v) if refused(probe.name, &v).is_some() => Some(format!(
+            "version {v} is refused: {}; install another release",
+            refused(probe.name, &v).unwrap_or_default()
+        )),
         Some(v) if &v < minimum => Some(format!("version {v} is older than the minimum {minimum}")),
         Some(_) => None,
         None => Some("version unknown".to_string()),
@@ -377,5 +435,38 @@ mod tests {
         let down = r#"{"Client":{"Version":"28.2.2"},"Server":null}"#;
         parse_docker(down, down, &mut p);
         assert_eq!(p.daemon, Some(false));
+    }
+}
+
+#[cfg(test)]
+mod version_gate_tests {
+    use super::*;
+
+    fn probe_at(name: &'static str, version: &str) -> Probe {
+        Probe {
+            name,
+            found: true,
+            path: None,
+            source: None,
+            version: Some(version.into()),
+            daemon: None,
+            problem: None,
+        }
+    }
+
+    #[test]
+    fn a_pre_release_is_below_its_release_and_a_known_bad_release_is_refused_with_its_reason() {
+        let min = Version::parse("3.14.0").unwrap();
+        assert_eq!(
+            shortfall(&probe_at("helm", "3.14.0-rc.1"), &min, true).as_deref(),
+            Some("version 3.14.0-rc.1 is older than the minimum 3.14.0")
+        );
+        assert_eq!(shortfall(&probe_at("helm", "3.14.0+g3fc9f4b"), &min, true), None);
+        let trivy_min = minimum(find_def("trivy").unwrap(), None);
+        assert_eq!(trivy_min.text, "0.65.0");
+        let why = shortfall(&probe_at("trivy", "0.69.4"), &trivy_min, true).unwrap();
+        assert!(why.starts_with("version 0.69.4 is refused: a malicious build was published"), "{why}");
+        assert_eq!(shortfall(&probe_at("trivy", "0.69.3"), &trivy_min, true), None);
+        assert!(shortfall(&probe_at("trivy", "0.64.1"), &trivy_min, true).unwrap().contains("older than"));
     }
 }

@@ -135,12 +135,27 @@ fn title(c: Check) -> &'static str {
 }
 
 fn ns_ctx(cfg: &Config) -> (&str, &str) {
-    (&cfg.release.namespace, &cfg.cluster.profile)
+    (&cfg.release.namespace, cfg.kube_context())
 }
 
 fn get_json(cx: &mut StepCx, context: &str, ns: &str, what: &str) -> Result<Value> {
-    let out = cx.run(cmd!(cx.sh, "kubectl --context {context} get {what} -n {ns} -o json").into())?;
-    Ok(serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null))
+    kube::get(cx, context, ns, what)
+}
+
+/// The namespace exists on the context's cluster: listing in a missing namespace answers an empty list (by design,
+/// kubernetes/kubernetes#75537), which would read as "nothing to wait for".
+fn require_namespace(cx: &mut StepCx, context: &str, ns: &str) -> Result<()> {
+    let out = cx.exec_unchecked(cmd!(cx.sh, "kubectl --context {context} get namespace {ns} -o name").into())?;
+    if cx.dry_run() || out.success() {
+        return Ok(());
+    }
+    if out.stderr.contains("(NotFound)") {
+        bail!(
+            "namespace `{ns}` does not exist on context `{context}`: nothing is deployed there. Run `cargo xtask up` \
+             (or check `release.namespace` in xtask.yaml)"
+        );
+    }
+    bail!("cannot read namespace `{ns}`: {}", kube::explain(context, &out.stderr))
 }
 
 /// Workloads that are not fully rolled out: `Deployment/x: 1/2 ready`.
@@ -190,7 +205,12 @@ fn wait_rolled_out(cx: &mut StepCx, cfg: &Config, limit: Duration) -> Result<Val
 }
 
 fn rollout(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
+    let (ns, context) = ns_ctx(cfg);
+    require_namespace(cx, context, ns)?;
     let pods = wait_rolled_out(cx, cfg, cfg.verify.rollout_timeout.0)?;
+    if !cx.dry_run() && pods["items"].as_array().is_none_or(|a| a.is_empty()) {
+        bail!("no pods in namespace `{ns}` on context `{context}`: is the release installed? (`cargo xtask up`)");
+    }
     for p in pods["items"].as_array().into_iter().flatten() {
         let restarts: u64 = p["status"]["containerStatuses"]
             .as_array()
@@ -207,13 +227,21 @@ fn rollout(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 /// the returned handle is dropped.
 fn frontend_url(cx: &mut StepCx, cfg: &Config) -> Result<(Option<Background>, String)> {
     let ep = endpoint(&cfg.verify.frontend, "verify.frontend")?;
+    if cfg.target.provider() != crate::target::Provider::Minikube {
+        // Only minikube has `service --url`; elsewhere the frontend is reached the way the backend is.
+        return port_forward(cx, cfg, ep);
+    }
     let (ns, profile) = ns_ctx(cfg);
     let svc = &ep.service;
     let e = Exec::from(cmd!(cx.sh, "minikube service {svc} -n {ns} -p {profile} --url"));
     let Some(mut bg) = cx.background(e)? else { return Ok((None, "http://<frontend>".into())) };
-    let line = bg
-        .wait_line(Duration::from_secs(60), |l| l.trim().starts_with("http://"))
-        .ok_or_else(|| anyhow!("`{}` printed no URL within 60 s", bg.display))?;
+    let Some(line) = bg.wait_line(Duration::from_secs(60), |l| l.trim().starts_with("http://")) else {
+        // `SVC_NOT_FOUND` (exit 115) and the like end the command at once: say so, not "within 60 s".
+        bail!(match bg.ended() {
+            Some(why) => format!("`{}` printed no URL ({why})", bg.display),
+            None => format!("`{}` printed no URL within 60 s", bg.display),
+        })
+    };
     Ok((Some(bg), line.trim().trim_end_matches('/').to_string()))
 }
 
@@ -221,13 +249,22 @@ fn frontend_url(cx: &mut StepCx, cfg: &Config) -> Result<(Option<Background>, St
 /// and prints `Forwarding from 127.0.0.1:PORT -> TARGET`).
 fn port_forward(cx: &mut StepCx, cfg: &Config, ep: &Endpoint) -> Result<(Option<Background>, String)> {
     let (ns, context) = ns_ctx(cfg);
-    let target = format!("svc/{}", ep.service);
-    let port = format!(":{}", ep.port);
+    forward(cx, context, ns, &format!("svc/{}", ep.service), ep.port)
+}
+
+/// `kubectl port-forward -n NS TARGET :PORT` kept running until the handle is dropped; the local base URL.
+/// kubectl itself waits up to its `--pod-running-timeout` (60 s) for a running pod and exits at once on a missing
+/// Service (kubernetes/kubectl `pkg/cmd/portforward/portforward.go:99,117,428`).
+fn forward(cx: &mut StepCx, context: &str, ns: &str, target: &str, port: u16) -> Result<(Option<Background>, String)> {
+    let port = format!(":{port}");
     let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} port-forward -n {ns} {target} {port}"));
     let Some(mut bg) = cx.background(e)? else { return Ok((None, "http://<port-forward>".into())) };
-    let line = bg
-        .wait_line(Duration::from_secs(30), |l| l.starts_with("Forwarding from 127.0.0.1:"))
-        .ok_or_else(|| anyhow!("`{}` did not start forwarding within 30 s", bg.display))?;
+    let Some(line) = bg.wait_line(Duration::from_secs(75), |l| l.starts_with("Forwarding from 127.0.0.1:")) else {
+        bail!(match bg.ended() {
+            Some(why) => format!("`{}` failed ({why})", bg.display),
+            None => format!("`{}` did not start forwarding within 75 s", bg.display),
+        })
+    };
     let local = line.trim_start_matches("Forwarding from ").split(" -> ").next().unwrap_or("").to_string();
     Ok((Some(bg), format!("http://{local}")))
 }
@@ -509,9 +546,11 @@ fn load_test(cx: &mut StepCx, cfg: &Config, hpas: &[&Value]) -> Result<Done> {
     );
     let pod = format!("xtask-load-{}", std::process::id());
     let image = "curlimages/curl:8.10.1";
-    let active = format!("--active-deadline-seconds={}", secs + 30);
+    // kubectl run has no pod-deadline flag (its flags: kubernetes/kubectl pkg/cmd/run/run.go addRunFlags); the
+    // pod's spec.activeDeadlineSeconds is set through --overrides, merged into the generated Pod.
+    let overrides = format!(r#"--overrides={{"apiVersion":"v1","spec":{{"activeDeadlineSeconds":{}}}}}"#, secs + 30);
     cx.run(
-        cmd!(cx.sh, "kubectl --context {context} run {pod} -n {ns} --image={image} --restart=Never {active} --command -- sh -c {script}")
+        cmd!(cx.sh, "kubectl --context {context} run {pod} -n {ns} --image={image} --restart=Never {overrides} --command -- sh -c {script}")
             .into(),
     )?;
     let started = Instant::now();
@@ -552,15 +591,36 @@ fn ingress(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         return Ok(Done::Skipped("no Ingress in the namespace (ingress.enabled is false)".into()));
     };
     let host = ing["spec"]["rules"][0]["host"].as_str().unwrap_or("").to_string();
-    let profile = &cfg.cluster.profile;
-    let ip = cx.run(cmd!(cx.sh, "minikube ip -p {profile}").into())?.stdout.trim().to_string();
-    for path in ["/", cfg.verify.api.path.as_str()] {
-        let r = http::request_with_host("GET", &format!("http://{ip}{path}"), &host, HTTP_TIMEOUT)?;
-        expect(&r, 200, &format!("GET {path} through the ingress (host {host:?})"))?;
+    if cfg.target.provider() != crate::target::Provider::Minikube {
+        bail!(
+            "the ingress check goes through minikube's ingress addon (ingress-nginx), which target `{}` does not \
+             have: leave `ingress` out of the target's `verify:` checks and check the Ingress through its load \
+             balancer's address",
+            cfg.target.name
+        );
     }
-    cx.note(format!("ingress {} routes / and /api on {ip}", ing["metadata"]["name"].as_str().unwrap_or("?")));
+    // Through a port-forward to minikube's ingress controller, not to `minikube ip`: the node's address is not
+    // reachable wherever minikube itself tunnels (docker driver on macOS/Windows, WSL2, Docker Desktop for Linux,
+    // rootless Docker, a remote DOCKER_HOST: minikube v1.35.0 `pkg/minikube/driver/driver.go:215-235`),
+    // while the API server is reachable everywhere kubectl works. The addon's Service is
+    // `ingress-nginx/ingress-nginx-controller`, port 80 (minikube v1.35.0
+    // `deploy/addons/ingress/ingress-deploy.yaml.tmpl:380-413`).
+    let (_pf, base) = forward(cx, context, INGRESS_NAMESPACE, INGRESS_SERVICE, 80)?;
+    for path in ["/", cfg.verify.api.path.as_str()] {
+        let r = http::request_with_host("GET", &format!("{base}{path}"), &host, HTTP_TIMEOUT)?;
+        expect(&r, 200, &format!("GET {path} through the ingress controller (host {host:?})"))?;
+    }
+    cx.note(format!(
+        "ingress {} routes / and {} for host {host:?} (through {INGRESS_NAMESPACE}/{})",
+        ing["metadata"]["name"].as_str().unwrap_or("?"),
+        cfg.verify.api.path,
+        INGRESS_SERVICE.trim_start_matches("svc/")
+    ));
     Ok(Done::Passed)
 }
+
+const INGRESS_NAMESPACE: &str = "ingress-nginx";
+const INGRESS_SERVICE: &str = "svc/ingress-nginx-controller";
 
 /// The image policy that can be read from the Dockerfile alone (pinned bases, a numeric non-root USER, a
 /// HEALTHCHECK, the port EXPOSEd), plus hadolint when it is installed.

@@ -110,7 +110,7 @@ fn on_failure_sends_the_diagnostics_without_secrets() {
     let sb = with_config("ai:\n  on_failure: kubectl-ai\n")
         .with_env("GEMINI_API_KEY", "k")
         .with_env("FAKE_AI_ANSWER", "The image todo-api:missing was never loaded into minikube.")
-        .with_scenario(r#"{"rules":[{"tool":"helm","match":"upgrade *","stderr":"Error: UPGRADE FAILED: release demo failed, and has been rolled back due to atomic being set: timed out waiting for the condition\n","exit":1}]}"#)
+        .with_scenario(r#"{"rules":[{"tool":"helm","match":"upgrade *","stderr":"Error: UPGRADE FAILED: release demo failed, and has been rolled back due to atomic being set: timed out waiting for the condition\n","exit":1,"then_state":{"helm_release_status":"failed"}}]}"#)
         .seed_state_from_fixture("kube/pods.json", "kubectl/get-pods.synthesized.json");
     let out = sb.xtask(&["up"]).run();
     out.assert_code(1);
@@ -121,4 +121,32 @@ fn on_failure_sends_the_diagnostics_without_secrets() {
     let prompt = ask.args.last().unwrap();
     assert!(prompt.contains("CrashLoopBackOff") && prompt.contains("ImagePullBackOff"), "{prompt}");
     assert!(!prompt.contains("pw-for-tests-123"), "the secret reached the AI tool");
+}
+
+#[test]
+fn kagent_reaches_the_configured_cluster_whatever_the_current_context() {
+    // kagent has no context flag and port-forwards on the kubeconfig's current context: the xtask hands it a
+    // kubeconfig holding only the cluster's context.
+    let sb = project().with_env("FAKE_AI_ANSWER", "Healthy.");
+    sb.xtask(&["up"]).run().assert_success();
+    sb.tool("kubectl", &["config", "use-context", "elsewhere"]).run().assert_success();
+    let out = sb.xtask(&["ai", "agent", "check"]).run();
+    out.assert_success();
+    assert_eq!(out.stdout.trim(), "Healthy.");
+    let invoke = sb.calls().into_iter().find(|c| c.tool == "kagent").unwrap();
+    assert!(invoke.env.get("KUBECONFIG").is_some_and(|k| k.ends_with("/kubeconfig")), "{:?}", invoke.env);
+}
+
+#[test]
+fn kubectl_ai_asking_for_permission_fails_with_what_to_do() {
+    // kubectl-ai ends a --quiet run when a tool call is not read-only (conversation.go:722-735); the xtask never
+    // passes --skip-permissions.
+    let sb = project()
+        .with_env("GEMINI_API_KEY", "k")
+        .with_env("FAKE_KUBECTL_AI_WANTS", "bash -c 'kubectl get pods | grep todo'");
+    let out = sb.xtask(&["ai", "ask", "which pods restart?"]).run();
+    out.assert_code(1);
+    out.stderr_contains("kubectl-ai wanted to run commands it cannot prove read-only");
+    let call = sb.calls().into_iter().find(|c| c.tool == "kubectl-ai").unwrap();
+    assert!(!call.args.contains(&"--skip-permissions".to_string()));
 }

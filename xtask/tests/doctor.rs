@@ -86,7 +86,7 @@ fn doctor_names_tools_below_their_minimums() {
         ("helm", "3.10.2", "3.14.0"),
         ("minikube", "1.29.0", "1.32.0"),
         ("kubectl", "1.27.3", "1.28.0"),
-        ("trivy", "0.45.1", "0.50.0"),
+        ("trivy", "0.45.1", "0.65.0"),
         ("docker", "19.03.15", "20.10.0"),
     ] {
         out.stderr_contains(&format!("  - {tool}: version {found}"));
@@ -102,7 +102,7 @@ fn doctor_passes_when_every_required_tool_is_at_its_minimum() {
     let out = sb.xtask(&["doctor"]).run();
     out.assert_success();
     for (tool, version) in
-        [("docker", "27.3.1"), ("minikube", "1.34.0"), ("kubectl", "1.31.1"), ("helm", "3.16.2"), ("trivy", "0.56.2")]
+        [("docker", "27.3.1"), ("minikube", "1.35.0"), ("kubectl", "1.31.1"), ("helm", "3.16.2"), ("trivy", "0.69.3")]
     {
         let row = out.stdout.lines().find(|l| l.starts_with(&format!("{tool} "))).unwrap();
         assert!(row.contains(" ok ") && row.contains(version), "{row}");
@@ -110,6 +110,19 @@ fn doctor_passes_when_every_required_tool_is_at_its_minimum() {
     // Exactly at the minimum passes too; the config's own minimum wins over the default.
     let sb = project().with_env("FAKE_HELM_VERSION", "3.14.0");
     sb.xtask(&["doctor"]).run().assert_success();
+}
+
+#[test]
+fn doctor_refuses_a_known_bad_trivy_and_a_pre_release_below_the_minimum() {
+    let sb = project().with_env("FAKE_TRIVY_VERSION", "0.69.4").with_env("FAKE_HELM_VERSION", "3.14.0-rc.1");
+    let out = sb.xtask(&["doctor"]).run();
+    out.assert_code(1);
+    let row = |tool: &str| out.stdout.lines().find(|l| l.starts_with(&format!("{tool} "))).unwrap().to_string();
+    assert!(row("trivy").contains("REFUSED") && row("trivy").contains("0.69.4"), "{}", row("trivy"));
+    out.stderr_contains("  - trivy: version 0.69.4 is refused: a malicious build was published under that number");
+    // SemVer: 3.14.0-rc.1 comes before 3.14.0, so it does not meet a 3.14.0 minimum.
+    assert!(row("helm").contains("TOO OLD"), "{}", row("helm"));
+    out.stderr_contains("  - helm: version 3.14.0-rc.1+g13654a5 is older than the minimum 3.14.0");
 }
 
 #[test]
@@ -151,4 +164,7 @@ fn a_required_ai_tool_is_checked_when_the_config_uses_it() {
     let kagent = v["tools"].as_array().unwrap().iter().find(|t| t["name"] == "kagent").unwrap().clone();
     assert_eq!(kagent["required"], true);
     assert_eq!(kagent["needed_for"], serde_json::json!(["ai steps"]));
+    // `kagent version` prints the controller's `backend_version` before the CLI's `kagent_version` (sorted keys):
+    // the CLI's is the one checked.
+    assert_eq!(kagent["version"], "0.6.3", "{kagent}");
 }

@@ -510,7 +510,7 @@ fn trivy_reports_clean_or_seeded_findings_with_filters_and_exit_code() {
         .collect();
     assert!(only.iter().all(|s| s == "CRITICAL") && !only.is_empty());
     sb.tool("trivy", &["image", "--quiet", "nope:1"]).run().assert_code(1);
-    assert_eq!(sb.tool("trivy", &["--version"]).run().stdout.lines().next(), Some("Version: 0.56.2"));
+    assert_eq!(sb.tool("trivy", &["--version"]).run().stdout.lines().next(), Some("Version: 0.69.3"));
 }
 
 #[test]

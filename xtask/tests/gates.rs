@@ -66,6 +66,16 @@ fn build(sb: &Sandbox, args: &[&str]) -> Output {
     sb.xtask(&all).run()
 }
 
+const DB_COMMAND: &str = "trivy image --download-db-only --no-progress --config target/xtask/trivy/empty-config.yaml";
+
+fn scan_command(tag: &str) -> String {
+    format!(
+        "trivy image --format json --scanners vuln --no-progress --skip-db-update --cache-backend memory \
+         --config target/xtask/trivy/empty-config.yaml --ignorefile target/xtask/trivy/empty.trivyignore \
+         --severity UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL --exit-code 0 {tag}"
+    )
+}
+
 const CRITICAL_LINE: &str = "CRITICAL CVE-2019-3855 in libssh2 1.4.3-12.el7 (fixed in 1.4.3-12.el7_6.2)";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -82,8 +92,10 @@ fn a_critical_finding_fails_the_gate_and_is_named_with_package_versions_and_seve
         .stderr_contains("add entries with `statement` and `expired_at` to .trivyignore.yaml");
     // The MEDIUM finding in the same report is below the threshold, so it is not listed as failing.
     assert!(!out.stderr.contains("MEDIUM CVE-2019-1549"), "{out}");
-    // The verdict is ours: Trivy runs without its own severity and ignore filters.
-    assert_eq!(sb.commands_of("trivy"), vec!["trivy image --format json --quiet --scanners vuln api:1.0.0"]);
+    // The verdict is ours: Trivy gets every severity, an empty ignore file and an empty config of ours (so
+    // neither .trivyignore nor trivy.yaml in the project applies), the DB fetched once before the scan, and an
+    // in-memory scan cache (no fanal.db lock).
+    assert_eq!(sb.commands_of("trivy"), vec![DB_COMMAND.to_string(), scan_command("api:1.0.0")]);
     let r = report(&sb.project);
     assert_eq!(step(&r, "gate:vuln:api")["status"], "failed");
     assert_eq!(step(&r, "gate:size:api")["status"], "passed");
@@ -260,11 +272,57 @@ fn a_passing_gate_repeats_its_figures_when_cached() {
         .stderr_contains("gate:vuln:api: 1 finding(s); 0 at HIGH/CRITICAL failing, 0 let through, 1 below threshold")
         .stderr_contains("gate:size:api: uncompressed")
         .stderr_contains("gate:policy:api: user 1000:1000, healthcheck, port 8080 exposed, bases pinned");
-    assert_eq!(sb.commands_of("trivy").len(), 1, "the cached gate scanned again: {:?}", sb.commands());
+    assert_eq!(sb.commands_of("trivy").len(), 2, "the cached gate scanned again: {:?}", sb.commands());
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // Size
+
+/// The same image measures the same on both image stores, and the gate says which store it measured; on the
+/// containerd store `docker image inspect .Size` is the packed size (moby/moby#53398), which the gate must not use.
+#[test]
+fn the_size_is_the_same_on_the_overlay2_and_containerd_stores_and_the_store_is_named() {
+    let mut sizes = vec![];
+    for (store, named) in [
+        ("overlay2", "on the overlay2 graphdriver store"),
+        ("containerd", "on the containerd image store (snapshotter overlayfs)"),
+    ] {
+        let sb =
+            project(DEFAULT_GATES).with_env("FAKE_IMAGE_EXTRA_BYTES", "3000000").with_env("FAKE_DOCKER_STORE", store);
+        let out = build(&sb, &["--skip-gate", "vuln"]);
+        out.assert_success()
+            .stderr_contains("gate:size:api: uncompressed 3.0 MB (budget 5.0 MB), compressed")
+            .stderr_contains(&format!("gate:size:api: measured from `docker save` (1 layer(s)) {named}"));
+        let inspect_size: u64 = sb
+            .tool("docker", &["image", "inspect", "--format", "{{.Size}}", "api:1.0.0"])
+            .run()
+            .stdout
+            .trim()
+            .parse()
+            .unwrap();
+        sizes.push(inspect_size);
+    }
+    // Only the graphdriver's `.Size` is the unpacked figure (3.0 MB); the containerd store's is the packed one.
+    assert!((3_000_000..3_050_000).contains(&sizes[0]), "overlay2 .Size {}", sizes[0]);
+    assert_ne!(sizes[0], sizes[1], "the fake's containerd store reports the unpacked size");
+}
+
+/// A buildx builder that does not load into the daemon: the build "succeeds", the tag is missing, and the
+/// failure names the builder and the fix.
+#[test]
+fn a_buildx_builder_that_does_not_load_is_named_with_the_fix() {
+    let sb = project(DEFAULT_GATES).with_env("FAKE_DOCKER_BUILDER", "ci-builder:docker-container");
+    let out = build(&sb, &["--skip-gate", "vuln"]);
+    out.assert_code(1).stderr_contains(
+        "api:1.0.0 is not in the Docker daemon after its build: the selected buildx builder `ci-builder` uses the \
+         `docker-container` driver, which keeps build results in its own cache unless told to load them into the \
+         daemon. Use the default builder (`docker buildx use default`), or recreate `ci-builder` with \
+         `--driver-opt default-load=true`",
+    );
+    // With the docker driver the image lands in the daemon as usual.
+    let sb = project(DEFAULT_GATES).with_env("FAKE_DOCKER_BUILDER", "default:docker");
+    build(&sb, &["--skip-gate", "vuln"]).assert_success();
+}
 
 #[test]
 fn the_size_gate_fails_over_budget_and_lists_the_largest_layers() {

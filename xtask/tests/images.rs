@@ -199,11 +199,32 @@ fn docker_real_build_passes_the_size_and_policy_gates_with_figures() {
         assert!(status(id) == "passed" || status(id) == "cached", "{id}: {}", status(id));
     }
     assert_eq!(status("gate:vuln:todo-api"), "skipped");
-    // The static binaries were staged into the build contexts.
+    // The static binaries were staged into the build contexts, built with cargo-auditable: each carries the
+    // `.dep-v0` section (zlib-compressed JSON of its crate graph) that Trivy reads, with itself as the root.
     for (name, _) in IMAGES {
         let staged = Path::new(ROOT).join(format!("docker/{name}/bin/{name}"));
-        assert!(staged.is_file(), "{name} was not staged into docker/{name}/bin/");
+        let bytes =
+            std::fs::read(&staged).unwrap_or_else(|e| panic!("{name} was not staged into docker/{name}/bin/: {e}"));
+        let section =
+            support::elf_section(&bytes, ".dep-v0").unwrap_or_else(|| panic!("{name} has no .dep-v0 section"));
+        let mut json = String::new();
+        flate2::read::ZlibDecoder::new(section).read_to_string(&mut json).expect("zlib-compressed .dep-v0");
+        let deps: Value = serde_json::from_str(&json).expect(".dep-v0 is JSON");
+        let packages = deps["packages"].as_array().expect("a package list");
+        assert!(packages.iter().any(|p| p["name"] == name && p["root"] == true), "{name}: {json}");
+        assert!(packages.iter().any(|p| p["name"] == "tokio"), "{name}: tokio missing from {json}");
+        // The run folder holds the image's SBOM, made from the same data.
+        let sbom = std::fs::read_to_string(latest_sbom(build, name)).unwrap_or_else(|e| panic!("{name} SBOM: {e}"));
+        let bom: Value = serde_json::from_str(&sbom).unwrap();
+        assert_eq!(bom["bomFormat"], "CycloneDX");
+        assert_eq!(bom["components"].as_array().unwrap().len(), packages.len(), "{name}");
     }
+}
+
+/// `target/xtask/runs/<id>/sbom/<image>.cdx.json` of the run that printed `ran`.
+fn latest_sbom(ran: &Ran, image: &str) -> std::path::PathBuf {
+    let rel = ran.stderr.rsplit_once("report: ").map(|(_, r)| r.trim()).unwrap_or_else(|| panic!("no report\n{ran}"));
+    Path::new(ROOT).join(rel).with_file_name("sbom").join(format!("{image}.cdx.json"))
 }
 
 /// Containers and networks removed when the test ends, however it ends.

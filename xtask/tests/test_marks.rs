@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 /// Calls that mean "this test needs an engine": the macros and probes of xtask/tests/support, apps/common's
 /// testing module and the tests' own probes for the CI Python tools.
-const ENGINE_PROBES: &[&str] = &["require_postgres!", "require_or_skip!", "python_with_tools()", "check_jsonschema()"];
+const ENGINE_PROBES: &[&str] =
+    &["require_postgres!", "require_or_skip!", "python_with_tools()", "check_jsonschema()", "real_client("];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()

@@ -251,7 +251,7 @@ fn load_runs_a_bounded_generator_in_the_cluster_and_reports_the_scale_up() {
     // kubectl run starts the load pod; the HPA then asks for more replicas (the fake's state changes as the
     // cluster's would once metrics-server sees the load).
     let scenario = json!({"rules": [{
-        "tool": "kubectl", "match": "* run xtask-load-*", "stdout": "pod/xtask-load created\n",
+        "tool": "kubectl", "match": "* run xtask-load-*", "fallthrough": true,
         "then_state": {"files": {"kube/hpa.json": scaled}}
     }]});
     let sb = deployed(&app).seed_state("kube/hpa.json", hpa.to_string()).with_scenario(scenario.to_string());
@@ -259,9 +259,19 @@ fn load_runs_a_bounded_generator_in_the_cluster_and_reports_the_scale_up() {
     out.assert_success();
     out.stderr_contains("todo-api scaled 1 -> 4 replicas after");
     let run = sb.commands().into_iter().find(|c| c.contains(" run xtask-load-")).expect("the load pod was started");
-    // Bounded in time (--active-deadline-seconds, the loop's end) and count (requests per worker).
-    assert!(run.contains("--restart=Never --active-deadline-seconds=150 --command -- sh -c"), "{run}");
+    // Bounded in time (the pod's activeDeadlineSeconds, the loop's end) and count (requests per worker).
+    assert!(
+        run.contains(
+            r#"--restart=Never --overrides={"apiVersion":"v1","spec":{"activeDeadlineSeconds":150}} --command -- sh -c"#
+        ),
+        "{run}"
+    );
     assert!(run.contains("end=$(( $(date +%s) + 120 ))") && run.contains("$i -lt 2500"), "{run}");
     assert!(run.contains("http://demo-api:8080/api/tasks"), "{run}");
     assert!(sb.commands().iter().any(|c| c.contains("delete pod xtask-load-") && c.contains("--ignore-not-found")));
+    // The flag the load pod once used does not exist in kubectl (run.go addRunFlags): cobra rejects it.
+    sb.tool("kubectl", &["run", "x", "--image=busybox", "--active-deadline-seconds=5"])
+        .run()
+        .assert_code(1)
+        .stderr_contains("error: unknown flag: --active-deadline-seconds");
 }

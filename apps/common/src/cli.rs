@@ -1,5 +1,7 @@
-//! The binaries' `main`: no argument serves, `healthcheck` probes a running server, `-h`/`-V` print usage and
-//! version, anything else is a usage error (exit 2). Each app supplies its name, usage text and serve step.
+//! The binaries' `main`: no argument serves, `healthcheck` probes a running server, `sleep SECONDS` waits (the
+//! chart's preStop hook: the FROM scratch image has no sleep binary, and the hook's own `sleep` action needs
+//! Kubernetes 1.30), `-h`/`-V` print usage and version, anything else is a usage error (exit 2). Each app supplies
+//! its name, usage text and serve step.
 
 use std::future::Future;
 use std::process::ExitCode;
@@ -30,6 +32,16 @@ impl Cli {
             ["healthcheck"] => match config::port() {
                 Ok(port) => healthcheck::run(port),
                 Err(e) => fail(&e),
+            },
+            ["sleep", seconds] => match seconds.parse::<u32>() {
+                Ok(s) if s <= 3600 => {
+                    std::thread::sleep(std::time::Duration::from_secs(u64::from(s)));
+                    ExitCode::SUCCESS
+                }
+                _ => {
+                    eprintln!("{}: sleep takes whole seconds from 0 to 3600, got {seconds:?}", self.name);
+                    ExitCode::from(2)
+                }
             },
             ["-h" | "--help"] => {
                 println!("{}", self.usage);

@@ -1,11 +1,17 @@
-//! Settings from the environment: PORT, DATABASE_URL, DATABASE_POOL_SIZE, LOG_LEVEL (PORT and LOG_LEVEL parsed by todo-common).
+//! Settings from the environment: DATABASE_URL, DATABASE_POOL_SIZE, plus HOST, PORT, LOG_LEVEL and the timeouts
+//! parsed by todo-common.
 
-use todo_common::config::{log_level, port, var, Settings};
+use std::net::IpAddr;
+
+use todo_common::config::{host, log_level, port, timeouts, var, Settings};
 use todo_common::log::Level;
+use todo_common::server::Timeouts;
 
 #[derive(Clone)]
 pub struct Config {
+    pub host: IpAddr,
     pub port: u16,
+    pub timeouts: Timeouts,
     pub database_url: String,
     /// Connections to PostgreSQL this process keeps at most (DATABASE_POOL_SIZE).
     pub pool_size: usize,
@@ -15,7 +21,9 @@ pub struct Config {
 impl Config {
     pub fn from_env() -> Result<Config, String> {
         Ok(Config {
+            host: host()?,
             port: port()?,
+            timeouts: timeouts()?,
             database_url: var("DATABASE_URL")
                 .ok_or("DATABASE_URL is not set — e.g. postgres://todo:PASSWORD@db:5432/todo")?,
             pool_size: pool_size()?,
@@ -48,7 +56,9 @@ impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         // DATABASE_URL carries the password: never print it.
         f.debug_struct("Config")
+            .field("host", &self.host)
             .field("port", &self.port)
+            .field("timeouts", &self.timeouts)
             .field("database_url", &"<redacted>")
             .field("pool_size", &self.pool_size)
             .field("log_level", &self.log_level)

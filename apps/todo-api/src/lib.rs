@@ -13,19 +13,21 @@ use std::future::Future;
 
 use std::sync::Arc;
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::{middleware, Router};
 use todo_common::log;
 use todo_common::metrics::{self, Metrics};
+use todo_common::server::Timeouts;
 use tokio::net::TcpListener;
 
 pub use db::Db;
 
-/// Request bodies are small JSON objects; anything bigger is a mistake or abuse.
-pub const BODY_LIMIT: usize = 64 * 1024;
+/// Request bodies are small JSON objects; anything bigger is a mistake or abuse (413). Shared with todo-web's
+/// proxy, which refuses the same bodies with the same status.
+pub const BODY_LIMIT: usize = todo_common::body::LIMIT;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -50,7 +52,6 @@ pub fn router(state: AppState) -> Router {
         .route("/api/tasks/{id}/complete", post(tasks::complete))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(middleware::map_response(error::ensure_json))
         .layer(middleware::from_fn(log::requests))
         .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
@@ -65,12 +66,22 @@ async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
     ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], out)
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests to finish.
+/// Serves with the default timeouts until `shutdown` resolves, then drains (see `todo_common::server`).
 pub async fn serve(
     listener: TcpListener,
     db: Db,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, db, shutdown, Timeouts::default()).await
+}
+
+/// `serve` with the header, body and drain timeouts of the configuration.
+pub async fn serve_with(
+    listener: TcpListener,
+    db: Db,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    timeouts: Timeouts,
+) -> std::io::Result<()> {
     let fields = [("database", db.target()), ("pool", db.pool_fields()), ("version", env!("CARGO_PKG_VERSION").into())];
-    todo_common::server::serve(listener, router(AppState::new(db)), &fields, shutdown).await
+    todo_common::server::serve(listener, router(AppState::new(db)), &fields, shutdown, timeouts).await
 }

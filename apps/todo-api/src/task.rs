@@ -101,6 +101,9 @@ pub struct PatchTask {
     pub due_date: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     pub priority: Option<Option<String>>,
+    /// `"open"` reopens a done task (the UI's "Reopen"); `"done"` is the same as POST .../complete.
+    #[serde(default, deserialize_with = "present")]
+    pub status: Option<Option<String>>,
 }
 
 /// A validated PatchTask: `None` = unchanged; for nullable fields `Some(None)` = clear.
@@ -110,6 +113,7 @@ pub struct TaskChanges {
     pub description: Option<Option<String>>,
     pub due_date: Option<Option<String>>,
     pub priority: Option<String>,
+    pub status: Option<String>,
 }
 
 impl PatchTask {
@@ -127,8 +131,21 @@ impl PatchTask {
                 Some(None) => return Err(ApiError::bad_request("priority cannot be null")),
                 Some(Some(p)) => Some(priority(&p)?),
             },
+            status: match self.status {
+                None => None,
+                Some(Some(s)) if STATUSES.contains(&s.as_str()) => Some(s),
+                Some(_) => return Err(ApiError::bad_request("status must be one of open, done")),
+            },
         })
     }
+}
+
+/// PostgreSQL's text type cannot hold NUL (it answers 22021, which used to surface as a 500): refuse it up front.
+fn no_nul(field: &str, s: &str) -> Result<(), ApiError> {
+    if s.contains('\0') {
+        return Err(ApiError::bad_request(format!("{field} must not contain NUL characters (\\u0000)")));
+    }
+    Ok(())
 }
 
 fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
@@ -140,6 +157,7 @@ where
 }
 
 fn title(t: &str) -> Result<String, ApiError> {
+    no_nul("title", t)?;
     let t = t.trim();
     if t.is_empty() {
         return Err(ApiError::bad_request("title must not be empty"));
@@ -153,6 +171,7 @@ fn title(t: &str) -> Result<String, ApiError> {
 /// Blank descriptions are stored as null, so clients need not distinguish "" from absent.
 fn description(d: Option<String>) -> Result<Option<String>, ApiError> {
     let Some(d) = d else { return Ok(None) };
+    no_nul("description", &d)?;
     if d.chars().count() > DESCRIPTION_MAX_CHARS {
         return Err(ApiError::bad_request(format!("description must be at most {DESCRIPTION_MAX_CHARS} characters")));
     }
@@ -229,6 +248,8 @@ mod tests {
         assert!(title("   ").is_err());
         assert!(title(&"é".repeat(200)).is_ok());
         assert!(title(&"x".repeat(201)).is_err());
+        assert!(title("a\0b").is_err());
+        assert!(description(Some("a\0b".into())).is_err());
     }
 
     #[test]

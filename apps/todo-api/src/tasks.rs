@@ -1,16 +1,17 @@
 //! Handlers for /api/tasks: create, list, get, update, complete, delete.
 //!
-//! Extractors are taken as `Result`s so that every rejection (bad JSON, bad id, oversize body) becomes our
-//! JSON error instead of axum's plain-text one.
+//! Extractors are taken as `Result`s so that every rejection (bad JSON, bad id) becomes our JSON error instead of
+//! axum's plain-text one; bodies are read by `todo_common::body` (size limit, deadline), as todo-web's proxy does.
 
-use axum::body::Bytes;
-use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
+use axum::body::Body;
+use axum::extract::rejection::{PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
+use todo_common::body;
 use tokio_postgres::{Client, Statement};
 
 use crate::db::timed;
@@ -48,6 +49,7 @@ impl Statements {
                description = CASE WHEN $3 THEN $4 ELSE description END, \
                due_date = CASE WHEN $5 THEN $6::text::date ELSE due_date END, \
                priority = COALESCE($7, priority), \
+               status = COALESCE($8, status), \
                updated_at = now() \
              WHERE id = $1 RETURNING {COLUMNS}"
         );
@@ -90,12 +92,8 @@ pub async fn list(
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
-pub async fn create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Result<Response, ApiError> {
-    let new = json_body::<CreateTask>(&headers, body)?.validate()?;
+pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
+    let new = json_body::<CreateTask>(&headers, body).await?.validate()?;
     let conn = state.db.conn().await?;
     let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
         [&new.title, &new.description, &new.due_date, &new.priority];
@@ -119,10 +117,10 @@ pub async fn update(
     State(state): State<AppState>,
     id: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Json<Task>, ApiError> {
     let id = task_id(id)?;
-    let changes = json_body::<PatchTask>(&headers, body)?.validate()?;
+    let changes = json_body::<PatchTask>(&headers, body).await?.validate()?;
     let conn = state.db.conn().await?;
     let description = changes.description.clone().flatten();
     let due_date = changes.due_date.clone().flatten();
@@ -136,6 +134,7 @@ pub async fn update(
             &changes.due_date.is_some(),
             &due_date,
             &changes.priority,
+            &changes.status,
         ],
     ))
     .await?;
@@ -182,7 +181,7 @@ fn not_found(id: i64) -> ApiError {
 }
 
 /// Parses a JSON body. A missing Content-Type is accepted (curl without -H); a non-JSON one is a 415.
-fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<T, ApiError> {
+async fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Body) -> Result<T, ApiError> {
     if let Some(ct) = headers.get(header::CONTENT_TYPE) {
         let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
         let mime = ct.split(';').next().unwrap_or("").trim();
@@ -190,14 +189,7 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: Result<Bytes, Bytes
             return Err(ApiError::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"));
         }
     }
-    let body = body.map_err(|e| {
-        let status = e.status();
-        if status == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::new(status, "request body too large")
-        } else {
-            ApiError::new(status, e.body_text())
-        }
-    })?;
+    let body = body::read(body, crate::BODY_LIMIT).await.map_err(|e| ApiError::new(e.status(), e.message()))?;
     let value: serde_json::Value =
         serde_json::from_slice(&body).map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
     // Checked first because serde would otherwise accept an array as a struct's fields in order.

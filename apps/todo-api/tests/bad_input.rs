@@ -37,7 +37,9 @@ async fn postgres_create_rejects_invalid_fields() {
         (json!({"title": "t", "due_date": 20240101}), "number date"),
         (json!({"title": "t", "description": 7}), "number description"),
         (json!({"title": "t", "description": "d".repeat(2001)}), "description too long"),
-        (json!({"title": "t", "status": "done"}), "unknown field"),
+        (json!({"title": "t", "status": "done"}), "status is not set on create"),
+        (json!({"title": "a\u{0}b"}), "NUL in the title (PostgreSQL text cannot hold it)"),
+        (json!({"title": "t", "description": "\u{0}"}), "NUL in the notes"),
         (json!(["title"]), "array body"),
         (json!("title"), "string body"),
     ];
@@ -91,7 +93,10 @@ async fn postgres_patch_rejects_invalid_fields() {
         json!({"priority": "urgent"}),
         json!({"due_date": "2024-02-30"}),
         json!({"due_date": false}),
-        json!({"status": "done"}),
+        json!({"status": "maybe"}),
+        json!({"status": null}),
+        json!({"title": "a\u{0}b"}),
+        json!({"description": "a\u{0}b"}),
         json!({"id": 99}),
         json!([]),
     ] {

@@ -77,3 +77,44 @@ fn binary_without_database_url_fails_with_a_clear_message() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("DATABASE_URL is not set"));
 }
+
+// The server limits of todo-common, on this binary (todo-web's tests run the same checks on it).
+
+#[test]
+fn sigterm_with_a_half_sent_request_ends_within_the_drain_time() {
+    common::checks::sigterm_with_half_sent_request_ends_within_drain(EXE, &[("DATABASE_URL", &unreachable_db_url())]);
+}
+
+#[test]
+fn sigterm_closes_an_idle_keep_alive_connection_at_once() {
+    common::checks::sigterm_closes_idle_keep_alive_at_once(EXE, &[("DATABASE_URL", &unreachable_db_url())]);
+}
+
+#[test]
+fn slow_header_connections_are_closed_at_the_header_timeout() {
+    common::checks::slow_headers_are_closed_at_the_header_timeout(EXE, &[("DATABASE_URL", &unreachable_db_url())]);
+}
+
+#[test]
+fn host_sets_the_listen_address_and_a_bad_one_fails_fast() {
+    let bin = Binary::start(EXE, &[("DATABASE_URL", &unreachable_db_url())]);
+    assert!(bin.listening["addr"].as_str().unwrap().starts_with("127.0.0.1:"), "{}", bin.listening);
+    drop(bin);
+    let out = Command::new(EXE)
+        .env("HOST", "localhost")
+        .env("PORT", "0")
+        .env("DATABASE_URL", unreachable_db_url())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("HOST must be an IP address"));
+    let out = Command::new(EXE)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", "0")
+        .env("DRAIN_TIMEOUT_SECONDS", "0")
+        .env("DATABASE_URL", unreachable_db_url())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("DRAIN_TIMEOUT_SECONDS must be a number of seconds"));
+}

@@ -170,6 +170,23 @@ async fn postgres_complete_is_idempotent() {
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
+async fn postgres_patch_status_reopens_a_done_task() {
+    let db = require_postgres!();
+    let server = start_api_ready(&db.url).await;
+    let id = create(&server, json!({"title": "x"})).await["id"].clone();
+    let path = format!("/api/tasks/{id}");
+    server.send("POST", &format!("{path}/complete"), None).await;
+    let reopened = server.send("PATCH", &path, Some(&json!({"status": "open"}))).await;
+    assert_eq!(reopened.status, 200, "{}", reopened.text());
+    assert_eq!(reopened.json()["status"], "open");
+    assert_eq!(server.get("/api/tasks?status=open").await.json().as_array().unwrap().len(), 1);
+    let done = server.send("PATCH", &path, Some(&json!({"status": "done", "title": "y"}))).await.json();
+    assert_eq!((done["status"].as_str(), done["title"].as_str()), (Some("done"), Some("y")));
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_delete_then_404() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;

@@ -17,6 +17,7 @@ use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
 use todo_common::log;
 use todo_common::metrics::{self, Metrics};
+use todo_common::server::Timeouts;
 use tokio::net::TcpListener;
 
 pub use proxy::Backend;
@@ -56,12 +57,29 @@ async fn health() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Serves until `shutdown` resolves, then stops accepting and waits for in-flight requests to finish.
+/// Serves with the default timeouts until `shutdown` resolves, then drains (see `todo_common::server`).
 pub async fn serve(
     listener: TcpListener,
     backend: Backend,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with(listener, backend, shutdown, Timeouts::default()).await
+}
+
+/// `serve` with the header, body and drain timeouts of the configuration.
+pub async fn serve_with(
+    listener: TcpListener,
+    backend: Backend,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    timeouts: Timeouts,
+) -> std::io::Result<()> {
     let fields = [("backend", backend.url().into()), ("version", env!("CARGO_PKG_VERSION").into())];
-    todo_common::server::serve(listener, router(AppState { backend, metrics: Metrics::new() }), &fields, shutdown).await
+    todo_common::server::serve(
+        listener,
+        router(AppState { backend, metrics: Metrics::new() }),
+        &fields,
+        shutdown,
+        timeouts,
+    )
+    .await
 }

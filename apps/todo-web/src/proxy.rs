@@ -1,17 +1,19 @@
-//! Forwards `/api/*` to the backend named by BACKEND_URL: method, path, query, headers and body, streamed
-//! both ways. An unreachable backend is a 502 JSON error, a slow one a 504.
+//! Forwards `/api/*` to the backend named by BACKEND_URL: method, path, query, headers and body. The request
+//! body is read first, with the API's own size limit and the body timeout (`todo_common::body`), so a body the
+//! API would refuse gets the API's status here too (413, 400, 408) instead of a 502 from a backend that hung up
+//! mid-upload. Responses stream back. An unreachable backend is a 502 JSON error, a slow one a 504.
 
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::uri::{Authority, Scheme};
-use axum::http::{header, HeaderMap, HeaderName, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode, Uri};
 use axum::response::Response;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use todo_common::log;
+use todo_common::{body as request_body, log};
 
 use crate::error::json_error;
 use crate::AppState;
@@ -93,10 +95,21 @@ pub async fn forward(State(state): State<AppState>, req: Request) -> Response {
         Ok(t) => t,
         Err(_) => return json_error(StatusCode::BAD_REQUEST, "invalid request path"),
     };
-    let mut out = axum::http::Request::new(body);
+    let body = match request_body::read(body, request_body::LIMIT).await {
+        Ok(b) => b,
+        Err(e) => return json_error(e.status(), &e.message()),
+    };
+    let mut out = axum::http::Request::new(Body::empty());
     *out.method_mut() = parts.method;
     *out.uri_mut() = target;
     *out.headers_mut() = strip_hop_by_hop(parts.headers);
+    // The body is whole now: its length replaces whatever framing the client used (chunked, or a Content-Length
+    // sent beside Transfer-Encoding, which RFC 9112 §6.3 says to ignore).
+    out.headers_mut().remove(header::CONTENT_LENGTH);
+    if !body.is_empty() {
+        out.headers_mut().insert(header::CONTENT_LENGTH, HeaderValue::from(body.len()));
+    }
+    *out.body_mut() = Body::from(body);
     // The client sets Host from the target URI; the browser's Host names us, not the backend.
     out.headers_mut().remove(header::HOST);
 

@@ -57,16 +57,21 @@ async fn end_to_end_headers_pass_and_hop_by_hop_headers_do_not() {
 }
 
 #[tokio::test]
-async fn no_content_and_large_bodies_pass_through() {
+async fn no_content_and_bodies_up_to_the_api_limit_pass_through() {
     let (backend, _b) = start_echo_backend().await;
     let server = start_web(&backend).await;
     let res = server.send("DELETE", "/api/empty", None).await;
     assert_eq!(res.status, 204);
     assert!(res.body.is_empty());
-    let big = json!({"title": "x".repeat(300_000)});
-    let res = server.send("POST", "/api/tasks", Some(&big)).await;
+    // Up to the API's body limit a body passes whole; above it the proxy answers the API's 413 itself.
+    let at_limit = json!({"title": "x".repeat(todo_api::BODY_LIMIT - 12)});
+    assert_eq!(at_limit.to_string().len(), todo_api::BODY_LIMIT);
+    let res = server.send("POST", "/api/tasks", Some(&at_limit)).await;
     assert_eq!(res.status, 201);
-    assert_eq!(res.json()["body"].as_str().unwrap().len(), big.to_string().len());
+    assert_eq!(res.json()["body"].as_str().unwrap().len(), at_limit.to_string().len());
+    let over = json!({"title": "x".repeat(todo_api::BODY_LIMIT)});
+    let msg = server.send("POST", "/api/tasks", Some(&over)).await.assert_error(413);
+    assert_eq!(msg, "request body too large");
     server.shutdown().await.unwrap();
 }
 

@@ -38,3 +38,31 @@ fn invalid_backend_url_fails_fast() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("must start with http://"));
 }
+
+// The server limits of todo-common, on this binary (todo-api's tests run the same checks on it).
+const BACKEND: (&str, &str) = ("BACKEND_URL", "http://127.0.0.1:9");
+
+#[test]
+fn sigterm_with_a_half_sent_request_ends_within_the_drain_time() {
+    common::checks::sigterm_with_half_sent_request_ends_within_drain(EXE, &[BACKEND]);
+}
+
+#[test]
+fn sigterm_closes_an_idle_keep_alive_connection_at_once() {
+    common::checks::sigterm_closes_idle_keep_alive_at_once(EXE, &[BACKEND]);
+}
+
+#[test]
+fn slow_header_connections_are_closed_at_the_header_timeout() {
+    common::checks::slow_headers_are_closed_at_the_header_timeout(EXE, &[BACKEND]);
+}
+
+#[test]
+fn sleep_subcommand_waits_then_exits_0() {
+    let start = std::time::Instant::now();
+    assert!(Command::new(EXE).args(["sleep", "1"]).status().unwrap().success());
+    assert!(start.elapsed() >= std::time::Duration::from_secs(1));
+    let out = Command::new(EXE).args(["sleep", "soon"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("sleep takes whole seconds"));
+}

@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::dockerignore::Ignore;
 use crate::install::hex;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -65,7 +66,7 @@ impl Fingerprint {
 
     /// Every file under `rel` (skipping `target/`, `node_modules/` and VCS folders).
     pub fn tree(mut self, root: &Path, rel: &Path) -> Result<Self> {
-        let ignore = Ignore::parse("target\nnode_modules\n.git\n");
+        let ignore = Ignore::parse("target\nnode_modules\n.git\n")?;
         for f in walk(&root.join(rel), &ignore)? {
             self = self.file(root, &rel.join(&f))?;
         }
@@ -76,8 +77,10 @@ impl Fingerprint {
     /// exclude, with its executable bit (Docker sends file modes).
     pub fn docker_context(mut self, root: &Path, context: &Path) -> Result<Self> {
         let dir = root.join(context);
-        let ignore = match std::fs::read_to_string(dir.join(".dockerignore")) {
-            Ok(t) => Ignore::parse(&t),
+        let file = context.join(".dockerignore");
+        let ignore = match std::fs::read_to_string(root.join(&file)) {
+            // Docker refuses the same patterns, so the build would fail on them too.
+            Ok(t) => Ignore::parse(&t).with_context(|| format!("{} (Docker would refuse it too)", file.display()))?,
             Err(_) => Ignore::default(),
         };
         for f in walk(&dir, &ignore)? {
@@ -239,101 +242,6 @@ fn walk(dir: &Path, ignore: &Ignore) -> Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// `.dockerignore` rules with Docker's semantics (moby/patternmatcher): Go `filepath.Match` per path segment,
-/// `**` for any number of segments, `!` to re-include, the last matching rule wins, and a rule that matches a
-/// parent folder matches everything inside it.
-#[derive(Debug, Default)]
-pub struct Ignore {
-    rules: Vec<(bool, Vec<String>)>,
-}
-
-impl Ignore {
-    pub fn parse(text: &str) -> Ignore {
-        let mut rules = vec![];
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (negate, pat) = match line.strip_prefix('!') {
-                Some(p) => (true, p.trim()),
-                None => (false, line),
-            };
-            let segs: Vec<String> = pat
-                .trim_start_matches('/')
-                .split('/')
-                .filter(|s| !s.is_empty() && *s != ".")
-                .map(str::to_string)
-                .collect();
-            if !segs.is_empty() {
-                rules.push((negate, segs));
-            }
-        }
-        Ignore { rules }
-    }
-
-    fn has_exceptions(&self) -> bool {
-        self.rules.iter().any(|(n, _)| *n)
-    }
-
-    pub fn excluded(&self, path: &str) -> bool {
-        let segs: Vec<&str> = path.split('/').collect();
-        let mut excluded = false;
-        for (negate, pat) in &self.rules {
-            let hit = (1..=segs.len()).any(|n| match_segs(pat, &segs[..n]));
-            if hit {
-                excluded = !negate;
-            }
-        }
-        excluded
-    }
-}
-
-fn match_segs(pat: &[String], path: &[&str]) -> bool {
-    match pat.split_first() {
-        None => path.is_empty(),
-        Some((p, rest)) if p == "**" => (0..=path.len()).any(|i| match_segs(rest, &path[i..])),
-        Some((p, rest)) => match path.split_first() {
-            Some((s, prest)) => glob(p.as_bytes(), s.as_bytes()) && match_segs(rest, prest),
-            None => false,
-        },
-    }
-}
-
-/// Go's `filepath.Match` for one segment: `*`, `?`, `[a-z]`, `[^x]`, `\` escapes.
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some(b'*') => (0..=s.len()).any(|i| glob(&p[1..], &s[i..])),
-        Some(b'?') => !s.is_empty() && glob(&p[1..], &s[1..]),
-        Some(b'[') => {
-            let Some(end) = p.iter().skip(1).position(|c| *c == b']').map(|i| i + 1) else {
-                return false;
-            };
-            let Some(c) = s.first() else { return false };
-            let class = &p[1..end];
-            let (neg, class) = match class.first() {
-                Some(b'^') | Some(b'!') => (true, &class[1..]),
-                _ => (false, class),
-            };
-            let mut i = 0;
-            let mut hit = false;
-            while i < class.len() {
-                if i + 2 < class.len() && class[i + 1] == b'-' {
-                    hit |= class[i] <= *c && *c <= class[i + 2];
-                    i += 3;
-                } else {
-                    hit |= class[i] == *c;
-                    i += 1;
-                }
-            }
-            hit != neg && glob(&p[end + 1..], &s[1..])
-        }
-        Some(b'\\') if p.len() > 1 => s.first() == Some(&p[1]) && glob(&p[2..], &s[1..]),
-        Some(c) => s.first() == Some(c) && glob(&p[1..], &s[1..]),
-    }
-}
-
 /// What the cache remembers of each step that succeeded.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct State {
@@ -374,22 +282,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dockerignore_semantics() {
-        let ig = Ignore::parse("*\n!bin/todo-api\n");
-        assert!(ig.excluded("src/main.rs"));
-        assert!(ig.excluded("bin/other"));
-        assert!(!ig.excluded("bin/todo-api"));
-        let ig = Ignore::parse("**/*.log\ntarget\n# comment\n/node_modules\n");
-        assert!(ig.excluded("a/b/c.log"));
-        assert!(ig.excluded("x.log"));
-        assert!(ig.excluded("target/debug/x"));
-        assert!(ig.excluded("node_modules/a"));
-        assert!(!ig.excluded("src/target.rs"));
-        assert!(glob(b"[a-c]?.rs", b"b1.rs"));
-        assert!(!glob(b"[^a-c]?.rs", b"b1.rs"));
-    }
 
     #[test]
     fn diff_names_changed_inputs() {

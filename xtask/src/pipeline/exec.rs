@@ -408,6 +408,8 @@ pub fn interrupted() -> bool {
 pub struct Background {
     child: Child,
     lines: std::sync::mpsc::Receiver<String>,
+    /// The last stderr lines (redacted), for saying why the command ended early.
+    stderr: Arc<Mutex<Vec<String>>>,
     _unregister: Unregister,
     pub display: String,
 }
@@ -428,6 +430,18 @@ impl Background {
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return None,
             }
         }
+    }
+}
+
+impl Background {
+    /// Why the command is no longer running (`exit 1: <last stderr line>`), None while it runs.
+    pub fn ended(&mut self) -> Option<String> {
+        let status = self.child.try_wait().ok().flatten()?;
+        // The reader thread may still be draining the pipe.
+        std::thread::sleep(Duration::from_millis(50));
+        let tail = self.stderr.lock().unwrap_or_else(|p| p.into_inner()).join("\n");
+        let code = status.code().map(|c| format!("exit {c}")).unwrap_or_else(|| "killed".into());
+        Some(if tail.is_empty() { code } else { format!("{code}: {tail}") })
     }
 }
 
@@ -467,14 +481,21 @@ pub fn spawn(e: Exec) -> std::io::Result<Background> {
             }
         });
     }
+    let stderr = Arc::new(Mutex::new(Vec::new()));
     if let Some(err) = child.stderr.take() {
+        let tail = stderr.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
+                let line = secrets::redact_global(&line);
                 if let Some(l) = &log {
-                    let _ = writeln!(l.lock().unwrap_or_else(|p| p.into_inner()), "{}", secrets::redact_global(&line));
+                    let _ = writeln!(l.lock().unwrap_or_else(|p| p.into_inner()), "{line}");
                 }
+                let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
+                t.push(line.to_string());
+                let excess = t.len().saturating_sub(3);
+                t.drain(..excess);
             }
         });
     }
-    Ok(Background { child, lines: rx, _unregister: Unregister(pid), display })
+    Ok(Background { child, lines: rx, stderr, _unregister: Unregister(pid), display })
 }

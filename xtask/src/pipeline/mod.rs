@@ -3,6 +3,7 @@
 //! `--dry-run` walks the same graph and prints the commands instead of running them.
 
 pub mod cache;
+pub mod dockerignore;
 pub mod exec;
 pub mod progress;
 pub mod retention;
@@ -492,6 +493,7 @@ impl<'c> Run<'c> {
             exit_code: code,
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
+            target: ctx.active_target().map(report::TargetRecord::of),
             steps: records,
         };
         report.write(&run_dir)?;

@@ -22,7 +22,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// Every program the fake answers for.
-pub const TOOLS: &[&str] = &["docker", "minikube", "kubectl", "helm", "trivy", "kubectl-ai", "kagent"];
+pub const TOOLS: &[&str] = &["docker", "minikube", "kind", "k3d", "kubectl", "helm", "trivy", "kubectl-ai", "kagent"];
 
 /// Variables that would leak the developer's real setup into a run (and the fakes' own knobs).
 const SCRUBBED: &[&str] = &[
@@ -613,4 +613,84 @@ pub fn needs_curl_and_tar() -> bool {
     assert!(!engines_required(), "curl and tar are required in CI");
     eprintln!("skipped: tool download tests need curl and tar");
     false
+}
+
+/// A minimal little-endian ELF64 file with the given sections (besides the null one and `.shstrtab`), enough
+/// for readers that walk the section table (Trivy's rustaudit, the fakes, the xtask's SBOM reader).
+pub fn elf_with_sections(sections: &[(&str, &[u8])]) -> Vec<u8> {
+    let mut names = vec![0u8];
+    let mut name_at = vec![];
+    for n in std::iter::once(".shstrtab").chain(sections.iter().map(|(n, _)| *n)) {
+        name_at.push(names.len() as u32);
+        names.extend_from_slice(n.as_bytes());
+        names.push(0);
+    }
+    let mut body = names.clone();
+    let mut offsets = vec![64u64];
+    for (_, data) in sections {
+        offsets.push(64 + body.len() as u64);
+        body.extend_from_slice(data);
+    }
+    while body.len() % 8 != 0 {
+        body.push(0);
+    }
+    let shoff = 64 + body.len() as u64;
+    let shnum = 2 + sections.len() as u16;
+    let mut out = vec![0x7f, b'E', b'L', b'F', 2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    out.extend_from_slice(&2u16.to_le_bytes()); // e_type: executable
+    out.extend_from_slice(&0x3eu16.to_le_bytes()); // e_machine: x86-64
+    out.extend_from_slice(&1u32.to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes()); // e_entry
+    out.extend_from_slice(&0u64.to_le_bytes()); // e_phoff
+    out.extend_from_slice(&shoff.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes()); // e_flags
+    out.extend_from_slice(&64u16.to_le_bytes()); // e_ehsize
+    out.extend_from_slice(&0u16.to_le_bytes()); // e_phentsize
+    out.extend_from_slice(&0u16.to_le_bytes()); // e_phnum
+    out.extend_from_slice(&64u16.to_le_bytes()); // e_shentsize
+    out.extend_from_slice(&shnum.to_le_bytes());
+    out.extend_from_slice(&1u16.to_le_bytes()); // e_shstrndx
+    out.extend_from_slice(&body);
+    out.extend_from_slice(&[0u8; 64]); // the null section
+    let sizes = std::iter::once(names.len() as u64).chain(sections.iter().map(|(_, d)| d.len() as u64));
+    for (i, size) in sizes.enumerate() {
+        let mut h = vec![];
+        h.extend_from_slice(&name_at[i].to_le_bytes());
+        h.extend_from_slice(&(if i == 0 { 3u32 } else { 1u32 }).to_le_bytes()); // SHT_STRTAB / SHT_PROGBITS
+        h.extend_from_slice(&0u64.to_le_bytes()); // flags
+        h.extend_from_slice(&0u64.to_le_bytes()); // addr
+        h.extend_from_slice(&offsets[i].to_le_bytes());
+        h.extend_from_slice(&size.to_le_bytes());
+        h.extend_from_slice(&[0u8; 24]); // link, info, addralign, entsize
+        out.extend_from_slice(&h);
+    }
+    out
+}
+
+/// A section's bytes in a little-endian ELF64 file, or None.
+pub fn elf_section<'a>(b: &'a [u8], name: &str) -> Option<&'a [u8]> {
+    let n = |o: usize, len: usize| -> Option<usize> {
+        Some(b.get(o..o + len)?.iter().rev().fold(0usize, |acc, x| (acc << 8) | usize::from(*x)))
+    };
+    if b.len() < 64 || &b[..4] != b"\x7fELF" {
+        return None;
+    }
+    let (shoff, shentsize, shnum, shstrndx) = (n(0x28, 8)?, n(0x3a, 2)?, n(0x3c, 2)?, n(0x3e, 2)?);
+    let strtab = n(shoff + shstrndx * shentsize + 0x18, 8)?;
+    (0..shnum).find_map(|i| {
+        let h = shoff + i * shentsize;
+        let start = strtab + n(h, 4)?;
+        let end = start + b.get(start..)?.iter().position(|c| *c == 0)?;
+        (b.get(start..end)? == name.as_bytes()).then_some(())?;
+        let (off, size) = (n(h + 0x18, 8)?, n(h + 0x20, 8)?);
+        b.get(off..off + size)
+    })
+}
+
+/// cargo-auditable's `.dep-v0` content for a one-crate-plus-deps graph: zlib-compressed JSON.
+pub fn dep_v0(json: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(json.as_bytes()).unwrap();
+    z.finish().unwrap()
 }

@@ -19,11 +19,15 @@ pub struct Binary {
 }
 
 impl Binary {
-    /// Starts `exe` with PORT=0 (a free port; the "listening" log line says which), LOG_LEVEL unset and `env`,
-    /// and waits for "listening".
+    /// Starts `exe` with HOST=127.0.0.1 (tests never listen beyond the loopback), PORT=0 (a free port; the
+    /// "listening" log line says which), LOG_LEVEL and the timeouts unset, then `env`; waits for "listening".
     pub fn start(exe: &str, env: &[(&str, &str)]) -> Binary {
         let child = Command::new(exe)
+            .env("HOST", "127.0.0.1")
             .env("PORT", "0")
+            .env_remove("HEADER_TIMEOUT_SECONDS")
+            .env_remove("BODY_TIMEOUT_SECONDS")
+            .env_remove("DRAIN_TIMEOUT_SECONDS")
             .env_remove("LOG_LEVEL")
             .envs(env.iter().copied())
             .stdout(Stdio::piped())
@@ -54,23 +58,35 @@ impl Binary {
     }
 
     /// SIGTERM, then the exit status and every line logged (including `early`).
-    pub fn terminate(mut self) -> (ExitStatus, Vec<String>) {
+    pub fn terminate(self) -> (ExitStatus, Vec<String>) {
+        let (status, lines, _) = self.terminate_timed();
+        (status, lines)
+    }
+
+    /// SIGTERM, then the exit status, every line logged and how long the exit took after the signal.
+    pub fn terminate_timed(mut self) -> (ExitStatus, Vec<String>, Duration) {
         let ok = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap().success();
         assert!(ok, "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let signalled = Instant::now();
+        let deadline = signalled + Duration::from_secs(20);
         let status = loop {
             if let Some(s) = self.child.try_wait().unwrap() {
                 break s;
             }
-            assert!(Instant::now() < deadline, "no exit within 10s of SIGTERM");
-            std::thread::sleep(Duration::from_millis(20));
+            assert!(Instant::now() < deadline, "no exit within 20s of SIGTERM");
+            std::thread::sleep(Duration::from_millis(10));
         };
+        let took = signalled.elapsed();
         let mut lines = std::mem::take(&mut self.early);
         // The reader thread ends at EOF (the child has exited), which disconnects the channel.
         while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(5)) {
             lines.push(line);
         }
-        (status, lines)
+        (status, lines, took)
+    }
+
+    pub fn addr(&self) -> std::net::SocketAddr {
+        std::net::SocketAddr::from(([127, 0, 0, 1], self.port))
     }
 }
 

@@ -1,16 +1,18 @@
 //! Helpers for the apps' integration tests (feature `test-support`): servers started in-process on
 //! 127.0.0.1, a tiny HTTP/1.1 client (no client crate to compile), a private PostgreSQL schema per test, and
-//! the real binary run as a child process.
+//! the real binary run as a child process, and misbehaving clients.
 
 mod binary;
 mod http;
 mod postgres;
 mod server;
+mod slow;
 
 pub use binary::{healthcheck, Binary};
 pub use http::{parse_response, read_response, request, Response};
 pub use postgres::{test_db, TestDb, SKIP_NOTICE};
 pub use server::{Server, Stop};
+pub use slow::{checks, half_sent_request, slow_header_client};
 
 pub use crate::require_postgres;
 

@@ -1,0 +1,46 @@
+//! What minikube calls addons, installed by the pipeline on kind and k3d clusters: ingress-nginx and
+//! metrics-server from their project's Helm chart repositories, with `helm upgrade --install` (idempotent).
+
+use anyhow::{Context as _, Result};
+use xshell::cmd;
+
+use crate::pipeline::StepCx;
+use crate::target::Addon;
+
+/// (release, chart, repository, namespace, extra flags) of an addon's Helm chart.
+fn chart(addon: Addon) -> (&'static str, &'static str, &'static str, &'static str, Vec<String>) {
+    match addon {
+        // kubernetes/ingress-nginx's chart repository, as its deploy docs install it.
+        Addon::IngressNginx => {
+            ("ingress-nginx", "ingress-nginx", "https://kubernetes.github.io/ingress-nginx", "ingress-nginx", vec![])
+        }
+        // kind and k3d kubelets serve self-signed certificates: metrics-server's README asks for
+        // --kubelet-insecure-tls on such test clusters.
+        Addon::MetricsServer => (
+            "metrics-server",
+            "metrics-server",
+            "https://kubernetes-sigs.github.io/metrics-server/",
+            "kube-system",
+            vec!["--set".into(), "args={--kubelet-insecure-tls}".into()],
+        ),
+    }
+}
+
+/// Installs (or upgrades in place) each addon into the cluster behind `context`.
+pub fn install(cx: &mut StepCx, context: &str, addons: &[Addon]) -> Result<()> {
+    for &addon in addons {
+        let (release, chart, repo, ns, extra) = chart(addon);
+        cx.run(
+            cmd!(
+                cx.sh,
+                "helm upgrade --install {release} {chart} --repo {repo} -n {ns} --create-namespace --kube-context {context} --wait --timeout 300s {extra...}"
+            )
+            .into(),
+        )
+        .with_context(|| format!("installing the {} addon", addon.name()))?;
+    }
+    if !addons.is_empty() && !cx.dry_run() {
+        cx.note(format!("addons: {}", addons.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")));
+    }
+    Ok(())
+}
