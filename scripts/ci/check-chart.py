@@ -10,13 +10,15 @@ autoscaling, the documented values, and that k8s/ matches a fresh render.
     PATH="$PWD/scripts/ci:$PWD/.venv/bin:$PATH" .venv/bin/python scripts/ci/check-chart.py
 
 Prints one line per check and `N passed, M failed`; exits 1 when any check failed.
-`--write` regenerates the generated parts instead (README parameter table, k8s/todo.yaml), then checks.
+`--write` regenerates the generated parts instead (README's Parameters section with Bitnami's readme-generator,
+k8s/todo.yaml), then checks.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import secrets
 import shutil
@@ -53,7 +55,6 @@ K8S_RENDER_ARGS = [
     "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "-f", str(CHART / "values-dev.yaml"),
     "--set", "database.existingSecret=todo-db", "--skip-tests",
 ]
-README_START, README_END = "<!-- parameters:start -->", "<!-- parameters:end -->"
 
 
 # --- reporting -------------------------------------------------------------------------------------------------
@@ -108,6 +109,9 @@ class Variant:
     expect_secret: bool = True
     expect_postgresql: bool = True
     expect_ingress: bool = False
+    expect_network_policies: bool = False
+    expect_extensions: bool = False  # ci/extensions-values.yaml: podLabels, volumes, probes, ... reach the pod
+    expect_digests: bool = False  # images pulled from a registry (postgres, the test image) pinned by digest
     secret_name: str = "todo-db"
 
     def args(self) -> list[str]:
@@ -126,7 +130,10 @@ def variants() -> list[Variant]:
     return [
         Variant("values.yaml", sets=[pw], defaults=True),
         Variant("values-dev.yaml", files=["values-dev.yaml"], sets=[pw]),
-        Variant("values-prod.yaml", files=["values-prod.yaml"], sets=[pw], expect_ingress=True),
+        Variant("values-prod.yaml", files=["values-prod.yaml"], sets=[pw], expect_ingress=True,
+                expect_network_policies=True, expect_digests=True),
+        # PodDisruptionBudgets take percentages as well as counts.
+        Variant("pdb percentage", files=["values-dev.yaml"], sets=[pw, "backend.pdb.minAvailable=50%"]),
         Variant("existingSecret", files=["ci/existing-secret-values.yaml"], expect_secret=False,
                 secret_name="todo-db-credentials"),
         Variant("external-db url", sets=["postgresql.enabled=false",
@@ -135,6 +142,7 @@ def variants() -> list[Variant]:
         Variant("external-db existingSecret", files=["ci/external-db-values.yaml"], expect_secret=False,
                 expect_postgresql=False, secret_name="todo-external-db"),
         Variant("ingress", files=["ci/ingress-values.yaml"], sets=[pw], expect_ingress=True),
+        Variant("extension points", files=["ci/extensions-values.yaml"], sets=[pw], expect_extensions=True),
     ]
 
 
@@ -335,8 +343,48 @@ def check_scaling(docs: list[dict[str, Any]], exact: bool) -> list[str]:
         elif doc["spec"].get("replicas", 1) < 2:
             problems.append(f"{kind_name(doc)}: {doc['spec'].get('replicas', 1)} replica(s), want >= 2")
         pdb = pdbs.get(component)
-        if not pdb or pdb["spec"].get("minAvailable") != 1:
-            problems.append(f"{kind_name(doc)}: no PodDisruptionBudget with minAvailable 1")
+        floor = hpa["spec"].get("minReplicas", 1) if hpa else doc["spec"].get("replicas", 1)
+        if not pdb:
+            problems.append(f"{kind_name(doc)}: no PodDisruptionBudget")
+        elif not pdb_allows_eviction(pdb["spec"], floor):
+            problems.append(f"{kind_name(pdb)}: {pdb['spec']} at {floor} replica(s) blocks every node drain")
+    return problems
+
+
+def pdb_allows_eviction(spec: dict[str, Any], replicas: int) -> bool:
+    """Whether a drain may evict at least one of `replicas` pods (Kubernetes rounds percentages up)."""
+    def count(value: Any) -> int:
+        if isinstance(value, str) and value.endswith("%"):
+            return -(-int(value[:-1]) * replicas // 100)
+        return int(value)
+    if "maxUnavailable" in spec:
+        return count(spec["maxUnavailable"]) >= 1
+    return replicas - count(spec.get("minAvailable", 0)) >= 1
+
+
+def check_network_policies(docs: list[dict[str, Any]]) -> list[str]:
+    """Every pod is selected by a policy for both directions, and the allowed paths are web -> api -> database."""
+    policies = [d for d in docs if d.get("kind") == "NetworkPolicy"]
+    problems = []
+    for _, meta, _ in pod_specs(docs):
+        labels = meta.get("labels") or {}
+        mine = [p for p in policies
+                if all(labels.get(k) == v for k, v in p["spec"]["podSelector"].get("matchLabels", {}).items())]
+        types = {t for p in mine for t in p["spec"].get("policyTypes", [])}
+        if types != {"Ingress", "Egress"}:
+            problems.append(f"pod of component {labels.get('app.kubernetes.io/component')}: policy types {sorted(types)}")
+    by_component = {p["spec"]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]: p for p in policies}
+    def peers(component: str, direction: str) -> set[str]:
+        rules = by_component.get(component, {}).get("spec", {}).get(direction, [])
+        key = "from" if direction == "ingress" else "to"
+        return {peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+                for rule in rules for peer in rule.get(key, []) if "podSelector" in peer}
+    want = {("frontend", "egress"): {"backend"}, ("backend", "ingress"): {"frontend", "test"},
+            ("backend", "egress"): {"database"}, ("database", "ingress"): {"backend", "test"},
+            ("database", "egress"): set()}
+    for (component, direction), expected in want.items():
+        if peers(component, direction) != expected:
+            problems.append(f"{component} {direction} peers {sorted(peers(component, direction))}, want {sorted(expected)}")
     return problems
 
 
@@ -378,6 +426,30 @@ def check_variant_shape(variant: Variant, docs: list[dict[str, Any]]) -> list[st
         problems.append(f"{len(tests)} helm test pod(s), want 3 (frontend, backend, database)")
     if any("helm.sh/hook-delete-policy" not in d["metadata"]["annotations"] for d in tests):
         problems.append("a helm test has no hook-delete-policy")
+    if variant.expect_extensions:
+        api = next(d for d in docs if d.get("kind") == "Deployment" and component_of(d) == "backend")
+        pod = api["spec"]["template"]
+        container = pod["spec"]["containers"][0]
+        got = {
+            "podLabels": pod["metadata"]["labels"].get("team") == "tasks",
+            "selector untouched": "team" not in api["spec"]["selector"]["matchLabels"],
+            "priorityClassName": pod["spec"].get("priorityClassName") == "todo-high",
+            "topologySpreadConstraints": len(pod["spec"].get("topologySpreadConstraints", [])) == 1,
+            "volumes": [v["name"] for v in pod["spec"]["volumes"]] == ["tmp", "extra"],
+            "volumeMounts": [m["name"] for m in container["volumeMounts"]] == ["tmp", "extra"],
+            "readinessProbe": container["readinessProbe"].get("periodSeconds") == 15,
+            "extraEnv": any(e["name"] == "EXTRA" for e in container["env"]),
+        }
+        problems += [f"backend {k} not applied" for k, ok in got.items() if not ok]
+    if variant.expect_digests:
+        pulled = [(name, c["image"]) for name, _, spec in pod_specs(docs) for c in spec["containers"]
+                  if not c["image"].startswith(("todo-api", "todo-web"))]
+        problems += [f"{name}: {image} is not pinned by digest" for name, image in pulled if "@sha256:" not in image]
+    policies = [d for d in docs if d.get("kind") == "NetworkPolicy"]
+    if variant.expect_network_policies:
+        problems += check_network_policies(docs)
+    elif policies:
+        problems.append(f"{len(policies)} NetworkPolicy(s) rendered although networkPolicy.enabled is false")
     sa = [d for d in docs if d.get("kind") == "ServiceAccount"]
     if any(d.get("automountServiceAccountToken") is not False for d in sa):
         problems.append("ServiceAccount automounts its token")
@@ -398,7 +470,12 @@ def values_keys(path: Path) -> tuple[list[tuple[str, str, int]], list[str]]:
             comment = []
             continue
         if stripped.startswith("#"):
-            comment.append(stripped.lstrip("#").strip())
+            text = stripped.lstrip("#").strip()
+            if text.startswith("@section"):
+                continue
+            # `## @param KEY [modifiers] DESCRIPTION` (readme-generator): the description is the comment.
+            text = re.sub(r"^@param\s+\S+\s*(\[.*?\])?\s*", "", text)
+            comment.append(text)
             continue
         match = KEY_LINE.match(line)
         if match:
@@ -431,17 +508,34 @@ def schema_paths(schema: dict[str, Any], prefix: str = "") -> dict[str, dict[str
     return out
 
 
-def readme_table() -> str:
-    values = yaml.safe_load((ROOT / CHART / "values.yaml").read_text())
-    keys, _ = values_keys(ROOT / CHART / "values.yaml")
-    rows = ["| Key | Description | Default |", "| --- | --- | --- |"]
-    for dotted, comment, _ in keys:
-        is_parent, default = leaf_default(values, dotted)
-        shown = "" if is_parent else f"`{json.dumps(default)}`"
-        # Escape what Markdown would eat: `|` ends a cell, `<release>` would be read as an HTML tag.
-        text = comment.replace("|", "&#124;").replace("<", "&lt;").replace(">", "&gt;")
-        rows.append(f"| `{dotted}` | {text} | {shown} |")
-    return "\n".join(rows)
+def readme_generator() -> str | None:
+    """Bitnami's readme-generator (npm @bitnami/readme-generator-for-helm, pinned in scripts/ci/package.json)."""
+    local = ROOT / "scripts" / "ci" / "node_modules" / ".bin" / "readme-generator"
+    return str(local) if local.exists() else shutil.which("readme-generator")
+
+
+def generate_readme(readme: Path) -> subprocess.CompletedProcess[str]:
+    """Rewrites the Parameters section of `readme` from values.yaml's `## @param` annotations."""
+    tool = readme_generator()
+    assert tool, "readme-generator is missing: npm ci --prefix scripts/ci"
+    return subprocess.run([tool, "--values", str(ROOT / CHART / "values.yaml"), "--readme", str(readme)],
+                          capture_output=True, text=True, check=False)
+
+
+PARAM_DEFAULT = re.compile(r"^\s*## @param (\S+) \[[^\]]*default: ([^\]]*)\]")
+
+
+def check_param_defaults(values: dict[str, Any]) -> list[str]:
+    """A `[default: ...]` modifier (shown in the README instead of `{}` for whole objects) matches the real value."""
+    problems = []
+    for line in (ROOT / CHART / "values.yaml").read_text().splitlines():
+        match = PARAM_DEFAULT.match(line)
+        if match:
+            _, actual = leaf_default(values, match.group(1))
+            stated = yaml.safe_load(match.group(2).replace(";", ","))
+            if stated != actual:
+                problems.append(f"{match.group(1)}: README default {match.group(2)!r}, values.yaml has {actual!r}")
+    return problems
 
 
 def check_values_docs(report: Report) -> None:
@@ -471,24 +565,35 @@ def check_values_docs(report: Report) -> None:
         problems = []
     report.check("values.schema.json rejects unknown keys", problems)
 
-    text = (ROOT / README).read_text()
-    match = re.search(re.escape(README_START) + r"\n(.*?)\n" + re.escape(README_END), text, re.S)
-    if not match:
-        report.check(f"{README}: parameter table mirrors values.yaml", f"no {README_START} ... {README_END} block")
+    report.check("`## @param [default: ...]` modifiers match values.yaml", check_param_defaults(values))
+    if not readme_generator():
+        if os.environ.get("XTASK_REQUIRE_ENGINES") == "1":
+            report.check(f"{README}: Parameters section generated from values.yaml", "readme-generator is missing: "
+                         "npm ci --prefix scripts/ci")
+        else:
+            print("skip README drift check: readme-generator not installed (npm ci --prefix scripts/ci)", flush=True)
         return
-    want, have = readme_table().splitlines(), match.group(1).splitlines()
-    problems = [f"line {i + 1}: README has {h!r}, values.yaml gives {w!r}" for i, (h, w) in enumerate(zip(have, want)) if h != w]
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / "README.md"
+        shutil.copy(ROOT / README, fresh)
+        result = generate_readme(fresh)
+        if result.returncode != 0:
+            errors = [l for l in result.stdout.splitlines() if l.startswith("ERROR")] or [result.stderr.strip()[-300:]]
+            report.check(f"{README}: Parameters section generated from values.yaml", errors)
+            return
+        have, want = (ROOT / README).read_text().splitlines(), fresh.read_text().splitlines()
+    problems = [f"line {i + 1}: README has {h!r}, the generator writes {w!r}"
+                for i, (h, w) in enumerate(zip(have, want)) if h != w][:5]
     if len(have) != len(want):
-        problems.append(f"README table has {len(have) - 2} rows, values.yaml has {len(want) - 2} keys")
-    report.check(f"{README}: parameter table mirrors values.yaml (fix: check-chart.py --write)", problems)
+        problems.append(f"README has {len(have)} lines, the generator writes {len(want)}")
+    report.check(f"{README}: Parameters section matches readme-generator's output (fix: check-chart.py --write)",
+                 problems)
 
 
 def write_readme() -> None:
-    path = ROOT / README
-    text = path.read_text()
-    block = f"{README_START}\n{readme_table()}\n{README_END}"
-    text = re.sub(re.escape(README_START) + r".*?" + re.escape(README_END), lambda _: block, text, flags=re.S)
-    path.write_text(text)
+    result = generate_readme(ROOT / README)
+    if result.returncode != 0:
+        sys.exit(f"readme-generator failed:\n{result.stdout}{result.stderr}")
 
 
 # --- k8s/ ------------------------------------------------------------------------------------------------------
@@ -541,9 +646,12 @@ def check_k8s(report: Report) -> None:
         problems += [f"{kind_name(d)} is not in namespace {NAMESPACE}" for d in docs
                      if d.get("kind") != "Namespace" and d["metadata"].get("namespace") != NAMESPACE]
         problems += [f"{kind_name(d)} is a Secret (no credentials belong in k8s/)" for d in docs if d.get("kind") == "Secret"]
+        problems += [f"{kind_name(d)} says managed-by {d['metadata'].get('labels', {}).get('app.kubernetes.io/managed-by')}"
+                     for d in docs if d.get("kind") != "Namespace"
+                     and d["metadata"].get("labels", {}).get("app.kubernetes.io/managed-by") != "kubectl"]
         for version in KUBE_VERSIONS:
             problems += [f"{version}: {p}" for p in check_schemas(docs, version)]
-    report.check(f"kubectl kustomize {K8S_DIR}/ builds offline, namespaced, no Secret, valid", problems)
+    report.check(f"kubectl kustomize {K8S_DIR}/ builds offline, namespaced, managed-by kubectl, no Secret, valid", problems)
 
     # The local overlay generates the Secret from a git-ignored env file; build it with throwaway values.
     with tempfile.TemporaryDirectory() as tmp:
@@ -588,6 +696,11 @@ def check_failures(report: Report) -> None:
         ("external DB without url or existingSecret", ["--set", "postgresql.enabled=false"], "externalDatabase.url"),
         ("unknown values key", ["--set", "database.password=x", "--set", "backend.bogus=1"], "bogus"),
         ("unpinned postgres tag", ["--set", "database.password=x", "--set", "postgresql.image.tag=latest"], "tag"),
+        ("a PDB that blocks every drain", ["--set", "database.password=x", "--set", "backend.autoscaling.enabled=false",
+                                           "--set", "backend.replicaCount=1", "--set", "backend.pdb.minAvailable=1"],
+         "would block every node drain"),
+        ("a PDB value that is neither a count nor a percentage",
+         ["--set", "database.password=x", "--set", "backend.pdb.maxUnavailable=half"], "maxUnavailable"),
     ]
     for name, args, needle in cases:
         result = helm("template", RELEASE, str(CHART), *args)
@@ -597,6 +710,72 @@ def check_failures(report: Report) -> None:
         elif needle not in result.stderr:
             problems.append(f"error does not mention {needle!r}: {result.stderr.strip()[:200]}")
         report.check(f"render fails clearly: {name}", problems)
+
+
+def check_single_replica(report: Report) -> None:
+    """One replica (a small dev cluster) must never make a node drain impossible."""
+    args = ["-f", str(CHART / "values-dev.yaml"), "--set", "database.password=x"]
+    for component in ("backend", "frontend"):
+        args += ["--set", f"{component}.replicaCount=1"]
+    rendered = helm("template", RELEASE, str(CHART), *args)
+    if rendered.returncode != 0:
+        report.check("one replica: PodDisruptionBudgets still allow a drain", [rendered.stderr.strip()])
+        return
+    pdbs = [d for d in documents(rendered.stdout) if d.get("kind") == "PodDisruptionBudget"]
+    problems = [f"{kind_name(d)}: {d['spec']}" for d in pdbs if not pdb_allows_eviction(d["spec"], 1)]
+    report.check("one replica: PodDisruptionBudgets still allow a drain",
+                 problems + ([] if len(pdbs) == 2 else [f"{len(pdbs)} PodDisruptionBudget(s), want 2"]))
+
+
+UMBRELLA_CHART = """\
+apiVersion: v2
+name: umbrella
+version: 0.1.0
+dependencies:
+  - name: todo
+    version: "{version}"
+    repository: "file://../todo"
+"""
+# Values of the umbrella chart: `global:` reaches every subchart (Helm coalesces it into each one's values), and
+# the subchart's own values go under its name.
+UMBRELLA_VALUES = """\
+global:
+  imageRegistry: registry.example.test
+  storageClass: fast
+todo:
+  database:
+    password: umbrella-test-only
+  networkPolicy:
+    enabled: true
+"""
+
+
+def check_umbrella(report: Report) -> None:
+    """The chart as a dependency of another chart (`dependencies: [todo]`), with global values."""
+    chart = yaml.safe_load((ROOT / CHART / "Chart.yaml").read_text())
+    with tempfile.TemporaryDirectory(prefix="umbrella-") as tmp:
+        umbrella = Path(tmp) / "umbrella"
+        (umbrella / "charts").mkdir(parents=True)
+        (umbrella / "templates").mkdir()
+        (umbrella / "Chart.yaml").write_text(UMBRELLA_CHART.format(version=chart["version"]))
+        (umbrella / "values.yaml").write_text(UMBRELLA_VALUES)
+        # What `helm dependency build` leaves: the subchart inside charts/ (as a folder; a .tgz works the same).
+        shutil.copytree(ROOT / CHART, umbrella / "charts" / "todo", ignore=shutil.ignore_patterns("ci"))
+        lint = helm("lint", str(umbrella), "--strict", "--set", "global.extra=1")
+        report.check("umbrella chart (dependencies: [todo], global values): helm lint --strict",
+                     [] if lint.returncode == 0 else [(lint.stdout + lint.stderr).strip().replace("\n", " | ")])
+        rendered = helm("template", "shop", str(umbrella), "--namespace", NAMESPACE)
+        if rendered.returncode != 0:
+            report.check("umbrella chart: helm template", [rendered.stderr.strip()])
+            return
+        docs = documents(rendered.stdout)
+        kinds = sorted({d.get("kind", "") for d in docs})
+        problems = [] if {"Deployment", "StatefulSet", "NetworkPolicy"} <= set(kinds) else [f"rendered kinds {kinds}"]
+        problems += [f"{kind_name(d)} is not named after the release" for d in docs
+                     if not d["metadata"]["name"].startswith("shop-todo")]
+        for kube in KUBE_VERSIONS[-1:]:
+            problems += check_schemas(docs, kube)
+        report.check("umbrella chart: helm template renders the subchart", problems)
 
 
 def main() -> int:
@@ -635,7 +814,7 @@ def main() -> int:
         report.check(f"[{variant.name}] expected resources (Secret, database, Ingress, tests)",
                      check_variant_shape(variant, docs))
 
-    for section in (check_failures, check_values_docs, check_k8s):
+    for section in (check_failures, check_single_replica, check_umbrella, check_values_docs, check_k8s):
         try:
             section(report)
         except Exception as err:  # a broken file must show up as a failed check, not a traceback

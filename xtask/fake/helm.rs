@@ -294,7 +294,7 @@ fn set_values(ctx: &Ctx, f: &Flags) -> Value {
     let mut root = json!({});
     for file in f.all(&["-f", "--values"]) {
         let text = std::fs::read_to_string(ctx.cwd().join(&file)).unwrap_or_default();
-        if let Ok(v) = serde_yaml::from_str::<Value>(&text) {
+        if let Ok(v) = serde_norway::from_str::<Value>(&text) {
             merge(&mut root, v);
         }
     }

@@ -168,7 +168,7 @@ fn config(ctx: &Ctx, f: &Flags) -> std::result::Result<Config, String> {
             ))
         }
     };
-    let v: Value = serde_yaml::from_str(&text).unwrap_or(Value::Null);
+    let v: Value = serde_norway::from_str(&text).unwrap_or(Value::Null);
     Ok(Config {
         severity: v["severity"].as_str().map(str::to_string).or_else(|| {
             v["severity"].as_array().map(|a| a.iter().filter_map(|s| s.as_str()).collect::<Vec<_>>().join(","))

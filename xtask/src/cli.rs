@@ -13,10 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     long_about = "Build, gate, deploy and verify the app on a local Kubernetes cluster (Minikube + Helm).\n\n\
         Start with `cargo xtask doctor`, then `cargo xtask up`. Every run writes a report under \
         target/xtask/runs/<run-id>/ (report.json, junit.xml, summary.md).",
-    after_help = "Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 interrupted.\n\
+    after_help = "Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 Ctrl-C, 143 SIGTERM.\n\
         Docs: docs/quickstart.md, docs/configuration.md, docs/troubleshooting.md",
     arg_required_else_help = true,
-    disable_help_subcommand = true,
     version
 )]
 pub struct Cli {
@@ -26,7 +25,9 @@ pub struct Cli {
     pub command: Command,
 }
 
+/// Options every command takes, listed under their own heading in each command's help.
 #[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct Global {
     /// Pipeline config to use instead of xtask.yaml at the repo root
     #[arg(long, global = true, value_name = "PATH")]
@@ -35,8 +36,17 @@ pub struct Global {
     #[arg(long, global = true)]
     pub dry_run: bool,
     /// Stream every tool's output to the terminal instead of only its log file
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
     pub verbose: bool,
+    /// Print only failures, warnings and results: no step progress
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to color the output: auto (a terminal, unless NO_COLOR is set; CLICOLOR_FORCE forces it), always, never
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print the run as JSON Lines events on stdout (docs/events.schema.json); for `doctor`, its table as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
     /// How many independent steps (image builds, gates) may run at once [default: number of CPUs]
     #[arg(short, long, global = true, value_name = "N")]
     pub jobs: Option<usize>,
@@ -45,8 +55,18 @@ pub struct Global {
     pub no_install: bool,
 }
 
+/// `--color`: when the terminal output is colored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a starter xtask.yaml from the repo's Dockerfiles and Helm charts, then run doctor (never overwrites)
+    Init,
     /// Check every tool the pipeline uses: found, version, minimum, and how to install what is missing
     Doctor(Doctor),
     /// Manage the pinned tool versions installed into the project-local .xtask/bin
@@ -55,6 +75,9 @@ pub enum Command {
     Build(BuildArgs),
     /// Bring the app up: preflight, build and gates, cluster, images, lint, deploy, helm test, then the app's URL
     Up(UpArgs),
+    /// Run `up`, then again after each change to an image's sources or the chart (only what changed); Ctrl-C stops
+    /// watching and leaves the cluster running
+    Dev(DevArgs),
     /// Prove the deployment works: rollouts, health, a task round-trip, resilience, persistence, autoscaling
     Verify(VerifyArgs),
     /// Ask the AIOps tools: kubectl-ai, kagent, Docker AI (Gordon)
@@ -69,6 +92,16 @@ pub enum Command {
     Manifests(ManifestsArgs),
     /// Show the exact commands a command would run, in order, with each cache decision; runs nothing
     Plan(PlanArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) for `xtask` on stdout; pair it with
+    /// `alias xtask='cargo xtask'`
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for, e.g. `cargo xtask completions bash > ~/.local/share/bash-completion/completions/xtask`
+    #[arg(value_enum, value_name = "SHELL")]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -126,6 +159,17 @@ pub struct UpArgs {
     /// Fail the AI steps when their tool or API key is missing, instead of skipping them
     #[arg(long)]
     pub require_ai: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct DevArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub build: BuildArgs,
+    /// Milliseconds the files must stay unchanged before a cycle starts
+    #[arg(long, value_name = "MS", default_value_t = 300)]
+    pub debounce: u64,
 }
 
 #[derive(Debug, Clone, Args)]
@@ -218,12 +262,9 @@ pub struct RollbackArgs {
     pub revision: Option<u64>,
 }
 
+/// `doctor` takes the global `--json` (its table as one JSON document).
 #[derive(Debug, Args)]
-pub struct Doctor {
-    /// Print the table as JSON on stdout
-    #[arg(long)]
-    pub json: bool,
-}
+pub struct Doctor {}
 
 #[derive(Debug, Args)]
 pub struct Tools {

@@ -30,7 +30,8 @@ impl Doctor {
         let rows = check(ctx, cfg);
         if self.json {
             let ok = rows.iter().all(|r| r.ok || !r.required);
-            let doc = serde_json::json!({ "ok": ok, "tools": rows });
+            // Versioned like report.json and the --json events: bumped when a field's meaning changes.
+            let doc = serde_json::json!({ "schema_version": 1, "ok": ok, "tools": rows });
             println!("{}", serde_json::to_string_pretty(&doc)?);
         } else {
             print_table(&rows);

@@ -173,7 +173,8 @@ fn context_server(ctx: &Context, context: &str) -> Result<String> {
             stderr.trim()
         )));
     }
-    let v: serde_yaml::Value = serde_yaml::from_slice(&out.stdout).context("`kubectl config view` printed no YAML")?;
+    let v: serde_norway::Value =
+        serde_norway::from_slice(&out.stdout).context("`kubectl config view` printed no YAML")?;
     v["clusters"][0]["cluster"]["server"]
         .as_str()
         .map(String::from)

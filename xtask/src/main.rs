@@ -7,24 +7,29 @@ mod ci;
 mod cli;
 mod config;
 mod context;
+mod dev;
 mod diagnose;
 mod docker;
 mod doctor;
+mod events;
 mod guard;
 mod helm;
 mod http;
 mod image_size;
+mod init;
 mod install;
 mod k3d;
 mod kind;
 mod kube;
 mod manifests;
 mod minikube;
+mod output;
 mod pipeline;
 mod registry;
 mod report;
 mod rollback;
 mod sbom;
+mod signals;
 mod target;
 mod teardown;
 mod time;
@@ -56,7 +61,8 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let code = exit_code(&e);
-            if code != 130 && e.downcast_ref::<pipeline::StepsFailed>().is_none() {
+            let interrupted = e.downcast_ref::<pipeline::Interrupted>().is_some();
+            if !interrupted && e.downcast_ref::<pipeline::StepsFailed>().is_none() {
                 eprintln!("error: {}", pipeline::secrets::redact_global(&format!("{e:#}")));
             }
             ExitCode::from(code)
@@ -65,6 +71,8 @@ fn main() -> ExitCode {
 }
 
 fn run(mut cli: Cli) -> anyhow::Result<()> {
+    output::init(cli.global.quiet, cli.global.color);
+    events::init(cli.global.json && !matches!(cli.command, Command::Doctor(_)));
     // `plan X` is `X --dry-run`: one code path decides what runs, so the plan cannot drift from the run.
     let command = match cli.command {
         Command::Plan(p) => {
@@ -79,10 +87,31 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
                 PlanCommand::Ci(c) => Command::Ci(c),
             }
         }
+        // Needs neither the config nor the repo: the script comes from the command-line definition alone. It
+        // completes the name `xtask` (cargo's own completion does not reach into an alias): pair it with
+        // `alias xtask='cargo xtask'`.
+        Command::Completions(c) => {
+            use std::io::Write;
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            let mut script = Vec::new();
+            clap_complete::generate(c.shell, &mut cmd, "xtask", &mut script);
+            // A closed pipe (`| head`) is the reader's choice, not an error worth a panic.
+            return match std::io::stdout().write_all(&script) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                r => r.map_err(|e| anyhow::anyhow!("writing the completion script to stdout: {e}")),
+            };
+        }
         c => c,
     };
+    if cli.global.json && cli.global.dry_run {
+        return Err(pipeline::UsageError(
+            "--json streams the events of a run; a plan (`plan`, --dry-run) is text: drop one of them".into(),
+        )
+        .into());
+    }
     let target = match &command {
         Command::Up(u) => Some(u.target.clone()),
+        Command::Dev(d) => Some(d.target.clone()),
         Command::Verify(v) if !v.static_only => Some(v.target.clone()),
         Command::Teardown(t) => Some(t.target.clone()),
         Command::Rollback(r) => Some(r.target.clone()),
@@ -119,7 +148,16 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Manifests(m) => manifests::Manifests { check: m.check }.run(&ctx),
         Command::Rollback(r) => rollback::Rollback { revision: r.revision }.run(&ctx),
         Command::Plan(_) => unreachable!("plan was turned into its command above"),
-        Command::Doctor(d) => doctor::Doctor { json: d.json }.run(&ctx),
+        Command::Completions(_) => unreachable!("completions returned above"),
+        Command::Doctor(_) => doctor::Doctor { json: ctx.global.json }.run(&ctx),
+        Command::Init => init::Init.run(&ctx),
+        Command::Dev(d) => dev::Dev {
+            skip: d.build.skip_gate,
+            images: d.build.images,
+            debounce: std::time::Duration::from_millis(d.debounce),
+            poll: std::time::Duration::from_millis(200),
+        }
+        .run(&ctx),
         Command::Tools(t) => match t.command {
             ToolsCommand::Install(i) => install::Install { names: i.names, force: i.force }.run(&ctx),
             ToolsCommand::List => install::list(&ctx),
@@ -139,7 +177,8 @@ fn teardown_action(t: &TeardownArgs) -> teardown::ClusterAction {
     }
 }
 
-/// Maps an error to the documented exit codes: 2 usage or config error, 130 interrupted, 1 otherwise.
+/// Maps an error to the documented exit codes: 2 usage or config error, 130 interrupted by Ctrl-C (SIGINT), 143
+/// by SIGTERM (128 + the signal number, the shell's convention), 1 otherwise.
 fn exit_code(e: &anyhow::Error) -> u8 {
     if e.downcast_ref::<yaml::YamlError>().is_some()
         || e.downcast_ref::<config::ConfigError>().is_some()
@@ -147,7 +186,7 @@ fn exit_code(e: &anyhow::Error) -> u8 {
     {
         2
     } else if e.downcast_ref::<pipeline::Interrupted>().is_some() {
-        130
+        signals::interrupt_code()
     } else {
         1
     }

@@ -27,7 +27,11 @@ impl Up {
         self.add_steps(ctx, &mut run)?;
         let values = run.execute()?;
         if let Some(url) = values.get("app.url") {
-            println!("{url}");
+            if crate::events::enabled() {
+                crate::events::emit("result", serde_json::json!({ "name": "app.url", "value": url }));
+            } else {
+                println!("{url}");
+            }
         }
         Ok(())
     }

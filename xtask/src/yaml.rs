@@ -1,5 +1,5 @@
-//! The one place that parses YAML: serde_yaml is deprecated upstream, so switching to a maintained fork stays a
-//! change to this module only. Errors carry file:line:column and, for unknown keys, the nearest valid key.
+//! The one place that parses YAML, with serde_norway (the maintained fork of the archived serde_yaml; a later switch
+//! stays a change to this module). Errors carry file:line:column and, for unknown keys, the nearest valid key.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ pub fn from_str<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, YamlE
             message: "the file is empty: expected a mapping of settings (see docs/configuration.md)".into(),
         });
     }
-    serde_yaml::from_str(text).map_err(|e| {
+    serde_norway::from_str(text).map_err(|e| {
         let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
         let mut message = explain(&e.to_string());
         if deeper_next_line(text, line) {
@@ -63,7 +63,7 @@ fn deeper_next_line(text: &str, line: usize) -> bool {
 pub fn documents(file: &Path, text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
     use serde::Deserialize;
     let mut out = vec![];
-    for doc in serde_yaml::Deserializer::from_str(text) {
+    for doc in serde_norway::Deserializer::from_str(text) {
         let v = serde_json::Value::deserialize(doc).map_err(|e| {
             let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
             YamlError { file: file.to_path_buf(), line, column, message: explain(&e.to_string()) }
@@ -75,7 +75,7 @@ pub fn documents(file: &Path, text: &str) -> Result<Vec<serde_json::Value>, Yaml
     Ok(out)
 }
 
-/// Turns serde's messages into ones that say what to do, and strips the location serde_yaml appends (we print it
+/// Turns serde's messages into ones that say what to do, and strips the location serde_norway appends (we print it
 /// first, as `file:line:column`). Nested errors start with the key path (`images[0].tag: ...`), which is kept.
 fn explain(raw: &str) -> String {
     let msg = match raw.rfind(" at line ") {
@@ -119,24 +119,10 @@ fn explain(raw: &str) -> String {
 pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
     candidates
         .iter()
-        .map(|c| (levenshtein(word, c), *c))
+        .map(|c| (strsim::levenshtein(word, c), *c))
         .filter(|(d, c)| *d <= (c.len().max(word.len()) / 3).max(2))
         .min_by_key(|(d, _)| *d)
         .map(|(_, c)| c)
-}
-
-fn levenshtein(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let sub = prev[j] + usize::from(ca != *cb);
-            cur.push(sub.min(prev[j + 1] + 1).min(cur[j] + 1));
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 #[cfg(test)]

@@ -106,7 +106,8 @@ fn bad_line(line: &str) -> Option<&'static str> {
 fn check_block(lines: &[String]) -> Vec<String> {
     let mut errors = vec![];
     let Some((digest, body)) = lines.split_last() else { return vec!["the figures block is empty".into()] };
-    let want = format!("digest | sha256 {:x}", Sha256::digest(body.join("\n").as_bytes()));
+    let hex: String = Sha256::digest(body.join("\n").as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let want = format!("digest | sha256 {hex}");
     if *digest != want {
         errors.push(format!(
             "the last line is not the digest of the lines above (edited by hand?): got `{digest}`, the lines give `{want}` \

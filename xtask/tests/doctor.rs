@@ -26,7 +26,7 @@ fn xtask_alone_lists_every_command() {
     }
     let help = project().xtask(&["--help"]).run();
     help.assert_success()
-        .stdout_contains("Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 interrupted.");
+        .stdout_contains("Exit codes: 0 success, 1 a step failed, 2 usage or config error, 130 Ctrl-C, 143 SIGTERM.");
 }
 
 #[test]
@@ -54,6 +54,7 @@ fn doctor_json_has_one_entry_per_tool() {
     let out = doctor_without_tools(&["doctor", "--json"]);
     out.assert_code(1);
     let v: Value = out.json();
+    assert_eq!(v["schema_version"], 1);
     assert_eq!(v["ok"], false);
     let tools = v["tools"].as_array().unwrap();
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();

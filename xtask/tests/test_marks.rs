@@ -6,8 +6,15 @@ use std::path::{Path, PathBuf};
 
 /// Calls that mean "this test needs an engine": the macros and probes of xtask/tests/support, apps/common's
 /// testing module and the tests' own probes for the CI Python tools.
-const ENGINE_PROBES: &[&str] =
-    &["require_postgres!", "require_or_skip!", "python_with_tools()", "check_jsonschema()", "real_client("];
+const ENGINE_PROBES: &[&str] = &[
+    "require_postgres!",
+    "require_or_skip!",
+    "python_with_tools()",
+    "check_jsonschema()",
+    "real_client(",
+    "run_workflow_checker(",
+    "validate_events(",
+];
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()

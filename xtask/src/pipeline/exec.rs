@@ -383,7 +383,7 @@ fn signal_group(pid: u32, _kill: bool) {
 }
 
 /// Installs the Ctrl-C / SIGTERM handler: marks the run interrupted and ends every running child's group. The run
-/// then records itself as interrupted and exits 130.
+/// then records itself as interrupted and exits 130 (143 after SIGTERM).
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
         if INTERRUPTED.swap(true, Ordering::SeqCst) {
@@ -391,12 +391,13 @@ pub fn install_interrupt_handler() {
             for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
                 signal_group(*pid, true);
             }
-            std::process::exit(130);
+            std::process::exit(crate::signals::interrupt_code().into());
         }
         for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
             signal_group(*pid, false);
         }
     });
+    crate::signals::note_sigterm();
 }
 
 pub fn interrupted() -> bool {

@@ -262,6 +262,11 @@ impl StepCx<'_> {
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
         });
+        crate::events::emit(
+            "command",
+            serde_json::json!({ "step": self.id, "command": shown, "exit_code": out.code,
+                "duration_ms": out.duration.as_millis() as u64, "timed_out": out.timed_out }),
+        );
         if out.interrupted {
             return Err(Interrupted.into());
         }
@@ -346,6 +351,7 @@ impl StepCx<'_> {
             },
         };
         let hit = reason.starts_with("cached");
+        crate::events::emit("cache", serde_json::json!({ "step": self.id, "hit": hit, "reason": reason }));
         if self.dry {
             println!("    cache: {reason}");
             if !hit {
@@ -445,6 +451,7 @@ impl<'c> Run<'c> {
         );
         let run_dir = self.dir.clone().unwrap_or_else(|| ctx.state_dir().join("runs").join(&run_id));
         let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir())?) };
+        crate::events::emit("run_started", serde_json::json!({ "run_id": run_id, "command": self.command }));
         if !dry {
             std::fs::create_dir_all(run_dir.join("logs"))?;
             exec::install_interrupt_handler();
@@ -481,7 +488,7 @@ impl<'c> Run<'c> {
             records.iter().filter(|r| r.status == StepStatus::Failed).map(|r| r.id.clone()).collect();
         let interrupted = exec::interrupted();
         let (status, code) = match (interrupted, failed.is_empty()) {
-            (true, _) => ("interrupted", 130),
+            (true, _) => ("interrupted", i32::from(crate::signals::interrupt_code())),
             (false, false) => ("failed", 1),
             (false, true) => ("passed", 0),
         };
@@ -497,6 +504,11 @@ impl<'c> Run<'c> {
             steps: records,
         };
         report.write(&run_dir)?;
+        crate::events::emit(
+            "run_finished",
+            serde_json::json!({ "run_id": run_id, "status": status, "exit_code": code,
+                "report": ctx.rel(&run_dir.join("report.json")) }),
+        );
         cache::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
         // Retention applies to the default run folders; CI's stage folders (target/xtask/ci) are CI's to keep.
         let pruned = if self.dir.is_none() { prune_runs(ctx, &run_dir) } else { None };

@@ -1,5 +1,6 @@
 //! What a run shows while it works: a live line per running step with its elapsed time when stderr is a terminal
-//! (and not CI), otherwise one plain line per event. Everything goes to stderr, redacted; NO_COLOR is honored.
+//! (and not CI), otherwise one plain line per event. Everything goes to stderr, redacted; color and `-q` follow
+//! crate::output (--color, NO_COLOR, CLICOLOR_FORCE).
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -16,16 +17,19 @@ pub struct Progress {
     live: Option<MultiProgress>,
     bars: Mutex<HashMap<String, ProgressBar>>,
     color: bool,
+    /// `-q`: no step starts, notes or successes; failures and other lines still print.
+    quiet: bool,
 }
 
 impl Progress {
     pub fn new(allow_live: bool) -> Progress {
         let tty = std::io::stderr().is_terminal();
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
-        let live = (allow_live && tty && !ci && std::env::var_os("XTASK_PLAIN").is_none())
+        let quiet = crate::output::quiet();
+        let live = (allow_live && tty && !ci && !quiet && std::env::var_os("XTASK_PLAIN").is_none())
             .then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        let color = tty && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-        Progress { live, bars: Mutex::new(HashMap::new()), color }
+        let color = crate::output::color(tty);
+        Progress { live, bars: Mutex::new(HashMap::new()), color, quiet }
     }
 
     fn paint(&self, code: &str, s: &str) -> String {
@@ -47,6 +51,10 @@ impl Progress {
     }
 
     pub fn start(&self, id: &str, title: &str) {
+        crate::events::emit("step_started", serde_json::json!({ "step": id, "title": title }));
+        if self.quiet {
+            return;
+        }
         match &self.live {
             Some(mp) => {
                 let pb = mp.add(ProgressBar::new_spinner());
@@ -64,12 +72,23 @@ impl Progress {
     }
 
     pub fn note(&self, id: &str, msg: &str) {
+        crate::events::emit("note", serde_json::json!({ "step": id, "message": msg }));
+        if self.quiet {
+            return;
+        }
         self.println(&format!("    {id}: {msg}"));
     }
 
     pub fn finish(&self, id: &str, status: StepStatus, took: Duration, detail: Option<&str>) {
+        crate::events::emit(
+            "step_finished",
+            serde_json::json!({ "step": id, "status": status, "duration_ms": took.as_millis() as u64, "detail": detail }),
+        );
         if let Some(pb) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).remove(id) {
             pb.finish_and_clear();
+        }
+        if self.quiet && status != StepStatus::Failed {
+            return;
         }
         let (mark, code) = match status {
             StepStatus::Passed => ("ok", "32"),
