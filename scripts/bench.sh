@@ -37,7 +37,7 @@ while [ $# -gt 0 ]; do
     --images) IMAGES=$2; shift ;;
     --duration) DURATION=$2; shift ;;
     --db-conns) DB_CONNS=$2; shift ;;
-    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0"; exit 0 ;;
     *) echo "bench.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -272,8 +272,8 @@ if ! skipped api; then
     API_BIN="$TARGET_DIR/release/todo-api"
   fi
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  # The app listens on 0.0.0.0:$PORT by design; the load and the probes use 127.0.0.1 only.
-  PORT=$port DATABASE_URL="$SCHEMA_URL" DATABASE_POOL_SIZE=$DB_CONNS LOG_LEVEL=warn "$API_BIN" >"$WORK/api.log" 2>&1 &
+  # HOST: on loopback only (the app's default is every interface, for containers).
+  HOST=127.0.0.1 PORT=$port DATABASE_URL="$SCHEMA_URL" DATABASE_POOL_SIZE=$DB_CONNS LOG_LEVEL=warn "$API_BIN" >"$WORK/api.log" 2>&1 &
   API_PID=$!
   echo "$API_PID" >"$WORK/api.pid"
   for _ in $(seq 1 100); do curl -fsS --max-time 1 "http://127.0.0.1:$port/ready" >/dev/null 2>&1 && break; sleep 0.1; done
