@@ -42,12 +42,35 @@ pub struct Config {
     pub tools: BTreeMap<String, ToolReq>,
     #[serde(default)]
     pub timeouts: Timeouts,
+    #[serde(default)]
+    pub runs: Runs,
     /// Where the config was read from and its text, for positions in errors found after loading.
     #[serde(skip)]
     pub source: Option<(PathBuf, String)>,
     /// The target this run acts on, with its overrides already applied to the sections above.
     #[serde(skip)]
     pub target: crate::target::Target,
+}
+
+/// Run folders kept under target/xtask/runs.
+pub const DEFAULT_KEEP_RUNS: usize = 20;
+
+/// What is kept of earlier runs: the newest `keep` run folders, and always the newest failed one.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runs {
+    #[serde(default = "default_keep_runs")]
+    pub keep: usize,
+}
+
+impl Default for Runs {
+    fn default() -> Self {
+        Runs { keep: DEFAULT_KEEP_RUNS }
+    }
+}
+
+fn default_keep_runs() -> usize {
+    DEFAULT_KEEP_RUNS
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -704,6 +727,12 @@ impl Config {
                 let hint = yaml::nearest(name, &known).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
                 return Err(ConfigError(format!("{}: unknown tool `{name}`{hint}", at(name, ""))));
             }
+        }
+        if self.runs.keep == 0 {
+            return Err(ConfigError(format!(
+                "{}: runs.keep is 0, but the run that just finished is always kept — use 1 or more (default {DEFAULT_KEEP_RUNS})",
+                at("runs/keep", "")
+            )));
         }
         crate::target::check(self).map_err(|e| ConfigError(format!("{}: {e}", at("targets", ""))))?;
         for kind in self.timeouts.0.keys() {

@@ -7,6 +7,7 @@ pub mod dockerignore;
 pub mod exec;
 pub mod output;
 pub mod progress;
+pub mod retention;
 pub mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
@@ -557,6 +558,8 @@ impl<'c> Run<'c> {
                 "report": ctx.rel(&run_dir.join("report.json")) }),
         );
         cache::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
+        // Retention applies to the default run folders; CI's stage folders (target/xtask/ci) are CI's to keep.
+        let pruned = if self.dir.is_none() { prune_runs(ctx, &run_dir) } else { None };
         let count = |s: StepStatus| report.steps.iter().filter(|r| r.status == s).count();
         shared.progress.println(&format!(
             "{}: {status} — {} passed, {} cached, {} skipped, {} failed in {}; report: {}",
@@ -568,6 +571,9 @@ impl<'c> Run<'c> {
             fmt_duration(started.elapsed()),
             ctx.rel(&run_dir.join("report.json")).display()
         ));
+        if let Some(line) = pruned {
+            shared.progress.println(&line);
+        }
         if interrupted {
             return Err(Interrupted.into());
         }
@@ -575,6 +581,19 @@ impl<'c> Run<'c> {
             return Err(StepsFailed(failed).into());
         }
         Ok(shared.values.into_inner().unwrap_or_else(|p| p.into_inner()))
+    }
+}
+
+/// Applies `runs.keep` to target/xtask/runs; the line to print when something was deleted (or could not be).
+fn prune_runs(ctx: &Context, run_dir: &std::path::Path) -> Option<String> {
+    let keep = ctx.config().map_or(crate::config::DEFAULT_KEEP_RUNS, |c| c.runs.keep);
+    match retention::prune(&ctx.state_dir().join("runs"), keep, run_dir) {
+        Ok(p) if !p.errors.is_empty() => {
+            Some(format!("warning: could not delete old runs: {} — delete them by hand", p.errors.join("; ")))
+        }
+        Ok(p) if !p.removed.is_empty() => Some(p.describe(keep)),
+        Ok(_) => None,
+        Err(e) => Some(format!("warning: could not list target/xtask/runs to prune old runs: {e}")),
     }
 }
 
