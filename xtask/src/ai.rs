@@ -35,6 +35,21 @@ pub enum Missing {
 
 impl Ask {
     pub fn run(self, ctx: &Context) -> Result<()> {
+        // The prompt is the tool's positional argument: one that starts with `-` would be read as a flag.
+        if self.prompt.trim().is_empty() || self.prompt.starts_with('-') {
+            return Err(crate::pipeline::UsageError(
+                "the prompt must be non-empty and must not start with `-` (the AI tool would read it as a flag)".into(),
+            )
+            .into());
+        }
+        if let Some(a) = &self.agent {
+            crate::names::dns1123_subdomain(a, 253).map_err(|why| {
+                crate::pipeline::UsageError(format!(
+                    "--agent `{}` is not a kagent Agent name: {why}",
+                    a.escape_default()
+                ))
+            })?;
+        }
         let cfg = ctx.config()?;
         let mut run = Run::new(ctx, format!("ai {}", verb(self.tool)));
         let tool = self.tool;
@@ -45,7 +60,7 @@ impl Ask {
         }));
         let values = run.execute()?;
         if let Some(a) = values.get("ai.answer") {
-            println!("{a}");
+            crate::outln!("{a}");
         }
         Ok(())
     }

@@ -127,7 +127,7 @@ pub const AUDITABLE_VERSION: &str = "0.7.7";
 fn ensure_auditable(cx: &mut StepCx, cargo: &str) -> Result<()> {
     let install = format!("cargo install cargo-auditable --locked --version {AUDITABLE_VERSION}");
     if cx.dry_run() {
-        println!("    check cargo-auditable (else `{install} --root .xtask`)");
+        crate::outln!("    check cargo-auditable (else `{install} --root .xtask`)");
         return Ok(());
     }
     if tools::locate(&cx.ctx.local_bin(), "cargo-auditable").is_some() {
@@ -185,17 +185,20 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
         "{cargo} auditable build --release --locked --target {target} --target-dir {target_dir} {pkg_args...}"
     )
     .env(&var, "-C target-feature=+crt-static");
-    cx.run(c.into()).with_context(|| {
-        format!(
+    cx.run(c.into()).map_err(|e| {
+        if crate::pipeline::stopped(&e) {
+            return e;
+        }
+        e.context(format!(
             "building static {target} binaries failed. On macOS or Windows this needs a Linux linker: see \
              docs/images.md (build inside WSL2 or a Linux VM, or set `binary.target`)"
-        )
+        ))
     })?;
     if cx.dry_run() {
         for img in images {
             if let Some(b) = &img.binary {
                 let staged = staged_path(img, &b.package);
-                println!("    copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}", b.package, staged.display());
+                crate::outln!("    copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}", b.package, staged.display());
             }
         }
         return Ok(Done::Passed);

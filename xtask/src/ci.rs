@@ -76,7 +76,7 @@ impl Ci {
         let mut failed = vec![];
         for stage in stages {
             if !failed.is_empty() && stage != Stage::Teardown {
-                eprintln!("ci: stage {} not started: {} failed", stage.name(), failed.join(", "));
+                crate::errln!("ci: stage {} not started: {} failed", stage.name(), failed.join(", "));
                 continue;
             }
             let mut run = Run::new(ctx, format!("ci {}", stage.name())).in_dir(dir.join(stage.name()));
@@ -87,7 +87,7 @@ impl Ci {
                 Err(e) => return Err(e),
             }
         }
-        eprintln!("ci: reports in {}", ctx.rel(&dir).display());
+        crate::errln!("ci: reports in {}", ctx.rel(&dir).display());
         if failed.is_empty() {
             Ok(())
         } else {

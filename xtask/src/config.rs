@@ -42,9 +42,35 @@ pub struct Config {
     pub tools: BTreeMap<String, ToolReq>,
     #[serde(default)]
     pub timeouts: Timeouts,
+    #[serde(default)]
+    pub runs: Runs,
+    /// Where the config was read from and its text, for positions in errors found after loading.
+    #[serde(skip)]
+    pub source: Option<(PathBuf, String)>,
     /// The target this run acts on, with its overrides already applied to the sections above.
     #[serde(skip)]
     pub target: crate::target::Target,
+}
+
+/// Run folders kept under target/xtask/runs.
+pub const DEFAULT_KEEP_RUNS: usize = 20;
+
+/// What is kept of earlier runs: the newest `keep` run folders, and always the newest failed one.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Runs {
+    #[serde(default = "default_keep_runs")]
+    pub keep: usize,
+}
+
+impl Default for Runs {
+    fn default() -> Self {
+        Runs { keep: DEFAULT_KEEP_RUNS }
+    }
+}
+
+fn default_keep_runs() -> usize {
+    DEFAULT_KEEP_RUNS
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -462,16 +488,36 @@ impl fmt::Display for Dur {
     }
 }
 
+/// The longest duration accepted anywhere in the config: a day. Longer ones are typos, and unbounded ones overflow
+/// the clock arithmetic of deadlines.
+pub const MAX_DURATION: Duration = Duration::from_secs(24 * 3600);
+
 impl Dur {
+    fn from_secs(n: u64) -> Result<Dur, String> {
+        Dur::checked(n as f64, &n.to_string())
+    }
+
+    /// A duration of `secs` seconds, written `shown`, within 1ms..=[`MAX_DURATION`].
+    fn checked(secs: f64, shown: &str) -> Result<Dur, String> {
+        if !secs.is_finite() || secs > MAX_DURATION.as_secs_f64() {
+            return Err(format!("`{shown}` is longer than the maximum of 24h"));
+        }
+        if secs < 0.001 {
+            return Err(format!("`{shown}` is too short: a duration must be at least 1ms (write e.g. `90s`)"));
+        }
+        Ok(Dur(Duration::from_millis((secs * 1000.0).round() as u64)))
+    }
+
     pub fn parse(s: &str) -> Result<Dur, String> {
         let s = s.trim();
         if let Ok(n) = s.parse::<u64>() {
-            return Ok(Dur(Duration::from_secs(n)));
+            return Dur::from_secs(n);
         }
-        let mut total = Duration::ZERO;
+        let mut total = 0f64;
         let mut num = String::new();
         let mut chars = s.chars().peekable();
         let bad = || format!("`{s}` is not a duration: write e.g. `90s`, `5m` or `1h30m`");
+        let mut any = false;
         while let Some(c) = chars.next() {
             if c.is_ascii_digit() || c == '.' {
                 num.push(c);
@@ -490,38 +536,57 @@ impl Dur {
                 "h" => n * 3600.0,
                 _ => return Err(bad()),
             };
-            total += Duration::from_secs_f64(secs);
+            total += secs;
+            any = true;
         }
-        if !num.is_empty() || total.is_zero() {
+        if !num.is_empty() || !any {
             return Err(bad());
         }
-        Ok(Dur(total))
+        Dur::checked(total, s)
     }
 }
 
 /// A value written as a plain number (`from_number`) or as text with a unit (`parse`); `expected` says which
-/// forms are accepted when it is neither.
+/// forms are accepted when it is neither. A visitor rather than an untagged enum: the error is then raised while
+/// the scalar is read, so its position is the key's, not the enclosing map's.
 fn number_or_text<'de, D: Deserializer<'de>, T>(
     d: D,
-    expected: &str,
-    from_number: fn(u64) -> T,
+    expected: &'static str,
+    from_number: fn(u64) -> Result<T, String>,
     parse: fn(&str) -> Result<T, String>,
 ) -> Result<T, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum Raw {
-        N(u64),
-        S(String),
+    struct V<T> {
+        expected: &'static str,
+        from_number: fn(u64) -> Result<T, String>,
+        parse: fn(&str) -> Result<T, String>,
     }
-    match Raw::deserialize(d).map_err(|_| serde::de::Error::custom(expected))? {
-        Raw::N(n) => Ok(from_number(n)),
-        Raw::S(s) => parse(&s).map_err(serde::de::Error::custom),
+    impl<T> serde::de::Visitor<'_> for V<T> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str(self.expected)
+        }
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<T, E> {
+            (self.from_number)(n).map_err(E::custom)
+        }
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<T, E> {
+            match u64::try_from(n) {
+                Ok(n) => self.visit_u64(n),
+                Err(_) => Err(E::custom(format!("`{n}` is negative: {}", self.expected))),
+            }
+        }
+        fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<T, E> {
+            (self.parse)(&n.to_string()).map_err(E::custom)
+        }
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
+            (self.parse)(s).map_err(E::custom)
+        }
     }
+    d.deserialize_any(V { expected, from_number, parse })
 }
 
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        number_or_text(d, "expected a duration such as `90s` or `5m`", |n| Dur(Duration::from_secs(n)), Dur::parse)
+        number_or_text(d, "expected a duration such as `90s` or `5m`", Dur::from_secs, Dur::parse)
     }
 }
 
@@ -552,7 +617,18 @@ impl ByteSize {
             "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
             _ => return Err(format!("`{s}` has an unknown size unit: use B, KB, MB, GB, KiB, MiB, GiB, k, m or g")),
         };
-        Ok(ByteSize((n * mult).round() as u64))
+        ByteSize::checked(n * mult, s)
+    }
+
+    /// A size of `bytes`, written `shown`: more than 0 and at most 1 PB (more is a typo, and overflows `u64`).
+    fn checked(bytes: f64, shown: &str) -> Result<ByteSize, String> {
+        if !bytes.is_finite() || bytes > 1e15 {
+            return Err(format!("`{shown}` is larger than the maximum of 1PB"));
+        }
+        if bytes.round() < 1.0 {
+            return Err(format!("`{shown}` is not a size above zero"));
+        }
+        Ok(ByteSize(bytes.round() as u64))
     }
 
     pub fn mib(self) -> u64 {
@@ -577,7 +653,12 @@ impl fmt::Display for ByteSize {
 
 impl<'de> Deserialize<'de> for ByteSize {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        number_or_text(d, "expected a size such as `20MB` or `4g`", ByteSize, ByteSize::parse)
+        number_or_text(
+            d,
+            "expected a size such as `20MB` or `4g`",
+            |n| ByteSize::checked(n as f64, &n.to_string()),
+            ByteSize::parse,
+        )
     }
 }
 
@@ -590,46 +671,37 @@ impl Serialize for ByteSize {
 impl Config {
     /// Reads and checks the config. Errors are [`yaml::YamlError`] (file:line:column) or [`ConfigError`], both
     /// usage errors (exit 2).
-    pub fn load(path: &Path, shown_as: &Path) -> anyhow::Result<Config> {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            anyhow::Error::new(ConfigError(format!(
-                "cannot read the pipeline config {}: {e} — pass `--config PATH` or run from the repo",
-                shown_as.display()
-            )))
-        })?;
+    pub fn load(path: &Path, shown_as: &Path, root: &Path) -> anyhow::Result<Config> {
+        let text = read_config(path, shown_as).map_err(anyhow::Error::new)?;
         let mut cfg: Config = yaml::from_str(shown_as, &text)?;
+        // Values first, then references between them: a malformed name is reported where it is written, not where
+        // something refers to it.
+        crate::config_check::check(&cfg, shown_as, &text, root).map_err(anyhow::Error::new)?;
         cfg.check(shown_as, &text).map_err(anyhow::Error::new)?;
         // Commands that take no `--target` act on `local`; cluster commands then select theirs.
         cfg.target = crate::target::Target::local(&cfg.cluster);
+        cfg.source = Some((shown_as.to_path_buf(), text));
         Ok(cfg)
     }
 
     /// Checks what serde cannot: references between sections, duplicate names.
     fn check(&self, file: &Path, text: &str) -> Result<(), ConfigError> {
-        let at = |needle: &str| {
-            let (l, c) = locate(text, needle);
+        let at = |key: &str, needle: &str| {
+            let (l, c) = crate::config_check::locate(text, key, needle, false);
             format!("{}:{l}:{c}", file.display())
         };
         let mut seen = std::collections::BTreeSet::new();
         for img in &self.images {
             if !seen.insert(img.name.as_str()) {
-                return Err(ConfigError(format!("{}: image `{}` is listed twice", at(&img.name), img.name)));
-            }
-            if !img.tag.contains(':') || img.tag.ends_with(":latest") {
-                return Err(ConfigError(format!(
-                    "{}: image `{}` needs a pinned tag such as `{}:0.1.0`, not `{}`",
-                    at(&img.tag),
-                    img.name,
-                    img.name,
-                    img.tag
-                )));
+                let (l, c) = crate::config_check::locate(text, "name", &img.name, true);
+                return Err(ConfigError(format!("{}:{l}:{c}: image `{}` is listed twice", file.display(), img.name)));
             }
         }
         for (key, secret) in &self.release.secret_values {
             if !self.secrets.contains_key(secret) {
                 return Err(ConfigError(format!(
                     "{}: release.secret_values.{key} names secret `{secret}`, which is not under `secrets:`",
-                    at(secret)
+                    at(key, secret)
                 )));
             }
         }
@@ -637,32 +709,63 @@ impl Config {
             if !self.images.iter().any(|i| &i.name == image) {
                 return Err(ConfigError(format!(
                     "{}: release.image_values.{key} names image `{image}`, which is not under `images:`",
-                    at(image)
+                    at(key, image)
                 )));
             }
         }
         for (name, s) in &self.secrets {
             if s.env.is_none() && s.file.is_none() {
-                return Err(ConfigError(format!("{}: secret `{name}` needs `env:` or `file:` (or both)", at(name))));
+                return Err(ConfigError(format!(
+                    "{}: secret `{name}` needs `env:` or `file:` (or both)",
+                    at(name, "")
+                )));
             }
         }
         for name in self.tools.keys() {
             if crate::tools::find_def(name).is_none() {
                 let known: Vec<&str> = crate::tools::DEFS.iter().map(|d| d.name).collect();
                 let hint = yaml::nearest(name, &known).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
-                return Err(ConfigError(format!("{}: unknown tool `{name}`{hint}", at(name))));
+                return Err(ConfigError(format!("{}: unknown tool `{name}`{hint}", at(name, ""))));
             }
         }
-        crate::target::check(self).map_err(|e| ConfigError(format!("{}: {e}", at("targets"))))?;
+        if self.runs.keep == 0 {
+            return Err(ConfigError(format!(
+                "{}: runs.keep is 0, but the run that just finished is always kept — use 1 or more (default {DEFAULT_KEEP_RUNS})",
+                at("runs/keep", "")
+            )));
+        }
+        crate::target::check(self).map_err(|e| ConfigError(format!("{}: {e}", at("targets", ""))))?;
         for kind in self.timeouts.0.keys() {
             if !crate::pipeline::STEP_KINDS.contains(&kind.as_str()) {
                 let hint = yaml::nearest(kind, crate::pipeline::STEP_KINDS)
                     .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_default();
-                return Err(ConfigError(format!("{}: unknown step kind `{kind}` under timeouts{hint}", at(kind))));
+                return Err(ConfigError(format!("{}: unknown step kind `{kind}` under timeouts{hint}", at(kind, ""))));
             }
         }
         Ok(())
+    }
+
+    /// Registers every secret that has a value with the redactor. Every command does this, also those that never
+    /// pass secrets to a tool (teardown, ai): a tool may still print them (`helm status` shows the release's values).
+    pub fn register_secrets(&self, root: &Path) {
+        for s in self.secrets.values() {
+            if let Ok(Some(v)) = read_secret(root, s) {
+                crate::pipeline::secrets::register(&v);
+            }
+        }
+    }
+
+    /// `file:line:column` of `value` under `key` (a `/` path, see [`crate::config_check::locate`]), for errors
+    /// found after loading; empty when the config was not read from a file.
+    pub fn position(&self, key: &str, value: &str) -> String {
+        match &self.source {
+            Some((file, text)) => {
+                let (l, c) = crate::config_check::locate(text, key, value, false);
+                format!("{}:{l}:{c}: ", file.display())
+            }
+            None => String::new(),
+        }
     }
 
     /// The kube context of the active target (the Minikube profile for `local`).
@@ -687,16 +790,38 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
-/// Line and column (1-based) of the first occurrence of `needle` as a YAML key or value, for messages about values
-/// that serde accepted but the checks refuse.
-fn locate(text: &str, needle: &str) -> (usize, usize) {
-    for (i, line) in text.lines().enumerate() {
-        let body = line.split(" #").next().unwrap_or(line);
-        if let Some(c) = body.find(needle) {
-            return (i + 1, c + 1);
-        }
+/// The config's text: a regular file of at most 4 MiB in UTF-8 (a FIFO or /dev/zero would block or never end).
+fn read_config(path: &Path, shown: &Path) -> Result<String, ConfigError> {
+    let fail = |why: String| ConfigError(format!("cannot read the pipeline config {}: {why}", shown.display()));
+    let meta = std::fs::metadata(path).map_err(|e| fail(format!("{e} — pass `--config PATH` or run from the repo")))?;
+    let at_start = |why: String| ConfigError(format!("{}:1:1: {why}", shown.display()));
+    if !meta.is_file() {
+        return Err(at_start("this is not a regular file: name the config file".into()));
     }
-    (1, 1)
+    const MAX: u64 = 4 << 20;
+    if meta.len() > MAX {
+        return Err(at_start(format!(
+            "the file has {} bytes; a config of more than 4 MiB is surely not one",
+            meta.len()
+        )));
+    }
+    let mut bytes = Vec::new();
+    let f = std::fs::File::open(path).map_err(|e| fail(e.to_string()))?;
+    std::io::Read::read_to_end(&mut std::io::Read::take(f, MAX + 1), &mut bytes).map_err(|e| fail(e.to_string()))?;
+    // A byte-order mark (some Windows editors write one) is not part of the first key.
+    if bytes.starts_with(b"\xef\xbb\xbf") {
+        bytes.drain(..3);
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let (line, col) = line_col(&e.as_bytes()[..e.utf8_error().valid_up_to()]);
+        ConfigError(format!("{}:{line}:{col}: the file is not UTF-8 text: save it as UTF-8", shown.display()))
+    })
+}
+
+fn line_col(before: &[u8]) -> (usize, usize) {
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let col = before.iter().rev().take_while(|b| **b != b'\n').count() + 1;
+    (line, col)
 }
 
 /// The config file to use: `--config` or `xtask.yaml` at the repo root.
@@ -742,6 +867,13 @@ mod tests {
         assert_eq!(Dur::parse("45").unwrap().0, Duration::from_secs(45));
         assert!(Dur::parse("5 minutes").is_err());
         assert!(Dur::parse("").is_err());
+        assert!(Dur::parse("0").is_err());
+        assert!(Dur::parse("0s").is_err());
+        assert!(Dur::parse("0.0001ms").is_err());
+        assert!(Dur::parse("18446744073709551615").is_err());
+        assert!(Dur::parse("99999999999999999999h").is_err());
+        assert!(Dur::parse("10000000000000000000s10000000000000000000s").is_err());
+        assert_eq!(Dur::parse("24h").unwrap().0, MAX_DURATION);
     }
 
     #[test]

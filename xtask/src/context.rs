@@ -35,7 +35,8 @@ impl Context {
         if let Some(c) = self.config.get() {
             return Ok(c);
         }
-        let mut c = Config::load(&self.config_path, &self.config_shown)?;
+        let mut c = Config::load(&self.config_path, &self.config_shown, &self.root)?;
+        c.register_secrets(&self.root);
         if let Some(t) = &self.target_args {
             crate::target::select(&mut c, t.target.as_deref())?;
         }

@@ -41,11 +41,11 @@ impl Dev {
         exec::install_interrupt_handler();
         let mut seen = snapshot(ctx, cfg)?;
         let mut cycle = 1;
-        eprintln!("dev: cycle {cycle}: first `up`");
+        crate::errln!("dev: cycle {cycle}: first `up`");
         self.up(ctx, cycle)?;
         loop {
             let files: usize = seen.values().map(BTreeMap::len).sum();
-            eprintln!(
+            crate::errln!(
                 "dev: watching {files} files in {} groups; Ctrl-C stops watching and leaves the cluster running",
                 seen.len()
             );
@@ -54,7 +54,7 @@ impl Dev {
             // next cycle in a new second so its report does not overwrite the previous one.
             std::thread::sleep(Duration::from_millis(1000 - u64::from(subsec_millis())));
             cycle += 1;
-            eprintln!("dev: cycle {cycle}: changed {}", describe(&seen, &now));
+            crate::errln!("dev: cycle {cycle}: changed {}", describe(&seen, &now));
             seen = now;
             self.up(ctx, cycle)?;
         }
@@ -69,7 +69,7 @@ impl Dev {
         match up.run(ctx) {
             Ok(()) => Ok(()),
             Err(e) if e.downcast_ref::<StepsFailed>().is_some() => {
-                eprintln!("dev: cycle {cycle} failed (see above); fix it and save: the next change starts a cycle");
+                crate::errln!("dev: cycle {cycle} failed (see above); fix it and save: the next change starts a cycle");
                 Ok(())
             }
             Err(e) if e.downcast_ref::<Interrupted>().is_some() => Err(stopped()),
@@ -105,7 +105,7 @@ fn subsec_millis() -> u32 {
 }
 
 fn stopped() -> anyhow::Error {
-    eprintln!("dev: stopped; the cluster and the release keep running (`cargo xtask teardown` stops them)");
+    crate::errln!("dev: stopped; the cluster and the release keep running (`cargo xtask teardown` stops them)");
     Interrupted.into()
 }
 

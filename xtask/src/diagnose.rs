@@ -93,16 +93,23 @@ fn collect(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         if !seen.insert(pod.clone()) {
             continue;
         }
+        // Kubernetes pod names are DNS subdomains; anything else did not come from a real API server and must not
+        // reach kubectl (as a flag) or the file system (as a path).
+        if crate::names::dns1123_subdomain(&pod, 253).is_err() {
+            cx.note(format!("skipped a pod with an invalid name: {}", crate::names::file_safe(&pod)));
+            continue;
+        }
+        let file = crate::names::file_safe(&pod);
         let describe = cx.probe(cmd!(cx.sh, "kubectl --context {context} describe pod {pod} -n {ns}").into())?;
-        write(&dir, &format!("describe-{pod}.txt"), &describe.stdout)?;
+        write(&dir, &format!("describe-{file}.txt"), &describe.stdout)?;
         let logs =
             cx.probe(cmd!(cx.sh, "kubectl --context {context} logs {pod} -n {ns} --all-containers --tail=100").into())?;
-        write(&dir, &format!("logs-{pod}.txt"), &format!("{}{}", logs.stdout, logs.stderr))?;
+        write(&dir, &format!("logs-{file}.txt"), &format!("{}{}", logs.stdout, logs.stderr))?;
         let prev = cx.probe(
             cmd!(cx.sh, "kubectl --context {context} logs {pod} -n {ns} --all-containers --previous --tail=100").into(),
         )?;
         if prev.success() {
-            write(&dir, &format!("logs-{pod}-previous.txt"), &prev.stdout)?;
+            write(&dir, &format!("logs-{file}-previous.txt"), &prev.stdout)?;
         }
         let last = [&prev.stdout, &logs.stdout]
             .iter()

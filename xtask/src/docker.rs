@@ -139,34 +139,32 @@ pub fn image_store(cx: &mut StepCx) -> Result<String> {
 
 pub fn save_sizes(cx: &mut StepCx, tag: &str) -> Result<Sizes> {
     if cx.dry_run() {
-        println!("    $ docker save {tag} | gzip | wc -c");
+        crate::outln!("    $ docker save {tag} | gzip | wc -c");
         return Ok(Sizes { uncompressed: 0, compressed: 0, layers: 0 });
     }
-    let c: std::process::Command = cmd!(cx.sh, "docker save {tag}").into();
-    let expr = duct::cmd(c.get_program(), c.get_args()).dir(cx.ctx.root.clone()).stderr_capture();
-    let reader = std::sync::Arc::new(expr.reader().context("running docker save")?);
-    // A stuck daemon must not hold the step past its timeout, nor Ctrl-C: a watchdog kills `docker save`.
+    let e = Exec::from(cmd!(cx.sh, "docker save {tag}"));
+    let mut save = exec::spawn_streaming(e).context("running docker save")?;
+    let pid = save.child.id();
+    // A stuck daemon must not hold the step past its timeout, nor Ctrl-C: a watchdog ends `docker save`'s whole
+    // process group (a wrapper's child that holds the pipe open goes too, so the read below returns).
     let (done, finished) = std::sync::mpsc::channel::<()>();
     let deadline = std::time::Instant::now() + cx.time_left();
-    let watchdog = {
-        let reader = reader.clone();
-        std::thread::spawn(move || loop {
-            match finished.recv_timeout(std::time::Duration::from_millis(100)) {
-                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                    if std::time::Instant::now() >= deadline || exec::interrupted() {
-                        let _ = reader.kill();
-                        return true;
-                    }
+    let watchdog = std::thread::spawn(move || loop {
+        match finished.recv_timeout(std::time::Duration::from_millis(100)) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if std::time::Instant::now() >= deadline || exec::interrupted() {
+                    exec::Streaming::kill_tree(pid);
+                    return true;
                 }
-                _ => return false,
             }
-        })
-    };
+            _ => return false,
+        }
+    });
     let mut enc = flate2::write::GzEncoder::new(Counter(0), flate2::Compression::default());
     let mut layers = crate::image_size::SaveReader::default();
     let mut buf = vec![0u8; 1 << 16];
     let result: Result<()> = (|| loop {
-        let n = (&*reader).read(&mut buf).with_context(|| format!("docker save {tag} failed"))?;
+        let n = save.stdout.read(&mut buf).with_context(|| format!("docker save {tag} failed"))?;
         if n == 0 {
             return Ok(());
         }
@@ -174,13 +172,18 @@ pub fn save_sizes(cx: &mut StepCx, tag: &str) -> Result<Sizes> {
         layers.write_all(&buf[..n])?;
     })();
     drop(done);
-    if watchdog.join().unwrap_or(false) {
+    let killed = watchdog.join().unwrap_or(false);
+    let (status, stderr) = save.finish()?;
+    if killed {
         if exec::interrupted() {
             return Err(crate::pipeline::Interrupted.into());
         }
         bail!("`docker save {tag}` did not finish before the step's timeout; it was stopped (is the Docker daemon stuck?)");
     }
     result?;
+    if !status.success() {
+        bail!("`docker save {tag}` failed ({status}): {}", exec::tail_lines(&stderr, 3));
+    }
     Ok(Sizes { uncompressed: layers.uncompressed, compressed: enc.finish()?.0, layers: layers.layers })
 }
 

@@ -32,7 +32,7 @@ impl Doctor {
             let ok = rows.iter().all(|r| r.ok || !r.required);
             // Versioned like report.json and the --json events: bumped when a field's meaning changes.
             let doc = serde_json::json!({ "schema_version": 1, "ok": ok, "tools": rows });
-            println!("{}", serde_json::to_string_pretty(&doc)?);
+            crate::outln!("{}", serde_json::to_string_pretty(&doc)?);
         } else {
             print_table(&rows);
         }
@@ -122,14 +122,14 @@ fn print_table(rows: &[Row]) {
     let widths: Vec<usize> = (0..6).map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
     for l in &lines {
         let cells: Vec<String> = l.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        println!("{}", cells.join("  ").trim_end());
+        crate::outln!("{}", cells.join("  ").trim_end());
     }
     let hints: Vec<&Row> = rows.iter().filter(|r| !r.ok).collect();
     if !hints.is_empty() {
-        println!();
+        crate::outln!();
         for r in hints {
             let why = r.shortfall.as_deref().unwrap_or("");
-            println!("{}: {why}\n  install: {}", r.probe.name, r.install_hint);
+            crate::outln!("{}: {why}\n  install: {}", r.probe.name, r.install_hint);
         }
     }
 }

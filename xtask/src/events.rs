@@ -3,7 +3,6 @@
 //! Events are redacted like every other output. With `--json`, stdout holds nothing else (progress stays on
 //! stderr).
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 use std::time::SystemTime;
@@ -39,10 +38,8 @@ pub fn emit(event: &str, fields: Value) {
     if let (Some(line), Value::Object(extra)) = (line.as_object_mut(), fields) {
         line.extend(extra);
     }
-    // Redact the serialised line: a secret may sit in a command line or a message.
-    let text = crate::pipeline::secrets::redact_global(&line.to_string());
+    // Through the one writer: it redacts (a secret may sit in a command line or a message; its JSON-escaped form
+    // is one of the forms hidden), and a closed stdout ends the run as Ctrl-C would instead of panicking.
     let _guard = STDOUT.lock().unwrap_or_else(|p| p.into_inner());
-    let mut out = std::io::stdout().lock();
-    // A closed stdout (the reader went away) must not stop the run.
-    let _ = writeln!(out, "{text}").and_then(|_| out.flush());
+    crate::pipeline::output::write(false, &format!("{line}\n"));
 }

@@ -58,16 +58,16 @@ pub fn check(ctx: &Context) -> Result<()> {
     let dry = ctx.global.dry_run;
     let yes = ctx.target_args.as_ref().is_some_and(|a| a.yes);
     if dry {
-        println!("{}", t.describe());
+        crate::outln!("{}", t.describe());
     } else {
-        eprintln!("{}", t.describe());
+        crate::errln!("{}", t.describe());
     }
     // In order, stopping at the first refusal: a refused run asks nothing of the cluster.
     let show = |d: Decision| -> Result<()> {
         match d {
-            Decision::Pass(s) if dry => println!("guard: {s}"),
-            Decision::Refuse(s) if dry => println!("guard: would refuse: {s}"),
-            Decision::Pass(s) => eprintln!("guard: {s}"),
+            Decision::Pass(s) if dry => crate::outln!("guard: {s}"),
+            Decision::Refuse(s) if dry => crate::outln!("guard: would refuse: {s}"),
+            Decision::Pass(s) => crate::errln!("guard: {s}"),
             Decision::Refuse(s) => anyhow::bail!(UsageError(format!("refusing to act on target `{}`: {s}", t.name))),
         }
         Ok(())
@@ -109,7 +109,10 @@ fn confirmed(t: &Target, yes: bool, dry: bool) -> Result<Decision> {
     if dry {
         return Ok(Decision::Pass("a confirmation will be asked (type the target's name)".into()));
     }
-    eprint!("Target `{}` is protected (context {}). Type its name to go on: ", t.name, t.kube_context());
+    crate::pipeline::output::write(
+        true,
+        &format!("Target `{}` is protected (context {}). Type its name to go on: ", t.name, t.kube_context()),
+    );
     let _ = std::io::stderr().flush();
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("reading the confirmation")?;

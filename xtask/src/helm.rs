@@ -61,7 +61,8 @@ pub fn secret_values(root: &Path, cfg: &Config, dry_run: bool) -> Result<BTreeMa
             }
             None if s.generate && s.file.is_some() => generate(root, s.file.as_deref().unwrap_or(Path::new("")))?,
             None => anyhow::bail!(crate::config::ConfigError(format!(
-                "secret `{name}` has no value: set {}{}",
+                "{}secret `{name}` has no value: set {}{}",
+                cfg.position(&format!("secrets/{name}"), s.env.as_deref().unwrap_or("")),
                 s.env.as_deref().map(|e| format!("the env var {e}")).unwrap_or_default(),
                 s.file.as_deref().map(|f| format!(" or write it to {} (git-ignored)", f.display())).unwrap_or_default()
             ))),
@@ -160,6 +161,9 @@ impl SecretValues {
         }
         let dir = path.parent().context("secrets folder")?;
         std::fs::create_dir_all(dir)?;
+        // Tracked before it exists, so a hard exit between the write and the guard still removes it.
+        secrets::track_file(&path);
+        let guard = SecretValues(Some(path.clone()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
@@ -169,18 +173,14 @@ impl SecretValues {
         }
         #[cfg(not(unix))]
         std::fs::write(&path, json)?;
-        Ok((SecretValues(Some(path)), vec!["-f".into(), shown]))
+        Ok((guard, vec!["-f".into(), shown]))
     }
 }
 
 impl Drop for SecretValues {
     fn drop(&mut self) {
         if let Some(p) = &self.0 {
-            let _ = std::fs::remove_file(p);
-            // The folder goes too once no other step's file is in it.
-            if let Some(dir) = p.parent() {
-                let _ = std::fs::remove_dir(dir);
-            }
+            secrets::forget_file(p);
         }
     }
 }

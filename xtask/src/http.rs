@@ -24,6 +24,20 @@ pub fn request_with_host(method: &str, url: &str, host: &str, timeout: Duration)
 }
 
 fn send(method: &str, url: &str, host: Option<&str>, body: Option<&str>, timeout: Duration) -> Result<Response> {
+    // One limit for the whole exchange, and never past the calling step's deadline.
+    let timeout = crate::pipeline::within_step(timeout);
+    let deadline = std::time::Instant::now() + timeout;
+    let left = || {
+        let l = deadline.saturating_duration_since(std::time::Instant::now());
+        if l.is_zero() {
+            Err(anyhow!(
+                "{method} {url} got no complete answer within {} (the step's time limit or the 10 s per request)",
+                crate::pipeline::fmt_duration(timeout)
+            ))
+        } else {
+            Ok(l)
+        }
+    };
     let rest = url.strip_prefix("http://").ok_or_else(|| anyhow!("only http:// URLs are supported: {url}"))?;
     let (hostport, path) = match rest.find('/') {
         Some(i) => (&rest[..i], &rest[i..]),
@@ -31,9 +45,8 @@ fn send(method: &str, url: &str, host: Option<&str>, body: Option<&str>, timeout
     };
     let addr = hostport.to_socket_addrs().with_context(|| format!("resolving {hostport}"))?.next();
     let addr = addr.ok_or_else(|| anyhow!("{hostport} resolves to no address"))?;
-    let mut s = TcpStream::connect_timeout(&addr, timeout).with_context(|| format!("connecting to {hostport}"))?;
-    s.set_read_timeout(Some(timeout))?;
-    s.set_write_timeout(Some(timeout))?;
+    let mut s = TcpStream::connect_timeout(&addr, left()?).with_context(|| format!("connecting to {hostport}"))?;
+    s.set_write_timeout(Some(left()?))?;
     let body = body.unwrap_or("");
     let host = host.unwrap_or(hostport);
     let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nAccept: */*\r\n");
@@ -44,7 +57,22 @@ fn send(method: &str, url: &str, host: Option<&str>, body: Option<&str>, timeout
     req += body;
     s.write_all(req.as_bytes()).with_context(|| format!("sending {method} {url}"))?;
     let mut raw = vec![];
-    s.read_to_end(&mut raw).with_context(|| format!("reading the answer to {method} {url}"))?;
+    let mut buf = [0u8; 16 * 1024];
+    loop {
+        s.set_read_timeout(Some(left()?))?;
+        match s.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => raw.extend_from_slice(&buf[..n]),
+            Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
+                left()?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e).with_context(|| format!("reading the answer to {method} {url}")),
+        }
+        if crate::pipeline::exec::interrupted() {
+            return Err(crate::pipeline::Interrupted.into());
+        }
+    }
     parse(&raw).with_context(|| format!("{method} {url}"))
 }
 

@@ -52,7 +52,7 @@ impl Init {
         let project = project_name(&ctx.root, charts.first());
         let text = starter(&project, &images, &charts);
         std::fs::write(&ctx.config_path, &text).with_context(|| format!("writing {}", ctx.config_shown.display()))?;
-        eprintln!(
+        crate::errln!(
             "wrote {}: {} image(s) ({}), {}. Read it through, then run `cargo xtask verify --static` and \
              `cargo xtask plan up`.",
             ctx.config_shown.display(),
@@ -63,7 +63,7 @@ impl Init {
                 None => "no Helm chart (release: needs one)".to_string(),
             }
         );
-        eprintln!("\nnow `cargo xtask doctor`:");
+        crate::errln!("\nnow `cargo xtask doctor`:");
         crate::doctor::Doctor { json: false }.run(ctx)
     }
 }

@@ -84,7 +84,51 @@ pub fn load_lock(root: &Path) -> Result<Lock> {
     let path = lock_path(root);
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("reading {} (the pinned tool versions)", "xtask/tools.lock.yaml"))?;
-    Ok(yaml::from_str(Path::new("xtask/tools.lock.yaml"), &text)?)
+    let lock: Lock = yaml::from_str(Path::new("xtask/tools.lock.yaml"), &text)?;
+    lock.check(&text)?;
+    Ok(lock)
+}
+
+impl Lock {
+    /// The lock file decides where files go: tool and executable names must be plain names and the path inside
+    /// an archive a relative path without `..`, so no entry can place or move a file outside .xtask/bin.
+    fn check(&self, text: &str) -> Result<()> {
+        let at = |key: &str, v: &str| {
+            let (l, c) = crate::config_check::locate(text, key, v, false);
+            format!("xtask/tools.lock.yaml:{l}:{c}")
+        };
+        let refuse = |key: &str, v: &str, why: String| -> anyhow::Error {
+            crate::config::ConfigError(format!("{}: {key} `{}` {why}", at(key, v), v.escape_default())).into()
+        };
+        for (name, t) in &self.tools {
+            crate::names::plain(name).map_err(|w| refuse(name, name, format!("is not a plain tool name: {w}")))?;
+            if let Some(b) = &t.binary {
+                crate::names::plain(b).map_err(|w| refuse("binary", b, format!("is not a plain file name: {w}")))?;
+            }
+            for a in t.platforms.values() {
+                if !(a.url.starts_with("https://") || a.url.starts_with("http://")) {
+                    return Err(refuse("url", &a.url, "is not an http(s) URL".into()));
+                }
+                if a.sha256.trim().len() != 64 || !a.sha256.trim().chars().all(|c| c.is_ascii_hexdigit()) {
+                    return Err(refuse("sha256", &a.sha256, "is not a SHA-256 (64 hex digits)".into()));
+                }
+                if let Some(p) = &a.path_in_archive {
+                    let path = Path::new(p);
+                    let plain = !p.is_empty()
+                        && !p.starts_with('-')
+                        && path.components().all(|c| matches!(c, std::path::Component::Normal(_)));
+                    if !plain {
+                        return Err(refuse(
+                            "path_in_archive",
+                            p,
+                            "must be a relative path inside the archive, without `..`, `.` or a leading `/`".into(),
+                        ));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `linux-amd64`, `darwin-arm64`, `windows-amd64`: the lock file's platform keys, as upstream names its downloads.
@@ -131,7 +175,7 @@ impl Install {
             let due = last.get(name).is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
             if due {
                 last.insert(name.to_string(), Instant::now());
-                eprintln!("{line}");
+                crate::errln!("{line}");
             }
         };
         let results: Vec<(String, Result<String>)> = std::thread::scope(|scope| {
@@ -158,9 +202,9 @@ impl Install {
         let mut failed = vec![];
         for (name, r) in results {
             match r {
-                Ok(msg) => eprintln!("{msg}"),
+                Ok(msg) => crate::errln!("{msg}"),
                 Err(e) => {
-                    eprintln!("{name}: {e:#}");
+                    crate::errln!("{name}: {e:#}");
                     failed.push(name);
                 }
             }
@@ -227,7 +271,12 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool, io: &Ins
     let work = bin_dir.join(format!(".install-{name}-{}", std::process::id()));
     let _cleanup = RemoveOnDrop(work.clone());
     std::fs::create_dir_all(&work)?;
-    let file_name = art.url.rsplit('/').next().filter(|s| !s.is_empty()).unwrap_or("download");
+    // A name of ours: the URL's last segment could be `..` or hold a separator.
+    let file_name = match art.archive {
+        ArchiveKind::TarGz => "download.tar.gz",
+        ArchiveKind::Zip => "download.zip",
+        ArchiveKind::Binary => "download",
+    };
     let download = work.join(file_name);
     let url = &art.url;
     progress(&format!("{name}: downloading {name} {} for {platform} from {url}", tool.version));
@@ -298,16 +347,15 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool, io: &Ins
             if !out.success() {
                 bail!("unpacking {file_name} failed: {}", out.tail(3));
             }
-            let p = unpack.join(inner);
-            if !p.is_file() {
-                bail!("{file_name} has no {inner}: the lock file's path_in_archive is wrong");
-            }
-            p
+            regular_entry(&unpack, inner).with_context(|| format!("{file_name} ({url}): {inner}"))?
         }
     };
-    make_executable(&binary)?;
-    std::fs::rename(&binary, &dest).with_context(|| format!("moving {name} into .xtask/bin"))?;
-    std::fs::write(&stamp, &stamp_text)?;
+    // The executable is copied into a fresh file of ours (never chmod-ed or moved where it was unpacked: a link
+    // there could point anywhere), then renamed into place, which replaces a link at the destination, not its target.
+    let ready = work.join("ready");
+    copy_into_new(&binary, &ready)?;
+    std::fs::rename(&ready, &dest).with_context(|| format!("moving {name} into .xtask/bin"))?;
+    crate::pipeline::cache::write_atomic(&stamp, stamp_text.as_bytes())?;
     Ok(format!("{name} {} installed into .xtask/bin (sha256 verified)", tool.version))
 }
 
@@ -360,15 +408,44 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-#[cfg(unix)]
-fn make_executable(p: &Path) -> Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755))?;
-    Ok(())
+/// The unpacked entry `inner` under `unpack`, if every folder on the way is a real folder and the entry a regular
+/// file with one link: a symbolic link or a hard link in the archive is refused, wherever it points.
+fn regular_entry(unpack: &Path, inner: &str) -> Result<PathBuf> {
+    let mut p = unpack.to_path_buf();
+    let parts: Vec<_> = Path::new(inner).components().collect();
+    for (i, c) in parts.iter().enumerate() {
+        p.push(c.as_os_str());
+        let meta = std::fs::symlink_metadata(&p)
+            .with_context(|| "the archive has no such entry: the lock file's path_in_archive is wrong".to_string())?;
+        let last = i + 1 == parts.len();
+        if meta.file_type().is_symlink() {
+            bail!("the archive holds it as a symbolic link, not a file; refused (nothing was installed)");
+        }
+        if !last && !meta.is_dir() {
+            bail!("the archive has no such entry: the lock file's path_in_archive is wrong");
+        }
+        if last {
+            if !meta.is_file() {
+                bail!("the archive holds it as something other than a regular file; refused (nothing was installed)");
+            }
+            #[cfg(unix)]
+            if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
+                bail!("the archive holds it as a hard link; refused (nothing was installed)");
+            }
+        }
+    }
+    Ok(p)
 }
 
-#[cfg(not(unix))]
-fn make_executable(_p: &Path) -> Result<()> {
+/// Copies `from` (a regular file) into `to`, a file that must not exist yet, made executable.
+fn copy_into_new(from: &Path, to: &Path) -> Result<()> {
+    let mut src = std::fs::File::open(from).with_context(|| format!("opening {}", from.display()))?;
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o755);
+    let mut dst = o.open(to).with_context(|| format!("creating {}", to.display()))?;
+    std::io::copy(&mut src, &mut dst)?;
     Ok(())
 }
 
@@ -384,13 +461,13 @@ impl Drop for RemoveOnDrop {
 pub fn list(ctx: &Context) -> Result<()> {
     let lock = load_lock(&ctx.root)?;
     let platform = host_platform();
-    println!("{:<10}  {:<10}  {:<12}  LOCAL", "TOOL", "PINNED", "PLATFORM");
+    crate::outln!("{:<10}  {:<10}  {:<12}  LOCAL", "TOOL", "PINNED", "PLATFORM");
     for (name, t) in &lock.tools {
         let exe = t.binary.as_deref().unwrap_or(name);
         let stamp = ctx.local_bin().join(format!(".{exe}.version"));
         let local = std::fs::read_to_string(stamp).unwrap_or_else(|_| "-".into());
         let plat = if t.platforms.contains_key(&platform) { platform.as_str() } else { "(none here)" };
-        println!("{name:<10}  {:<10}  {plat:<12}  {local}", t.version);
+        crate::outln!("{name:<10}  {:<10}  {plat:<12}  {local}", t.version);
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ mod build;
 mod ci;
 mod cli;
 mod config;
+mod config_check;
 mod context;
 mod dev;
 mod diagnose;
@@ -23,6 +24,7 @@ mod kind;
 mod kube;
 mod manifests;
 mod minikube;
+mod names;
 mod output;
 mod pipeline;
 mod registry;
@@ -64,7 +66,7 @@ fn main() -> ExitCode {
             let code = exit_code(&e);
             let interrupted = e.downcast_ref::<pipeline::Interrupted>().is_some();
             if !interrupted && e.downcast_ref::<pipeline::StepsFailed>().is_none() {
-                eprintln!("error: {}", pipeline::secrets::redact_global(&format!("{e:#}")));
+                crate::errln!("error: {}", pipeline::secrets::redact_global(&format!("{e:#}")));
             }
             ExitCode::from(code)
         }
@@ -130,6 +132,10 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         // Before any step: the target line comes first, and a refused guard runs nothing.
         guard::check(&ctx)?;
     }
+    // Every command loads the secrets for redaction, including those that never pass them on: their tools may
+    // print them. A command that needs no config (tools, doctor) still works without one. After the target is
+    // chosen: the config is read once, with its overrides.
+    let _ = ctx.config();
     match command {
         Command::Build(b) => build(b).run(&ctx),
         Command::Up(u) => up::Up { build: build(u.build), require_ai: u.require_ai }.run(&ctx),

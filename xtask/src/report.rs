@@ -69,8 +69,32 @@ pub struct RunReport {
     pub steps: Vec<StepRecord>,
 }
 
+impl StepRecord {
+    /// The record with every text redacted: done on the values, before JSON or XML escaping could change how a
+    /// secret looks.
+    fn redacted(&self) -> StepRecord {
+        let r = |s: &String| redact_global(s);
+        let ro = |s: &Option<String>| s.as_ref().map(r);
+        StepRecord {
+            id: r(&self.id),
+            kind: self.kind,
+            title: r(&self.title),
+            status: self.status,
+            started_at: self.started_at.clone(),
+            start_ms: self.start_ms,
+            duration_ms: self.duration_ms,
+            cache: ro(&self.cache),
+            commands: self.commands.iter().map(|c| CommandRecord { command: r(&c.command), ..c.clone() }).collect(),
+            notes: self.notes.iter().map(r).collect(),
+            message: ro(&self.message),
+            log: ro(&self.log),
+            log_tail: ro(&self.log_tail),
+        }
+    }
+}
+
 /// Which target a run acted on, as the report records it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TargetRecord {
     pub name: String,
     pub provider: crate::target::Provider,
@@ -124,12 +148,33 @@ impl Provenance {
 
 impl RunReport {
     pub fn write(&self, dir: &Path) -> Result<()> {
-        let json = redact_global(&serde_json::to_string_pretty(self)?);
+        let clean = RunReport {
+            schema_version: self.schema_version,
+            run_id: self.run_id.clone(),
+            command: redact_global(&self.command),
+            status: self.status,
+            exit_code: self.exit_code,
+            started_at: self.started_at.clone(),
+            duration_ms: self.duration_ms,
+            provenance: Provenance {
+                command_line: self.provenance.command_line.iter().map(|a| redact_global(a)).collect(),
+                ..self.provenance.clone()
+            },
+            target: self.target.clone().map(|t| TargetRecord {
+                name: redact_global(&t.name),
+                context: redact_global(&t.context),
+                images: redact_global(&t.images),
+                ..t
+            }),
+            steps: self.steps.iter().map(StepRecord::redacted).collect(),
+        };
+        // Redacted again once serialized: the forms of a secret include its JSON- and XML-escaped texts.
+        let json = redact_global(&serde_json::to_string_pretty(&clean)?);
         write_atomic(&dir.join("report.json"), json.as_bytes())?;
-        write_atomic(&dir.join("junit.xml"), redact_global(&self.junit()).as_bytes())?;
-        let summary = redact_global(&self.summary());
+        write_atomic(&dir.join("junit.xml"), redact_global(&clean.junit()).as_bytes())?;
+        let summary = redact_global(&clean.summary());
         write_atomic(&dir.join("summary.md"), summary.as_bytes())?;
-        write_atomic(&dir.join("report.html"), redact_global(&crate::report_html::render(self)).as_bytes())?;
+        write_atomic(&dir.join("report.html"), redact_global(&crate::report_html::render(&clean)).as_bytes())?;
         if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
             if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(p) {
                 let _ = f.write_all(summary.as_bytes());

@@ -30,7 +30,7 @@ impl Up {
             if crate::events::enabled() {
                 crate::events::emit("result", serde_json::json!({ "name": "app.url", "value": url }));
             } else {
-                println!("{url}");
+                crate::outln!("{url}");
             }
         }
         Ok(())
@@ -313,7 +313,7 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
         if let Some(d) = known {
             cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
             if cx.dry_run() {
-                println!("    digest: {pull}@{d} (pushed earlier)");
+                crate::outln!("    digest: {pull}@{d} (pushed earlier)");
             } else {
                 cx.note(format!("already pushed: {repo}@{d}"));
                 record_pushed(cx, img, &reference, &d)?;
@@ -428,8 +428,14 @@ fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option
     for f in cfg.release.values.iter().chain(&cfg.release.lint_values) {
         fp = fp.file(root, f)?;
     }
-    // Hashed, never stored: a rotated secret redeploys.
-    Ok(fp.value("helm args", &args.join("\u{0}")).value("secret values", secrets.unwrap_or("")))
+    // Keyed, never stored in plain or as a bare hash: a rotated secret redeploys.
+    // A plan writes nothing: without a key yet, no recorded fingerprint can match, whatever key it uses.
+    let key = if cx.dry_run() {
+        std::fs::read(cx.ctx.state_dir().join("secret.key")).unwrap_or_default()
+    } else {
+        crate::pipeline::cache::checkout_key(&cx.ctx.state_dir())?
+    };
+    Ok(fp.value("helm args", &args.join("\u{0}")).secret_value("secret values", secrets.unwrap_or(""), &key))
 }
 
 /// For images pushed to a registry: `<prefix>.repository=<registry>/<name>` and `<prefix>.digest=sha256:...` beside

@@ -245,11 +245,12 @@ fn frontend_url(cx: &mut StepCx, cfg: &Config) -> Result<(Option<Background>, St
     let svc = &ep.service;
     let e = Exec::from(cmd!(cx.sh, "minikube service {svc} -n {ns} -p {profile} --url"));
     let Some(mut bg) = cx.background(e)? else { return Ok((None, "http://<frontend>".into())) };
-    let Some(line) = bg.wait_line(Duration::from_secs(60), |l| l.trim().starts_with("http://")) else {
+    let limit = cx.time_left().min(Duration::from_secs(60));
+    let Some(line) = bg.wait_line(limit, |l| l.trim().starts_with("http://")) else {
         // `SVC_NOT_FOUND` (exit 115) and the like end the command at once: say so, not "within 60 s".
         bail!(match bg.ended() {
             Some(why) => format!("`{}` printed no URL ({why})", bg.display),
-            None => format!("`{}` printed no URL within 60 s", bg.display),
+            None => format!("`{}` printed no URL within {}", bg.display, crate::pipeline::fmt_duration(limit)),
         })
     };
     Ok((Some(bg), line.trim().trim_end_matches('/').to_string()))
@@ -269,10 +270,13 @@ fn forward(cx: &mut StepCx, context: &str, ns: &str, target: &str, port: u16) ->
     let port = format!(":{port}");
     let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} port-forward -n {ns} {target} {port}"));
     let Some(mut bg) = cx.background(e)? else { return Ok((None, "http://<port-forward>".into())) };
-    let Some(line) = bg.wait_line(Duration::from_secs(75), |l| l.starts_with("Forwarding from 127.0.0.1:")) else {
+    // At most kubectl's own wait for a running pod (plus its start), and never past the step's deadline.
+    let limit = cx.time_left().min(Duration::from_secs(75));
+    let Some(line) = bg.wait_line(limit, |l| l.starts_with("Forwarding from 127.0.0.1:")) else {
         bail!(match bg.ended() {
             Some(why) => format!("`{}` failed ({why})", bg.display),
-            None => format!("`{}` did not start forwarding within 75 s", bg.display),
+            None =>
+                format!("`{}` did not start forwarding within {}", bg.display, crate::pipeline::fmt_duration(limit)),
         })
     };
     let local = line.trim_start_matches("Forwarding from ").split(" -> ").next().unwrap_or("").to_string();
@@ -339,7 +343,7 @@ fn roundtrip(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let api = &cfg.verify.api;
     let path = &api.path;
     if cx.dry_run() {
-        println!(
+        crate::outln!(
             "    GET /, POST {path}, GET {path}, POST {path}/ID{}, DELETE {path}/ID",
             api.complete.as_deref().unwrap_or("")
         );
@@ -476,7 +480,7 @@ fn persistence(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         cx.run(cmd!(cx.sh, "kubectl --context {context} delete pods -n {ns} -l {sel} --wait=true").into())?;
     }
     if cx.dry_run() {
-        println!("    wait for the rollouts, then GET {path}/ID");
+        crate::outln!("    wait for the rollouts, then GET {path}/ID");
         return Ok(Done::Passed);
     }
     std::thread::sleep(Duration::from_secs(1));
@@ -550,18 +554,23 @@ fn load_test(cx: &mut StepCx, cfg: &Config, hpas: &[&Value]) -> Result<Done> {
     let secs = l.duration.0.as_secs().max(10);
     let (requests, concurrency) = (l.requests, l.concurrency.max(1));
     let per_worker = (requests / concurrency).max(1);
-    let script = format!(
-        "end=$(( $(date +%s) + {secs} )); for w in $(seq {concurrency}); do ( i=0; while [ $i -lt {per_worker} ] && \
-         [ $(date +%s) -lt $end ]; do curl -s -o /dev/null {url}; i=$((i+1)); done ) & done; wait"
-    );
+    // A fixed script: the values arrive as the shell's positional parameters ($1..$4), quoted, so nothing from the
+    // config is ever parsed as shell syntax (the path, for one, is free text).
+    let script =
+        "end=$(( $(date +%s) + $1 )); w=0; while [ $w -lt \"$2\" ]; do w=$((w+1)); ( i=0; while [ $i -lt \"$3\" ] \
+                  && [ $(date +%s) -lt $end ]; do curl -s -o /dev/null -- \"$4\"; i=$((i+1)); done ) & done; wait";
+    let (secs_s, conc_s, per_s) = (secs.to_string(), concurrency.to_string(), per_worker.to_string());
     let pod = format!("xtask-load-{}", std::process::id());
     let image = "curlimages/curl:8.10.1";
     // kubectl run has no pod-deadline flag (its flags: kubernetes/kubectl pkg/cmd/run/run.go addRunFlags); the
     // pod's spec.activeDeadlineSeconds is set through --overrides, merged into the generated Pod.
     let overrides = format!(r#"--overrides={{"apiVersion":"v1","spec":{{"activeDeadlineSeconds":{}}}}}"#, secs + 30);
     cx.run(
-        cmd!(cx.sh, "kubectl --context {context} run {pod} -n {ns} --image={image} --restart=Never {overrides} --command -- sh -c {script}")
-            .into(),
+        cmd!(
+            cx.sh,
+            "kubectl --context {context} run {pod} -n {ns} --image={image} --restart=Never {overrides} --command -- sh -c {script} xtask-load {secs_s} {conc_s} {per_s} {url}"
+        )
+        .into(),
     )?;
     let started = Instant::now();
     let deadline = started + Duration::from_secs(secs + 60).min(cx.time_left());

@@ -34,13 +34,34 @@ pub fn from_str<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, YamlE
         });
     }
     serde_norway::from_str(text).map_err(|e| {
-        let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
+        let (mut line, mut column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
         let mut message = explain(&e.to_string());
+        // serde reports a duplicate key without a position: point at its second occurrence.
+        if let Some(key) = message.split("duplicate field `").nth(1).and_then(|r| r.split('`').next()) {
+            if let Some((l, c)) = second_key(text, key) {
+                (line, column) = (l, c);
+            }
+        }
         if deeper_next_line(text, line) {
             message.push_str(" — the next line is indented deeper than this one: check the indentation");
         }
         YamlError { file: file.to_path_buf(), line, column, message }
     })
+}
+
+/// Line and column of the second of exactly two lines that start (after indentation or `- `) with `key:`; None
+/// when the key is written some other number of times (then which one is the duplicate is not clear from text).
+fn second_key(text: &str, key: &str) -> Option<(usize, usize)> {
+    let found: Vec<(usize, usize)> = text
+        .lines()
+        .enumerate()
+        .filter_map(|(i, l)| {
+            let rest = l.trim_start().trim_start_matches("- ");
+            let col = l.len() - rest.len() + 1;
+            rest.strip_prefix(key).filter(|r| r.starts_with(':')).map(|_| (i + 1, col))
+        })
+        .collect();
+    (found.len() == 2).then(|| found[1])
 }
 
 /// A wrongly indented line often parses as the continuation of the value above it; say so.

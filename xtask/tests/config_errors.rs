@@ -76,7 +76,7 @@ fn bad_indentation() {
 #[test]
 fn bad_values_name_the_unit_or_format() {
     let yaml = "project: demo\ncluster: {memory: 12 parsecs}\nrelease: { chart: helm/x, name: x, namespace: x }\n";
-    assert_one_error(yaml, "xtask.yaml:2:10: cluster: `12 parsecs` has an unknown size unit");
+    assert_one_error(yaml, "xtask.yaml:2:19: cluster.memory: `12 parsecs` has an unknown size unit");
     let yaml = format!("project: demo\n{TAIL}timeouts: {{ biuld: 5m }}\n");
     assert_one_error(&yaml, "unknown step kind `biuld` under timeouts; did you mean `build`?");
     let yaml = "project: demo\ncluster: {}\nrelease: { chart: c, name: x, namespace: x, timeout: forever }\n";

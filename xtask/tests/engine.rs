@@ -265,15 +265,18 @@ fn a_second_run_in_the_same_checkout_is_refused_and_a_stale_lock_is_taken_over()
     });
     let out = sb.xtask(&["build"]).run();
     out.assert_code(2);
-    out.stderr_contains(&format!("another `cargo xtask` (pid {}) is running in this checkout", first.id()));
+    out.stderr_contains(&format!("another `cargo xtask build` (pid {}) is running in this checkout", first.id()));
     // SAFETY: ends the xtask process this test started.
     unsafe { libc::kill(first.id() as libc::pid_t, libc::SIGTERM) };
     support::terminate_after(&mut first, Duration::from_secs(20));
-    // A lock left by a process that is gone does not block the next run.
-    std::fs::write(sb.project.join("target/xtask/run.lock"), "999999999").unwrap();
+    // A lock file left by a process that is gone does not block the next run, even when its pid now belongs to a
+    // live process (here: this test's): the OS lock went with its process.
+    std::fs::write(sb.project.join("target/xtask/run.lock"), format!("{} cargo xtask build\n", std::process::id()))
+        .unwrap();
     std::fs::write(sb.fake_dir.join("scenario.json"), r#"{"rules":[]}"#).unwrap();
     sb.xtask(&["build"]).run().assert_success();
-    assert!(!sb.project.join("target/xtask/run.lock").exists(), "the lock is released at the end");
+    let left = std::fs::read_to_string(sb.project.join("target/xtask/run.lock")).unwrap();
+    assert_eq!(left, "", "the lock file is emptied when the run ends");
 }
 
 #[test]

@@ -295,8 +295,9 @@ fn a_missing_secret_says_where_to_set_it() {
     assert!(sb.calls().is_empty(), "nothing may run without the secret");
 }
 
-/// A minikube archive laid out like upstream's .tar.gz (`out/minikube-<os>-<arch>`), whose executable is a link to
-/// the fake (so the installed tool answers as minikube), and a lock file pinning it on a 127.0.0.1 server.
+/// A minikube archive laid out like upstream's .tar.gz (`out/minikube-<os>-<arch>`), whose executable is a copy of
+/// the fake (installed as `minikube`, it answers as minikube; a link would be refused), and a lock file pinning it
+/// on a 127.0.0.1 server.
 fn pin_minikube(sb: &Sandbox) -> String {
     let platform = format!(
         "{}-{}",
@@ -306,7 +307,7 @@ fn pin_minikube(sb: &Sandbox) -> String {
     let src = sb.root.join("archive/out");
     std::fs::create_dir_all(&src).unwrap();
     let fake = std::fs::read_link(sb.bin_dir.join("minikube")).unwrap();
-    std::os::unix::fs::symlink(fake, src.join(format!("minikube-{platform}"))).unwrap();
+    std::fs::copy(fake, src.join(format!("minikube-{platform}"))).unwrap();
     let tgz = sb.root.join("minikube.tar.gz");
     let ok = std::process::Command::new("tar")
         .arg("-czf")

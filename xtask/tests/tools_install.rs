@@ -165,3 +165,118 @@ fn the_committed_lock_file_parses_and_cites_its_sources() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     assert!(String::from_utf8_lossy(&out.stdout).contains("helm4"));
 }
+
+/// Every file under `dir` with its mode and content (or link target), to prove that nothing outside `.xtask/bin`
+/// changed.
+fn snapshot(dir: &Path) -> Vec<(PathBuf, String)> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut out = vec![];
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            let p = e.path();
+            let m = std::fs::symlink_metadata(&p).unwrap();
+            let what = if m.file_type().is_symlink() {
+                format!("link {}", std::fs::read_link(&p).unwrap().display())
+            } else if m.is_dir() {
+                stack.push(p.clone());
+                format!("dir {:o}", m.permissions().mode())
+            } else {
+                format!("file {:o} {}", m.permissions().mode(), sha256(&std::fs::read(&p).unwrap()))
+            };
+            out.push((p, what));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// An archive whose `<platform>/helm` is a symbolic link to `target` (as a hostile or broken release could ship).
+fn symlink_archive(work: &Path, target: &Path, zip: bool) -> Option<Vec<u8>> {
+    let dir = work.join("src").join(platform());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::os::unix::fs::symlink(target, dir.join("helm")).unwrap();
+    let out = work.join(if zip { "helm.zip" } else { "helm.tar.gz" });
+    let st = if zip {
+        Command::new("zip")
+            .arg("-q")
+            .arg("-y")
+            .arg("-r")
+            .arg(&out)
+            .arg(platform())
+            .current_dir(work.join("src"))
+            .status()
+    } else {
+        Command::new("tar").arg("-czf").arg(&out).arg("-C").arg(work.join("src")).arg(platform()).status()
+    };
+    match st {
+        Ok(s) if s.success() => Some(std::fs::read(out).unwrap()),
+        _ => None,
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlink_executable_is_refused_and_nothing_outside_changes() {
+    if !needs_curl_and_tar() {
+        return;
+    }
+    for zip in [false, true] {
+        let outside = tempfile::tempdir().unwrap();
+        let victim = outside.path().join("victim");
+        std::fs::write(&victim, "precious").unwrap();
+        std::fs::set_permissions(&victim, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+        let work = tempfile::tempdir().unwrap();
+        let Some(archive) = symlink_archive(work.path(), &victim, zip) else {
+            assert!(!support::engines_required() || !zip, "zip is required in CI");
+            eprintln!("skipped: the zip case needs the zip program");
+            continue;
+        };
+        if zip && Command::new("unzip").arg("-v").output().is_err() {
+            continue;
+        }
+        let name = if zip { "helm.zip" } else { "helm.tar.gz" };
+        let base = serve(vec![(format!("/{name}"), archive.clone())]);
+        let p = project(&format!("{base}/{name}"), &sha256(&archive));
+        if zip {
+            let lock = std::fs::read_to_string(p.root.join("xtask/tools.lock.yaml")).unwrap();
+            std::fs::write(p.root.join("xtask/tools.lock.yaml"), lock.replace("archive: tar.gz", "archive: zip"))
+                .unwrap();
+        }
+        let before = snapshot(outside.path());
+        let (code, stderr) = install(&p, &["helm"]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(stderr.contains("symbolic link, not a file; refused"), "{stderr}");
+        assert_eq!(snapshot(outside.path()), before, "zip: {zip}");
+        assert_eq!(bin_entries(&p), Vec::<String>::new(), "zip: {zip}");
+    }
+}
+
+#[test]
+fn hostile_lock_fields_are_refused_before_anything_is_written() {
+    let outside = tempfile::tempdir().unwrap();
+    std::fs::write(outside.path().join("victim-move"), "precious").unwrap();
+    let victim = outside.path().join("victim-move").display().to_string();
+    let cases = [
+        ("path_in_archive: PLATFORM/helm", "path_in_archive: ../../../../../../victim-move", "path_in_archive"),
+        ("path_in_archive: PLATFORM/helm", &format!("path_in_archive: {victim}"), "path_in_archive"),
+        ("version: 3.21.4", "version: 3.21.4\n    binary: ../../../evil-binname", "binary"),
+        ("version: 3.21.4", "version: 3.21.4\n    binary: \"\"", "binary"),
+        ("  helm:", "  ../helm:", "tool name"),
+    ];
+    for (from, to, what) in cases {
+        let p = project("http://127.0.0.1:9/helm.tar.gz", &"0".repeat(64));
+        let lock_path = p.root.join("xtask/tools.lock.yaml");
+        let lock =
+            std::fs::read_to_string(&lock_path).unwrap().replace(&format!("{}/helm", platform()), "PLATFORM/helm");
+        let lock = lock.replace(from, to).replace("PLATFORM/helm", &format!("{}/helm", platform()));
+        std::fs::write(&lock_path, lock).unwrap();
+        let before = snapshot(outside.path());
+        let (code, stderr) = install(&p, &[]);
+        assert_eq!(code, 2, "{what}: {stderr}");
+        assert!(stderr.contains("error: xtask/tools.lock.yaml:"), "{what}: {stderr}");
+        assert_eq!(snapshot(outside.path()), before, "{what}");
+        assert!(!p.root.join(".xtask").exists(), "{what}: nothing written");
+        assert!(!p.root.parent().unwrap().join("evil-binname").exists());
+    }
+}

@@ -266,8 +266,10 @@ fn load_runs_a_bounded_generator_in_the_cluster_and_reports_the_scale_up() {
         ),
         "{run}"
     );
-    assert!(run.contains("end=$(( $(date +%s) + 120 ))") && run.contains("$i -lt 2500"), "{run}");
-    assert!(run.contains("http://demo-api:8080/api/tasks"), "{run}");
+    // A fixed script; the values (seconds, workers, requests per worker, URL) are its positional parameters, so
+    // nothing from the config is parsed by the shell.
+    assert!(run.contains("end=$(( $(date +%s) + $1 ))") && run.contains("$i -lt \"$3\""), "{run}");
+    assert!(run.ends_with("; wait xtask-load 120 8 2500 http://demo-api:8080/api/tasks"), "{run}");
     assert!(sb.commands().iter().any(|c| c.contains("delete pod xtask-load-") && c.contains("--ignore-not-found")));
     // The flag the load pod once used does not exist in kubectl (run.go addRunFlags): cobra rejects it.
     sb.tool("kubectl", &["run", "x", "--image=busybox", "--active-deadline-seconds=5"])

@@ -1,4 +1,5 @@
-//! Settings from the environment: DATABASE_URL, plus HOST, PORT, LOG_LEVEL and the timeouts parsed by todo-common.
+//! Settings from the environment: DATABASE_URL, DATABASE_POOL_SIZE, plus HOST, PORT, LOG_LEVEL and the timeouts
+//! parsed by todo-common.
 
 use std::net::IpAddr;
 
@@ -12,6 +13,8 @@ pub struct Config {
     pub port: u16,
     pub timeouts: Timeouts,
     pub database_url: String,
+    /// Connections to PostgreSQL this process keeps at most (DATABASE_POOL_SIZE).
+    pub pool_size: usize,
     pub log_level: Level,
 }
 
@@ -23,8 +26,23 @@ impl Config {
             timeouts: timeouts()?,
             database_url: var("DATABASE_URL")
                 .ok_or("DATABASE_URL is not set — e.g. postgres://todo:PASSWORD@db:5432/todo")?,
+            pool_size: pool_size()?,
             log_level: log_level()?,
         })
+    }
+}
+
+/// DATABASE_POOL_SIZE: 1 to 1000 connections; unset means the default (db::DEFAULT_POOL_SIZE).
+fn pool_size() -> Result<usize, String> {
+    match var("DATABASE_POOL_SIZE") {
+        None => Ok(crate::db::DEFAULT_POOL_SIZE),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "DATABASE_POOL_SIZE must be a number of connections from 1 to 1000, got {v:?} \
+                 (keep it within PostgreSQL's max_connections divided by the replicas)"
+            )),
+        },
     }
 }
 
@@ -42,6 +60,7 @@ impl std::fmt::Debug for Config {
             .field("port", &self.port)
             .field("timeouts", &self.timeouts)
             .field("database_url", &"<redacted>")
+            .field("pool_size", &self.pool_size)
             .field("log_level", &self.log_level)
             .finish()
     }

@@ -17,8 +17,10 @@ pub async fn health() -> Json<Value> {
 }
 
 pub async fn ready(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let client = state.db.client()?;
-    match tokio::time::timeout(READY_TIMEOUT, client.simple_query("SELECT 1")).await {
+    let conn = tokio::time::timeout(READY_TIMEOUT, state.db.conn())
+        .await
+        .map_err(|_| ApiError::unavailable("no database connection free within 2s"))??;
+    match tokio::time::timeout(READY_TIMEOUT, conn.client.simple_query("SELECT 1")).await {
         Ok(Ok(_)) => Ok(Json(json!({ "status": "ready" }))),
         Ok(Err(e)) => {
             Err(ApiError::unavailable(format!("database unavailable: {}", todo_common::log::error_chain(&e))))

@@ -3,6 +3,7 @@
 use std::process::ExitCode;
 
 use todo_api::config::Config;
+use todo_api::db::{PoolOptions, DEFAULT_REPORT_EVERY};
 use todo_api::Db;
 use todo_common::cli::Cli;
 use todo_common::server::listen;
@@ -19,6 +20,8 @@ environment:
   HOST          listen address (default 0.0.0.0; e.g. 127.0.0.1, ::)
   PORT          listen port (default 8080)
   DATABASE_URL  postgres://USER:PASSWORD@HOST:5432/DB (required to serve)
+  DATABASE_POOL_SIZE
+                connections to PostgreSQL at most (default 10)
   LOG_LEVEL     debug | info | warn | error (default info)
   HEADER_TIMEOUT_SECONDS  time for a request head, and idle keep-alive (default 10)
   BODY_TIMEOUT_SECONDS    time for a request body (default 10)
@@ -27,7 +30,8 @@ environment:
 fn main() -> ExitCode {
     let cli = Cli { name: "todo-api", version: env!("CARGO_PKG_VERSION"), usage: USAGE };
     cli.main(Config::from_env, |config| async move {
-        let db = Db::connect(&config.database_url).map_err(|e| e.to_string())?;
+        let options = PoolOptions { size: config.pool_size, report_every: DEFAULT_REPORT_EVERY };
+        let db = Db::with_options(&config.database_url, options).map_err(|e| e.to_string())?;
         let listener = listen(config.host, config.port).await?;
         todo_api::serve_with(listener, db, shutdown::signal(), config.timeouts)
             .await

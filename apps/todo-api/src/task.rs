@@ -29,6 +29,14 @@ pub const COLUMNS: &str = "id, title, description, \
     to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS created_at, \
     to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') AS updated_at";
 
+/// One task as a JSON object built by PostgreSQL: the same keys, order and formats as `Task`'s serialization
+/// (checked by tests/tasks_crud.rs). The list is aggregated in the database, so GET /api/tasks forwards one
+/// text value instead of decoding and re-encoding every row; under load that per-row work was the API's cost.
+pub const JSON_OBJECT: &str = "json_build_object('id', id, 'title', title, 'description', description, \
+    'due_date', to_char(due_date, 'YYYY-MM-DD'), 'priority', priority, 'status', status, \
+    'created_at', to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'), \
+    'updated_at', to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))";
+
 impl Task {
     pub fn from_row(row: &Row) -> Result<Task, tokio_postgres::Error> {
         Ok(Task {

@@ -12,11 +12,64 @@ use axum::Json;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use todo_common::body;
+use tokio_postgres::{Client, Statement};
 
 use crate::db::timed;
 use crate::error::ApiError;
-use crate::task::{CreateTask, PatchTask, Task, COLUMNS, STATUSES};
+use crate::task::{CreateTask, PatchTask, Task, COLUMNS, JSON_OBJECT, STATUSES};
 use crate::AppState;
+
+/// The statements the handlers run, prepared once per pooled connection (db.rs) so a request is one
+/// Bind/Execute round trip instead of Parse/Describe first.
+pub struct Statements {
+    pub list: Statement,
+    pub create: Statement,
+    pub get: Statement,
+    pub update: Statement,
+    pub complete: Statement,
+    pub delete: Statement,
+}
+
+impl Statements {
+    /// Prepares all six at once: tokio-postgres pipelines them, so a new connection waits about one round trip.
+    pub async fn prepare(client: &Client) -> Result<Statements, tokio_postgres::Error> {
+        let list = format!(
+            "SELECT COALESCE(json_agg({JSON_OBJECT} ORDER BY id), '[]')::text \
+             FROM tasks WHERE ($1::text IS NULL OR status = $1)"
+        );
+        let create = format!(
+            "INSERT INTO tasks (title, description, due_date, priority) \
+             VALUES ($1, $2, $3::text::date, $4) RETURNING {COLUMNS}"
+        );
+        let get = format!("SELECT {COLUMNS} FROM tasks WHERE id = $1");
+        // One statement with "was this field sent?" flags, rather than SQL built from the request.
+        let update = format!(
+            "UPDATE tasks SET \
+               title = COALESCE($2, title), \
+               description = CASE WHEN $3 THEN $4 ELSE description END, \
+               due_date = CASE WHEN $5 THEN $6::text::date ELSE due_date END, \
+               priority = COALESCE($7, priority), \
+               status = COALESCE($8, status), \
+               updated_at = now() \
+             WHERE id = $1 RETURNING {COLUMNS}"
+        );
+        // Completing twice is harmless and keeps the first completion's updated_at.
+        let complete = format!(
+            "UPDATE tasks SET status = 'done', \
+               updated_at = CASE WHEN status = 'done' THEN updated_at ELSE now() END \
+             WHERE id = $1 RETURNING {COLUMNS}"
+        );
+        let (list, create, get, update, complete, delete) = tokio::try_join!(
+            client.prepare(&list),
+            client.prepare(&create),
+            client.prepare(&get),
+            client.prepare(&update),
+            client.prepare(&complete),
+            client.prepare("DELETE FROM tasks WHERE id = $1"),
+        )?;
+        Ok(Statements { list, create, get, update, complete, delete })
+    }
+}
 
 #[derive(Debug, Deserialize)]
 pub struct ListQuery {
@@ -26,28 +79,25 @@ pub struct ListQuery {
 pub async fn list(
     State(state): State<AppState>,
     query: Result<Query<ListQuery>, QueryRejection>,
-) -> Result<Json<Vec<Task>>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(query) = query.map_err(|e| ApiError::bad_request(e.body_text()))?;
     let status = match query.status.as_deref() {
         None => None,
         Some(s) if STATUSES.contains(&s) => Some(s),
         Some(_) => return Err(ApiError::bad_request("status must be one of open, done")),
     };
-    let client = state.db.client()?;
-    let sql = format!("SELECT {COLUMNS} FROM tasks WHERE ($1::text IS NULL OR status = $1) ORDER BY id");
-    let rows = timed(client.query(&sql, &[&status])).await?;
-    let tasks = rows.iter().map(Task::from_row).collect::<Result<_, _>>()?;
-    Ok(Json(tasks))
+    let conn = state.db.conn().await?;
+    let row = timed(conn.client.query_one(&conn.statements.list, &[&status])).await?;
+    let body: String = row.try_get(0)?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub async fn create(State(state): State<AppState>, headers: HeaderMap, body: Body) -> Result<Response, ApiError> {
     let new = json_body::<CreateTask>(&headers, body).await?.validate()?;
-    let client = state.db.client()?;
-    let sql = format!(
-        "INSERT INTO tasks (title, description, due_date, priority) \
-         VALUES ($1, $2, $3::text::date, $4) RETURNING {COLUMNS}"
-    );
-    let row = timed(client.query_one(&sql, &[&new.title, &new.description, &new.due_date, &new.priority])).await?;
+    let conn = state.db.conn().await?;
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 4] =
+        [&new.title, &new.description, &new.due_date, &new.priority];
+    let row = timed(conn.client.query_one(&conn.statements.create, &params)).await?;
     let task = Task::from_row(&row)?;
     let location = format!("/api/tasks/{}", task.id);
     Ok((StatusCode::CREATED, [(header::LOCATION, location)], Json(task)).into_response())
@@ -58,9 +108,8 @@ pub async fn get(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Task>, ApiError> {
     let id = task_id(id)?;
-    let client = state.db.client()?;
-    let sql = format!("SELECT {COLUMNS} FROM tasks WHERE id = $1");
-    let row = timed(client.query_opt(&sql, &[&id])).await?;
+    let conn = state.db.conn().await?;
+    let row = timed(conn.client.query_opt(&conn.statements.get, &[&id])).await?;
     found(id, row)
 }
 
@@ -72,22 +121,11 @@ pub async fn update(
 ) -> Result<Json<Task>, ApiError> {
     let id = task_id(id)?;
     let changes = json_body::<PatchTask>(&headers, body).await?.validate()?;
-    let client = state.db.client()?;
-    // One statement with "was this field sent?" flags, rather than SQL built from the request.
-    let sql = format!(
-        "UPDATE tasks SET \
-           title = COALESCE($2, title), \
-           description = CASE WHEN $3 THEN $4 ELSE description END, \
-           due_date = CASE WHEN $5 THEN $6::text::date ELSE due_date END, \
-           priority = COALESCE($7, priority), \
-           status = COALESCE($8, status), \
-           updated_at = now() \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    );
+    let conn = state.db.conn().await?;
     let description = changes.description.clone().flatten();
     let due_date = changes.due_date.clone().flatten();
-    let row = timed(client.query_opt(
-        &sql,
+    let row = timed(conn.client.query_opt(
+        &conn.statements.update,
         &[
             &id,
             &changes.title,
@@ -108,14 +146,8 @@ pub async fn complete(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<Json<Task>, ApiError> {
     let id = task_id(id)?;
-    let client = state.db.client()?;
-    // Completing twice is harmless and keeps the first completion's updated_at.
-    let sql = format!(
-        "UPDATE tasks SET status = 'done', \
-           updated_at = CASE WHEN status = 'done' THEN updated_at ELSE now() END \
-         WHERE id = $1 RETURNING {COLUMNS}"
-    );
-    let row = timed(client.query_opt(&sql, &[&id])).await?;
+    let conn = state.db.conn().await?;
+    let row = timed(conn.client.query_opt(&conn.statements.complete, &[&id])).await?;
     found(id, row)
 }
 
@@ -124,8 +156,8 @@ pub async fn delete(
     id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
     let id = task_id(id)?;
-    let client = state.db.client()?;
-    let n = timed(client.execute("DELETE FROM tasks WHERE id = $1", &[&id])).await?;
+    let conn = state.db.conn().await?;
+    let n = timed(conn.client.execute(&conn.statements.delete, &[&id])).await?;
     if n == 0 {
         return Err(not_found(id));
     }

@@ -81,6 +81,45 @@ async fn postgres_list_and_filter_by_status() {
 
 #[tokio::test]
 #[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
+async fn postgres_list_items_are_the_tasks_as_get_returns_them() {
+    let db = require_postgres!();
+    let server = start_api_ready(&db.url).await;
+    // The list is built by PostgreSQL (json_agg), a single task by serde: both must give the same object.
+    create(&server, json!({"title": "plain"})).await;
+    let full = json!({"title": "full \"quoted\" ünïcode", "description": "line\nbreak", "due_date": "2030-02-28", "priority": "high"});
+    let id = create(&server, full).await["id"].as_i64().unwrap();
+    assert_eq!(server.send("POST", &format!("/api/tasks/{id}/complete"), None).await.status, 200);
+    let res = server.get("/api/tasks").await;
+    assert_eq!(res.header("content-type"), Some("application/json"));
+    let list = res.json();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+    for item in list.as_array().unwrap() {
+        let one = server.get(&format!("/api/tasks/{}", item["id"])).await.json();
+        assert_eq!(item, &one);
+        // The same keys in the same order as the single task's body.
+        let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(item), keys(&one));
+    }
+    let text = res.text();
+    let order: Vec<usize> = [
+        "\"id\"",
+        "\"title\"",
+        "\"description\"",
+        "\"due_date\"",
+        "\"priority\"",
+        "\"status\"",
+        "\"created_at\"",
+        "\"updated_at\"",
+    ]
+    .iter()
+    .map(|k| text.find(k).unwrap_or_else(|| panic!("no {k} in {text}")))
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "key order in {text}");
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL: set TODO_TEST_DATABASE_URL, e.g. eval \"$(scripts/ci/postgres.sh)\""]
 async fn postgres_patch_updates_only_sent_fields() {
     let db = require_postgres!();
     let server = start_api_ready(&db.url).await;

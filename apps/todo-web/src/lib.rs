@@ -7,11 +7,16 @@ pub mod error;
 pub mod proxy;
 
 use std::future::Future;
+use std::sync::Arc;
 
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::{any, get};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
 use todo_common::log;
+use todo_common::metrics::{self, Metrics};
 use todo_common::server::Timeouts;
 use tokio::net::TcpListener;
 
@@ -20,6 +25,8 @@ pub use proxy::Backend;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub backend: Backend,
+    /// Request counts and latencies for /metrics; each server has its own.
+    pub metrics: Arc<Metrics>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -28,12 +35,21 @@ pub fn router(state: AppState) -> Router {
         .route("/app.css", get(assets::css))
         .route("/app.js", get(assets::js))
         .route("/health", get(health))
+        .route("/metrics", get(metrics_page))
         .route("/api", any(proxy::forward))
         .route("/api/{*rest}", any(proxy::forward))
         .fallback(error::not_found)
         .method_not_allowed_fallback(error::method_not_allowed)
         .layer(middleware::from_fn(log::requests))
+        .layer(middleware::from_fn_with_state(state.metrics.clone(), metrics::track))
         .with_state(state)
+}
+
+/// GET /metrics: requests by route and status (proxied ones under `/api/{*rest}`), latencies, RSS.
+async fn metrics_page(State(state): State<AppState>) -> impl IntoResponse {
+    let mut out = String::with_capacity(2048);
+    state.metrics.render(&mut out);
+    ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], out)
 }
 
 /// Liveness only: it does not call the backend, so an API outage does not restart the web pods.
@@ -58,5 +74,12 @@ pub async fn serve_with(
     timeouts: Timeouts,
 ) -> std::io::Result<()> {
     let fields = [("backend", backend.url().into()), ("version", env!("CARGO_PKG_VERSION").into())];
-    todo_common::server::serve(listener, router(AppState { backend }), &fields, shutdown, timeouts).await
+    todo_common::server::serve(
+        listener,
+        router(AppState { backend, metrics: Metrics::new() }),
+        &fields,
+        shutdown,
+        timeouts,
+    )
+    .await
 }

@@ -30,6 +30,13 @@ impl Fingerprint {
         self
     }
 
+    /// A secret input: stored as an HMAC-SHA256 keyed with this checkout's random key ([`checkout_key`]), so
+    /// state.json cannot be used to check a guessed password offline.
+    pub fn secret_value(mut self, name: &str, value: &str, key: &[u8]) -> Self {
+        self.inputs.insert(name.to_string(), hmac_sha256(key, value.as_bytes()));
+        self
+    }
+
     /// A value that may be unknown (None in a dry run, where no tool is asked).
     pub fn maybe_value(mut self, name: &str, value: Option<&str>) -> Self {
         match value {
@@ -192,6 +199,50 @@ fn shown(key: &str) -> &str {
     key.strip_prefix("file:").unwrap_or(key)
 }
 
+/// HMAC-SHA256 (RFC 2104) as hex.
+pub fn hmac_sha256(key: &[u8], msg: &[u8]) -> String {
+    const BLOCK: usize = 64;
+    let mut k = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        k[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        k[..key.len()].copy_from_slice(key);
+    }
+    let pad = |b: u8| k.iter().map(|x| x ^ b).collect::<Vec<u8>>();
+    let inner = Sha256::new().chain_update(pad(0x36)).chain_update(msg).finalize();
+    hex(&Sha256::new().chain_update(pad(0x5c)).chain_update(inner).finalize())
+}
+
+/// This checkout's key for [`Fingerprint::secret_value`]: 32 random bytes in `target/xtask/secret.key` (0600),
+/// made on first use. Deleting it only costs one redeploy.
+pub fn checkout_key(state_dir: &Path) -> Result<Vec<u8>> {
+    // Steps run in parallel: one makes the key, the others wait and read it.
+    static MAKING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _one = MAKING.lock().unwrap_or_else(|p| p.into_inner());
+    let path = state_dir.join("secret.key");
+    if let Ok(k) = std::fs::read(&path) {
+        if k.len() == 32 {
+            return Ok(k);
+        }
+    }
+    std::fs::create_dir_all(state_dir).with_context(|| format!("creating {}", state_dir.display()))?;
+    let mut key = vec![0u8; 32];
+    {
+        let mut f = std::fs::File::open("/dev/urandom").context("reading /dev/urandom for the checkout's key")?;
+        std::io::Read::read_exact(&mut f, &mut key)?;
+    }
+    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, 0o600);
+    let mut f = o.open(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    std::io::Write::write_all(&mut f, &key)?;
+    drop(f);
+    std::fs::rename(&tmp, &path).with_context(|| format!("replacing {}", path.display()))?;
+    Ok(key)
+}
+
 pub fn sha(bytes: &[u8]) -> String {
     hex(&Sha256::digest(bytes))
 }
@@ -282,6 +333,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hmac_matches_rfc4231() {
+        // RFC 4231 test case 2.
+        assert_eq!(
+            hmac_sha256(b"Jefe", b"what do ya want for nothing?"),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+    }
 
     #[test]
     fn diff_names_changed_inputs() {

@@ -340,10 +340,8 @@ fn reader(
                     let _ = l.lock().unwrap_or_else(|p| p.into_inner()).write_all(shown.as_bytes());
                 }
                 if let Some(prefix) = &echo {
-                    eprint!("{prefix} {shown}");
-                    if !shown.ends_with('\n') {
-                        eprintln!();
-                    }
+                    let nl = if shown.ends_with('\n') { "" } else { "\n" };
+                    super::output::write(true, &format!("{prefix} {shown}{nl}"));
                 }
             }
             if let Some(f) = &stop_when {
@@ -405,22 +403,91 @@ fn signal_group(pid: u32, _kill: bool) {
 /// then records itself as interrupted and exits 130 (143 after SIGTERM).
 pub fn install_interrupt_handler() {
     let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.swap(true, Ordering::SeqCst) {
-            // A second Ctrl-C: stop waiting for a tidy end.
+        if INTERRUPTED.load(Ordering::SeqCst) {
+            // A second Ctrl-C: stop waiting for a tidy end, but leave no secret behind (the lock is an OS lock and
+            // goes with the process).
             for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
                 signal_group(*pid, true);
             }
+            secrets::remove_live_files();
             std::process::exit(crate::signals::interrupt_code().into());
         }
-        for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-            signal_group(*pid, false);
-        }
+        interrupt();
     });
     crate::signals::note_sigterm();
 }
 
+/// Marks the run interrupted and asks every running child's group to stop (SIGTERM; the waits escalate to
+/// SIGKILL after their grace). Ctrl-C, SIGTERM and a closed output all end a run this way.
+pub fn interrupt() {
+    if INTERRUPTED.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+        signal_group(*pid, false);
+    }
+}
+
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// A command whose stdout the caller streams itself (`docker save`, gzipped as it arrives). It runs in its own
+/// process group, registered for Ctrl-C; [`Streaming::kill_tree`] (and dropping it) ends the whole group, so a
+/// grandchild holding the pipe open cannot keep the reader waiting.
+pub struct Streaming {
+    pub child: Child,
+    pub stdout: std::process::ChildStdout,
+    stderr: std::thread::JoinHandle<String>,
+    _unregister: Unregister,
+}
+
+impl Streaming {
+    pub fn kill_tree(pid: u32) {
+        signal_group(pid, true);
+    }
+
+    /// Waits for the exit; returns the status and the last 64 KiB of stderr.
+    pub fn finish(mut self) -> std::io::Result<(std::process::ExitStatus, String)> {
+        let status = self.child.wait()?;
+        signal_group(self.child.id(), true);
+        let stderr = std::mem::replace(&mut self.stderr, std::thread::spawn(String::new));
+        Ok((status, stderr.join().unwrap_or_default()))
+    }
+}
+
+impl Drop for Streaming {
+    fn drop(&mut self) {
+        signal_group(self.child.id(), true);
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn spawn_streaming(e: Exec) -> std::io::Result<Streaming> {
+    let mut child = e.command().spawn()?;
+    let pid = child.id();
+    LIVE.lock().unwrap_or_else(|p| p.into_inner()).push(pid);
+    let unregister = Unregister(pid);
+    let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("no stdout pipe"))?;
+    let mut err = child.stderr.take();
+    let stderr = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        if let Some(e) = err.as_mut() {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = e.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                text.extend_from_slice(&buf[..n]);
+                if text.len() > 64 * 1024 {
+                    text.drain(..text.len() - 64 * 1024);
+                }
+            }
+        }
+        secrets::redact_global(&String::from_utf8_lossy(&text))
+    });
+    Ok(Streaming { child, stdout, stderr, _unregister: unregister })
 }
 
 /// A command left running while the step works (`kubectl port-forward`, `minikube service --url` holding a tunnel

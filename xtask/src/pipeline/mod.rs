@@ -5,7 +5,9 @@
 pub mod cache;
 pub mod dockerignore;
 pub mod exec;
+pub mod output;
 pub mod progress;
+pub mod retention;
 pub mod secrets;
 
 use std::cmp::Reverse;
@@ -42,6 +44,19 @@ pub const STEP_KINDS: &[&str] = &[
     "ai",
     "diagnose",
 ];
+
+thread_local! {
+    /// The deadline of the step running on this thread, for waits that do not go through [`StepCx`] (HTTP calls).
+    static STEP_DEADLINE: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// `limit`, shortened to the time left before the current step's deadline (when called from a step).
+pub fn within_step(limit: Duration) -> Duration {
+    match STEP_DEADLINE.with(|d| d.get()) {
+        Some(d) => limit.min(d.saturating_duration_since(Instant::now())),
+        None => limit,
+    }
+}
 
 pub fn default_timeout(kind: &str) -> Duration {
     let m = |n: u64| Duration::from_secs(n * 60);
@@ -99,6 +114,24 @@ const STOPPABLE_KINDS: &[&str] = &["prebuild", "build"];
 /// Step kinds that are cheap checks: after a failure they still start once their own dependencies passed, so a
 /// report lists every gate's and check's verdict whatever the number of CPUs (which decides what was running).
 const CHEAP_CHECK_KINDS: &[&str] = &["gate", "lint", "render", "verify"];
+
+/// A command ran out of the step's (or its own) time and was stopped; the message names the limit to raise.
+#[derive(Debug)]
+pub struct TimedOut(pub String);
+
+impl fmt::Display for TimedOut {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for TimedOut {}
+
+/// Whether `e` is a timeout or an interrupt: then a hint about why a tool failed would mislead, and callers add
+/// none.
+pub fn stopped(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<TimedOut>().is_some() || e.downcast_ref::<Interrupted>().is_some()
+}
 
 /// One or more steps failed; each was already reported. Exit code 1.
 #[derive(Debug)]
@@ -269,7 +302,7 @@ impl<'r> StepCx<'r> {
     pub fn exec_unchecked(&mut self, e: Exec) -> Result<Output> {
         let shown = e.display();
         if self.dry {
-            println!("    $ {shown}");
+            crate::outln!("    $ {shown}");
             self.commands.push(CommandRecord { command: shown, exit_code: None, duration_ms: 0, timed_out: false });
             return Ok(Output::default());
         }
@@ -298,9 +331,17 @@ impl<'r> StepCx<'r> {
                         .and_then(|mut f| std::io::Write::write_all(&mut f, line.as_bytes()));
                 }
                 let program = shown.split(' ').next().unwrap_or("").to_string();
-                return Err(anyhow!(
-                    "could not run `{shown}`: {err} — is {program} installed? `cargo xtask doctor` checks"
-                ));
+                // Only a missing program means "install it"; other errors (a log path too long, an argument list
+                // too long for the OS) say what they are.
+                return Err(match err.kind() {
+                    std::io::ErrorKind::NotFound => {
+                        anyhow!("could not run `{shown}`: {err} — is {program} installed? `cargo xtask doctor` checks")
+                    }
+                    std::io::ErrorKind::ArgumentListTooLong => anyhow!(
+                        "could not run `{shown}`: its arguments are longer than the operating system allows ({err})"
+                    ),
+                    _ => anyhow!("could not run `{program}` (or write its log): {err}"),
+                });
             }
         };
         self.commands.push(CommandRecord {
@@ -326,12 +367,13 @@ impl<'r> StepCx<'r> {
             } else {
                 (format!("`{shown}` in step `{}`", self.id), out.duration)
             };
-            return Err(anyhow!(
+            return Err(TimedOut(format!(
                 "{what} timed out after {} while running `{shown}`; the tool was stopped. Raise `timeouts.{}` in \
                  xtask.yaml if it needs longer",
                 fmt_duration(limit),
                 self.kind
-            ));
+            ))
+            .into());
         }
         Ok(out)
     }
@@ -341,7 +383,7 @@ impl<'r> StepCx<'r> {
     pub fn background(&mut self, mut e: Exec) -> Result<Option<exec::Background>> {
         let shown = e.display();
         if self.dry {
-            println!("    $ {shown} &");
+            crate::outln!("    $ {shown} &");
             return Ok(None);
         }
         e.log = self.log.clone();
@@ -447,7 +489,7 @@ impl<'r> StepCx<'r> {
         let hit = reason.starts_with("cached");
         crate::events::emit("cache", serde_json::json!({ "step": self.id, "hit": hit, "reason": reason }));
         if self.dry {
-            println!("    cache: {reason}");
+            crate::outln!("    cache: {reason}");
             if !hit {
                 self.shared.would_run.lock().unwrap_or_else(|p| p.into_inner()).push(self.id.clone());
             }
@@ -554,13 +596,16 @@ impl<'c> Run<'c> {
             std::process::id()
         );
         let run_dir = self.dir.clone().unwrap_or_else(|| ctx.state_dir().join("runs").join(&run_id));
-        let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir())?) };
+        let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir(), &self.command)?) };
         crate::events::emit("run_started", serde_json::json!({ "run_id": run_id, "command": self.command }));
         if !dry {
+            // Secret files of runs that were killed outright: with the lock held, no live run owns any.
+            secrets::remove_stale_files(&ctx.state_dir());
             std::fs::create_dir_all(run_dir.join("logs"))?;
             exec::install_interrupt_handler();
+            output::watch_closed_output();
         } else {
-            println!("plan for `cargo xtask {}` (nothing is run):", self.command);
+            crate::outln!("plan for `cargo xtask {}` (nothing is run):", self.command);
         }
         let state_path = ctx.state_dir().join("state.json");
         cache::load_file_hashes(&ctx.state_dir().join("file-hashes.json"));
@@ -587,6 +632,8 @@ impl<'c> Run<'c> {
         if dry {
             return Ok(BTreeMap::new());
         }
+        // Each secret file went with its step; the (empty) folder goes now.
+        let _ = std::fs::remove_dir(run_dir.join("secrets"));
         if let Err(e) = cache::save_file_hashes() {
             shared.progress.println(&format!("warning: could not save the file-hash cache: {e:#}"));
         }
@@ -618,6 +665,8 @@ impl<'c> Run<'c> {
                 "report": ctx.rel(&run_dir.join("report.json")) }),
         );
         cache::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
+        // Retention applies to the default run folders; CI's stage folders (target/xtask/ci) are CI's to keep.
+        let pruned = if self.dir.is_none() { prune_runs(ctx, &run_dir) } else { None };
         let count = |s: StepStatus| report.steps.iter().filter(|r| r.status == s).count();
         shared.progress.println(&format!(
             "{}: {status} — {} passed, {} cached, {} skipped, {} failed in {}; report: {}",
@@ -629,6 +678,9 @@ impl<'c> Run<'c> {
             fmt_duration(started.elapsed()),
             ctx.rel(&run_dir.join("report.json")).display()
         ));
+        if let Some(line) = pruned {
+            shared.progress.println(&line);
+        }
         if interrupted {
             return Err(Interrupted.into());
         }
@@ -672,60 +724,80 @@ fn provenance(ctx: &Context, values: &BTreeMap<String, String>) -> report::Prove
     }
 }
 
+/// Applies `runs.keep` to target/xtask/runs; the line to print when something was deleted (or could not be).
+fn prune_runs(ctx: &Context, run_dir: &std::path::Path) -> Option<String> {
+    let keep = ctx.config().map_or(crate::config::DEFAULT_KEEP_RUNS, |c| c.runs.keep);
+    match retention::prune(&ctx.state_dir().join("runs"), keep, run_dir) {
+        Ok(p) if !p.errors.is_empty() => {
+            Some(format!("warning: could not delete old runs: {} — delete them by hand", p.errors.join("; ")))
+        }
+        Ok(p) if !p.removed.is_empty() => Some(p.describe(keep)),
+        Ok(_) => None,
+        Err(e) => Some(format!("warning: could not list target/xtask/runs to prune old runs: {e}")),
+    }
+}
+
 /// One run at a time per checkout: two runs would race on the cache state, the images and the release. The lock
-/// is a file holding the owner's pid; a lock whose owner is gone (killed, crashed) is taken over.
-struct RunLock(PathBuf);
+/// is an OS file lock (flock on Unix, LockFileEx on Windows) on target/xtask/run.lock, held for the run's life and
+/// released by the OS however the process ends, so a killed run never leaves a lock to break. The file holds the
+/// owner's pid and command, for the message the refused run prints; it is never deleted, because a run that
+/// opened the old file would then lock a different one than a run that created the new file.
+struct RunLock(std::fs::File);
 
 impl RunLock {
-    fn take(state_dir: &std::path::Path) -> Result<RunLock> {
+    fn take(state_dir: &std::path::Path, command: &str) -> Result<RunLock> {
+        use std::io::{Read, Seek, Write};
         std::fs::create_dir_all(state_dir)?;
         let path = state_dir.join("run.lock");
-        for _ in 0..2 {
-            match std::fs::OpenOptions::new().write(true).create_new(true).open(&path) {
-                Ok(mut f) => {
-                    std::io::Write::write_all(&mut f, std::process::id().to_string().as_bytes())?;
-                    return Ok(RunLock(path));
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    let owner: Option<u32> = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse().ok());
-                    match owner {
-                        Some(pid) if pid_alive(pid) => {
-                            return Err(UsageError(format!(
-                            "another `cargo xtask` (pid {pid}) is running in this checkout; wait for it, or stop it \
-                                 (its lock: {})",
-                            "target/xtask/run.lock"
-                        ))
-                            .into())
-                        }
-                        // A stale lock: its owner is gone.
-                        _ => {
-                            let _ = std::fs::remove_file(&path);
-                        }
-                    }
-                }
-                Err(e) => return Err(e.into()),
+        let mut f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| anyhow!("could not open target/xtask/run.lock: {e}"))?;
+        match f.try_lock() {
+            Ok(()) => {
+                f.set_len(0)?;
+                f.write_all(format!("{} cargo xtask {command}\n", std::process::id()).as_bytes())?;
+                f.flush()?;
+                Ok(RunLock(f))
             }
+            Err(std::fs::TryLockError::WouldBlock) => {
+                // The holder writes its pid right after locking; give it a moment to do so.
+                let mut holder = String::new();
+                for _ in 0..50 {
+                    holder.clear();
+                    let _ = f.rewind();
+                    let _ = f.read_to_string(&mut holder);
+                    if holder.ends_with('\n') {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                let who = match holder.trim().split_once(' ') {
+                    Some((pid, cmd)) => format!("another `{cmd}` (pid {pid})"),
+                    None => "another `cargo xtask`".to_string(),
+                };
+                Err(UsageError(format!(
+                    "{who} is running in this checkout; wait for it to finish, or stop it (it holds \
+                     target/xtask/run.lock)"
+                ))
+                .into())
+            }
+            Err(std::fs::TryLockError::Error(e)) => Err(anyhow!(
+                "could not lock target/xtask/run.lock: {e} — the file system may not support locks; run from a local \
+                 disk"
+            )),
         }
-        Err(anyhow!("could not take target/xtask/run.lock"))
     }
 }
 
 impl Drop for RunLock {
     fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
+        // Emptied while still held, so the next holder's pid is never mixed with ours; closing the file unlocks.
+        let _ = self.0.set_len(0);
     }
-}
-
-#[cfg(unix)]
-fn pid_alive(pid: u32) -> bool {
-    // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
-    pid != std::process::id() && unsafe { libc::kill(pid as libc::pid_t, 0) } == 0
-}
-
-#[cfg(not(unix))]
-fn pid_alive(_pid: u32) -> bool {
-    // Without a cheap liveness check, trust the lock only while the file is fresh.
-    false
 }
 
 fn check_graph(steps: &[Step]) -> Result<()> {
@@ -818,7 +890,7 @@ fn run_graph(
                     blocked[i] = true;
                     not_started += usize::from(failed_dep.is_none() && stopping.is_some());
                     if dry {
-                        println!("  {} — {why}", s.id);
+                        crate::outln!("  {} — {why}", s.id);
                     } else {
                         shared.progress.finish(&s.id, StepStatus::Skipped, Duration::ZERO, Some(&why));
                     }
@@ -959,7 +1031,7 @@ fn run_step(
         .unwrap_or_else(|| default_timeout(s.kind));
     let log = (!dry).then(|| run_dir.join("logs").join(format!("{}.log", s.id.replace([':', '/', ' '], "_"))));
     if dry {
-        println!("  {}: {}", s.id, s.title);
+        crate::outln!("  {}: {}", s.id, s.title);
     } else {
         shared.progress.start(&s.id, &s.title);
     }
@@ -994,7 +1066,9 @@ fn run_step(
     if let Some(l) = &log {
         let _ = std::fs::write(l, format!("# step {}: {}\n", s.id, secrets::redact_global(&s.title)));
     }
+    STEP_DEADLINE.with(|d| d.set(Some(cx.deadline)));
     let result = (s.action)(&mut cx);
+    STEP_DEADLINE.with(|d| d.set(None));
     let took = started.elapsed();
     let stopped = result.as_ref().err().is_some_and(|e| e.downcast_ref::<Stopped>().is_some());
     let (status, message) = match &result {
@@ -1039,7 +1113,7 @@ fn run_step(
     let log_rel = log.as_ref().map(|l| ctx.rel(l).display().to_string());
     if dry {
         if let Some(m) = &message {
-            println!("    {}", m);
+            crate::outln!("    {}", m);
         }
     } else {
         let detail = match status {

@@ -48,7 +48,7 @@ impl Progress {
             Some(mp) => {
                 let _ = mp.println(line);
             }
-            None => eprintln!("{line}"),
+            None => crate::errln!("{line}"),
         }
     }
 
@@ -69,7 +69,7 @@ impl Progress {
                 pb.enable_steady_tick(Duration::from_millis(120));
                 self.bars.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string(), pb);
             }
-            None => eprintln!("{} {id}: {}", self.paint("1", "==>"), redact_global(title)),
+            None => crate::errln!("{} {id}: {}", self.paint("1", "==>"), redact_global(title)),
         }
     }
 

@@ -288,6 +288,12 @@ impl Run {
         self.cmd.spawn().unwrap_or_else(|e| panic!("starting {}: {e}", self.label))
     }
 
+    /// Starts the command with the given stdout and stderr (e.g. one pipe for both, which the test then closes).
+    pub fn spawn_with(mut self, stdout: Stdio, stderr: Stdio) -> Child {
+        self.cmd.stdin(Stdio::null()).stdout(stdout).stderr(stderr);
+        self.cmd.spawn().unwrap_or_else(|e| panic!("starting {}: {e}", self.label))
+    }
+
     pub fn run(self) -> Output {
         let out = self.run_allowing_timeout();
         assert!(!out.timed_out, "`{}` did not finish within its timeout\n{out}", out.label);
