@@ -26,6 +26,20 @@ pub enum State {
     },
 }
 
+impl State {
+    /// The word the pipeline records for this state (`cluster.state`) and shows in notes.
+    pub fn word(self) -> &'static str {
+        match self {
+            State::Running => "running",
+            State::Stopped => "stopped",
+            State::Nonexistent => "absent",
+            State::Degraded => "degraded",
+            State::Broken { daemon_down: true } => "unreadable",
+            State::Broken { daemon_down: false } => "broken",
+        }
+    }
+}
+
 /// Whether minikube's error text is the Docker client's "daemon does not answer" (docker/cli's
 /// `Cannot connect to the Docker daemon at ...`, `error during connect` on Windows named pipes).
 fn daemon_down(text: &str) -> bool {

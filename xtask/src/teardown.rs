@@ -95,14 +95,7 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             return Ok(Done::Passed);
         }
     };
-    let s = match state {
-        minikube::State::Running => "running",
-        minikube::State::Stopped => "stopped",
-        minikube::State::Nonexistent => "absent",
-        minikube::State::Degraded => "degraded",
-        minikube::State::Broken { daemon_down: true } => "unreadable",
-        minikube::State::Broken { daemon_down: false } => "broken",
-    };
+    let s = state.word();
     cx.set("cluster.state", s);
     if state == minikube::State::Nonexistent {
         cx.note(format!("profile `{profile}` does not exist: nothing to remove"));
@@ -113,14 +106,7 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 }
 
 fn finish_probe(cx: &mut StepCx, state: minikube::State) -> Result<Done> {
-    let s = match state {
-        minikube::State::Running => "running",
-        minikube::State::Stopped => "stopped",
-        minikube::State::Nonexistent => "absent",
-        minikube::State::Degraded => "degraded",
-        minikube::State::Broken { daemon_down: true } => "unreadable",
-        minikube::State::Broken { daemon_down: false } => "broken",
-    };
+    let s = state.word();
     cx.set("cluster.state", s);
     Ok(Done::Passed)
 }

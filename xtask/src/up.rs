@@ -141,17 +141,7 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let (state, detail) = minikube::status(cx, &c.profile)?;
     match state {
         minikube::State::Running => {
-            if let Some(settings) = minikube::profile_settings(cx, &c.profile)? {
-                let drift = minikube::drift(&settings, c);
-                if !drift.is_empty() {
-                    bail!(
-                        "the running cluster `{}` differs from the config: {}. These need a re-create: run \
-                         `cargo xtask teardown --delete`, then `cargo xtask up`",
-                        c.profile,
-                        drift.join("; ")
-                    );
-                }
-            }
+            refuse_drift(cx, c, "running")?;
             let enabled = minikube::ensure_addons(cx, c)?;
             if !enabled.is_empty() {
                 cx.note(format!("enabled addons: {}", enabled.join(", ")));
@@ -163,17 +153,7 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             // `minikube start` on an existing profile keeps its cpus and memory with only a warning (minikube
             // `cmd/minikube/cmd/start_flags.go:760,764` at v1.35.0) and refuses a driver change (exit 81) or a downgrade (106):
             // compare first, so the change is not silently ignored.
-            if let Some(settings) = minikube::profile_settings(cx, &c.profile)? {
-                let drift = minikube::drift(&settings, c);
-                if !drift.is_empty() {
-                    bail!(
-                        "the stopped cluster `{}` differs from the config: {}. These need a re-create: run \
-                         `cargo xtask teardown --delete`, then `cargo xtask up`",
-                        c.profile,
-                        drift.join("; ")
-                    );
-                }
-            }
+            refuse_drift(cx, c, "stopped")?;
             cx.note(format!("profile `{}` is not running ({detail}): starting it", c.profile));
             minikube::start(cx, c)?;
             check_addons(cx, c)?;
@@ -647,4 +627,20 @@ fn app_url(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         None => bail!("`minikube service {service} --url` printed no URL; is the Service a NodePort?"),
     }
     Ok(Done::Passed)
+}
+
+/// A profile whose settings differ from the config needs a re-create, which loses its data: say so and stop.
+fn refuse_drift(cx: &mut StepCx, c: &crate::config::Cluster, state_word: &str) -> Result<()> {
+    if let Some(settings) = minikube::profile_settings(cx, &c.profile)? {
+        let drift = minikube::drift(&settings, c);
+        if !drift.is_empty() {
+            bail!(
+                "the {state_word} cluster `{}` differs from the config: {}. These need a re-create: run \
+                 `cargo xtask teardown --delete`, then `cargo xtask up`",
+                c.profile,
+                drift.join("; ")
+            );
+        }
+    }
+    Ok(())
 }

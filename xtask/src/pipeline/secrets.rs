@@ -60,19 +60,9 @@ fn json_escaped(s: &str) -> String {
     q[1..q.len().saturating_sub(1).max(1)].to_string()
 }
 
+/// The form junit.xml and report.html carry: the same escaping as the report writer.
 fn xml_escaped(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c => o.push(c),
-        }
-    }
-    o
+    crate::report::esc(s)
 }
 
 /// RFC 3986 percent-encoding of everything but unreserved characters; `form` writes a space as `+`.
