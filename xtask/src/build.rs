@@ -7,9 +7,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context as _, Result};
 use xshell::cmd;
 
-use crate::cli::Gate;
 use crate::config::{ByteSize, Config, Image};
 use crate::context::Context;
+use crate::kinds::Gate;
 use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::{docker, report, sbom, tools, trivy};

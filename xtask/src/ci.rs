@@ -5,48 +5,14 @@
 use std::path::PathBuf;
 
 use anyhow::Result;
-use clap::ValueEnum;
 
 use crate::build::Build;
-use crate::cli::Gate;
 use crate::context::Context;
+use crate::kinds::{Gate, Stage};
 use crate::pipeline::{Done, Run, Step, StepsFailed};
 use crate::teardown::{ClusterAction, Teardown};
 use crate::up::Up;
 use crate::verify::Verify;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, ValueEnum)]
-pub enum Stage {
-    /// Tools present at their minimums (and installed from the pins where missing)
-    Preflight,
-    /// Lint, render, schema and policy checks; Dockerfile lint (`verify --static`)
-    Static,
-    /// Images built and gated (`build`)
-    Build,
-    /// Cluster, images loaded, release deployed and tested (`up`)
-    Deploy,
-    /// The deployment proven (`verify`)
-    Verify,
-    /// The release and the cluster removed (`teardown --delete`)
-    Teardown,
-}
-
-impl Stage {
-    fn name(self) -> &'static str {
-        match self {
-            Stage::Preflight => "preflight",
-            Stage::Static => "static",
-            Stage::Build => "build",
-            Stage::Deploy => "deploy",
-            Stage::Verify => "verify",
-            Stage::Teardown => "teardown",
-        }
-    }
-
-    fn needs_cluster(self) -> bool {
-        matches!(self, Stage::Deploy | Stage::Verify | Stage::Teardown)
-    }
-}
 
 pub struct Ci {
     pub stages: Vec<Stage>,

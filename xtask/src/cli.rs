@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::kinds::Gate;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "cargo xtask",
@@ -184,10 +186,10 @@ pub struct VerifyArgs {
     pub static_only: bool,
     /// Run only these checks (repeatable)
     #[arg(long, value_enum, value_name = "CHECK")]
-    pub only: Vec<crate::verify::Check>,
+    pub only: Vec<crate::kinds::Check>,
     /// Leave out these checks (repeatable)
     #[arg(long, value_enum, value_name = "CHECK")]
-    pub skip: Vec<crate::verify::Check>,
+    pub skip: Vec<crate::kinds::Check>,
     /// Run a bounded in-cluster load generator and report whether (and how fast) the backend scaled up
     #[arg(long)]
     pub load: bool,
@@ -243,7 +245,7 @@ pub struct CiArgs {
     /// Stages to run, in pipeline order: preflight, static, build, deploy, verify, teardown [default: preflight
     /// static build]
     #[arg(value_enum, value_name = "STAGE")]
-    pub stages: Vec<crate::ci::Stage>,
+    pub stages: Vec<crate::kinds::Stage>,
     /// Turn a gate off (size, vuln, policy); the reports record it as skipped by request
     #[arg(long = "skip-gate", value_enum, value_name = "GATE")]
     pub skip_gate: Vec<Gate>,
@@ -292,12 +294,4 @@ pub struct ToolsInstall {
     /// Reinstall even when the pinned version is already in .xtask/bin
     #[arg(long)]
     pub force: bool,
-}
-
-/// A gate that `--skip-gate` can turn off; the report records it as skipped by request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Gate {
-    Size,
-    Vuln,
-    Policy,
 }

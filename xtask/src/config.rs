@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
-use crate::yaml;
+use crate::{kinds, yaml};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -298,7 +298,7 @@ fn yes() -> bool {
 #[serde(deny_unknown_fields, default)]
 pub struct Verify {
     /// Checks run by `cargo xtask verify` unless `--only`/`--skip` say otherwise; all of them when empty.
-    pub checks: Vec<crate::verify::Check>,
+    pub checks: Vec<crate::kinds::Check>,
     /// The app's API as the round-trip, resilience and persistence checks use it (through the frontend).
     pub api: ApiCheck,
     /// Service and port of the frontend and backend for health and round-trip checks.
@@ -722,9 +722,10 @@ impl Config {
             }
         }
         for name in self.tools.keys() {
-            if crate::tools::find_def(name).is_none() {
-                let known: Vec<&str> = crate::tools::DEFS.iter().map(|d| d.name).collect();
-                let hint = yaml::nearest(name, &known).map(|n| format!("; did you mean `{n}`?")).unwrap_or_default();
+            if !kinds::TOOL_NAMES.contains(&name.as_str()) {
+                let hint = yaml::nearest(name, &kinds::TOOL_NAMES)
+                    .map(|n| format!("; did you mean `{n}`?"))
+                    .unwrap_or_default();
                 return Err(ConfigError(format!("{}: unknown tool `{name}`{hint}", at(name, ""))));
             }
         }
@@ -736,8 +737,8 @@ impl Config {
         }
         crate::target::check(self).map_err(|e| ConfigError(format!("{}: {e}", at("targets", ""))))?;
         for kind in self.timeouts.0.keys() {
-            if !crate::pipeline::STEP_KINDS.contains(&kind.as_str()) {
-                let hint = yaml::nearest(kind, crate::pipeline::STEP_KINDS)
+            if kinds::StepKind::from_name(kind).is_none() {
+                let hint = yaml::nearest(kind, &kinds::STEP_KIND_NAMES)
                     .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_default();
                 return Err(ConfigError(format!("{}: unknown step kind `{kind}` under timeouts{hint}", at(kind, ""))));

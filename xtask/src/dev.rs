@@ -16,7 +16,7 @@ use crate::pipeline::{exec, Interrupted, StepsFailed};
 
 pub struct Dev {
     /// `--skip-gate` and `--image`, as for `up`.
-    pub skip: Vec<crate::cli::Gate>,
+    pub skip: Vec<crate::kinds::Gate>,
     pub images: Vec<String>,
     /// How long the inputs must stay unchanged before a cycle starts (an editor saving several files, a
     /// `git checkout`).

@@ -21,6 +21,7 @@ mod init;
 mod install;
 mod k3d;
 mod kind;
+mod kinds;
 mod kube;
 mod manifests;
 mod minikube;
@@ -120,7 +121,9 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         Command::Rollback(r) => Some(r.target.clone()),
         // Only the stages that reach a cluster take the target (and its guard).
         Command::Ci(c)
-            if c.stages.iter().any(|s| matches!(s, ci::Stage::Deploy | ci::Stage::Verify | ci::Stage::Teardown)) =>
+            if c.stages
+                .iter()
+                .any(|s| matches!(s, kinds::Stage::Deploy | kinds::Stage::Verify | kinds::Stage::Teardown)) =>
         {
             Some(c.target.clone())
         }

@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
 use crate::config::{self, Config, ConfigError};
-use crate::verify::Check;
+use crate::kinds::Check;
 
 /// The name of the target the `cluster:` section stands for.
 pub const LOCAL: &str = "local";

@@ -543,6 +543,12 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_config_vocabulary_names_every_tool_in_the_table() {
+        let table: Vec<&str> = DEFS.iter().map(|d| d.name).collect();
+        assert_eq!(table, crate::kinds::TOOL_NAMES, "kinds::TOOL_NAMES and tools::DEFS list the same tools in order");
+    }
+
+    #[test]
     fn docker_json_with_and_without_daemon() {
         let mut p = Probe { found: true, ..Probe::empty(find_def("docker").unwrap()) };
         let up = r#"{"Client":{"Version":"28.2.2"},"Server":{"Version":"20.10.24+dfsg1"}}"#;

@@ -51,7 +51,7 @@ impl Up {
         }
         if cfg.gates.vulnerabilities.enabled
             && !cfg.images.is_empty()
-            && !self.build.skip.contains(&crate::cli::Gate::Vuln)
+            && !self.build.skip.contains(&crate::kinds::Gate::Vuln)
         {
             needed.push("trivy");
         }

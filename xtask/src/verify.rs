@@ -6,41 +6,15 @@
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, Context as _, Result};
-use clap::ValueEnum;
 use serde_json::Value;
 use xshell::cmd;
 
 use crate::config::{Config, Endpoint};
 use crate::context::Context;
+use crate::kinds::Check;
 use crate::pipeline::exec::{Background, Exec};
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::{diagnose, http, kube};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Deserialize, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Check {
-    Rollout,
-    Health,
-    Roundtrip,
-    Resilience,
-    Persistence,
-    Hpa,
-    Ingress,
-}
-
-impl Check {
-    fn name(self) -> &'static str {
-        match self {
-            Check::Rollout => "rollout",
-            Check::Health => "health",
-            Check::Roundtrip => "roundtrip",
-            Check::Resilience => "resilience",
-            Check::Persistence => "persistence",
-            Check::Hpa => "hpa",
-            Check::Ingress => "ingress",
-        }
-    }
-}
 
 pub struct Verify {
     pub only: Vec<Check>,
@@ -50,15 +24,7 @@ pub struct Verify {
     pub static_only: bool,
 }
 
-const ALL: [Check; 7] = [
-    Check::Rollout,
-    Check::Health,
-    Check::Roundtrip,
-    Check::Resilience,
-    Check::Persistence,
-    Check::Hpa,
-    Check::Ingress,
-];
+const ALL: [Check; 7] = Check::ALL;
 
 impl Verify {
     pub fn run(self, ctx: &Context) -> Result<()> {

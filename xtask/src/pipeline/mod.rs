@@ -28,22 +28,7 @@ use crate::context::Context;
 use crate::report::{self, CommandRecord, RunReport, StepRecord, StepStatus};
 
 /// Step kinds; `timeouts:` in xtask.yaml overrides the default of each.
-pub const STEP_KINDS: &[&str] = &[
-    "preflight",
-    "prebuild",
-    "build",
-    "gate",
-    "cluster",
-    "load",
-    "lint",
-    "render",
-    "deploy",
-    "test",
-    "verify",
-    "teardown",
-    "ai",
-    "diagnose",
-];
+pub const STEP_KINDS: &[&str] = &crate::kinds::STEP_KIND_NAMES;
 
 thread_local! {
     /// The deadline of the step running on this thread, for waits that do not go through [`StepCx`] (HTTP calls).
@@ -59,14 +44,9 @@ pub fn within_step(limit: Duration) -> Duration {
 }
 
 pub fn default_timeout(kind: &str) -> Duration {
-    let m = |n: u64| Duration::from_secs(n * 60);
-    match kind {
-        "preflight" | "lint" | "render" => m(2),
-        "prebuild" | "build" => m(20),
-        "cluster" | "deploy" => m(15),
-        "ai" | "diagnose" => m(5),
-        _ => m(10),
-    }
+    // An unknown kind (ruled out by the debug assertion where steps are made) gets the default of the kinds not named.
+    crate::kinds::StepKind::from_name(kind)
+        .map_or(Duration::from_secs(10 * 60), crate::kinds::StepKind::default_timeout)
 }
 
 /// Bad flags or arguments. Exit code 2.
