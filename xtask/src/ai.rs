@@ -97,7 +97,7 @@ fn finish(cx: &mut StepCx, name: &str, answer: Result<String, String>) -> Result
                 let dir = cx.run_dir.join("ai");
                 std::fs::create_dir_all(&dir)?;
                 let file = dir.join(format!("{}.md", name.replace(['/', ':', ' '], "_")));
-                crate::pipeline::cache::write_atomic(&file, secrets::redact_global(&text).as_bytes())?;
+                crate::files::write_atomic(&file, secrets::redact_global(&text).as_bytes())?;
                 cx.note(format!("answer saved to {}", cx.ctx.rel(&file).display()));
                 cx.set("ai.answer", secrets::redact_global(&text));
             }
@@ -288,7 +288,7 @@ fn kubeconfig_for(cx: &mut StepCx, cfg: &Config) -> Result<String> {
     let out = cx.run(cmd!(cx.sh, "kubectl config view --minify --flatten --context {context}").into())?;
     let path = cx.run_dir.join("kubeconfig");
     if !cx.dry_run() {
-        crate::pipeline::cache::write_atomic(&path, out.stdout.as_bytes())?;
+        crate::files::write_atomic(&path, out.stdout.as_bytes())?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;

@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::kinds::Gate;
 use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::{Done, Run, Step, StepCx};
-use crate::{docker, report, sbom, tools, trivy};
+use crate::{docker, sbom, tools, trivy};
 
 #[derive(Clone)]
 pub struct Build {
@@ -304,7 +304,7 @@ fn write_sbom(cx: &mut StepCx, img: &Image) -> Result<()> {
     };
     let bom = sbom::cyclonedx(img, &deps);
     let path = cx.run_dir.join("sbom").join(format!("{}.cdx.json", img.name));
-    crate::pipeline::cache::write_atomic(&path, serde_json::to_string_pretty(&bom)?.as_bytes())?;
+    crate::files::write_atomic(&path, serde_json::to_string_pretty(&bom)?.as_bytes())?;
     cx.note(format!("SBOM {} ({} crates)", cx.ctx.rel(&path).display(), deps.packages.len()));
     Ok(())
 }
@@ -400,7 +400,7 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         return Ok(off);
     }
     let root = cx.ctx.root.clone();
-    let today = report::rfc3339(std::time::SystemTime::now())[..10].to_string();
+    let today = crate::text::rfc3339(std::time::SystemTime::now())[..10].to_string();
     let mut fp = Fingerprint::new()
         .value("image", &image_for_gate(cx, img))
         .value("gate", &serde_json::to_string(gate)?)

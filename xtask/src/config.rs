@@ -752,7 +752,7 @@ impl Config {
     pub fn register_secrets(&self, root: &Path) {
         for s in self.secrets.values() {
             if let Ok(Some(v)) = read_secret(root, s) {
-                crate::pipeline::secrets::register(&v);
+                crate::secrets::register(&v);
             }
         }
     }

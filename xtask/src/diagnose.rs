@@ -32,7 +32,7 @@ pub fn add_on_failure<'c>(cfg: &'c Config, run: &mut Run<'c>) {
 }
 
 fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
-    crate::pipeline::cache::write_atomic(&dir.join(name), secrets::redact_global(text).as_bytes())
+    crate::files::write_atomic(&dir.join(name), secrets::redact_global(text).as_bytes())
 }
 
 /// When an event happened: newer events carry only `eventTime` (`lastTimestamp` is null), older ones the reverse.

@@ -33,7 +33,7 @@ pub fn emit(event: &str, fields: Value) {
     let mut line = json!({
         "schema_version": SCHEMA_VERSION,
         "event": event,
-        "time": crate::report::rfc3339(SystemTime::now()),
+        "time": crate::text::rfc3339(SystemTime::now()),
     });
     if let (Some(line), Value::Object(extra)) = (line.as_object_mut(), fields) {
         line.extend(extra);

@@ -40,7 +40,7 @@ pub fn save_record(ctx: &Context, target: &str, r: &Record) -> Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir).with_context(|| format!("creating {}", ctx.rel(dir).display()))?;
     }
-    crate::pipeline::cache::write_atomic(&path, serde_json::to_string_pretty(r)?.as_bytes())
+    crate::files::write_atomic(&path, serde_json::to_string_pretty(r)?.as_bytes())
 }
 
 /// One guard decision, as `plan` shows it.

@@ -32,7 +32,7 @@ fn send(method: &str, url: &str, host: Option<&str>, body: Option<&str>, timeout
         if l.is_zero() {
             Err(anyhow!(
                 "{method} {url} got no complete answer within {} (the step's time limit or the 10 s per request)",
-                crate::pipeline::fmt_duration(timeout)
+                crate::text::fmt_duration(timeout)
             ))
         } else {
             Ok(l)

@@ -20,6 +20,7 @@ use crate::context::Context;
 use crate::pipeline::exec::{self, Exec};
 use crate::pipeline::Interrupted;
 use crate::report::CommandRecord;
+use crate::text::hex;
 use crate::yaml;
 
 /// curl gives up on a connection (DNS, TCP, TLS) that takes longer than this.
@@ -355,7 +356,7 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool, io: &Ins
     let ready = work.join("ready");
     copy_into_new(&binary, &ready)?;
     std::fs::rename(&ready, &dest).with_context(|| format!("moving {name} into .xtask/bin"))?;
-    crate::pipeline::cache::write_atomic(&stamp, stamp_text.as_bytes())?;
+    crate::files::write_atomic(&stamp, stamp_text.as_bytes())?;
     Ok(format!("{name} {} installed into .xtask/bin (sha256 verified)", tool.version))
 }
 
@@ -365,7 +366,7 @@ fn download_failure(url: &str, out: &exec::Output) -> String {
     if out.timed_out {
         return format!(
             "download of {url} was still running after {} (it kept making slow progress) and was stopped",
-            crate::pipeline::fmt_duration(DOWNLOAD_LIMIT)
+            crate::text::fmt_duration(DOWNLOAD_LIMIT)
         );
     }
     match out.code {
@@ -402,10 +403,6 @@ pub fn sha256_file(path: &Path) -> Result<String> {
         h.update(&buf[..n]);
     }
     Ok(hex(&h.finalize()))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The unpacked entry `inner` under `unpack`, if every folder on the way is a real folder and the entry a regular

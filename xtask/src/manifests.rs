@@ -125,7 +125,7 @@ fn render(cx: &mut StepCx, cfg: &Config, check: bool) -> Result<Done> {
         cx.note(format!("{shown} matches the chart ({} documents)", have.len()));
         return Ok(Done::Passed);
     }
-    crate::pipeline::cache::write_atomic(&path, fresh.as_bytes())?;
+    crate::files::write_atomic(&path, fresh.as_bytes())?;
     cx.note(format!("wrote {shown} ({} documents)", fresh_docs.len()));
     Ok(Done::Passed)
 }

@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::pipeline::cache::write_atomic;
-use crate::pipeline::secrets::redact_global;
+use crate::files::write_atomic;
+use crate::secrets::redact_global;
+use crate::text::esc;
 
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -271,7 +272,7 @@ impl RunReport {
         m += &format!(
             "Run `{}`, {}: `{}`, {}.\n\n| step | status | time | details |\n|---|---|---|---|\n",
             self.run_id,
-            crate::pipeline::fmt_duration(Duration::from_millis(self.duration_ms)),
+            crate::text::fmt_duration(Duration::from_millis(self.duration_ms)),
             self.provenance.command_line.join(" ").replace('`', "'"),
             self.provenance.short()
         );
@@ -294,7 +295,7 @@ impl RunReport {
             m += &format!(
                 "| `{}` | {icon} | {} | {details} |\n",
                 s.id,
-                crate::pipeline::fmt_duration(Duration::from_millis(s.duration_ms))
+                crate::text::fmt_duration(Duration::from_millis(s.duration_ms))
             );
         }
         m.push('\n');
@@ -308,48 +309,4 @@ fn first_line(s: &str) -> &str {
 
 fn secs(ms: u64) -> String {
     format!("{:.3}", ms as f64 / 1000.0)
-}
-
-/// XML escaping, dropping characters XML 1.0 cannot carry (ANSI escapes from tool output).
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            '\t' | '\n' | '\r' => o.push(c),
-            c if (c as u32) < 0x20 => {}
-            c => o.push(c),
-        }
-    }
-    o
-}
-
-/// RFC 3339 UTC timestamp, without a date crate.
-pub fn rfc3339(t: SystemTime) -> String {
-    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = d.as_secs();
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, dd) = crate::time::civil_from_days(days as i64);
-    format!("{y:04}-{m:02}-{dd:02}T{:02}:{:02}:{:02}.{:03}Z", rem / 3600, rem % 3600 / 60, rem % 60, d.subsec_millis())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn timestamps() {
-        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(1_700_000_000)), "2023-11-14T22:13:20.000Z");
-        assert_eq!(rfc3339(UNIX_EPOCH + Duration::from_secs(951_782_400)), "2000-02-29T00:00:00.000Z");
-    }
-
-    #[test]
-    fn xml_escapes() {
-        assert_eq!(esc("a<b & \"c\"\u{1b}[0m"), "a&lt;b &amp; &quot;c&quot;[0m");
-    }
 }

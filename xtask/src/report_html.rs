@@ -5,8 +5,8 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use crate::pipeline::fmt_duration;
 use crate::report::{RunReport, StepRecord, StepStatus};
+use crate::text::fmt_duration;
 
 const STYLE: &str = "
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#1b1f24;background:#fff}

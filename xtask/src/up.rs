@@ -330,7 +330,7 @@ fn record_pushed(cx: &StepCx, img: &Image, reference: &str, digest: &str) -> Res
         std::fs::create_dir_all(dir)?;
     }
     let json = serde_json::json!({"reference": reference, "digest": digest});
-    crate::pipeline::cache::write_atomic(&path, json.to_string().as_bytes())
+    crate::files::write_atomic(&path, json.to_string().as_bytes())
 }
 
 /// The steps that need no cluster: helm lint with each values file, then render and check the manifests.

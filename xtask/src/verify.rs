@@ -174,7 +174,7 @@ fn wait_rolled_out(cx: &mut StepCx, cfg: &Config, limit: Duration) -> Result<Val
         if Instant::now() >= deadline {
             let mut why: Vec<String> = unready;
             why.extend(problems.iter().map(|p| p.to_string()));
-            bail!("not rolled out after {}: {}", crate::pipeline::fmt_duration(limit), why.join("; "));
+            bail!("not rolled out after {}: {}", crate::text::fmt_duration(limit), why.join("; "));
         }
         std::thread::sleep(Duration::from_secs(2));
     }
@@ -216,7 +216,7 @@ fn frontend_url(cx: &mut StepCx, cfg: &Config) -> Result<(Option<Background>, St
         // `SVC_NOT_FOUND` (exit 115) and the like end the command at once: say so, not "within 60 s".
         bail!(match bg.ended() {
             Some(why) => format!("`{}` printed no URL ({why})", bg.display),
-            None => format!("`{}` printed no URL within {}", bg.display, crate::pipeline::fmt_duration(limit)),
+            None => format!("`{}` printed no URL within {}", bg.display, crate::text::fmt_duration(limit)),
         })
     };
     Ok((Some(bg), line.trim().trim_end_matches('/').to_string()))
@@ -241,8 +241,7 @@ fn forward(cx: &mut StepCx, context: &str, ns: &str, target: &str, port: u16) ->
     let Some(line) = bg.wait_line(limit, |l| l.starts_with("Forwarding from 127.0.0.1:")) else {
         bail!(match bg.ended() {
             Some(why) => format!("`{}` failed ({why})", bg.display),
-            None =>
-                format!("`{}` did not start forwarding within {}", bg.display, crate::pipeline::fmt_duration(limit)),
+            None => format!("`{}` did not start forwarding within {}", bg.display, crate::text::fmt_duration(limit)),
         })
     };
     let local = line.trim_start_matches("Forwarding from ").split(" -> ").next().unwrap_or("").to_string();
@@ -418,12 +417,12 @@ fn resilience(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     match replaced_after {
         None => bail!(
             "{victim} was not replaced by a Ready pod within {}",
-            crate::pipeline::fmt_duration(cfg.verify.rollout_timeout.0)
+            crate::text::fmt_duration(cfg.verify.rollout_timeout.0)
         ),
         // A request in flight to the deleted pod may fail; more than 1% failing means the service did not keep answering.
         Some(_) if failed * 100 > total => bail!("{failed} of {total} requests failed while {victim} was replaced"),
         Some(t) => {
-            cx.note(format!("replacement Ready after {}", crate::pipeline::fmt_duration(t)));
+            cx.note(format!("replacement Ready after {}", crate::text::fmt_duration(t)));
             Ok(Done::Passed)
         }
     }
@@ -558,7 +557,7 @@ fn load_test(cx: &mut StepCx, cfg: &Config, hpas: &[&Value]) -> Result<Done> {
         Some((t, n)) => {
             cx.note(format!(
                 "{name} scaled {start_replicas} -> {n} replicas after {} of load",
-                crate::pipeline::fmt_duration(t)
+                crate::text::fmt_duration(t)
             ));
             Ok(Done::Passed)
         }

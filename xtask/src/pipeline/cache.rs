@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::dockerignore::Ignore;
-use crate::install::hex;
+use crate::files::write_atomic;
+use crate::text::hex;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -318,16 +319,6 @@ impl State {
     pub fn save(&self, path: &Path) -> Result<()> {
         write_atomic(path, serde_json::to_string_pretty(self)?.as_bytes())
     }
-}
-
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(d) = path.parent() {
-        std::fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
-    }
-    let tmp = path.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
-    std::fs::rename(&tmp, path).with_context(|| format!("replacing {}", path.display()))?;
-    Ok(())
 }
 
 #[cfg(test)]

@@ -279,14 +279,14 @@ pub fn run(e: Exec) -> std::io::Result<Output> {
     if let Some(l) = &log {
         let mut f = l.lock().unwrap_or_else(|p| p.into_inner());
         let end = match (out.timed_out, out.interrupted, out.stopped, out.code) {
-            (true, ..) => format!("timed out after {}", super::fmt_duration(e.timeout)),
+            (true, ..) => format!("timed out after {}", crate::text::fmt_duration(e.timeout)),
             (_, true, ..) => "interrupted".into(),
             _ if out.cancelled => "stopped: another step failed (fail-fast)".into(),
             (_, _, true, _) => "stopped after the expected output".into(),
             (_, _, _, Some(c)) => format!("exit {c}"),
             _ => "killed by a signal".into(),
         };
-        let _ = writeln!(f, "# {end} ({})", super::fmt_duration(out.duration));
+        let _ = writeln!(f, "# {end} ({})", crate::text::fmt_duration(out.duration));
     }
     Ok(out)
 }

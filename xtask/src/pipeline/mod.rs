@@ -8,7 +8,7 @@ pub mod exec;
 pub mod output;
 pub mod progress;
 pub mod retention;
-pub mod secrets;
+pub(crate) use crate::secrets;
 
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BinaryHeap, HashMap};
@@ -26,6 +26,7 @@ use self::exec::{Exec, Output};
 use self::progress::Progress;
 use crate::context::Context;
 use crate::report::{self, CommandRecord, RunReport, StepRecord, StepStatus};
+use crate::text::fmt_duration;
 
 /// Step kinds; `timeouts:` in xtask.yaml overrides the default of each.
 pub const STEP_KINDS: &[&str] = &crate::kinds::STEP_KIND_NAMES;
@@ -124,17 +125,6 @@ impl fmt::Display for StepsFailed {
 }
 
 impl std::error::Error for StepsFailed {}
-
-pub fn fmt_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        format!("{ms}ms")
-    } else if ms < 60_000 {
-        format!("{:.1}s", d.as_secs_f64())
-    } else {
-        format!("{}m{:02}s", ms / 60_000, ms / 1000 % 60)
-    }
-}
 
 /// How a step ended when it did not fail.
 pub enum Done {
@@ -568,7 +558,7 @@ impl<'c> Run<'c> {
         let ctx = self.ctx;
         let dry = ctx.global.dry_run;
         let started = Instant::now();
-        let started_at = report::rfc3339(SystemTime::now());
+        let started_at = crate::text::rfc3339(SystemTime::now());
         let run_id = format!(
             "{}-{}-{}",
             started_at.replace([':', '-'], "").split('.').next().unwrap_or("run"),
@@ -644,7 +634,7 @@ impl<'c> Run<'c> {
             serde_json::json!({ "run_id": run_id, "status": status, "exit_code": code,
                 "report": ctx.rel(&run_dir.join("report.json")) }),
         );
-        cache::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
+        crate::files::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
         // Retention applies to the default run folders; CI's stage folders (target/xtask/ci) are CI's to keep.
         let pruned = if self.dir.is_none() { prune_runs(ctx, &run_dir) } else { None };
         let count = |s: StepStatus| report.steps.iter().filter(|r| r.status == s).count();
@@ -1003,7 +993,7 @@ fn run_step(
     cancel: Arc<AtomicBool>,
 ) -> (StepRecord, Ending) {
     let started = Instant::now();
-    let started_at = report::rfc3339(SystemTime::now());
+    let started_at = crate::text::rfc3339(SystemTime::now());
     let timeout = ctx
         .config()
         .ok()

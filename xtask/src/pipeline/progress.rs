@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::fmt_duration;
 use super::secrets::redact_global;
 use crate::report::StepStatus;
+use crate::text::fmt_duration;
 
 pub struct Progress {
     live: Option<MultiProgress>,

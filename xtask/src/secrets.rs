@@ -62,7 +62,7 @@ fn json_escaped(s: &str) -> String {
 
 /// The form junit.xml and report.html carry: the same escaping as the report writer.
 fn xml_escaped(s: &str) -> String {
-    crate::report::esc(s)
+    crate::text::esc(s)
 }
 
 /// RFC 3986 percent-encoding of everything but unreserved characters; `form` writes a space as `+`.
