@@ -59,7 +59,7 @@ impl Context {
     pub fn shell(&self) -> Result<Shell> {
         let sh = Shell::new()?;
         sh.change_dir(&self.root);
-        sh.set_var("PATH", crate::tools::path_with_local_bin(&self.local_bin()));
+        sh.set_var("PATH", path_with_local_bin(&self.local_bin()));
         Ok(sh)
     }
 
@@ -94,4 +94,13 @@ pub fn project_root() -> PathBuf {
     }
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
     manifest.parent().unwrap_or(manifest).to_path_buf()
+}
+
+/// A PATH value with .xtask/bin first, for every command the pipeline runs.
+pub fn path_with_local_bin(local_bin: &Path) -> std::ffi::OsString {
+    let mut dirs = vec![local_bin.to_path_buf()];
+    if let Some(p) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&p));
+    }
+    std::env::join_paths(dirs).unwrap_or_default()
 }

@@ -31,6 +31,7 @@ mod output;
 mod pipeline;
 mod registry;
 mod report;
+mod report_files;
 mod report_html;
 mod rollback;
 mod sbom;

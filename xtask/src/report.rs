@@ -3,14 +3,10 @@
 //! $GITHUB_STEP_SUMMARY when set). Everything passes the secret redactor on its way out.
 
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
-use anyhow::Result;
 use serde::Serialize;
 
-use crate::files::write_atomic;
 use crate::secrets::redact_global;
 use crate::text::esc;
 
@@ -148,8 +144,9 @@ impl Provenance {
 }
 
 impl RunReport {
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        let clean = RunReport {
+    /// This report with every secret the redactor knows replaced, as it is written to the run folder.
+    pub fn redacted(&self) -> RunReport {
+        RunReport {
             schema_version: self.schema_version,
             run_id: self.run_id.clone(),
             command: redact_global(&self.command),
@@ -168,20 +165,7 @@ impl RunReport {
                 ..t
             }),
             steps: self.steps.iter().map(StepRecord::redacted).collect(),
-        };
-        // Redacted again once serialized: the forms of a secret include its JSON- and XML-escaped texts.
-        let json = redact_global(&serde_json::to_string_pretty(&clean)?);
-        write_atomic(&dir.join("report.json"), json.as_bytes())?;
-        write_atomic(&dir.join("junit.xml"), redact_global(&clean.junit()).as_bytes())?;
-        let summary = redact_global(&clean.summary());
-        write_atomic(&dir.join("summary.md"), summary.as_bytes())?;
-        write_atomic(&dir.join("report.html"), redact_global(&crate::report_html::render(&clean)).as_bytes())?;
-        if let Some(p) = std::env::var_os("GITHUB_STEP_SUMMARY") {
-            if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(p) {
-                let _ = f.write_all(summary.as_bytes());
-            }
         }
-        Ok(())
     }
 
     pub fn junit(&self) -> String {

@@ -529,15 +529,6 @@ fn record_probes(cx: &mut crate::pipeline::StepCx, probes: &[Probe]) {
     }
 }
 
-/// A PATH value with .xtask/bin first, for every command the pipeline runs.
-pub fn path_with_local_bin(local_bin: &Path) -> std::ffi::OsString {
-    let mut dirs = vec![local_bin.to_path_buf()];
-    if let Some(p) = std::env::var_os("PATH") {
-        dirs.extend(std::env::split_paths(&p));
-    }
-    std::env::join_paths(dirs).unwrap_or_default()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

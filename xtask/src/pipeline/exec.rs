@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use super::secrets;
+use crate::secrets;
 
 /// Set by the Ctrl-C / SIGTERM handler; every wait loop checks it.
 pub static INTERRUPTED: AtomicBool = AtomicBool::new(false);

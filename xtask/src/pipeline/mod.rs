@@ -628,7 +628,7 @@ impl<'c> Run<'c> {
             target: ctx.active_target().map(report::TargetRecord::of),
             steps: records,
         };
-        report.write(&run_dir)?;
+        crate::report_files::write(&report, &run_dir)?;
         crate::events::emit(
             "run_finished",
             serde_json::json!({ "run_id": run_id, "status": status, "exit_code": code,

@@ -29,7 +29,7 @@ pub fn write(err: bool, text: &str) {
     if CLOSED.load(Ordering::SeqCst) {
         return;
     }
-    let text = super::secrets::redact_global(text);
+    let text = crate::secrets::redact_global(text);
     let r = if err {
         let mut e = std::io::stderr().lock();
         e.write_all(text.as_bytes()).and_then(|_| e.flush())
