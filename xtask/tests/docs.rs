@@ -726,10 +726,22 @@ fn configuration_examples_are_a_valid_config() {
 
 #[test]
 fn timeout_kinds_and_defaults_match_the_engine() {
-    let src = read("xtask/src/pipeline/mod.rs");
-    let kinds_src = src.split("pub const STEP_KINDS").nth(1).and_then(|r| r.split("];").next()).expect("STEP_KINDS");
-    let kinds: Vec<String> = kinds_src.split('"').skip(1).step_by(2).map(str::to_string).collect();
-    let body = src.split("pub fn default_timeout").nth(1).and_then(|r| r.split("\n}").next()).expect("default_timeout");
+    let src = read("xtask/src/kinds.rs");
+    let names_body =
+        src.split("pub const fn name(self)").nth(1).and_then(|r| r.split("\n    }").next()).expect("StepKind::name");
+    let names: Vec<(String, String)> = names_body
+        .lines()
+        .filter_map(|l| {
+            let (variant, name) = l.trim().split_once(" => \"")?;
+            Some((variant.to_string(), name.trim_end_matches("\",").to_string()))
+        })
+        .collect();
+    let kinds: Vec<String> = names.iter().map(|(_, n)| n.clone()).collect();
+    let body = src
+        .split("pub fn default_timeout(self)")
+        .nth(1)
+        .and_then(|r| r.split("\n    }").next())
+        .expect("StepKind::default_timeout");
     let mut defaults = BTreeMap::new();
     let mut fallback = None;
     for line in body.lines().map(str::trim).filter(|l| l.contains("=> m(")) {
@@ -738,12 +750,13 @@ fn timeout_kinds_and_defaults_match_the_engine() {
         if pat.trim() == "_" {
             fallback = Some(minutes);
         } else {
-            for k in pat.split('"').skip(1).step_by(2) {
-                defaults.insert(k.to_string(), minutes.clone());
+            for variant in pat.split('|').map(str::trim) {
+                let (_, k) = names.iter().find(|(v, _)| v == variant).expect("a StepKind variant named in name()");
+                defaults.insert(k.clone(), minutes.clone());
             }
         }
     }
-    assert!(!kinds.is_empty() && fallback.is_some(), "could not read STEP_KINDS / default_timeout in pipeline/mod.rs");
+    assert!(!kinds.is_empty() && fallback.is_some(), "could not read StepKind::name / default_timeout in kinds.rs");
     let text = read("docs/configuration.md");
     let rows: BTreeMap<String, String> = text
         .lines()

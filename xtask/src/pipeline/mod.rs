@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod dockerignore;
 pub mod exec;
+pub mod interrupt;
 pub mod output;
 pub mod progress;
 pub mod retention;

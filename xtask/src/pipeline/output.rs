@@ -45,7 +45,7 @@ pub fn write(err: bool, text: &str) {
 /// The reader is gone: nobody sees the run any more, so stop it as Ctrl-C would.
 fn closed() {
     if !CLOSED.swap(true, Ordering::SeqCst) {
-        super::exec::interrupt();
+        super::interrupt::interrupt();
     }
 }
 

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use super::secrets::redact_global;
 use crate::report::StepStatus;
+use crate::secrets::redact_global;
 use crate::text::fmt_duration;
 
 pub struct Progress {
