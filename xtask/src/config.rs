@@ -669,31 +669,16 @@ impl Serialize for ByteSize {
 }
 
 impl Config {
-    /// Reads and checks the config. Errors are [`yaml::YamlError`] (file:line:column) or [`ConfigError`], both
-    /// usage errors (exit 2).
-    pub fn load(path: &Path, shown_as: &Path, root: &Path) -> anyhow::Result<Config> {
-        let text = read_config(path, shown_as).map_err(anyhow::Error::new)?;
-        let mut cfg: Config = yaml::from_str(shown_as, &text)?;
-        // Values first, then references between them: a malformed name is reported where it is written, not where
-        // something refers to it.
-        crate::config_check::check(&cfg, shown_as, &text, root).map_err(anyhow::Error::new)?;
-        cfg.check(shown_as, &text).map_err(anyhow::Error::new)?;
-        // Commands that take no `--target` act on `local`; cluster commands then select theirs.
-        cfg.target = crate::target::Target::local(&cfg.cluster);
-        cfg.source = Some((shown_as.to_path_buf(), text));
-        Ok(cfg)
-    }
-
     /// Checks what serde cannot: references between sections, duplicate names.
-    fn check(&self, file: &Path, text: &str) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self, file: &Path, text: &str) -> Result<(), ConfigError> {
         let at = |key: &str, needle: &str| {
-            let (l, c) = crate::config_check::locate(text, key, needle, false);
+            let (l, c) = yaml::locate(text, key, needle, false);
             format!("{}:{l}:{c}", file.display())
         };
         let mut seen = std::collections::BTreeSet::new();
         for img in &self.images {
             if !seen.insert(img.name.as_str()) {
-                let (l, c) = crate::config_check::locate(text, "name", &img.name, true);
+                let (l, c) = yaml::locate(text, "name", &img.name, true);
                 return Err(ConfigError(format!("{}:{l}:{c}: image `{}` is listed twice", file.display(), img.name)));
             }
         }
@@ -757,12 +742,12 @@ impl Config {
         }
     }
 
-    /// `file:line:column` of `value` under `key` (a `/` path, see [`crate::config_check::locate`]), for errors
+    /// `file:line:column` of `value` under `key` (a `/` path, see [`yaml::locate`]), for errors
     /// found after loading; empty when the config was not read from a file.
     pub fn position(&self, key: &str, value: &str) -> String {
         match &self.source {
             Some((file, text)) => {
-                let (l, c) = crate::config_check::locate(text, key, value, false);
+                let (l, c) = yaml::locate(text, key, value, false);
                 format!("{}:{l}:{c}: ", file.display())
             }
             None => String::new(),
@@ -792,7 +777,7 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 /// The config's text: a regular file of at most 4 MiB in UTF-8 (a FIFO or /dev/zero would block or never end).
-fn read_config(path: &Path, shown: &Path) -> Result<String, ConfigError> {
+pub(crate) fn read_config(path: &Path, shown: &Path) -> Result<String, ConfigError> {
     let fail = |why: String| ConfigError(format!("cannot read the pipeline config {}: {why}", shown.display()));
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("{e} — pass `--config PATH` or run from the repo")))?;
     let at_start = |why: String| ConfigError(format!("{}:1:1: {why}", shown.display()));

@@ -1,13 +1,15 @@
 //! Checks of the config's values that serde cannot make: every path stays inside the repository and names what it
 //! should (a folder, a regular file — never a device or a FIFO), every name matches the grammar of the tool it is
 //! handed to (so none can start with `-` and be read as a flag), and nothing is listed twice. Each refusal is a
-//! [`ConfigError`] that starts with `file:line:column` of the offending value.
+//! [`ConfigError`] that starts with `file:line:column` of the offending value. [`Config::load`] lives here: it reads
+//! the file, then runs these checks, so config.rs (the shape) need not import its checker.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
 use crate::config::{Config, ConfigError};
-use crate::names;
+pub use crate::yaml::locate;
+use crate::{names, yaml};
 
 /// What a configured path must name.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -22,6 +24,23 @@ enum Kind {
 
 /// Largest file the config may point the xtask at for reading into memory (values, ignore files, secrets).
 const MAX_READ: u64 = 16 << 20;
+
+impl Config {
+    /// Reads and checks the config. Errors are [`yaml::YamlError`] (file:line:column) or [`ConfigError`], both
+    /// usage errors (exit 2).
+    pub fn load(path: &Path, shown_as: &Path, root: &Path) -> anyhow::Result<Config> {
+        let text = crate::config::read_config(path, shown_as).map_err(anyhow::Error::new)?;
+        let mut cfg: Config = yaml::from_str(shown_as, &text)?;
+        // Values first, then references between them: a malformed name is reported where it is written, not where
+        // something refers to it.
+        check(&cfg, shown_as, &text, root).map_err(anyhow::Error::new)?;
+        cfg.check(shown_as, &text).map_err(anyhow::Error::new)?;
+        // Commands that take no `--target` act on `local`; cluster commands then select theirs.
+        cfg.target = crate::target::Target::local(&cfg.cluster);
+        cfg.source = Some((shown_as.to_path_buf(), text));
+        Ok(cfg)
+    }
+}
 
 pub fn check(cfg: &Config, file: &Path, text: &str, root: &Path) -> Result<(), ConfigError> {
     let c = Checker { file, text, root, canon_root: std::fs::canonicalize(root).unwrap_or_else(|_| root.into()) };
@@ -401,95 +420,6 @@ fn url_path(s: &str) -> Result<(), names::Refusal> {
         return Err("only URL path characters are allowed (letters, digits and `-._~!$&'()*+,;=:@/%`)".into());
     }
     Ok(())
-}
-
-/// Line and column (1-based) of `value` given for `key`: on a line holding `key:` and the value after it, else on
-/// the first (or last) line holding the value as a whole word, else the line of `key:`, else 1:1.
-/// `key` may be a path of keys separated by `/` (`release/name`): the search then starts after the line of each
-/// enclosing key, so the release's `name` is not confused with an image's.
-pub fn locate(text: &str, key: &str, value: &str, last: bool) -> (usize, usize) {
-    let all: Vec<&str> = text.lines().collect();
-    let mut skip = 0;
-    let mut key = key;
-    if let Some((outer, inner)) = key.rsplit_once('/') {
-        for section in outer.split('/') {
-            if let Some(i) = all[skip..].iter().position(|l| {
-                let t = l.trim_start().trim_start_matches("- ");
-                t.starts_with(section) && t[section.len()..].starts_with(':')
-            }) {
-                skip += i;
-            }
-        }
-        key = inner;
-    }
-    match locate_in(&all[skip..], key, value, last) {
-        (0, 0) => (1, 1),
-        (l, c) => (l + skip, c),
-    }
-}
-
-fn locate_in(lines: &[&str], key: &str, value: &str, last: bool) -> (usize, usize) {
-    let order: Box<dyn Iterator<Item = usize>> =
-        if last { Box::new((0..lines.len()).rev()) } else { Box::new(0..lines.len()) };
-    let order: Vec<usize> = order.collect();
-    let key_at = |line: &str| -> Option<usize> {
-        let mut from = 0;
-        while let Some(i) = line[from..].find(key) {
-            let at = from + i;
-            let before_ok = at == 0 || !line[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
-            let after = &line[at + key.len()..];
-            let after = after.strip_prefix(['"', '\'']).unwrap_or(after);
-            if before_ok && after.starts_with(':') {
-                return Some(at);
-            }
-            from = at + key.len().max(1);
-            if from >= line.len() {
-                break;
-            }
-        }
-        None
-    };
-    let value_after = |line: &str, from: usize| -> Option<usize> {
-        if value.is_empty() {
-            return None;
-        }
-        let mut start = from;
-        while let Some(i) = line.get(start..)?.find(value) {
-            let at = start + i;
-            let end = at + value.len();
-            let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
-            let before_ok = at == 0 || !line[..at].ends_with(word);
-            let after_ok = !line[end..].starts_with(word);
-            if before_ok && after_ok {
-                return Some(at);
-            }
-            start = at + 1;
-            if start >= line.len() {
-                break;
-            }
-        }
-        None
-    };
-    for &i in &order {
-        let body = lines[i].split(" #").next().unwrap_or(lines[i]);
-        if let Some(k) = key_at(body) {
-            if let Some(v) = value_after(body, k + key.len()) {
-                return (i + 1, v + 1);
-            }
-        }
-    }
-    for &i in &order {
-        let body = lines[i].split(" #").next().unwrap_or(lines[i]);
-        if let Some(v) = value_after(body, 0) {
-            return (i + 1, v + 1);
-        }
-    }
-    for &i in &order {
-        if let Some(k) = key_at(lines[i]) {
-            return (i + 1, k + 1);
-        }
-    }
-    (0, 0)
 }
 
 #[cfg(test)]

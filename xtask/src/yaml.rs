@@ -146,6 +146,95 @@ pub fn nearest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
         .map(|(_, c)| c)
 }
 
+/// Line and column (1-based) of `value` given for `key`: on a line holding `key:` and the value after it, else on
+/// the first (or last) line holding the value as a whole word, else the line of `key:`, else 1:1.
+/// `key` may be a path of keys separated by `/` (`release/name`): the search then starts after the line of each
+/// enclosing key, so the release's `name` is not confused with an image's.
+pub fn locate(text: &str, key: &str, value: &str, last: bool) -> (usize, usize) {
+    let all: Vec<&str> = text.lines().collect();
+    let mut skip = 0;
+    let mut key = key;
+    if let Some((outer, inner)) = key.rsplit_once('/') {
+        for section in outer.split('/') {
+            if let Some(i) = all[skip..].iter().position(|l| {
+                let t = l.trim_start().trim_start_matches("- ");
+                t.starts_with(section) && t[section.len()..].starts_with(':')
+            }) {
+                skip += i;
+            }
+        }
+        key = inner;
+    }
+    match locate_in(&all[skip..], key, value, last) {
+        (0, 0) => (1, 1),
+        (l, c) => (l + skip, c),
+    }
+}
+
+fn locate_in(lines: &[&str], key: &str, value: &str, last: bool) -> (usize, usize) {
+    let order: Box<dyn Iterator<Item = usize>> =
+        if last { Box::new((0..lines.len()).rev()) } else { Box::new(0..lines.len()) };
+    let order: Vec<usize> = order.collect();
+    let key_at = |line: &str| -> Option<usize> {
+        let mut from = 0;
+        while let Some(i) = line[from..].find(key) {
+            let at = from + i;
+            let before_ok = at == 0 || !line[..at].ends_with(|c: char| c.is_alphanumeric() || c == '_');
+            let after = &line[at + key.len()..];
+            let after = after.strip_prefix(['"', '\'']).unwrap_or(after);
+            if before_ok && after.starts_with(':') {
+                return Some(at);
+            }
+            from = at + key.len().max(1);
+            if from >= line.len() {
+                break;
+            }
+        }
+        None
+    };
+    let value_after = |line: &str, from: usize| -> Option<usize> {
+        if value.is_empty() {
+            return None;
+        }
+        let mut start = from;
+        while let Some(i) = line.get(start..)?.find(value) {
+            let at = start + i;
+            let end = at + value.len();
+            let word = |c: char| c.is_alphanumeric() || c == '_' || c == '-';
+            let before_ok = at == 0 || !line[..at].ends_with(word);
+            let after_ok = !line[end..].starts_with(word);
+            if before_ok && after_ok {
+                return Some(at);
+            }
+            start = at + 1;
+            if start >= line.len() {
+                break;
+            }
+        }
+        None
+    };
+    for &i in &order {
+        let body = lines[i].split(" #").next().unwrap_or(lines[i]);
+        if let Some(k) = key_at(body) {
+            if let Some(v) = value_after(body, k + key.len()) {
+                return (i + 1, v + 1);
+            }
+        }
+    }
+    for &i in &order {
+        let body = lines[i].split(" #").next().unwrap_or(lines[i]);
+        if let Some(v) = value_after(body, 0) {
+            return (i + 1, v + 1);
+        }
+    }
+    for &i in &order {
+        if let Some(k) = key_at(lines[i]) {
+            return (i + 1, k + 1);
+        }
+    }
+    (0, 0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,24 +10,25 @@ use std::path::{Path, PathBuf};
 const LAYERS: &[(&str, &[&str])] = &[
     ("vocabulary", &["kinds"]),
     ("leaves", &["files", "image_size", "names", "secrets", "signals", "text", "time", "version", "yaml"]),
-    ("config", &["config", "config_check", "target"]),
+    ("config", &["config", "target"]),
+    ("config loading", &["config_check"]),
     ("cli and context", &["cli", "context", "output"]),
     ("reports", &["report", "report_files", "report_html"]),
     ("engine", &["events", "pipeline"]),
 ];
 
-/// Modules that may still import each other in a loop: the config layer's three files (config calls the checker and
-/// the target resolver, which read its types). Every other loop fails the test.
-const KNOWN_LOOP: &[&str] = &["config", "config_check", "target"];
+/// Modules that may still import each other in a loop: the config's shape and the targets' (`Config` holds
+/// `TargetSpec`s, a target holds the `cluster:` section). Every other loop fails the test.
+const KNOWN_LOOP: &[&str] = &["config", "target"];
 
 /// The rules as docs/architecture.md states them (each line must appear there verbatim).
 const INVARIANTS: &[&str] = &[
     "**Architecture invariant:** the vocabulary leaf (`kinds.rs`) imports nothing from the crate.",
     "**Architecture invariant:** a module imports only modules of its own layer or of the layers below it.",
-    "**Architecture invariant:** the config layer (`config.rs`, `config_check.rs`, `target.rs`) imports only the vocabulary and the leaves.",
+    "**Architecture invariant:** the config (`config.rs`, `target.rs`, and `config_check.rs`, which loads and checks it) imports only the vocabulary and the leaves; `config.rs` and `target.rs` never import their checker.",
     "**Architecture invariant:** the engine (`pipeline/`, `events.rs`) imports no command and no tool adapter.",
     "**Architecture invariant:** the report (`report.rs`, `report_html.rs`, `report_files.rs`) imports nothing from the engine; the engine writes it.",
-    "**Architecture invariant:** no import loop among the xtask's modules, except between the three files of the config layer.",
+    "**Architecture invariant:** no import loop among the xtask's modules, except between `config.rs` and `target.rs`.",
 ];
 
 fn src() -> PathBuf {
