@@ -9,6 +9,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
+pub use crate::target::Cluster;
+use crate::target::{context_of, k3d_registry_name, ClusterSpec, Delivery, RegistryRef, Target, LOCAL};
+use crate::units::number_or_text;
+pub use crate::units::ByteSize;
 use crate::{kinds, yaml};
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -187,53 +191,6 @@ impl Default for PolicyGate {
     fn default() -> Self {
         PolicyGate { enabled: true, non_root: true, healthcheck: true, exposed_port: true, no_latest_base: true }
     }
-}
-
-#[derive(Debug, Clone, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
-pub struct Cluster {
-    #[serde(default = "default_profile")]
-    pub profile: String,
-    #[serde(default = "default_driver")]
-    pub driver: String,
-    #[serde(default = "default_cpus")]
-    pub cpus: u32,
-    /// Memory for the cluster, e.g. `4g` or `4096m` (passed to `minikube start --memory`).
-    #[serde(default = "default_memory")]
-    pub memory: ByteSize,
-    #[serde(default = "default_k8s")]
-    pub kubernetes_version: String,
-    #[serde(default)]
-    pub addons: Vec<String>,
-}
-
-impl Default for Cluster {
-    fn default() -> Self {
-        Cluster {
-            profile: default_profile(),
-            driver: default_driver(),
-            cpus: default_cpus(),
-            memory: default_memory(),
-            kubernetes_version: default_k8s(),
-            addons: vec![],
-        }
-    }
-}
-
-fn default_profile() -> String {
-    "todo".into()
-}
-fn default_driver() -> String {
-    "docker".into()
-}
-fn default_cpus() -> u32 {
-    2
-}
-fn default_memory() -> ByteSize {
-    ByteSize(4096 * 1024 * 1024)
-}
-fn default_k8s() -> String {
-    "v1.31.0".into()
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -546,44 +503,6 @@ impl Dur {
     }
 }
 
-/// A value written as a plain number (`from_number`) or as text with a unit (`parse`); `expected` says which
-/// forms are accepted when it is neither. A visitor rather than an untagged enum: the error is then raised while
-/// the scalar is read, so its position is the key's, not the enclosing map's.
-fn number_or_text<'de, D: Deserializer<'de>, T>(
-    d: D,
-    expected: &'static str,
-    from_number: fn(u64) -> Result<T, String>,
-    parse: fn(&str) -> Result<T, String>,
-) -> Result<T, D::Error> {
-    struct V<T> {
-        expected: &'static str,
-        from_number: fn(u64) -> Result<T, String>,
-        parse: fn(&str) -> Result<T, String>,
-    }
-    impl<T> serde::de::Visitor<'_> for V<T> {
-        type Value = T;
-        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-            f.write_str(self.expected)
-        }
-        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<T, E> {
-            (self.from_number)(n).map_err(E::custom)
-        }
-        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<T, E> {
-            match u64::try_from(n) {
-                Ok(n) => self.visit_u64(n),
-                Err(_) => Err(E::custom(format!("`{n}` is negative: {}", self.expected))),
-            }
-        }
-        fn visit_f64<E: serde::de::Error>(self, n: f64) -> Result<T, E> {
-            (self.parse)(&n.to_string()).map_err(E::custom)
-        }
-        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<T, E> {
-            (self.parse)(s).map_err(E::custom)
-        }
-    }
-    d.deserialize_any(V { expected, from_number, parse })
-}
-
 impl<'de> Deserialize<'de> for Dur {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         number_or_text(d, "expected a duration such as `90s` or `5m`", Dur::from_secs, Dur::parse)
@@ -593,78 +512,6 @@ impl<'de> Deserialize<'de> for Dur {
 impl Serialize for Dur {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&self.to_string())
-    }
-}
-
-/// A size written as `20MB`, `20MiB`, `4g`, `512m` or a number of bytes. `MB` is 10^6 and `MiB` 2^20, as Docker
-/// prints them; a bare `m`/`g` follows minikube's `--memory` and means MiB/GiB.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct ByteSize(pub u64);
-
-impl ByteSize {
-    pub fn parse(s: &str) -> Result<ByteSize, String> {
-        let t = s.trim();
-        let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
-        let (num, unit) = t.split_at(split);
-        let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a size: write e.g. `20MB`, `512MiB` or `4g`"))?;
-        let mult: f64 = match unit.trim().to_ascii_lowercase().as_str() {
-            "" | "b" => 1.0,
-            "kb" => 1e3,
-            "mb" => 1e6,
-            "gb" => 1e9,
-            "k" | "kib" => 1024.0,
-            "m" | "mib" => 1024.0 * 1024.0,
-            "g" | "gib" => 1024.0 * 1024.0 * 1024.0,
-            _ => return Err(format!("`{s}` has an unknown size unit: use B, KB, MB, GB, KiB, MiB, GiB, k, m or g")),
-        };
-        ByteSize::checked(n * mult, s)
-    }
-
-    /// A size of `bytes`, written `shown`: more than 0 and at most 1 PB (more is a typo, and overflows `u64`).
-    fn checked(bytes: f64, shown: &str) -> Result<ByteSize, String> {
-        if !bytes.is_finite() || bytes > 1e15 {
-            return Err(format!("`{shown}` is larger than the maximum of 1PB"));
-        }
-        if bytes.round() < 1.0 {
-            return Err(format!("`{shown}` is not a size above zero"));
-        }
-        Ok(ByteSize(bytes.round() as u64))
-    }
-
-    pub fn mib(self) -> u64 {
-        self.0 / (1024 * 1024)
-    }
-}
-
-impl fmt::Display for ByteSize {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let b = self.0 as f64;
-        if b >= 1e9 {
-            write!(f, "{:.2} GB", b / 1e9)
-        } else if b >= 1e6 {
-            write!(f, "{:.1} MB", b / 1e6)
-        } else if b >= 1e3 {
-            write!(f, "{:.1} kB", b / 1e3)
-        } else {
-            write!(f, "{} B", self.0)
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for ByteSize {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        number_or_text(
-            d,
-            "expected a size such as `20MB` or `4g`",
-            |n| ByteSize::checked(n as f64, &n.to_string()),
-            ByteSize::parse,
-        )
-    }
-}
-
-impl Serialize for ByteSize {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(self.0)
     }
 }
 
@@ -720,7 +567,7 @@ impl Config {
                 at("runs/keep", "")
             )));
         }
-        crate::target::check(self).map_err(|e| ConfigError(format!("{}: {e}", at("targets", ""))))?;
+        check_targets(self).map_err(|e| ConfigError(format!("{}: {e}", at("targets", ""))))?;
         for kind in self.timeouts.0.keys() {
             if kinds::StepKind::from_name(kind).is_none() {
                 let hint = yaml::nearest(kind, &kinds::STEP_KIND_NAMES)
@@ -839,6 +686,114 @@ pub fn read_secret(root: &Path, s: &Secret) -> anyhow::Result<Option<String>> {
         }
     }
     Ok(None)
+}
+
+/// The names a user may pass to `--target`, `local` first.
+pub fn target_names(cfg: &Config) -> Vec<String> {
+    let mut n = vec![LOCAL.to_string()];
+    n.extend(cfg.targets.keys().filter(|k| k.as_str() != LOCAL).cloned());
+    n
+}
+
+/// Resolves `--target` (or `default_target`, or `local`) and applies the target's overrides to the config.
+pub fn select_target(cfg: &mut Config, flag: Option<&str>) -> anyhow::Result<()> {
+    let name = flag.or(cfg.default_target.as_deref()).unwrap_or(LOCAL).to_string();
+    let target = match cfg.targets.get(&name) {
+        Some(spec) => {
+            let protected = spec.protected.unwrap_or(matches!(spec.cluster, ClusterSpec::Existing(_)));
+            let delivery = match (&spec.registry, &spec.cluster) {
+                (Some(r), _) => Delivery::Registry(r.clone()),
+                (None, ClusterSpec::K3d(k)) if k.local_registry.is_some() => {
+                    let port = k.local_registry.unwrap_or_default();
+                    // k3d mirrors `<registry name>:<host port>` to the registry container inside the cluster
+                    // (pkg/client/registry.go:202-219 at v5.9.0); the host reaches it as localhost:PORT
+                    // (k3d-io/k3d usage/registries.md:97-101 under its docs folder).
+                    Delivery::Registry(RegistryRef {
+                        host: format!("localhost:{port}"),
+                        path: cfg.project.clone(),
+                        pull_host: Some(format!("{}:{port}", k3d_registry_name(&k.name))),
+                    })
+                }
+                (None, ClusterSpec::Kind(k)) if k.local_registry.is_some() => {
+                    // kind's local-registry guide: the nodes' containerd aliases localhost:PORT to the registry
+                    // container, so host and cluster use the same name (site/static/examples/kind-with-registry.sh,
+                    // step 3, at v0.32.0).
+                    Delivery::Registry(RegistryRef {
+                        host: format!("localhost:{}", k.local_registry.unwrap_or_default()),
+                        path: cfg.project.clone(),
+                        pull_host: None,
+                    })
+                }
+                (None, _) => Delivery::SideLoad,
+            };
+            let spec = spec.clone();
+            if let Some(ns) = spec.namespace {
+                cfg.release.namespace = ns;
+            }
+            if let Some(n) = spec.release_name {
+                cfg.release.name = n;
+            }
+            if let Some(v) = spec.values {
+                cfg.release.values = v;
+            }
+            cfg.release.set.extend(spec.set);
+            if let ClusterSpec::Minikube(c) = &spec.cluster {
+                cfg.cluster = c.clone();
+            }
+            let context = context_of(&spec.cluster);
+            let mut t =
+                Target { name: name.clone(), cluster: spec.cluster, delivery, protected, explicit: false, context };
+            match spec.verify {
+                Some(v) => cfg.verify.checks = v,
+                None if cfg.verify.checks.is_empty() => cfg.verify.checks = t.default_checks(),
+                None => {}
+            }
+            t.explicit = flag.is_some();
+            t
+        }
+        None if name == LOCAL => Target { explicit: flag.is_some(), ..Target::local(&cfg.cluster) },
+        None => {
+            let known = target_names(cfg);
+            let refs: Vec<&str> = known.iter().map(String::as_str).collect();
+            let hint = crate::yaml::nearest(&name, &refs).map(|n| format!(" Did you mean `{n}`?")).unwrap_or_default();
+            anyhow::bail!(ConfigError(format!(
+                "there is no target `{name}`: the config defines {}.{hint}",
+                known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+            )));
+        }
+    };
+    cfg.target = target;
+    Ok(())
+}
+
+/// Checks what serde cannot: the default target exists.
+fn check_targets(cfg: &Config) -> Result<(), String> {
+    if let Some(d) = &cfg.default_target {
+        if d != LOCAL && !cfg.targets.contains_key(d) {
+            return Err(format!("default_target `{d}` is not under `targets:` (nor `local`)"));
+        }
+    }
+    for (name, t) in &cfg.targets {
+        if let ClusterSpec::Kind(k) | ClusterSpec::K3d(k) = &t.cluster {
+            if k.nodes == 0 {
+                return Err(format!("targets.{name}.cluster.nodes must be at least 1"));
+            }
+        }
+        match &t.cluster {
+            ClusterSpec::Existing(e) if t.registry.is_none() => {
+                return Err(format!(
+                    "targets.{name} is an existing cluster (context `{}`): images cannot be side-loaded into it — \
+                     give the target `registry: host[:port]/path` to push them to (see docs/targets.md)",
+                    e.context
+                ))
+            }
+            ClusterSpec::Kind(k) | ClusterSpec::K3d(k) if k.local_registry.is_some() && t.registry.is_some() => {
+                return Err(format!("targets.{name}: `registry` and `cluster.local_registry` exclude each other"))
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ impl Context {
         let mut c = Config::load(&self.config_path, &self.config_shown, &self.root)?;
         c.register_secrets(&self.root);
         if let Some(t) = &self.target_args {
-            crate::target::select(&mut c, t.target.as_deref())?;
+            crate::config::select_target(&mut c, t.target.as_deref())?;
         }
         Ok(self.config.get_or_init(|| c))
     }

@@ -43,6 +43,7 @@ mod text;
 mod time;
 mod tools;
 mod trivy;
+mod units;
 mod up;
 mod verify;
 mod version;

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::config::{self, Config, ConfigError};
 use crate::kinds::Check;
+use crate::units::ByteSize;
 
 /// The name of the target the `cluster:` section stands for.
 pub const LOCAL: &str = "local";
@@ -46,7 +46,7 @@ pub struct TargetSpec {
 #[serde(tag = "provider", rename_all = "lowercase")]
 pub enum ClusterSpec {
     /// A Minikube profile the pipeline manages (the settings of the `cluster:` section).
-    Minikube(config::Cluster),
+    Minikube(Cluster),
     /// A kind cluster the pipeline creates and deletes.
     Kind(LocalCluster),
     /// A k3d cluster the pipeline creates, starts, stops and deletes.
@@ -199,11 +199,11 @@ impl Default for Target {
     fn default() -> Self {
         Target {
             name: LOCAL.into(),
-            cluster: ClusterSpec::Minikube(config::Cluster::default()),
+            cluster: ClusterSpec::Minikube(Cluster::default()),
             delivery: Delivery::SideLoad,
             protected: false,
             explicit: false,
-            context: context_of(&ClusterSpec::Minikube(config::Cluster::default())),
+            context: context_of(&ClusterSpec::Minikube(Cluster::default())),
         }
     }
 }
@@ -233,7 +233,7 @@ impl ClusterSpec {
 
 impl Target {
     /// The implicit target of the `cluster:` section.
-    pub fn local(c: &config::Cluster) -> Target {
+    pub fn local(c: &Cluster) -> Target {
         Target {
             name: LOCAL.into(),
             context: c.profile.clone(),
@@ -286,112 +286,52 @@ pub fn k3d_registry_name(cluster: &str) -> String {
     format!("k3d-{cluster}-registry")
 }
 
-/// The names a user may pass to `--target`, `local` first.
-pub fn names(cfg: &Config) -> Vec<String> {
-    let mut n = vec![LOCAL.to_string()];
-    n.extend(cfg.targets.keys().filter(|k| k.as_str() != LOCAL).cloned());
-    n
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+/// The `cluster:` section: the local minikube cluster.
+pub struct Cluster {
+    #[serde(default = "default_profile")]
+    pub profile: String,
+    #[serde(default = "default_driver")]
+    pub driver: String,
+    #[serde(default = "default_cpus")]
+    pub cpus: u32,
+    /// Memory for the cluster, e.g. `4g` or `4096m` (passed to `minikube start --memory`).
+    #[serde(default = "default_memory")]
+    pub memory: ByteSize,
+    #[serde(default = "default_k8s")]
+    pub kubernetes_version: String,
+    #[serde(default)]
+    pub addons: Vec<String>,
 }
 
-/// Resolves `--target` (or `default_target`, or `local`) and applies the target's overrides to the config.
-pub fn select(cfg: &mut Config, flag: Option<&str>) -> Result<()> {
-    let name = flag.or(cfg.default_target.as_deref()).unwrap_or(LOCAL).to_string();
-    let target = match cfg.targets.get(&name) {
-        Some(spec) => {
-            let protected = spec.protected.unwrap_or(matches!(spec.cluster, ClusterSpec::Existing(_)));
-            let delivery = match (&spec.registry, &spec.cluster) {
-                (Some(r), _) => Delivery::Registry(r.clone()),
-                (None, ClusterSpec::K3d(k)) if k.local_registry.is_some() => {
-                    let port = k.local_registry.unwrap_or_default();
-                    // k3d mirrors `<registry name>:<host port>` to the registry container inside the cluster
-                    // (pkg/client/registry.go:202-219 at v5.9.0); the host reaches it as localhost:PORT
-                    // (k3d-io/k3d usage/registries.md:97-101 under its docs folder).
-                    Delivery::Registry(RegistryRef {
-                        host: format!("localhost:{port}"),
-                        path: cfg.project.clone(),
-                        pull_host: Some(format!("{}:{port}", k3d_registry_name(&k.name))),
-                    })
-                }
-                (None, ClusterSpec::Kind(k)) if k.local_registry.is_some() => {
-                    // kind's local-registry guide: the nodes' containerd aliases localhost:PORT to the registry
-                    // container, so host and cluster use the same name (site/static/examples/kind-with-registry.sh,
-                    // step 3, at v0.32.0).
-                    Delivery::Registry(RegistryRef {
-                        host: format!("localhost:{}", k.local_registry.unwrap_or_default()),
-                        path: cfg.project.clone(),
-                        pull_host: None,
-                    })
-                }
-                (None, _) => Delivery::SideLoad,
-            };
-            let spec = spec.clone();
-            if let Some(ns) = spec.namespace {
-                cfg.release.namespace = ns;
-            }
-            if let Some(n) = spec.release_name {
-                cfg.release.name = n;
-            }
-            if let Some(v) = spec.values {
-                cfg.release.values = v;
-            }
-            cfg.release.set.extend(spec.set);
-            if let ClusterSpec::Minikube(c) = &spec.cluster {
-                cfg.cluster = c.clone();
-            }
-            let context = context_of(&spec.cluster);
-            let mut t =
-                Target { name: name.clone(), cluster: spec.cluster, delivery, protected, explicit: false, context };
-            match spec.verify {
-                Some(v) => cfg.verify.checks = v,
-                None if cfg.verify.checks.is_empty() => cfg.verify.checks = t.default_checks(),
-                None => {}
-            }
-            t.explicit = flag.is_some();
-            t
+impl Default for Cluster {
+    fn default() -> Self {
+        Cluster {
+            profile: default_profile(),
+            driver: default_driver(),
+            cpus: default_cpus(),
+            memory: default_memory(),
+            kubernetes_version: default_k8s(),
+            addons: vec![],
         }
-        None if name == LOCAL => Target { explicit: flag.is_some(), ..Target::local(&cfg.cluster) },
-        None => {
-            let known = names(cfg);
-            let refs: Vec<&str> = known.iter().map(String::as_str).collect();
-            let hint = crate::yaml::nearest(&name, &refs).map(|n| format!(" Did you mean `{n}`?")).unwrap_or_default();
-            anyhow::bail!(ConfigError(format!(
-                "there is no target `{name}`: the config defines {}.{hint}",
-                known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
-            )));
-        }
-    };
-    cfg.target = target;
-    Ok(())
+    }
 }
 
-/// Checks what serde cannot: the default target exists.
-pub fn check(cfg: &Config) -> Result<(), String> {
-    if let Some(d) = &cfg.default_target {
-        if d != LOCAL && !cfg.targets.contains_key(d) {
-            return Err(format!("default_target `{d}` is not under `targets:` (nor `local`)"));
-        }
-    }
-    for (name, t) in &cfg.targets {
-        if let ClusterSpec::Kind(k) | ClusterSpec::K3d(k) = &t.cluster {
-            if k.nodes == 0 {
-                return Err(format!("targets.{name}.cluster.nodes must be at least 1"));
-            }
-        }
-        match &t.cluster {
-            ClusterSpec::Existing(e) if t.registry.is_none() => {
-                return Err(format!(
-                    "targets.{name} is an existing cluster (context `{}`): images cannot be side-loaded into it — \
-                     give the target `registry: host[:port]/path` to push them to (see docs/targets.md)",
-                    e.context
-                ))
-            }
-            ClusterSpec::Kind(k) | ClusterSpec::K3d(k) if k.local_registry.is_some() && t.registry.is_some() => {
-                return Err(format!("targets.{name}: `registry` and `cluster.local_registry` exclude each other"))
-            }
-            _ => {}
-        }
-    }
-    Ok(())
+fn default_profile() -> String {
+    "todo".into()
+}
+fn default_driver() -> String {
+    "docker".into()
+}
+fn default_cpus() -> u32 {
+    2
+}
+fn default_memory() -> ByteSize {
+    ByteSize(4096 * 1024 * 1024)
+}
+fn default_k8s() -> String {
+    "v1.31.0".into()
 }
 
 #[cfg(test)]

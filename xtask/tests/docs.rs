@@ -482,12 +482,19 @@ enum Node {
     Leaf,
 }
 
-/// The config's shape, read from the serde structs in xtask/src/config.rs: struct name → (key, type).
+/// The config's shape, read from the serde structs in xtask/src/config.rs (and the `cluster:` section's, which
+/// lives in xtask/src/target.rs below the config): struct name → (key, type).
 struct Schema(BTreeMap<String, Vec<(String, String)>>);
 
 impl Schema {
     fn read() -> Schema {
-        let src = read("xtask/src/config.rs");
+        let target = read("xtask/src/target.rs");
+        let cluster = target
+            .split_once("\npub struct Cluster {")
+            .and_then(|(_, rest)| rest.split_once("\n}\n"))
+            .map(|(body, _)| format!("\npub struct Cluster {{{body}\n}}\n"))
+            .expect("`pub struct Cluster` in xtask/src/target.rs");
+        let src = read("xtask/src/config.rs") + &cluster;
         let mut structs = BTreeMap::new();
         let lines: Vec<&str> = src.lines().collect();
         for (i, line) in lines.iter().enumerate() {
