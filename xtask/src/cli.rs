@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
 
 use crate::kinds::Gate;
+use crate::output::ColorChoice;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -58,14 +59,6 @@ pub struct Global {
     /// After a step fails, still run every step that does not depend on it [default: stop at the first failure]
     #[arg(long, global = true)]
     pub keep_going: bool,
-}
-
-/// `--color`: when the terminal output is colored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum ColorChoice {
-    Auto,
-    Always,
-    Never,
 }
 
 #[derive(Debug, Subcommand)]

@@ -4,7 +4,15 @@
 
 use std::sync::OnceLock;
 
-use crate::cli::ColorChoice;
+use clap::ValueEnum;
+
+/// `--color`: when the terminal output is colored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
 
 #[derive(Debug, Clone, Copy)]
 struct Settings {

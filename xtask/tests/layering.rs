@@ -9,11 +9,14 @@ use std::path::{Path, PathBuf};
 /// The layers, lowest first. A module may import its own layer and the layers below it, never one above.
 const LAYERS: &[(&str, &[&str])] = &[
     ("vocabulary", &["kinds"]),
-    ("leaves", &["files", "image_size", "names", "secrets", "signals", "text", "time", "units", "version", "yaml"]),
+    (
+        "leaves",
+        &["files", "image_size", "names", "output", "secrets", "signals", "text", "time", "units", "version", "yaml"],
+    ),
     ("targets", &["target"]),
     ("config", &["config"]),
     ("config loading", &["config_check"]),
-    ("cli and context", &["cli", "context", "output"]),
+    ("cli and context", &["cli", "context"]),
     ("reports", &["report", "report_files", "report_html"]),
     ("engine", &["events", "pipeline"]),
 ];
