@@ -202,6 +202,20 @@ def describe(label, figure, values, extras, per, rss):
     return text
 
 
+def sample_until_clear(sample, figures, target, least, most, max_seconds):
+    """Calls `sample` (which appends one figure to `figures`) at least `least` times, then until the 95% range of
+    the median clears the target, `most` figures were taken or `max_seconds` passed. Returns (lo, hi, verdict)."""
+    deadline = time.monotonic() + max_seconds
+    while True:
+        sample()
+        if len(figures) < least:
+            continue
+        lo, hi = median_ci(figures)
+        verdict = judge(lo, hi, target)
+        if verdict != "unclear" or len(figures) >= most or time.monotonic() > deadline:
+            return lo, hi, verdict
+
+
 def compare(a):
     target = parse_target(a.target)
     cmd_a, cmd_b = json.loads(a.a), json.loads(a.b)
@@ -213,8 +227,8 @@ def compare(a):
         run_once(cmd_a, a.figure_a, a.timeout, prep_a)
         run_once(cmd_b, a.figure_b, a.timeout, prep_b)
     va, vb, ea, eb, ratios, rss = [], [], [], [], [], []
-    deadline = time.monotonic() + a.max_seconds
-    while True:
+
+    def pair():
         i = len(ratios)
         order = ("a", "b") if i % 2 == 0 else ("b", "a")
         got = {}
@@ -234,14 +248,8 @@ def compare(a):
         ea.append(got["a"][1])
         eb.append(got["b"][1])
         ratios.append(x / y)
-        n = len(ratios)
-        if n < a.pairs:
-            continue
-        lo, hi = median_ci(ratios)
-        if judge(lo, hi, target) != "unclear" or n >= a.max_pairs or time.monotonic() > deadline:
-            break
-    lo, hi = median_ci(ratios)
-    verdict = judge(lo, hi, target)
+
+    lo, hi, verdict = sample_until_clear(pair, ratios, target, a.pairs, a.max_pairs, a.max_seconds)
     tgt = f"A/B {target[0]} {fmt(target[1])}" if target else "-"
     line = (
         f"compare | {a.name} | A {describe(a.a_label, a.figure_a, va, ea, a.a_per, rss)} | "
@@ -263,18 +271,13 @@ def measure(a):
     for _ in range(a.warmup):
         run_once(cmd, "time", a.timeout, prep)
     wall, cpu = [], []
-    deadline = time.monotonic() + a.max_seconds
-    while True:
+
+    def run():
         w, extra = run_once(cmd, "time", a.timeout, prep)
         wall.append(w)
         cpu.append(extra["cpu"])
-        if len(cpu) < a.runs:
-            continue
-        lo, hi = median_ci(cpu)
-        if judge(lo, hi, target) != "unclear" or len(cpu) >= a.max_runs or time.monotonic() > deadline:
-            break
-    lo, hi = median_ci(cpu)
-    verdict = judge(lo, hi, target)
+
+    lo, hi, verdict = sample_until_clear(run, cpu, target, a.runs, a.max_runs, a.max_seconds)
     tgt = f"median cpu {target[0]} {fmt(target[1])} ms" if target else "-"
     line = (
         f"measure | {a.name} | {a.label}: cpu ms {triple(cpu)}, wall ms {triple(wall)} | CI95 {fmt(lo)} - {fmt(hi)} | "
