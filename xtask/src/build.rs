@@ -127,7 +127,7 @@ pub const AUDITABLE_VERSION: &str = "0.7.7";
 fn ensure_auditable(cx: &mut StepCx, cargo: &str) -> Result<()> {
     let install = format!("cargo install cargo-auditable --locked --version {AUDITABLE_VERSION}");
     if cx.dry_run() {
-        crate::outln!("    check cargo-auditable (else `{install} --root .xtask`)");
+        cx.plan_line(&format!("check cargo-auditable (else `{install} --root .xtask`)"));
         return Ok(());
     }
     if tools::locate(&cx.ctx.local_bin(), "cargo-auditable").is_some() {
@@ -198,7 +198,11 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
         for img in images {
             if let Some(b) = &img.binary {
                 let staged = staged_path(img, &b.package);
-                crate::outln!("    copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}", b.package, staged.display());
+                cx.plan_line(&format!(
+                    "copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}",
+                    b.package,
+                    staged.display()
+                ));
             }
         }
         return Ok(Done::Passed);

@@ -139,7 +139,7 @@ pub fn image_store(cx: &mut StepCx) -> Result<String> {
 
 pub fn save_sizes(cx: &mut StepCx, tag: &str) -> Result<Sizes> {
     if cx.dry_run() {
-        crate::outln!("    $ docker save {tag} | gzip | wc -c");
+        cx.plan_line(&format!("$ docker save {tag} | gzip | wc -c"));
         return Ok(Sizes { uncompressed: 0, compressed: 0, layers: 0 });
     }
     let e = Exec::from(cmd!(cx.sh, "docker save {tag}"));

@@ -393,21 +393,17 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Resul
     }
     if cx.dry_run() {
         for def in &defs {
-            crate::outln!("    check {} >= {}", def.name, minimum(def, Some(cfg)));
+            cx.plan_line(&format!("check {} >= {}", def.name, minimum(def, Some(cfg))));
             if locate(&ctx.local_bin(), def.program).is_some() {
                 continue;
             }
             let art = pinned(def.name).and_then(|t| Some((t, t.platforms.get(&crate::install::host_platform())?)));
             match art {
-                Some((t, a)) if !ctx.global.no_install => crate::outln!(
-                    "    {} is not installed: would download {} {} from {} (sha256 {}) into .xtask/bin",
-                    def.name,
-                    def.name,
-                    t.version,
-                    a.url,
-                    a.sha256
-                ),
-                _ => crate::outln!("    {} is not installed: the step would fail", def.name),
+                Some((t, a)) if !ctx.global.no_install => cx.plan_line(&format!(
+                    "{} is not installed: would download {} {} from {} (sha256 {}) into .xtask/bin",
+                    def.name, def.name, t.version, a.url, a.sha256
+                )),
+                _ => cx.plan_line(&format!("{} is not installed: the step would fail", def.name)),
             }
         }
         return Ok(());

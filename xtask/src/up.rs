@@ -293,7 +293,7 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
         if let Some(d) = known {
             cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
             if cx.dry_run() {
-                crate::outln!("    digest: {pull}@{d} (pushed earlier)");
+                cx.plan_line(&format!("digest: {pull}@{d} (pushed earlier)"));
             } else {
                 cx.note(format!("already pushed: {repo}@{d}"));
                 record_pushed(cx, img, &reference, &d)?;

@@ -3,10 +3,14 @@
 //! `--dry-run` walks the same graph and prints the commands instead of running them.
 
 pub mod cache;
+mod consumers;
 pub mod dockerignore;
+mod event;
 pub mod exec;
 pub mod interrupt;
+mod json;
 pub mod output;
+mod plan;
 pub mod progress;
 pub mod retention;
 pub(crate) use crate::secrets;

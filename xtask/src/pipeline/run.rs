@@ -8,10 +8,11 @@ use std::time::{Duration, Instant, SystemTime};
 use anyhow::Result;
 
 use super::cache::{self, State};
+use super::consumers::Consumers;
 use super::error::{Interrupted, StepsFailed};
+use super::event::{Event, Tally};
 use super::exec::{self, Exec};
 use super::output;
-use super::progress::Progress;
 use super::retention;
 use super::run_lock::RunLock;
 use super::scheduler::{check_graph, run_graph, Policy};
@@ -20,7 +21,6 @@ use super::step_cx::Shared;
 use crate::context::Context;
 use crate::report::{self, RunReport, StepStatus};
 use crate::secrets;
-use crate::text::fmt_duration;
 
 pub struct Run<'c> {
     ctx: &'c Context,
@@ -77,15 +77,14 @@ impl<'c> Run<'c> {
         );
         let run_dir = self.dir.clone().unwrap_or_else(|| ctx.state_dir().join("runs").join(&run_id));
         let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir(), &self.command)?) };
-        crate::events::emit("run_started", serde_json::json!({ "run_id": run_id, "command": self.command }));
+        let out = Consumers::new(dry);
+        out.emit(Event::RunStarted { run_id: &run_id, command: &self.command });
         if !dry {
             // Secret files of runs that were killed outright: with the lock held, no live run owns any.
             secrets::remove_stale_files(&ctx.state_dir());
             std::fs::create_dir_all(run_dir.join("logs"))?;
             exec::install_interrupt_handler();
             output::watch_closed_output();
-        } else {
-            crate::outln!("plan for `cargo xtask {}` (nothing is run):", self.command);
         }
         let state_path = ctx.state_dir().join("state.json");
         cache::load_file_hashes(&ctx.state_dir().join("file-hashes.json"));
@@ -93,7 +92,7 @@ impl<'c> Run<'c> {
             state: Mutex::new(State::load(&state_path)),
             state_path,
             values: Mutex::new(BTreeMap::new()),
-            progress: Progress::new(!dry),
+            out,
             would_run: Mutex::new(vec![]),
             started,
         };
@@ -115,7 +114,7 @@ impl<'c> Run<'c> {
         // Each secret file went with its step; the (empty) folder goes now.
         let _ = std::fs::remove_dir(run_dir.join("secrets"));
         if let Err(e) = cache::save_file_hashes() {
-            shared.progress.println(&format!("warning: could not save the file-hash cache: {e:#}"));
+            shared.out.emit(Event::Message(&format!("warning: could not save the file-hash cache: {e:#}")));
         }
         let failed: Vec<String> =
             records.iter().filter(|r| r.status == StepStatus::Failed).map(|r| r.id.clone()).collect();
@@ -139,27 +138,25 @@ impl<'c> Run<'c> {
             steps: records,
         };
         crate::report_files::write(&report, &run_dir)?;
-        crate::events::emit(
-            "run_finished",
-            serde_json::json!({ "run_id": run_id, "status": status, "exit_code": code,
-                "report": ctx.rel(&run_dir.join("report.json")) }),
-        );
+        let count = |s: StepStatus| report.steps.iter().filter(|r| r.status == s).count();
+        shared.out.emit(Event::RunFinished {
+            run_id: &run_id,
+            command: &self.command,
+            status,
+            exit_code: code,
+            tally: Tally {
+                passed: count(StepStatus::Passed),
+                cached: count(StepStatus::Cached),
+                skipped: count(StepStatus::Skipped),
+                failed: count(StepStatus::Failed),
+            },
+            took: started.elapsed(),
+            report: &ctx.rel(&run_dir.join("report.json")),
+        });
         crate::files::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
         // Retention applies to the default run folders; CI's stage folders (target/xtask/ci) are CI's to keep.
-        let pruned = if self.dir.is_none() { prune_runs(ctx, &run_dir) } else { None };
-        let count = |s: StepStatus| report.steps.iter().filter(|r| r.status == s).count();
-        shared.progress.println(&format!(
-            "{}: {status} — {} passed, {} cached, {} skipped, {} failed in {}; report: {}",
-            self.command,
-            count(StepStatus::Passed),
-            count(StepStatus::Cached),
-            count(StepStatus::Skipped),
-            count(StepStatus::Failed),
-            fmt_duration(started.elapsed()),
-            ctx.rel(&run_dir.join("report.json")).display()
-        ));
-        if let Some(line) = pruned {
-            shared.progress.println(&line);
+        if let Some(line) = if self.dir.is_none() { prune_runs(ctx, &run_dir) } else { None } {
+            shared.out.emit(Event::Message(&line));
         }
         if interrupted {
             return Err(Interrupted.into());

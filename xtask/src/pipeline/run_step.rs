@@ -7,6 +7,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::cache::StepState;
 use super::error::{Interrupted, Stopped};
+use super::event::{Event, Failure};
 use super::exec;
 use super::step::{default_timeout, Done, Step, STEP_DEADLINE};
 use super::step_cx::{Shared, StepCx};
@@ -79,11 +80,7 @@ pub(super) fn run_step(
         .and_then(|c| c.timeouts.0.get(s.kind).map(|d| d.0))
         .unwrap_or_else(|| default_timeout(s.kind));
     let log = (!dry).then(|| run_dir.join("logs").join(format!("{}.log", s.id.replace([':', '/', ' '], "_"))));
-    if dry {
-        crate::outln!("  {}: {}", s.id, s.title);
-    } else {
-        shared.progress.start(&s.id, &s.title);
-    }
+    shared.out.emit(Event::StepStarted { step: &s.id, title: &s.title });
     let sh = match ctx.shell() {
         Ok(sh) => sh,
         Err(e) => {
@@ -107,7 +104,7 @@ pub(super) fn run_step(
         run_dir: run_dir.to_path_buf(),
         commands: vec![],
         notes: vec![],
-        cache_reason: None,
+        cache: None,
         pending: None,
         invalidated: false,
         cancel,
@@ -151,7 +148,7 @@ pub(super) fn run_step(
         // Saved after every change, so an interrupted run keeps what finished; a cached step changes nothing.
         if changed || cx.invalidated {
             if let Err(e) = st.save(&shared.state_path) {
-                shared.progress.println(&format!("warning: could not save the cache state: {e:#}"));
+                shared.out.emit(Event::Message(&format!("warning: could not save the cache state: {e:#}")));
             }
         }
     }
@@ -160,27 +157,20 @@ pub(super) fn run_step(
         Some(exec::tail_lines(&text, 20))
     });
     let log_rel = log.as_ref().map(|l| ctx.rel(l).display().to_string());
-    if dry {
-        if let Some(m) = &message {
-            crate::outln!("    {}", m);
-        }
-    } else {
-        let detail = match status {
-            StepStatus::Cached => cx.cache_reason.clone(),
-            _ => message.as_ref().map(|m| m.lines().next().unwrap_or("").to_string()),
-        };
-        shared.progress.finish(&s.id, status, took, detail.as_deref());
-        if status == StepStatus::Failed {
-            let mut text = format!("error in {}: {}", s.id, message.as_deref().unwrap_or(""));
-            if let Some(t) = &log_tail {
-                text += &format!("\n  last output:\n{}", indent(t, "    | "));
-            }
-            if let Some(l) = &log_rel {
-                text += &format!("\n  full log: {l}");
-            }
-            shared.progress.println(&text);
-        }
-    }
+    let cache = cx.cache.as_ref().map(ToString::to_string);
+    let detail = match status {
+        StepStatus::Cached => cache.clone(),
+        _ => message.as_ref().map(|m| m.lines().next().unwrap_or("").to_string()),
+    };
+    shared.out.emit(Event::StepFinished {
+        step: &s.id,
+        status,
+        took,
+        detail: detail.as_deref(),
+        message: message.as_deref(),
+        failure: (status == StepStatus::Failed)
+            .then_some(Failure { log_tail: log_tail.as_deref(), log: log_rel.as_deref() }),
+    });
     let record = StepRecord {
         id: s.id.clone(),
         kind: s.kind,
@@ -189,7 +179,7 @@ pub(super) fn run_step(
         started_at: Some(started_at),
         start_ms: Some(started.saturating_duration_since(shared.started).as_millis() as u64),
         duration_ms: took.as_millis() as u64,
-        cache: cx.cache_reason.clone(),
+        cache,
         commands: cx.commands,
         notes: cx.notes,
         message,
@@ -197,8 +187,4 @@ pub(super) fn run_step(
         log_tail,
     };
     (record, if stopped { Ending::Stopped } else { Ending::Normal })
-}
-
-fn indent(text: &str, prefix: &str) -> String {
-    text.lines().map(|l| format!("{prefix}{l}")).collect::<Vec<_>>().join("\n")
 }

@@ -11,20 +11,21 @@ use anyhow::{anyhow, Result};
 use xshell::Shell;
 
 use super::cache::{Fingerprint, State};
+use super::consumers::Consumers;
 use super::error::{Interrupted, Stopped, TimedOut};
+use super::event::{CacheDecision, Event};
 use super::exec::{self, Exec, Output};
-use super::progress::Progress;
 use crate::context::Context;
 use crate::report::CommandRecord;
 use crate::secrets;
 use crate::text::fmt_duration;
 
-/// What runs share: the cache state, values steps hand to later steps, and the display.
+/// What runs share: the cache state, values steps hand to later steps, and the consumers of the events.
 pub(super) struct Shared {
     pub(super) state: Mutex<State>,
     pub(super) state_path: PathBuf,
     pub(super) values: Mutex<BTreeMap<String, String>>,
-    pub(super) progress: Progress,
+    pub(super) out: Consumers,
     /// Dry run: steps that would run (not cached), so dependents know their inputs will change.
     pub(super) would_run: Mutex<Vec<String>>,
     /// When the run started: steps record their start as an offset from it (the report.html timeline).
@@ -47,7 +48,7 @@ pub struct StepCx<'r> {
     pub run_dir: PathBuf,
     pub(super) commands: Vec<CommandRecord>,
     pub(super) notes: Vec<String>,
-    pub(super) cache_reason: Option<String>,
+    pub(super) cache: Option<CacheDecision>,
     pub(super) pending: Option<(Fingerprint, BTreeMap<String, String>)>,
     /// This step forgot cache entries, so the state must be saved.
     pub(super) invalidated: bool,
@@ -106,7 +107,7 @@ impl<'r> StepCx<'r> {
     pub fn exec_unchecked(&mut self, e: Exec) -> Result<Output> {
         let shown = e.display();
         if self.dry {
-            crate::outln!("    $ {shown}");
+            self.shared.out.emit(Event::CommandPlanned { command: &shown, background: false });
             self.commands.push(CommandRecord { command: shown, exit_code: None, duration_ms: 0, timed_out: false });
             return Ok(Output::default());
         }
@@ -153,17 +154,14 @@ impl<'r> StepCx<'r> {
                 });
             }
         };
-        self.commands.push(CommandRecord {
+        let record = CommandRecord {
             command: shown.clone(),
             exit_code: out.code,
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
-        });
-        crate::events::emit(
-            "command",
-            serde_json::json!({ "step": self.id, "command": shown, "exit_code": out.code,
-                "duration_ms": out.duration.as_millis() as u64, "timed_out": out.timed_out }),
-        );
+        };
+        self.shared.out.emit(Event::CommandFinished { step: &self.id, record: &record });
+        self.commands.push(record);
         if out.interrupted {
             return Err(Interrupted.into());
         }
@@ -187,12 +185,18 @@ impl<'r> StepCx<'r> {
         Ok(out)
     }
 
+    /// A line of the plan (dry run) for something the step would do other than run a command (`copy …`, `check
+    /// …`); a command it would run is planned by [`StepCx::run`] and its siblings.
+    pub fn plan_line(&self, text: &str) {
+        self.shared.out.emit(Event::PlanLine { text });
+    }
+
     /// Starts a command that keeps running while the step works (port-forward, a service tunnel); it is ended
     /// when the returned handle is dropped. None in a dry run.
     pub fn background(&mut self, mut e: Exec) -> Result<Option<exec::Background>> {
         let shown = e.display();
         if self.dry {
-            crate::outln!("    $ {shown} &");
+            self.shared.out.emit(Event::CommandPlanned { command: &shown, background: true });
             return Ok(None);
         }
         e.log = self.log.clone();
