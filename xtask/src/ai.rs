@@ -37,14 +37,14 @@ impl Ask {
     pub fn run(self, ctx: &Context) -> Result<()> {
         // The prompt is the tool's positional argument: one that starts with `-` would be read as a flag.
         if self.prompt.trim().is_empty() || self.prompt.starts_with('-') {
-            return Err(crate::pipeline::UsageError(
-                "the prompt must be non-empty and must not start with `-` (the AI tool would read it as a flag)".into(),
+            return Err(crate::error::Error::usage(
+                "the prompt must be non-empty and must not start with `-` (the AI tool would read it as a flag)",
             )
             .into());
         }
         if let Some(a) = &self.agent {
             crate::names::dns1123_subdomain(a, 253).map_err(|why| {
-                crate::pipeline::UsageError(format!(
+                crate::error::Error::usage(format!(
                     "--agent `{}` is not a kagent Agent name: {why}",
                     a.escape_default()
                 ))

@@ -8,8 +8,9 @@ use anyhow::Result;
 
 use crate::build::Build;
 use crate::context::Context;
+use crate::error::Error;
 use crate::kinds::{Gate, Stage};
-use crate::pipeline::{Done, Run, Step, StepsFailed};
+use crate::pipeline::{Done, Run, Step};
 use crate::teardown::{ClusterAction, Teardown};
 use crate::up::Up;
 use crate::verify::Verify;
@@ -49,7 +50,7 @@ impl Ci {
             self.add_stage(ctx, stage, &mut run)?;
             match run.execute() {
                 Ok(_) => {}
-                Err(e) if e.downcast_ref::<StepsFailed>().is_some() => failed.push(stage.name().to_string()),
+                Err(e) if Error::is_steps_failed(&e) => failed.push(stage.name().to_string()),
                 Err(e) => return Err(e),
             }
         }
@@ -57,7 +58,7 @@ impl Ci {
         if failed.is_empty() {
             Ok(())
         } else {
-            Err(StepsFailed(failed).into())
+            Err(Error::StepsFailed { steps: failed }.into())
         }
     }
 

@@ -11,8 +11,9 @@ use anyhow::Result;
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::error::Error;
 use crate::pipeline::cache::Fingerprint;
-use crate::pipeline::{exec, Interrupted, StepsFailed};
+use crate::pipeline::exec;
 
 pub struct Dev {
     /// `--skip-gate` and `--image`, as for `up`.
@@ -31,10 +32,7 @@ type Snapshot = BTreeMap<String, BTreeMap<String, String>>;
 impl Dev {
     pub fn run(self, ctx: &Context) -> Result<()> {
         if ctx.global.dry_run {
-            return Err(crate::pipeline::UsageError(
-                "dev runs until Ctrl-C; see one cycle with `cargo xtask plan up`".into(),
-            )
-            .into());
+            return Err(Error::usage("dev runs until Ctrl-C; see one cycle with `cargo xtask plan up`").into());
         }
         let cfg = ctx.config()?;
         // Ctrl-C between cycles must end the loop, not the process: the engine's handler only marks the run.
@@ -68,11 +66,11 @@ impl Dev {
         };
         match up.run(ctx) {
             Ok(()) => Ok(()),
-            Err(e) if e.downcast_ref::<StepsFailed>().is_some() => {
+            Err(e) if Error::is_steps_failed(&e) => {
                 crate::errln!("dev: cycle {cycle} failed (see above); fix it and save: the next change starts a cycle");
                 Ok(())
             }
-            Err(e) if e.downcast_ref::<Interrupted>().is_some() => Err(stopped()),
+            Err(e) if Error::is_interrupted(&e) => Err(stopped()),
             Err(e) => Err(e),
         }
     }
@@ -106,7 +104,7 @@ fn subsec_millis() -> u32 {
 
 fn stopped() -> anyhow::Error {
     crate::errln!("dev: stopped; the cluster and the release keep running (`cargo xtask teardown` stops them)");
-    Interrupted.into()
+    Error::Interrupted.into()
 }
 
 /// The inputs of every image and of the chart, fingerprinted the way the build and deploy steps do.

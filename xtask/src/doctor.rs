@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::tools::{self, Probe, ToolDef};
+use crate::tools::{self, Probe, Shortfall, ToolDef};
 
 pub struct Doctor {
     pub json: bool,
@@ -20,7 +20,7 @@ struct Row {
     needed_for: Vec<&'static str>,
     ok: bool,
     /// Why this tool fails the check; null when it passes.
-    shortfall: Option<String>,
+    shortfall: Option<Shortfall>,
     install_hint: &'static str,
 }
 
@@ -41,7 +41,8 @@ impl Doctor {
             let lines: Vec<String> = failing
                 .iter()
                 .map(|r| {
-                    format!("  - {}: {} — {}", r.probe.name, r.shortfall.as_deref().unwrap_or("?"), r.install_hint)
+                    let why = r.shortfall.as_ref().map_or("?".to_string(), Shortfall::to_string);
+                    format!("  - {}: {why} — {}", r.probe.name, r.install_hint)
                 })
                 .collect();
             bail!("{} required tool(s) missing or too old:\n{}", failing.len(), lines.join("\n"));
@@ -102,8 +103,8 @@ fn print_table(rows: &[Row]) {
             (None, _) => "ok",
             (Some(_), false) if !r.probe.found => "optional",
             (Some(_), false) => "unusable",
-            (Some(s), true) if s.contains("older than") => "TOO OLD",
-            (Some(s), true) if s.contains(" is refused: ") => "REFUSED",
+            (Some(Shortfall::TooOld { .. }), true) => "TOO OLD",
+            (Some(Shortfall::Refused { .. }), true) => "REFUSED",
             (Some(_), true) if !r.probe.found => "MISSING",
             (Some(_), true) => "UNUSABLE",
         };
@@ -128,7 +129,7 @@ fn print_table(rows: &[Row]) {
     if !hints.is_empty() {
         crate::outln!();
         for r in hints {
-            let why = r.shortfall.as_deref().unwrap_or("");
+            let why = r.shortfall.as_ref().map_or(String::new(), Shortfall::to_string);
             crate::outln!("{}: {why}\n  install: {}", r.probe.name, r.install_hint);
         }
     }

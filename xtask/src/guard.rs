@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use xshell::cmd;
 
 use crate::context::Context;
-use crate::pipeline::UsageError;
+use crate::error::Error;
 use crate::target::{ClusterSpec, Target};
 
 /// What the pipeline remembers about a target between runs (target/xtask/targets/<name>.json).
@@ -68,7 +68,7 @@ pub fn check(ctx: &Context) -> Result<()> {
             Decision::Pass(s) if dry => crate::outln!("guard: {s}"),
             Decision::Refuse(s) if dry => crate::outln!("guard: would refuse: {s}"),
             Decision::Pass(s) => crate::errln!("guard: {s}"),
-            Decision::Refuse(s) => anyhow::bail!(UsageError(format!("refusing to act on target `{}`: {s}", t.name))),
+            Decision::Refuse(s) => anyhow::bail!(Error::usage(format!("refusing to act on target `{}`: {s}", t.name))),
         }
         Ok(())
     };
@@ -170,7 +170,7 @@ fn context_server(ctx: &Context, context: &str) -> Result<String> {
     let out = cmd!(sh, "kubectl config view --minify --context {context}").quiet().ignore_status().output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        anyhow::bail!(UsageError(format!(
+        anyhow::bail!(Error::usage(format!(
             "cannot read kube context `{context}`: {} — check `kubectl config get-contexts` and the target's \
              `cluster.context`",
             stderr.trim()

@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use crate::context::Context;
-use crate::pipeline::UsageError;
+use crate::error::Error;
 
 pub struct Init;
 
@@ -40,7 +40,7 @@ struct FoundChart {
 impl Init {
     pub fn run(self, ctx: &Context) -> Result<()> {
         if ctx.config_path.exists() {
-            return Err(UsageError(format!(
+            return Err(Error::usage(format!(
                 "{} already exists; init never overwrites a config. Delete it first, or write a new one elsewhere \
                  with `cargo xtask --config NEW.yaml init`",
                 ctx.config_shown.display()

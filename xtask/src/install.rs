@@ -17,8 +17,8 @@ use xshell::cmd;
 
 use crate::config::ByteSize;
 use crate::context::Context;
+use crate::error::Error;
 use crate::pipeline::exec::{self, Exec};
-use crate::pipeline::Interrupted;
 use crate::report::CommandRecord;
 use crate::text::hex;
 use crate::yaml;
@@ -96,10 +96,10 @@ impl Lock {
     fn check(&self, text: &str) -> Result<()> {
         let at = |key: &str, v: &str| {
             let (l, c) = crate::config_check::locate(text, key, v, false);
-            format!("xtask/tools.lock.yaml:{l}:{c}")
+            crate::error::Position::new(Path::new("xtask/tools.lock.yaml"), l, c)
         };
         let refuse = |key: &str, v: &str, why: String| -> anyhow::Error {
-            crate::config::ConfigError(format!("{}: {key} `{}` {why}", at(key, v), v.escape_default())).into()
+            Error::config_at(at(key, v), format!("{key} `{}` {why}", v.escape_default())).into()
         };
         for (name, t) in &self.tools {
             crate::names::plain(name).map_err(|w| refuse(name, name, format!("is not a plain tool name: {w}")))?;
@@ -162,7 +162,7 @@ impl Install {
         for name in &names {
             if !lock.tools.contains_key(name) {
                 let known: Vec<&str> = lock.tools.keys().map(String::as_str).collect();
-                return Err(crate::pipeline::UsageError(format!(
+                return Err(Error::usage(format!(
                     "no pinned version of `{name}` in xtask/tools.lock.yaml; pinned tools: {}",
                     known.join(", ")
                 ))
@@ -198,7 +198,7 @@ impl Install {
                 .collect()
         });
         if exec::interrupted() {
-            return Err(Interrupted.into());
+            return Err(Error::Interrupted.into());
         }
         let mut failed = vec![];
         for (name, r) in results {
@@ -247,7 +247,7 @@ impl InstallIo<'_> {
 pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool, io: &InstallIo) -> Result<String> {
     let progress = io.progress;
     if exec::interrupted() {
-        return Err(Interrupted.into());
+        return Err(Error::Interrupted.into());
     }
     let tool = &lock.tools[name];
     let platform = host_platform();
@@ -319,7 +319,7 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool, io: &Ins
     })
     .context("running curl (is it installed?)")?;
     if out.interrupted {
-        return Err(Interrupted.into());
+        return Err(Error::Interrupted.into());
     }
     if !out.success() {
         bail!("{}", download_failure(url, &out));

@@ -14,7 +14,6 @@ mod plan;
 pub mod progress;
 pub mod retention;
 pub(crate) use crate::secrets;
-mod error;
 mod run;
 mod run_lock;
 mod run_step;
@@ -23,7 +22,6 @@ mod step;
 mod step_cx;
 mod step_cx_state;
 
-pub use self::error::{stopped, Interrupted, StepsFailed, UsageError};
 pub use self::run::Run;
 pub use self::step::{within_step, Done, Step};
 pub use self::step_cx::StepCx;

@@ -9,7 +9,6 @@ use anyhow::Result;
 
 use super::cache::{self, State};
 use super::consumers::Consumers;
-use super::error::{Interrupted, StepsFailed};
 use super::event::{Event, Tally};
 use super::exec::{self, Exec};
 use super::output;
@@ -19,6 +18,7 @@ use super::scheduler::{check_graph, run_graph, Policy};
 use super::step::Step;
 use super::step_cx::Shared;
 use crate::context::Context;
+use crate::error::Error;
 use crate::report::{self, RunReport, StepStatus};
 use crate::secrets;
 
@@ -62,8 +62,8 @@ impl<'c> Run<'c> {
         self
     }
 
-    /// Runs the graph and writes the report. Returns the values steps handed on (`app.url`); Err([`StepsFailed`])
-    /// or Err([`Interrupted`]) after reporting them.
+    /// Runs the graph and writes the report. Returns the values steps handed on (`app.url`);
+    /// Err([`Error::StepsFailed`]) or Err([`Error::Interrupted`]) after reporting them.
     pub fn execute(self) -> Result<BTreeMap<String, String>> {
         let ctx = self.ctx;
         let dry = ctx.global.dry_run;
@@ -159,10 +159,10 @@ impl<'c> Run<'c> {
             shared.out.emit(Event::Message(&line));
         }
         if interrupted {
-            return Err(Interrupted.into());
+            return Err(Error::Interrupted.into());
         }
         if !failed.is_empty() {
-            return Err(StepsFailed(failed).into());
+            return Err(Error::StepsFailed { steps: failed }.into());
         }
         Ok(shared.values.into_inner().unwrap_or_else(|p| p.into_inner()))
     }

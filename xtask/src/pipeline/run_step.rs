@@ -6,12 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::cache::StepState;
-use super::error::{Interrupted, Stopped};
 use super::event::{Event, Failure};
 use super::exec;
 use super::step::{default_timeout, Done, Step, STEP_DEADLINE};
 use super::step_cx::{Shared, StepCx};
 use crate::context::Context;
+use crate::error::Error;
 use crate::report::{StepRecord, StepStatus};
 use crate::secrets;
 
@@ -116,7 +116,7 @@ pub(super) fn run_step(
     let result = (s.action)(&mut cx);
     STEP_DEADLINE.with(|d| d.set(None));
     let took = started.elapsed();
-    let stopped = result.as_ref().err().is_some_and(|e| e.downcast_ref::<Stopped>().is_some());
+    let stopped = result.as_ref().err().is_some_and(|e| Error::is(e, |k| matches!(k, Error::Stopped)));
     let (status, message) = match &result {
         Err(_) if stopped => (
             StepStatus::Skipped,
@@ -128,7 +128,7 @@ pub(super) fn run_step(
         Ok(Done::Passed) => (StepStatus::Passed, None),
         Ok(Done::Cached) => (StepStatus::Cached, None),
         Ok(Done::Skipped(why)) => (StepStatus::Skipped, Some(why.clone())),
-        Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
+        Err(e) if Error::is_interrupted(e) => {
             (StepStatus::Failed, Some("interrupted (Ctrl-C or SIGTERM); the tool was stopped".to_string()))
         }
         Err(e) => (StepStatus::Failed, Some(secrets::redact_global(&format!("{e:#}")))),

@@ -12,10 +12,10 @@ use xshell::Shell;
 
 use super::cache::{Fingerprint, State};
 use super::consumers::Consumers;
-use super::error::{Interrupted, Stopped, TimedOut};
 use super::event::{CacheDecision, Event};
 use super::exec::{self, Exec, Output};
 use crate::context::Context;
+use crate::error::Error;
 use crate::report::CommandRecord;
 use crate::secrets;
 use crate::text::fmt_duration;
@@ -163,10 +163,10 @@ impl<'r> StepCx<'r> {
         self.shared.out.emit(Event::CommandFinished { step: &self.id, record: &record });
         self.commands.push(record);
         if out.interrupted {
-            return Err(Interrupted.into());
+            return Err(Error::Interrupted.into());
         }
         if out.cancelled {
-            return Err(Stopped.into());
+            return Err(Error::Stopped.into());
         }
         if out.timed_out {
             let (what, limit) = if step_limited {
@@ -174,12 +174,14 @@ impl<'r> StepCx<'r> {
             } else {
                 (format!("`{shown}` in step `{}`", self.id), out.duration)
             };
-            return Err(TimedOut(format!(
-                "{what} timed out after {} while running `{shown}`; the tool was stopped. Raise `timeouts.{}` in \
+            return Err(Error::TimedOut {
+                message: format!(
+                    "{what} timed out after {} while running `{shown}`; the tool was stopped. Raise `timeouts.{}` in \
                  xtask.yaml if it needs longer",
-                fmt_duration(limit),
-                self.kind
-            ))
+                    fmt_duration(limit),
+                    self.kind
+                ),
+            }
             .into());
         }
         Ok(out)
