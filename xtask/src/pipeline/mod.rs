@@ -7,6 +7,7 @@ mod consumers;
 pub mod dockerignore;
 mod event;
 pub mod exec;
+mod file_hashes;
 pub mod interrupt;
 mod json;
 pub mod output;

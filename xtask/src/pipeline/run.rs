@@ -7,10 +7,11 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
 
-use super::cache::{self, State};
+use super::cache::State;
 use super::consumers::Consumers;
 use super::event::{Event, Tally};
 use super::exec::{self, Exec};
+use super::file_hashes;
 use super::output;
 use super::retention;
 use super::run_lock::RunLock;
@@ -87,7 +88,7 @@ impl<'c> Run<'c> {
             output::watch_closed_output();
         }
         let state_path = ctx.state_dir().join("state.json");
-        cache::load_file_hashes(&ctx.state_dir().join("file-hashes.json"));
+        file_hashes::load_file_hashes(&ctx.state_dir().join("file-hashes.json"));
         let shared = Shared {
             state: Mutex::new(State::load(&state_path)),
             state_path,
@@ -113,7 +114,7 @@ impl<'c> Run<'c> {
         }
         // Each secret file went with its step; the (empty) folder goes now.
         let _ = std::fs::remove_dir(run_dir.join("secrets"));
-        if let Err(e) = cache::save_file_hashes() {
+        if let Err(e) = file_hashes::save_file_hashes() {
             shared.out.emit(Event::Message(&format!("warning: could not save the file-hash cache: {e:#}")));
         }
         let failed: Vec<String> =
