@@ -58,6 +58,7 @@ pub enum Event<'a> {
     },
     /// A command a step would run (dry run); `background` for one that keeps running while the step works.
     CommandPlanned {
+        step: &'a str,
         command: &'a str,
         background: bool,
     },
@@ -67,6 +68,12 @@ pub enum Event<'a> {
     },
     /// A command a step ran, and how it ended.
     CommandFinished {
+        step: &'a str,
+        record: &'a CommandRecord,
+    },
+    /// A command for the report only, not the `--json` stream: one run outside the engine's runner (in threads of
+    /// the step, a version probe), one that could not start, or one left running in the background.
+    CommandRecorded {
         step: &'a str,
         record: &'a CommandRecord,
     },

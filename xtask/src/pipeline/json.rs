@@ -32,6 +32,7 @@ pub fn write(event: &Event<'_>) {
             json!({ "run_id": run_id, "status": status, "exit_code": exit_code, "report": report }),
         ),
         Event::CommandPlanned { .. }
+        | Event::CommandRecorded { .. }
         | Event::PlanLine { .. }
         | Event::Status { .. }
         | Event::FailFast { .. }

@@ -13,6 +13,7 @@ mod json;
 pub mod output;
 mod plan;
 pub mod progress;
+mod recorder;
 pub mod retention;
 pub(crate) use crate::secrets;
 mod run;

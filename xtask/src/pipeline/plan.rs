@@ -19,7 +19,7 @@ pub fn print(event: &Event<'_>) -> bool {
                 crate::outln!("    {m}");
             }
         }
-        Event::CommandFinished { .. } | Event::RunFinished { .. } => {}
+        Event::CommandFinished { .. } | Event::CommandRecorded { .. } | Event::RunFinished { .. } => {}
         Event::Note { .. } | Event::Status { .. } | Event::FailFast { .. } | Event::Message(_) => return false,
     }
     true

@@ -74,6 +74,7 @@ impl Progress {
             | Event::CommandPlanned { .. }
             | Event::PlanLine { .. }
             | Event::CommandFinished { .. }
+            | Event::CommandRecorded { .. }
             | Event::CacheDecided { .. } => {}
         }
     }

@@ -102,8 +102,6 @@ pub(super) fn run_step(
         timeout,
         log: log.clone(),
         run_dir: run_dir.to_path_buf(),
-        commands: vec![],
-        notes: vec![],
         cache: None,
         pending: None,
         invalidated: false,
@@ -171,6 +169,7 @@ pub(super) fn run_step(
         failure: (status == StepStatus::Failed)
             .then_some(Failure { log_tail: log_tail.as_deref(), log: log_rel.as_deref() }),
     });
+    let gathered = shared.out.report.take(&s.id);
     let record = StepRecord {
         id: s.id.clone(),
         kind: s.kind,
@@ -180,8 +179,8 @@ pub(super) fn run_step(
         start_ms: Some(started.saturating_duration_since(shared.started).as_millis() as u64),
         duration_ms: took.as_millis() as u64,
         cache,
-        commands: cx.commands,
-        notes: cx.notes,
+        commands: gathered.commands,
+        notes: gathered.notes,
         message,
         log: log_rel,
         log_tail,

@@ -46,8 +46,6 @@ pub struct StepCx<'r> {
     pub(super) timeout: Duration,
     pub(super) log: Option<PathBuf>,
     pub run_dir: PathBuf,
-    pub(super) commands: Vec<CommandRecord>,
-    pub(super) notes: Vec<String>,
     pub(super) cache: Option<CacheDecision>,
     pub(super) pending: Option<(Fingerprint, BTreeMap<String, String>)>,
     /// This step forgot cache entries, so the state must be saved.
@@ -107,8 +105,7 @@ impl<'r> StepCx<'r> {
     pub fn exec_unchecked(&mut self, e: Exec) -> Result<Output> {
         let shown = e.display();
         if self.dry {
-            self.shared.out.emit(Event::CommandPlanned { command: &shown, background: false });
-            self.commands.push(CommandRecord { command: shown, exit_code: None, duration_ms: 0, timed_out: false });
+            self.shared.out.emit(Event::CommandPlanned { step: &self.id, command: &shown, background: false });
             return Ok(Output::default());
         }
         let step_limited = self.deadline.saturating_duration_since(Instant::now()) <= e.timeout;
@@ -127,12 +124,9 @@ impl<'r> StepCx<'r> {
             Ok(out) => out,
             Err(err) => {
                 // Recorded too: the report and the log must show what the step tried, not only that it failed.
-                self.commands.push(CommandRecord {
-                    command: shown.clone(),
-                    exit_code: None,
-                    duration_ms: 0,
-                    timed_out: false,
-                });
+                let record =
+                    CommandRecord { command: shown.clone(), exit_code: None, duration_ms: 0, timed_out: false };
+                self.shared.out.emit(Event::CommandRecorded { step: &self.id, record: &record });
                 if let Some(l) = &self.log {
                     let line = secrets::redact_global(&format!("$ {shown}\n# could not start: {err}\n"));
                     let _ = std::fs::OpenOptions::new()
@@ -161,7 +155,6 @@ impl<'r> StepCx<'r> {
             timed_out: out.timed_out,
         };
         self.shared.out.emit(Event::CommandFinished { step: &self.id, record: &record });
-        self.commands.push(record);
         if out.interrupted {
             return Err(Error::Interrupted.into());
         }
@@ -198,16 +191,12 @@ impl<'r> StepCx<'r> {
     pub fn background(&mut self, mut e: Exec) -> Result<Option<exec::Background>> {
         let shown = e.display();
         if self.dry {
-            self.shared.out.emit(Event::CommandPlanned { command: &shown, background: true });
+            self.shared.out.emit(Event::CommandPlanned { step: &self.id, command: &shown, background: true });
             return Ok(None);
         }
         e.log = self.log.clone();
-        self.commands.push(CommandRecord {
-            command: format!("{shown} &"),
-            exit_code: None,
-            duration_ms: 0,
-            timed_out: false,
-        });
+        let record = CommandRecord { command: format!("{shown} &"), exit_code: None, duration_ms: 0, timed_out: false };
+        self.shared.out.emit(Event::CommandRecorded { step: &self.id, record: &record });
         let bg = exec::spawn(e).map_err(|err| anyhow!("could not start `{shown}`: {err}"))?;
         Ok(Some(bg))
     }

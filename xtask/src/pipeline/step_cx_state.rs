@@ -28,7 +28,9 @@ impl<'r> StepCx<'r> {
 
     /// Records commands run outside [`StepCx::run`] (in threads of the step), so the report lists them.
     pub fn record_commands(&mut self, records: impl IntoIterator<Item = CommandRecord>) {
-        self.commands.extend(records);
+        for record in records {
+            self.shared.out.emit(Event::CommandRecorded { step: &self.id, record: &record });
+        }
     }
 
     /// Records a command that ran outside [`StepCx::run`] (a version probe): its line, output and ending go to the
@@ -51,12 +53,13 @@ impl<'r> StepCx<'r> {
                 .open(l)
                 .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
         }
-        self.commands.push(CommandRecord {
+        let record = CommandRecord {
             command: shown.to_string(),
             exit_code: out.code,
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
-        });
+        };
+        self.shared.out.emit(Event::CommandRecorded { step: &self.id, record: &record });
     }
 
     /// Time left before this step's timeout.
@@ -68,7 +71,6 @@ impl<'r> StepCx<'r> {
     pub fn note(&mut self, msg: impl Into<String>) {
         let msg = msg.into();
         self.shared.out.emit(Event::Note { step: &self.id, message: &msg });
-        self.notes.push(msg);
     }
 
     /// The cache decision. `present` says whether the step's output still exists (`None`) or why not; it is not
