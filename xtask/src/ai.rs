@@ -11,6 +11,7 @@ use xshell::cmd;
 
 use crate::config::{AiTool, Config};
 use crate::context::Context;
+use crate::pipeline::console::{self, Shown};
 use crate::pipeline::exec::{Exec, Output};
 use crate::pipeline::{secrets, Done, Run, Step, StepCx};
 use crate::tools;
@@ -60,7 +61,7 @@ impl Ask {
         }));
         let values = run.execute()?;
         if let Some(a) = values.get("ai.answer") {
-            crate::outln!("{a}");
+            console::show(Shown::Result(a));
         }
         Ok(())
     }

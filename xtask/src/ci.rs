@@ -10,6 +10,7 @@ use crate::build::Build;
 use crate::context::Context;
 use crate::error::Error;
 use crate::kinds::{Gate, Stage};
+use crate::pipeline::console::{self, Shown};
 use crate::pipeline::{Done, Run, Step};
 use crate::teardown::{ClusterAction, Teardown};
 use crate::up::Up;
@@ -43,7 +44,11 @@ impl Ci {
         let mut failed = vec![];
         for stage in stages {
             if !failed.is_empty() && stage != Stage::Teardown {
-                crate::errln!("ci: stage {} not started: {} failed", stage.name(), failed.join(", "));
+                console::show(Shown::Info(&format!(
+                    "ci: stage {} not started: {} failed",
+                    stage.name(),
+                    failed.join(", ")
+                )));
                 continue;
             }
             let mut run = Run::new(ctx, format!("ci {}", stage.name())).in_dir(dir.join(stage.name()));
@@ -54,7 +59,7 @@ impl Ci {
                 Err(e) => return Err(e),
             }
         }
-        crate::errln!("ci: reports in {}", ctx.rel(&dir).display());
+        console::show(Shown::Info(&format!("ci: reports in {}", ctx.rel(&dir).display())));
         if failed.is_empty() {
             Ok(())
         } else {

@@ -13,6 +13,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::error::Error;
 use crate::pipeline::cache::Fingerprint;
+use crate::pipeline::console::{self, Shown};
 use crate::pipeline::exec;
 
 pub struct Dev {
@@ -39,20 +40,20 @@ impl Dev {
         exec::install_interrupt_handler();
         let mut seen = snapshot(ctx, cfg)?;
         let mut cycle = 1;
-        crate::errln!("dev: cycle {cycle}: first `up`");
+        console::show(Shown::Info(&format!("dev: cycle {cycle}: first `up`")));
         self.up(ctx, cycle)?;
         loop {
             let files: usize = seen.values().map(BTreeMap::len).sum();
-            crate::errln!(
+            console::show(Shown::Info(&format!(
                 "dev: watching {files} files in {} groups; Ctrl-C stops watching and leaves the cluster running",
                 seen.len()
-            );
+            )));
             let now = self.wait_for_change(ctx, cfg, &seen)?;
             // Run ids are made of the start second and the pid, which stays the same across cycles: start the
             // next cycle in a new second so its report does not overwrite the previous one.
             std::thread::sleep(Duration::from_millis(1000 - u64::from(subsec_millis())));
             cycle += 1;
-            crate::errln!("dev: cycle {cycle}: changed {}", describe(&seen, &now));
+            console::show(Shown::Info(&format!("dev: cycle {cycle}: changed {}", describe(&seen, &now))));
             seen = now;
             self.up(ctx, cycle)?;
         }
@@ -67,7 +68,9 @@ impl Dev {
         match up.run(ctx) {
             Ok(()) => Ok(()),
             Err(e) if Error::is_steps_failed(&e) => {
-                crate::errln!("dev: cycle {cycle} failed (see above); fix it and save: the next change starts a cycle");
+                console::show(Shown::Info(&format!(
+                    "dev: cycle {cycle} failed (see above); fix it and save: the next change starts a cycle"
+                )));
                 Ok(())
             }
             Err(e) if Error::is_interrupted(&e) => Err(stopped()),
@@ -103,7 +106,9 @@ fn subsec_millis() -> u32 {
 }
 
 fn stopped() -> anyhow::Error {
-    crate::errln!("dev: stopped; the cluster and the release keep running (`cargo xtask teardown` stops them)");
+    console::show(Shown::Info(
+        "dev: stopped; the cluster and the release keep running (`cargo xtask teardown` stops them)",
+    ));
     Error::Interrupted.into()
 }
 

@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::context::Context;
+use crate::pipeline::console::{self, Shown};
 use crate::tools::{self, Probe, Shortfall, ToolDef};
 
 pub struct Doctor {
@@ -32,7 +33,7 @@ impl Doctor {
             let ok = rows.iter().all(|r| r.ok || !r.required);
             // Versioned like report.json and the --json events: bumped when a field's meaning changes.
             let doc = serde_json::json!({ "schema_version": 1, "ok": ok, "tools": rows });
-            crate::outln!("{}", serde_json::to_string_pretty(&doc)?);
+            console::show(Shown::Result(&serde_json::to_string_pretty(&doc)?));
         } else {
             print_table(&rows);
         }
@@ -123,14 +124,14 @@ fn print_table(rows: &[Row]) {
     let widths: Vec<usize> = (0..6).map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
     for l in &lines {
         let cells: Vec<String> = l.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        crate::outln!("{}", cells.join("  ").trim_end());
+        console::show(Shown::Result(cells.join("  ").trim_end()));
     }
     let hints: Vec<&Row> = rows.iter().filter(|r| !r.ok).collect();
     if !hints.is_empty() {
-        crate::outln!();
+        console::show(Shown::Result(""));
         for r in hints {
             let why = r.shortfall.as_ref().map_or(String::new(), Shortfall::to_string);
-            crate::outln!("{}: {why}\n  install: {}", r.probe.name, r.install_hint);
+            console::show(Shown::Result(&format!("{}: {why}\n  install: {}", r.probe.name, r.install_hint)));
         }
     }
 }

@@ -18,6 +18,7 @@ use xshell::cmd;
 use crate::config::ByteSize;
 use crate::context::Context;
 use crate::error::Error;
+use crate::pipeline::console::{self, Shown};
 use crate::pipeline::exec::{self, Exec};
 use crate::report::CommandRecord;
 use crate::text::hex;
@@ -176,7 +177,7 @@ impl Install {
             let due = last.get(name).is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
             if due {
                 last.insert(name.to_string(), Instant::now());
-                crate::errln!("{line}");
+                console::show(Shown::Info(line));
             }
         };
         let results: Vec<(String, Result<String>)> = std::thread::scope(|scope| {
@@ -203,9 +204,9 @@ impl Install {
         let mut failed = vec![];
         for (name, r) in results {
             match r {
-                Ok(msg) => crate::errln!("{msg}"),
+                Ok(msg) => console::show(Shown::Info(&msg)),
                 Err(e) => {
-                    crate::errln!("{name}: {e:#}");
+                    console::show(Shown::Info(&format!("{name}: {e:#}")));
                     failed.push(name);
                 }
             }
@@ -458,13 +459,13 @@ impl Drop for RemoveOnDrop {
 pub fn list(ctx: &Context) -> Result<()> {
     let lock = load_lock(&ctx.root)?;
     let platform = host_platform();
-    crate::outln!("{:<10}  {:<10}  {:<12}  LOCAL", "TOOL", "PINNED", "PLATFORM");
+    console::show(Shown::Result(&format!("{:<10}  {:<10}  {:<12}  LOCAL", "TOOL", "PINNED", "PLATFORM")));
     for (name, t) in &lock.tools {
         let exe = t.binary.as_deref().unwrap_or(name);
         let stamp = ctx.local_bin().join(format!(".{exe}.version"));
         let local = std::fs::read_to_string(stamp).unwrap_or_else(|_| "-".into());
         let plat = if t.platforms.contains_key(&platform) { platform.as_str() } else { "(none here)" };
-        crate::outln!("{name:<10}  {:<10}  {plat:<12}  {local}", t.version);
+        console::show(Shown::Result(&format!("{name:<10}  {:<10}  {plat:<12}  {local}", t.version)));
     }
     Ok(())
 }

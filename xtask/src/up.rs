@@ -10,6 +10,7 @@ use crate::build::Build;
 use crate::config::{Config, Image};
 use crate::context::Context;
 use crate::pipeline::cache::Fingerprint;
+use crate::pipeline::console::{self, Shown};
 use crate::pipeline::exec::Exec;
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::target::{ClusterSpec, Delivery, Provider};
@@ -27,11 +28,7 @@ impl Up {
         self.add_steps(ctx, &mut run)?;
         let values = run.execute()?;
         if let Some(url) = values.get("app.url") {
-            if crate::events::enabled() {
-                crate::events::emit("result", serde_json::json!({ "name": "app.url", "value": url }));
-            } else {
-                crate::outln!("{url}");
-            }
+            console::show(Shown::Value { name: "app.url", value: url });
         }
         Ok(())
     }

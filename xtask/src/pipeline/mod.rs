@@ -3,6 +3,7 @@
 //! `--dry-run` walks the same graph and prints the commands instead of running them.
 
 pub mod cache;
+pub mod console;
 mod consumers;
 pub mod dockerignore;
 mod event;
