@@ -1,6 +1,7 @@
 //! The consumer of what commands show outside a run's steps (the engine's own events go to `consumers.rs`): a
 //! command's result on stdout, a value a run produced (stdout, or a `result` event under `--json`), the target and
-//! the guard's decisions (part of the plan under `--dry-run`, else on stderr), and lines for the person watching.
+//! the guard's decisions (part of the plan under `--dry-run`, else on stderr), lines for the person watching, and
+//! the `-v` echo of tools' output.
 //! Where each goes is decided here, once; commands say what they show, not how.
 
 /// What a command shows.
@@ -15,6 +16,8 @@ pub enum Shown<'a> {
     Info(&'a str),
     /// A question on stderr, answered on the same line (the guard's confirmation of a protected target).
     Prompt(&'a str),
+    /// A line of a tool's output under `-v`, with its step's prefix and its own line end, on stderr.
+    Echo(&'a str),
 }
 
 pub fn show(shown: Shown<'_>) {
@@ -25,6 +28,6 @@ pub fn show(shown: Shown<'_>) {
         }
         Shown::Value { value, .. } => crate::outln!("{value}"),
         Shown::Guard { line, dry: false } | Shown::Info(line) => crate::errln!("{line}"),
-        Shown::Prompt(question) => super::output::write(true, question),
+        Shown::Prompt(text) | Shown::Echo(text) => super::output::write(true, text),
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::command::{Exec, Output, StopFn};
 use super::process::{terminate, Unregister};
+use crate::pipeline::console::{show, Shown};
 use crate::pipeline::interrupt::{INTERRUPTED, LIVE};
 use crate::secrets;
 
@@ -185,7 +186,7 @@ fn reader(
                 }
                 if let Some(prefix) = &echo {
                     let nl = if shown.ends_with('\n') { "" } else { "\n" };
-                    crate::pipeline::output::write(true, &format!("{prefix} {shown}{nl}"));
+                    show(Shown::Echo(&format!("{prefix} {shown}{nl}")));
                 }
             }
             if let Some(f) = &stop_when {
