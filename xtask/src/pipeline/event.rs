@@ -1,6 +1,7 @@
 //! What the engine tells the world, as typed events (after cargo-nextest's `TestEventKind`): the engine emits them
 //! and prints nothing; the consumers (`consumers.rs`) decide what each shows — the live or plain progress on stderr
-//! (`progress.rs`), the plan on stdout under `--dry-run` (`plan.rs`) and the `--json` event stream (`json.rs`).
+//! (`progress.rs`), the plan on stdout under `--dry-run` (`plan.rs`), the `--json` event stream (`json.rs`) and
+//! each step's commands and notes for the report (`recorder.rs`).
 
 use std::fmt;
 use std::path::Path;
