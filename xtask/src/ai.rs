@@ -285,7 +285,7 @@ fn a2a_answer(stdout: &str) -> Result<Option<String>> {
 /// credentials: it lives in the run folder (under target/, git-ignored) with mode 0600.
 fn kubeconfig_for(cx: &mut StepCx, cfg: &Config) -> Result<String> {
     let context = cfg.kube_context();
-    let out = cx.run(cmd!(cx.sh, "kubectl config view --minify --flatten --context {context}").into())?;
+    let out = cx.run(crate::kube::kubeconfig_cmd(&cx.sh, context))?;
     let path = cx.run_dir.join("kubeconfig");
     if !cx.dry_run() {
         crate::files::write_atomic(&path, out.stdout.as_bytes())?;

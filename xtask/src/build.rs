@@ -269,7 +269,7 @@ fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
     }
     let (df, ctxdir, args) = (&img.dockerfile, &img.context, build_args(img));
     let built = cx
-        .run(cmd!(cx.sh, "docker build -f {df} -t {tag} {args...} {ctxdir}").into())
+        .run(docker::build_cmd(&cx.sh, df, &tag, &args, ctxdir))
         .with_context(|| format!("building {tag} from {}", df.display()))?;
     if cx.dry_run() {
         // The id is not known before the build; later steps show it as `<image id>`.

@@ -53,6 +53,34 @@ fn parse_versions(out: &Output) -> Result<String> {
     }
 }
 
+/// `docker build -f DOCKERFILE -t TAG ARGS... CONTEXT`.
+pub fn build_cmd(sh: &xshell::Shell, dockerfile: &Path, tag: &str, args: &[String], context: &Path) -> Exec {
+    cmd!(sh, "docker build -f {dockerfile} -t {tag} {args...} {context}").into()
+}
+
+/// `docker tag SOURCE TARGET`.
+pub fn tag_cmd(sh: &xshell::Shell, source: &str, target: &str) -> Exec {
+    cmd!(sh, "docker tag {source} {target}").into()
+}
+
+/// What `docker system info --format '{{json .}}'` says about where the daemon runs (docker/cli `docker info` is
+/// `docker system info`; fields of docker/docker `api/types/system/info.go`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SystemInfo {
+    #[serde(default)]
+    pub operating_system: Option<String>,
+    #[serde(default)]
+    pub security_options: Option<Vec<String>>,
+}
+
+/// `docker info --format '{{json .}}'`; an answer that is not JSON (a daemon that does not answer) reads as no
+/// information.
+pub fn system_info(cx: &mut StepCx) -> Result<SystemInfo> {
+    let out = cx.probe(cmd!(cx.sh, "docker info --format {JSON}").into())?;
+    Ok(serde_json::from_str(out.stdout.trim()).unwrap_or_default())
+}
+
 /// The image's id, or None when the daemon does not have it.
 pub fn image_id(cx: &mut StepCx, tag: &str) -> Result<Option<String>> {
     let out = cx.probe(cmd!(cx.sh, "docker image inspect --format {ID} {tag}").into())?;

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
-use xshell::cmd;
 
 use crate::context::Context;
 use crate::pipeline::UsageError;
@@ -167,7 +166,7 @@ fn server(ctx: &Context, t: &Target, configured: Option<&str>, context: &str, dr
 /// `kubectl config view --minify --context C`: the one cluster's `server` (YAML; JSON with `-o json`).
 fn context_server(ctx: &Context, context: &str) -> Result<String> {
     let sh = ctx.shell()?;
-    let out = cmd!(sh, "kubectl config view --minify --context {context}").quiet().ignore_status().output()?;
+    let out = crate::kube::context_view_cmd(&sh, context).quiet().ignore_status().output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         anyhow::bail!(UsageError(format!(

@@ -1,17 +1,125 @@
-//! Helm: the release's values and flags, and the differences between Helm 3 and Helm 4 (`--atomic` became
-//! `--rollback-on-failure`, and a bare `--wait` now means the watcher strategy). The major version is read from
-//! `helm version` once per run.
+//! Helm: every helm command line the xtask runs, each aimed at a [`Release`] (name, namespace, kube context);
+//! the release's values and flags; the JSON helm prints read into small typed structs; and the differences
+//! between Helm 3 and Helm 4 (`--atomic` became `--rollback-on-failure`, and a bare `--wait` now means the watcher
+//! strategy). The major version is read from `helm version` once per run.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use serde::Deserialize;
 use serde_json::Value;
-use xshell::cmd;
+use xshell::{cmd, Shell};
 
 use crate::config::{self, Config};
+use crate::pipeline::exec::Exec;
 use crate::pipeline::{secrets, StepCx};
 use crate::version::Version;
+
+/// The release a helm call acts on, and where: every cluster-side call names its namespace and kube context, so
+/// another current context never changes what the xtask acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub context: &'a str,
+}
+
+impl<'a> Release<'a> {
+    /// The configured release on the configured cluster.
+    pub fn of(cfg: &'a Config) -> Release<'a> {
+        Release { name: &cfg.release.name, namespace: &cfg.release.namespace, context: cfg.kube_context() }
+    }
+}
+
+/// `helm status -o json`, as far as the xtask reads it (Helm `pkg/release/release.go`, `info.status`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StatusAnswer {
+    #[serde(default)]
+    pub info: Option<Info>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Info {
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// One entry of `helm history -o json` (Helm 3 `cmd/helm/history.go` releaseInfo: `revision`, `updated`,
+/// `status`, `chart`, `app_version`, `description`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Revision {
+    #[serde(default)]
+    pub revision: u64,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `helm lint CHART ARGS...`.
+pub fn lint_cmd(sh: &Shell, chart: &Path, args: &[String]) -> Exec {
+    cmd!(sh, "helm lint {chart} {args...}").into()
+}
+
+/// `helm template NAME CHART -n NS ARGS...`.
+pub fn template_cmd(sh: &Shell, name: &str, chart: &Path, namespace: &str, args: &[String]) -> Exec {
+    cmd!(sh, "helm template {name} {chart} -n {namespace} {args...}").into()
+}
+
+/// `helm ARGS...` for a command line built and shown elsewhere (the plain manifests' header names the same
+/// `helm template` arguments, so users can run it by hand).
+pub fn with_args_cmd(sh: &Shell, args: &[String]) -> Exec {
+    cmd!(sh, "helm {args...}").into()
+}
+
+/// `helm upgrade NAME CHART -n NS --kube-context C FLAGS... ARGS...`. Helm enforces --timeout itself; the
+/// caller's `backstop` is ours, kills helm only when Helm's own limit failed.
+pub fn upgrade_cmd(
+    sh: &Shell,
+    r: Release,
+    chart: &Path,
+    flags: &[String],
+    args: &[String],
+    backstop: Duration,
+) -> Exec {
+    let Release { name, namespace, context } = r;
+    Exec::from(cmd!(sh, "helm upgrade {name} {chart} -n {namespace} --kube-context {context} {flags...} {args...}"))
+        .timeout(backstop)
+}
+
+/// `helm test NAME -n NS --kube-context C --timeout T`.
+pub fn test_cmd(sh: &Shell, r: Release, timeout: &str) -> Exec {
+    let Release { name, namespace, context } = r;
+    cmd!(sh, "helm test {name} -n {namespace} --kube-context {context} --timeout {timeout}").into()
+}
+
+/// `helm rollback NAME REVISION -n NS --kube-context C WAIT --timeout T`; Helm 4's `--wait` takes a strategy.
+pub fn rollback_cmd(sh: &Shell, r: Release, revision: &str, major: u64, timeout: &str) -> Exec {
+    let Release { name, namespace, context } = r;
+    let wait = if major >= 4 { "--wait=watcher" } else { "--wait" };
+    cmd!(sh, "helm rollback {name} {revision} -n {namespace} --kube-context {context} {wait} --timeout {timeout}")
+        .into()
+}
+
+/// `helm uninstall NAME -n NS --kube-context C --wait`.
+pub fn uninstall_cmd(sh: &Shell, r: Release) -> Exec {
+    let Release { name, namespace, context } = r;
+    cmd!(sh, "helm uninstall {name} -n {namespace} --kube-context {context} --wait").into()
+}
+
+/// `helm status NAME -n NS --kube-context C -o json`.
+pub fn status_cmd(sh: &Shell, r: Release) -> Exec {
+    let Release { name, namespace, context } = r;
+    cmd!(sh, "helm status {name} -n {namespace} --kube-context {context} -o json").into()
+}
+
+/// `helm history NAME -n NS --kube-context C -o json`.
+pub fn history_cmd(sh: &Shell, r: Release) -> Exec {
+    let Release { name, namespace, context } = r;
+    cmd!(sh, "helm history {name} -n {namespace} --kube-context {context} -o json").into()
+}
 
 /// Helm's major version, from `helm version --short` (`v3.16.2+g13654a5`, `v4.0.0+g...`).
 pub fn major(cx: &mut StepCx) -> Result<u64> {
@@ -187,35 +295,24 @@ impl Drop for SecretValues {
 
 /// `helm status -o json`: the release's status (`deployed`, `failed`, `pending-upgrade`, ...), None when there is
 /// no such release (`Error: release: not found`).
-pub fn status(cx: &mut StepCx, context: &str, release: &str, ns: &str) -> Result<Option<String>> {
-    let out = cx.probe(cmd!(cx.sh, "helm status {release} -n {ns} --kube-context {context} -o json").into())?;
+pub fn status(cx: &mut StepCx, r: Release) -> Result<Option<String>> {
+    let out = cx.probe(status_cmd(&cx.sh, r))?;
     if !out.success() {
         // Only Helm's own `release: not found` (pkg/storage/driver/driver.go:29): a missing kube context also says
         // "not found" (`Kubernetes cluster unreachable: context was not found for specified context: P`).
         if out.stderr.contains("release: not found") {
             return Ok(None);
         }
-        anyhow::bail!("`helm status {release}` failed: {}", out.tail(3));
+        anyhow::bail!("`helm status {}` failed: {}", r.name, out.tail(3));
     }
-    let v: Value = serde_json::from_str(out.stdout.trim()).context("helm status printed no JSON")?;
-    Ok(v["info"]["status"].as_str().map(str::to_string))
+    let v: StatusAnswer = serde_json::from_str(out.stdout.trim()).context("helm status printed no JSON")?;
+    Ok(v.info.and_then(|i| i.status))
 }
 
-/// `helm history -o json`: (revision, status, description), oldest first.
-pub fn history(cx: &mut StepCx, context: &str, release: &str, ns: &str) -> Result<Vec<(u64, String, String)>> {
-    let out = cx.run(cmd!(cx.sh, "helm history {release} -n {ns} --kube-context {context} -o json").into())?;
-    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
-    Ok(v.as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            (
-                r["revision"].as_u64().unwrap_or(0),
-                r["status"].as_str().unwrap_or("").to_string(),
-                r["description"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect())
+/// `helm history -o json`: the release's revisions, oldest first; no answer reads as no revisions.
+pub fn history(cx: &mut StepCx, r: Release) -> Result<Vec<Revision>> {
+    let out = cx.run(history_cmd(&cx.sh, r))?;
+    Ok(serde_json::from_str(out.stdout.trim()).unwrap_or_default())
 }
 
 /// The reason in a failed `helm upgrade`'s error: the line after `Error: UPGRADE FAILED:` / `INSTALLATION FAILED:`.

@@ -113,7 +113,7 @@ fn local_registry(cx: &mut StepCx, name: &str, port: u16) -> Result<()> {
         ),
     )?;
     let context = format!("kind-{name}");
-    cx.run(cmd!(cx.sh, "kubectl --context {context} apply -f {configmap}").into())?;
+    cx.run(crate::kube::apply_cmd(&cx.sh, &context, &configmap))?;
     Ok(())
 }
 

@@ -1,13 +1,39 @@
-//! Kubernetes through kubectl: pod health read from `kubectl get pods -o json`, so that a failure names the
-//! culprit (CrashLoopBackOff with its exit code, ImagePullBackOff with the image, Unschedulable with the
-//! scheduler's reason, OOMKilled) instead of "timed out".
+//! Kubernetes through kubectl: every kubectl command line the xtask runs, each aimed at a [`Target`] (kube
+//! context and namespace), and the JSON kubectl prints read into small typed structs. Pod health is read from
+//! `kubectl get pods -o json`, so that a failure names the culprit (CrashLoopBackOff with its exit code,
+//! ImagePullBackOff with the image, Unschedulable with the scheduler's reason, OOMKilled) instead of "timed out".
+
+use std::collections::BTreeMap;
+use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
+use serde::{Deserialize, Deserializer};
 use serde_json::Value;
-use xshell::cmd;
+use xshell::{cmd, Shell};
 
+use crate::config::Config;
 use crate::pipeline::exec::Exec;
 use crate::pipeline::StepCx;
+
+/// Where a kubectl call acts: every call names its kube context and namespace, so another current context never
+/// changes what the xtask acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target<'a> {
+    pub context: &'a str,
+    pub namespace: &'a str,
+}
+
+impl<'a> Target<'a> {
+    /// The release's namespace on the configured cluster.
+    pub fn release(cfg: &'a Config) -> Target<'a> {
+        Target { context: cfg.kube_context(), namespace: &cfg.release.namespace }
+    }
+
+    /// Another namespace on the same cluster.
+    pub fn in_namespace(self, namespace: &'a str) -> Target<'a> {
+        Target { namespace, ..self }
+    }
+}
 
 /// Why a pod is not healthy, in words a user can act on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,14 +78,337 @@ pub fn explain(context: &str, stderr: &str) -> String {
     format!("{cause}: {last}")
 }
 
-/// `kubectl get WHAT -n NS -o json`, failing with [`explain`]'s words when kubectl fails.
-pub fn get(cx: &mut StepCx, context: &str, namespace: &str, what: &str) -> Result<Value> {
-    let out = cx.exec_unchecked(cmd!(cx.sh, "kubectl --context {context} get {what} -n {namespace} -o json").into())?;
-    if cx.dry_run() {
-        return Ok(Value::Null);
+/// `null` where kubectl prints one (`lastTimestamp`, an empty list) reads as the field's default, as a missing
+/// field does.
+fn nullable<'de, D: Deserializer<'de>, T: Default + Deserialize<'de>>(d: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
+}
+
+/// `metadata` as far as the xtask reads it.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Meta {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub creation_timestamp: Option<String>,
+}
+
+impl Meta {
+    /// The object's name, `?` when kubectl printed none.
+    pub fn name(&self) -> &str {
+        self.name.as_deref().unwrap_or("?")
     }
+}
+
+/// A `kubectl get ... -o json` list.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(bound = "T: Deserialize<'de>")]
+pub struct List<T> {
+    #[serde(default, deserialize_with = "nullable")]
+    pub items: Vec<T>,
+}
+
+impl<T> Default for List<T> {
+    fn default() -> Self {
+        List { items: vec![] }
+    }
+}
+
+/// A Pod (`kubectl get pods -o json`): its phase, conditions and container states.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Pod {
+    #[serde(default, deserialize_with = "nullable")]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "nullable")]
+    pub status: PodStatus,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    pub phase: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub conditions: Vec<PodCondition>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub init_container_statuses: Vec<ContainerStatus>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub container_statuses: Vec<ContainerStatus>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct PodCondition {
+    #[serde(rename = "type", default, deserialize_with = "nullable")]
+    pub kind: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub status: String,
+    #[serde(default, deserialize_with = "nullable")]
+    pub reason: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub image: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub restart_count: u64,
+    #[serde(default, deserialize_with = "nullable")]
+    pub ready: Option<bool>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub state: ContainerState,
+    #[serde(default, deserialize_with = "nullable")]
+    pub last_state: ContainerState,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ContainerState {
+    #[serde(default, deserialize_with = "nullable")]
+    pub waiting: Option<Waiting>,
+    #[serde(default)]
+    pub running: Option<Value>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub terminated: Option<Terminated>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Waiting {
+    #[serde(default, deserialize_with = "nullable")]
+    pub reason: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Terminated {
+    #[serde(default, deserialize_with = "nullable")]
+    pub exit_code: Option<i64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub reason: Option<String>,
+}
+
+/// A Deployment or StatefulSet (`kubectl get deployments,statefulsets -o json`): how many replicas it wants and
+/// how many are ready and updated.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Workload {
+    #[serde(default, deserialize_with = "nullable")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "nullable")]
+    pub spec: WorkloadSpec,
+    #[serde(default, deserialize_with = "nullable")]
+    pub status: WorkloadStatus,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadSpec {
+    #[serde(default, deserialize_with = "nullable")]
+    pub replicas: Option<u64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub selector: LabelSelector,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WorkloadStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    pub ready_replicas: Option<u64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub updated_replicas: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LabelSelector {
+    #[serde(default, deserialize_with = "nullable")]
+    pub match_labels: BTreeMap<String, String>,
+}
+
+/// A label map (`{"app": "x", "component": "y"}`) as kubectl's `-l` takes it: `app=x,component=y`.
+pub fn label_selector(labels: &BTreeMap<String, String>) -> String {
+    labels.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(",")
+}
+
+/// A Service (`kubectl get service NAME -o json`): the labels of the pods behind it.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Service {
+    #[serde(default, deserialize_with = "nullable")]
+    pub spec: ServiceSpec,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ServiceSpec {
+    #[serde(default, deserialize_with = "nullable")]
+    pub selector: BTreeMap<String, String>,
+}
+
+/// A HorizontalPodAutoscaler (autoscaling/v2, `kubectl get hpa -o json`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Hpa {
+    #[serde(default, deserialize_with = "nullable")]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "nullable")]
+    pub spec: HpaSpec,
+    #[serde(default, deserialize_with = "nullable")]
+    pub status: HpaStatus,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HpaSpec {
+    #[serde(default, deserialize_with = "nullable")]
+    pub min_replicas: Option<u64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub max_replicas: Option<u64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub scale_target_ref: ScaleTarget,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ScaleTarget {
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HpaStatus {
+    #[serde(default, deserialize_with = "nullable")]
+    pub current_metrics: Vec<HpaMetric>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub current_replicas: Option<u64>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub desired_replicas: Option<u64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HpaMetric {
+    #[serde(default, deserialize_with = "nullable")]
+    pub resource: Option<ResourceMetric>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ResourceMetric {
+    #[serde(default, deserialize_with = "nullable")]
+    pub current: MetricValue,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MetricValue {
+    #[serde(default, deserialize_with = "nullable")]
+    pub average_utilization: Option<u64>,
+}
+
+/// `kubectl get hpa -o json`: a List, or a single object when the API answers for one resource.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct HpaAnswer {
+    #[serde(default, deserialize_with = "nullable")]
+    kind: Option<String>,
+    #[serde(default)]
+    items: Option<Vec<Hpa>>,
+    #[serde(flatten)]
+    single: Hpa,
+}
+
+impl HpaAnswer {
+    pub fn into_items(self) -> Vec<Hpa> {
+        match (self.items, self.kind) {
+            (Some(items), _) => items,
+            (None, Some(_)) => vec![self.single],
+            (None, None) => vec![],
+        }
+    }
+}
+
+/// An Ingress (`kubectl get ingress -o json`): its name and the host of its first rule.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Ingress {
+    #[serde(default, deserialize_with = "nullable")]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "nullable")]
+    pub spec: IngressSpec,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IngressSpec {
+    #[serde(default, deserialize_with = "nullable")]
+    pub rules: Vec<IngressRule>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IngressRule {
+    #[serde(default, deserialize_with = "nullable")]
+    pub host: Option<String>,
+}
+
+/// An Event (`kubectl get events -o json`). Newer events carry only `eventTime` (`lastTimestamp` is null), older
+/// ones the reverse.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Event {
+    #[serde(default, deserialize_with = "nullable")]
+    pub metadata: Meta,
+    #[serde(default, deserialize_with = "nullable")]
+    pub last_timestamp: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub event_time: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub first_timestamp: Option<String>,
+    #[serde(rename = "type", default, deserialize_with = "nullable")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub reason: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub involved_object: ObjectRef,
+    #[serde(default, deserialize_with = "nullable")]
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ObjectRef {
+    #[serde(default, deserialize_with = "nullable")]
+    pub kind: Option<String>,
+    #[serde(default, deserialize_with = "nullable")]
+    pub name: Option<String>,
+}
+
+/// The namespace's pods, typed, with the JSON kubectl printed (kept whole for the diagnostics folder).
+#[derive(Debug, Clone, Default)]
+pub struct Pods {
+    pub json: Value,
+    pub items: Vec<Pod>,
+}
+
+/// Reads kubectl's JSON answer into `T`; an answer that is not JSON (an empty stdout, a dry run) reads as
+/// `T::default()`, the way an empty list reads.
+pub fn parse_or_default<T: Default + for<'de> Deserialize<'de>>(stdout: &str) -> T {
+    serde_json::from_str(stdout.trim()).unwrap_or_default()
+}
+
+/// `kubectl get WHAT -n NS -o json`.
+pub fn get_cmd(sh: &Shell, t: Target, what: &str) -> Exec {
+    let Target { context, namespace } = t;
+    cmd!(sh, "kubectl --context {context} get {what} -n {namespace} -o json").into()
+}
+
+/// `kubectl get WHAT -n NS -o json`, read into `T`, failing with [`explain`]'s words when kubectl fails.
+pub fn get<T: Default + for<'de> Deserialize<'de>>(cx: &mut StepCx, t: Target, what: &str) -> Result<T> {
+    let out = cx.exec_unchecked(get_cmd(&cx.sh, t, what))?;
+    if cx.dry_run() {
+        return Ok(T::default());
+    }
+    let namespace = t.namespace;
     if !out.success() {
-        bail!("cannot read {what} in namespace `{namespace}`: {}", explain(context, &out.stderr));
+        bail!("cannot read {what} in namespace `{namespace}`: {}", explain(t.context, &out.stderr));
     }
     serde_json::from_str(out.stdout.trim())
         .with_context(|| format!("`kubectl get {what} -n {namespace} -o json` printed no JSON: {}", out.tail(2)))
@@ -67,51 +416,195 @@ pub fn get(cx: &mut StepCx, context: &str, namespace: &str, what: &str) -> Resul
 
 /// The namespace's pods. A failed call (no such context, an API server that does not answer, RBAC) is an error
 /// carrying kubectl's own words, never an empty list that reads as "no problems".
-pub fn get_pods(cx: &mut StepCx, context: &str, namespace: &str) -> Result<Value> {
+pub fn get_pods(cx: &mut StepCx, t: Target) -> Result<Pods> {
+    let Target { context, namespace } = t;
     let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} get pods -n {namespace} -o json")).quiet_stdout();
     let out = cx.probe(e)?;
     if cx.dry_run() {
-        return Ok(Value::Null);
+        return Ok(Pods::default());
     }
     if !out.success() {
         bail!("cannot read the pods in namespace `{namespace}`: {}", explain(context, &out.stderr));
     }
-    serde_json::from_str(out.stdout.trim())
-        .with_context(|| format!("`kubectl get pods -n {namespace} -o json` printed no JSON: {}", out.tail(2)))
+    let json: Value = serde_json::from_str(out.stdout.trim())
+        .with_context(|| format!("`kubectl get pods -n {namespace} -o json` printed no JSON: {}", out.tail(2)))?;
+    let list: List<Pod> = serde_json::from_value(json.clone())
+        .with_context(|| format!("`kubectl get pods -n {namespace} -o json` printed no pod list: {}", out.tail(2)))?;
+    Ok(Pods { json, items: list.items })
+}
+
+/// The pods matching a label selector (`kubectl get pods -n NS -l SEL -o json`); no answer reads as no pods.
+pub fn pods_by_selector(cx: &mut StepCx, t: Target, selector: &str) -> Result<Vec<Pod>> {
+    let Target { context, namespace } = t;
+    let out =
+        cx.run(cmd!(cx.sh, "kubectl --context {context} get pods -n {namespace} -l {selector} -o json").into())?;
+    Ok(parse_or_default::<List<Pod>>(&out.stdout).items)
+}
+
+/// `kubectl get namespace NS -o name`: whether the target's namespace exists, as kubectl answered.
+pub fn namespace_cmd(sh: &Shell, t: Target) -> Exec {
+    let Target { context, namespace } = t;
+    cmd!(sh, "kubectl --context {context} get namespace {namespace} -o name").into()
+}
+
+/// `kubectl get namespace NS --ignore-not-found -o name`: prints nothing (exit 0) when the namespace is missing.
+pub fn namespace_if_any_cmd(sh: &Shell, t: Target) -> Exec {
+    let Target { context, namespace } = t;
+    cmd!(sh, "kubectl --context {context} get namespace {namespace} --ignore-not-found -o name").into()
+}
+
+/// The namespace exists on the target's cluster: listing in a missing namespace answers an empty list (by design,
+/// kubernetes/kubernetes#75537), which would read as "nothing to wait for".
+pub fn require_namespace(cx: &mut StepCx, t: Target) -> Result<()> {
+    let out = cx.exec_unchecked(namespace_cmd(&cx.sh, t))?;
+    if cx.dry_run() || out.success() {
+        return Ok(());
+    }
+    let Target { context, namespace: ns } = t;
+    if out.stderr.contains("(NotFound)") {
+        bail!(
+            "namespace `{ns}` does not exist on context `{context}`: nothing is deployed there. Run `cargo xtask up` \
+             (or check `release.namespace` in xtask.yaml)"
+        );
+    }
+    bail!("cannot read namespace `{ns}`: {}", explain(context, &out.stderr))
+}
+
+/// A Service, read for its selector; no answer reads as a Service without one.
+pub fn service(cx: &mut StepCx, t: Target, service: &str) -> Result<Service> {
+    let Target { context, namespace } = t;
+    let out = cx.run(cmd!(cx.sh, "kubectl --context {context} get service {service} -n {namespace} -o json").into())?;
+    Ok(parse_or_default(&out.stdout))
+}
+
+/// One HPA (`kubectl get hpa NAME -o json`); no answer reads as an HPA without status.
+pub fn hpa(cx: &mut StepCx, t: Target, name: &str) -> Result<Hpa> {
+    let Target { context, namespace } = t;
+    let out = cx.run(cmd!(cx.sh, "kubectl --context {context} get hpa {name} -n {namespace} -o json").into())?;
+    Ok(parse_or_default(&out.stdout))
+}
+
+/// `kubectl delete pod NAME -n NS --wait=false`.
+pub fn delete_pod_cmd(sh: &Shell, t: Target, pod: &str) -> Exec {
+    let Target { context, namespace } = t;
+    cmd!(sh, "kubectl --context {context} delete pod {pod} -n {namespace} --wait=false").into()
+}
+
+/// `kubectl delete pod NAME -n NS --wait=false --ignore-not-found`.
+pub fn delete_pod_if_any_cmd(sh: &Shell, t: Target, pod: &str) -> Exec {
+    let Target { context, namespace } = t;
+    cmd!(sh, "kubectl --context {context} delete pod {pod} -n {namespace} --wait=false --ignore-not-found").into()
+}
+
+/// `kubectl delete pods -n NS -l SEL --wait=BOOL`: restarts the pods behind a selector.
+pub fn delete_pods_cmd(sh: &Shell, t: Target, selector: &str, wait: bool) -> Exec {
+    let Target { context, namespace } = t;
+    let wait = format!("--wait={wait}");
+    cmd!(sh, "kubectl --context {context} delete pods -n {namespace} -l {selector} {wait}").into()
+}
+
+/// `kubectl delete namespace NS --ignore-not-found --wait=true --timeout=180s`.
+pub fn delete_namespace_cmd(sh: &Shell, t: Target) -> Exec {
+    let Target { context, namespace } = t;
+    cmd!(sh, "kubectl --context {context} delete namespace {namespace} --ignore-not-found --wait=true --timeout=180s")
+        .into()
+}
+
+/// `kubectl port-forward -n NS TARGET :PORT` (kubectl picks the local port and prints `Forwarding from
+/// 127.0.0.1:PORT -> TARGET`).
+pub fn port_forward_cmd(sh: &Shell, t: Target, to: &str, port: u16) -> Exec {
+    let Target { context, namespace } = t;
+    let port = format!(":{port}");
+    cmd!(sh, "kubectl --context {context} port-forward -n {namespace} {to} {port}").into()
+}
+
+/// `kubectl run POD --image=IMAGE --restart=Never --overrides=... --command -- sh -c SCRIPT ARGS...`: a one-off
+/// pod running a fixed script whose values arrive as the shell's positional parameters (never parsed as shell
+/// syntax). kubectl run has no pod-deadline flag (its flags: kubernetes/kubectl pkg/cmd/run/run.go addRunFlags);
+/// the pod's spec.activeDeadlineSeconds is set through --overrides, merged into the generated Pod.
+pub fn run_script_pod_cmd(
+    sh: &Shell,
+    t: Target,
+    pod: &str,
+    image: &str,
+    deadline_secs: u64,
+    script: &str,
+    args: &[String],
+) -> Exec {
+    let Target { context, namespace } = t;
+    let image = format!("--image={image}");
+    let overrides = format!(r#"--overrides={{"apiVersion":"v1","spec":{{"activeDeadlineSeconds":{deadline_secs}}}}}"#);
+    cmd!(
+        sh,
+        "kubectl --context {context} run {pod} -n {namespace} {image} --restart=Never {overrides} --command -- sh -c {script} {args...}"
+    )
+    .into()
+}
+
+/// `kubectl get events -n NS -o json`.
+pub fn events_cmd(sh: &Shell, t: Target) -> Exec {
+    let Target { context, namespace } = t;
+    cmd!(sh, "kubectl --context {context} get events -n {namespace} -o json").into()
+}
+
+/// `kubectl describe pod NAME -n NS`.
+pub fn describe_pod_cmd(sh: &Shell, t: Target, pod: &str) -> Exec {
+    let Target { context, namespace } = t;
+    cmd!(sh, "kubectl --context {context} describe pod {pod} -n {namespace}").into()
+}
+
+/// `kubectl logs NAME -n NS --all-containers [--previous] --tail=N`.
+pub fn logs_cmd(sh: &Shell, t: Target, pod: &str, previous: bool, tail: u32) -> Exec {
+    let Target { context, namespace } = t;
+    let previous = previous.then_some("--previous");
+    let tail = format!("--tail={tail}");
+    cmd!(sh, "kubectl --context {context} logs {pod} -n {namespace} --all-containers {previous...} {tail}").into()
+}
+
+/// `kubectl config view --minify --flatten --context C`: a kubeconfig holding only that context, with its
+/// credentials inlined.
+pub fn kubeconfig_cmd(sh: &Shell, context: &str) -> Exec {
+    cmd!(sh, "kubectl config view --minify --flatten --context {context}").into()
+}
+
+/// `kubectl config view --minify --context C`: the one cluster's `server` (YAML; JSON with `-o json`). Run before
+/// any step, so a plain command, not an [`Exec`].
+pub fn context_view_cmd<'a>(sh: &'a Shell, context: &str) -> xshell::Cmd<'a> {
+    cmd!(sh, "kubectl config view --minify --context {context}")
+}
+
+/// `kubectl --context C apply -f FILE`.
+pub fn apply_cmd(sh: &Shell, context: &str, file: &Path) -> Exec {
+    cmd!(sh, "kubectl --context {context} apply -f {file}").into()
 }
 
 /// Problems of every pod in a `kubectl get pods -o json` list, worst first.
-pub fn pod_problems(list: &Value) -> Vec<PodProblem> {
+pub fn pod_problems(pods: &[Pod]) -> Vec<PodProblem> {
     let mut out = vec![];
-    for pod in list["items"].as_array().into_iter().flatten() {
-        let name = pod["metadata"]["name"].as_str().unwrap_or("?").to_string();
-        let phase = pod["status"]["phase"].as_str().unwrap_or("");
+    for pod in pods {
+        let name = pod.metadata.name().to_string();
+        let phase = pod.status.phase.as_str();
         if phase == "Succeeded" {
             continue;
         }
-        for c in pod["status"]["conditions"].as_array().into_iter().flatten() {
-            if c["type"] == "PodScheduled" && c["status"] == "False" {
+        for c in &pod.status.conditions {
+            if c.kind == "PodScheduled" && c.status == "False" {
                 out.push(PodProblem {
                     pod: name.clone(),
-                    reason: c["reason"].as_str().unwrap_or("Unschedulable").to_string(),
-                    detail: c["message"].as_str().unwrap_or("").to_string(),
-                    fatal: c["reason"] == "Unschedulable",
+                    reason: c.reason.clone().unwrap_or_else(|| "Unschedulable".into()),
+                    detail: c.message.clone().unwrap_or_default(),
+                    fatal: c.reason.as_deref() == Some("Unschedulable"),
                 });
             }
         }
-        let statuses = pod["status"]["initContainerStatuses"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .chain(pod["status"]["containerStatuses"].as_array().into_iter().flatten());
-        for cs in statuses {
-            let cname = cs["name"].as_str().unwrap_or("?");
-            let image = cs["image"].as_str().unwrap_or("?");
-            let restarts = cs["restartCount"].as_u64().unwrap_or(0);
-            let last = &cs["lastState"]["terminated"];
-            let waiting = &cs["state"]["waiting"];
-            let reason = waiting["reason"].as_str().unwrap_or("");
-            let msg = waiting["message"].as_str().unwrap_or("");
+        for cs in pod.status.init_container_statuses.iter().chain(&pod.status.container_statuses) {
+            let cname = cs.name.as_deref().unwrap_or("?");
+            let image = cs.image.as_deref().unwrap_or("?");
+            let restarts = cs.restart_count;
+            let last = cs.last_state.terminated.clone().unwrap_or_default();
+            let waiting = cs.state.waiting.clone().unwrap_or_default();
+            let reason = waiting.reason.as_deref().unwrap_or("");
+            let msg = waiting.message.as_deref().unwrap_or("");
             match reason {
                 "ImagePullBackOff" | "ErrImagePull" | "InvalidImageName" | "ErrImageNeverPull" => {
                     out.push(PodProblem {
@@ -123,8 +616,8 @@ pub fn pod_problems(list: &Value) -> Vec<PodProblem> {
                     continue;
                 }
                 "CrashLoopBackOff" => {
-                    let code = last["exitCode"].as_i64().map(|c| format!("exit code {c}")).unwrap_or_default();
-                    let why = last["reason"].as_str().unwrap_or("");
+                    let code = last.exit_code.map(|c| format!("exit code {c}")).unwrap_or_default();
+                    let why = last.reason.as_deref().unwrap_or("");
                     let detail = [format!("container {cname}"), code, why.to_string(), format!("{restarts} restarts")]
                         .into_iter()
                         .filter(|s| !s.is_empty())
@@ -145,14 +638,17 @@ pub fn pod_problems(list: &Value) -> Vec<PodProblem> {
                 }
                 _ => {}
             }
-            if last["reason"] == "OOMKilled" {
+            if last.reason.as_deref() == Some("OOMKilled") {
                 out.push(PodProblem {
                     pod: name.clone(),
                     reason: "OOMKilled".into(),
                     detail: format!("container {cname} exceeded its memory limit, {restarts} restarts"),
                     fatal: false,
                 });
-            } else if cs["ready"] == false && cs["state"]["running"].is_object() && phase == "Running" {
+            } else if cs.ready == Some(false)
+                && cs.state.running.as_ref().is_some_and(Value::is_object)
+                && phase == "Running"
+            {
                 out.push(PodProblem {
                     pod: name.clone(),
                     reason: "NotReady".into(),
@@ -170,14 +666,15 @@ pub fn pod_problems(list: &Value) -> Vec<PodProblem> {
 mod tests {
     use super::*;
 
-    fn fixture(name: &str) -> Value {
+    fn fixture<T: for<'de> Deserialize<'de>>(name: &str) -> T {
         let p = format!("{}/tests/fixtures/kubectl/{name}", env!("CARGO_MANIFEST_DIR"));
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
     }
 
     #[test]
     fn names_each_failure_shape() {
-        let problems = pod_problems(&fixture("get-pods.synthesized.json"));
+        let pods: List<Pod> = fixture("get-pods.synthesized.json");
+        let problems = pod_problems(&pods.items);
         let by_pod = |p: &str| problems.iter().find(|x| x.pod == p).map(|x| x.reason.clone());
         assert_eq!(by_pod("todo-api-healthy"), None);
         assert_eq!(by_pod("todo-api-crashloop").as_deref(), Some("CrashLoopBackOff"));

@@ -3,6 +3,7 @@
 mod addons;
 mod ai;
 mod build;
+mod chart;
 mod ci;
 mod cli;
 mod config;

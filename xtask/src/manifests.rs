@@ -5,7 +5,6 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::Value;
-use xshell::cmd;
 
 use crate::config::Config;
 use crate::context::Context;
@@ -86,8 +85,7 @@ fn header(cfg: &Config, args: &[String]) -> String {
 fn render(cx: &mut StepCx, cfg: &Config, check: bool) -> Result<Done> {
     let m = cfg.manifests.as_ref().context("no manifests section")?;
     let args = template_args(cfg);
-    let a = &args;
-    let out = cx.run(cmd!(cx.sh, "helm {a...}").into())?;
+    let out = cx.run(crate::helm::with_args_cmd(&cx.sh, &args))?;
     if cx.dry_run() {
         return Ok(Done::Passed);
     }

@@ -1,7 +1,6 @@
 //! `cargo xtask rollback [REVISION]`: return the release to an earlier revision (the last good one by default).
 
 use anyhow::{bail, Result};
-use xshell::cmd;
 
 use crate::config::Config;
 use crate::context::Context;
@@ -31,12 +30,13 @@ impl Rollback {
 
 fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done> {
     let r = &cfg.release;
-    let (name, ns, context) = (&r.name, &r.namespace, cfg.kube_context());
-    let history = helm::history(cx, context, name, ns)?;
+    let rel = helm::Release::of(cfg);
+    let name = rel.name;
+    let history = helm::history(cx, rel)?;
     let target = match revision {
         Some(rev) => {
-            if !cx.dry_run() && !history.iter().any(|(n, ..)| *n == rev) {
-                let known: Vec<String> = history.iter().map(|(n, s, _)| format!("{n} ({s})")).collect();
+            if !cx.dry_run() && !history.iter().any(|h| h.revision == rev) {
+                let known: Vec<String> = history.iter().map(|h| format!("{} ({})", h.revision, h.status)).collect();
                 return Err(crate::pipeline::UsageError(format!(
                     "release {name} has no revision {rev}; revisions: {}",
                     known.join(", ")
@@ -49,9 +49,13 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
         None => {
             // The newest revision before the current one that went live: superseded by a later one, or still
             // `deployed` when the current one is failed or stuck pending.
-            let current = history.last().map(|(n, ..)| *n).unwrap_or(0);
-            match history.iter().rev().find(|(n, s, _)| *n < current && (s == "superseded" || s == "deployed")) {
-                Some((n, ..)) => n.to_string(),
+            let current = history.last().map(|h| h.revision).unwrap_or(0);
+            match history
+                .iter()
+                .rev()
+                .find(|h| h.revision < current && (h.status == "superseded" || h.status == "deployed"))
+            {
+                Some(h) => h.revision.to_string(),
                 None => bail!(
                     "release {name} has no earlier good revision to return to (history: {} revision(s))",
                     history.len()
@@ -61,8 +65,7 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
     };
     let t = helm::go_duration(r.timeout.0);
     let major = helm::major(cx)?;
-    let wait = if major >= 4 { "--wait=watcher" } else { "--wait" };
-    cx.run(cmd!(cx.sh, "helm rollback {name} {target} -n {ns} --kube-context {context} {wait} --timeout {t}").into())?;
+    cx.run(helm::rollback_cmd(&cx.sh, rel, &target, major, &t))?;
     // The release no longer matches what `up` last deployed: the next `up` must upgrade again.
     cx.invalidate(&format!("deploy:{name}"));
     cx.invalidate(&format!("test:{name}"));

@@ -2,13 +2,12 @@
 //! forget the cluster-side cache. Idempotent: whatever is already gone counts as done.
 
 use anyhow::{bail, Result};
-use xshell::cmd;
 
 use crate::config::Config;
 use crate::context::Context;
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::target::ClusterSpec;
-use crate::{helm, minikube};
+use crate::{helm, kube, minikube};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClusterAction {
@@ -121,13 +120,14 @@ fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     if !cluster_running(cx) {
         return Ok(Done::Skipped("the cluster is not running".into()));
     }
-    let (name, ns, context) = (&cfg.release.name, &cfg.release.namespace, cfg.kube_context());
+    let rel = helm::Release::of(cfg);
+    let name = rel.name;
     cx.invalidate(&format!("deploy:{name}"));
     cx.invalidate(&format!("test:{name}"));
-    if !cx.dry_run() && helm::status(cx, context, name, ns)?.is_none() {
+    if !cx.dry_run() && helm::status(cx, rel)?.is_none() {
         return Ok(Done::Skipped(format!("release {name} is not installed")));
     }
-    let out = cx.exec_unchecked(cmd!(cx.sh, "helm uninstall {name} -n {ns} --kube-context {context} --wait").into())?;
+    let out = cx.exec_unchecked(helm::uninstall_cmd(&cx.sh, rel))?;
     if !out.success() {
         // Another teardown may have won the race; "not found" is the state we want.
         if out.stderr.contains("release: not found") {
@@ -142,7 +142,8 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     if !cluster_running(cx) {
         return Ok(Done::Skipped("the cluster is not running".into()));
     }
-    let (ns, context) = (&cfg.release.namespace, cfg.kube_context());
+    let t = kube::Target::release(cfg);
+    let ns = t.namespace;
     if let ClusterSpec::Existing(_) = cfg.target.cluster {
         // On someone else's cluster the namespace goes only if this pipeline created it (recorded by `up`).
         if crate::guard::load_record(cx.ctx, &cfg.target.name).created_namespace != Some(true) {
@@ -151,10 +152,7 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             )));
         }
     }
-    let out = cx.run(
-        cmd!(cx.sh, "kubectl --context {context} delete namespace {ns} --ignore-not-found --wait=true --timeout=180s")
-            .into(),
-    )?;
+    let out = cx.run(kube::delete_namespace_cmd(&cx.sh, t))?;
     // A missing namespace prints `No resources found` (kubectl `pkg/cmd/delete/delete.go:437-440`), a deleted
     // one `namespace "x" deleted`.
     if !cx.dry_run() && !out.stdout.contains("deleted") {
@@ -209,7 +207,7 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
             bail!("the Docker daemon does not answer, so profile `{profile}` cannot be stopped: start Docker and rerun")
         }
         ClusterAction::Stop => {
-            cx.run(cmd!(cx.sh, "minikube stop -p {profile}").into())?;
+            cx.run(minikube::stop_cmd(&cx.sh, profile))?;
             Done::Passed
         }
         ClusterAction::Delete => {
@@ -217,7 +215,7 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
             if state == "absent" {
                 Done::Skipped(format!("profile `{profile}` does not exist"))
             } else {
-                cx.run(cmd!(cx.sh, "minikube delete -p {profile}").into())?;
+                cx.run(minikube::delete_cmd(&cx.sh, profile))?;
                 Done::Passed
             }
         }

@@ -4,16 +4,14 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context as _, Result};
-use xshell::cmd;
 
 use crate::build::Build;
 use crate::config::{Config, Image};
 use crate::context::Context;
 use crate::pipeline::cache::Fingerprint;
-use crate::pipeline::exec::Exec;
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::target::{ClusterSpec, Delivery, Provider};
-use crate::{helm, kube, minikube, tools};
+use crate::{docker, helm, kube, minikube, tools};
 
 pub struct Up {
     pub build: Build,
@@ -63,7 +61,7 @@ impl Up {
         let build = Build { tools_step: Some("preflight:tools"), ..self.build.clone() };
         let gates = build.add_steps(ctx, run)?;
         add_cluster_steps(cfg, run, &gates);
-        let render = add_static_steps(cfg, run, secrets.clone(), Some("preflight:tools"));
+        let render = crate::chart::add_static_steps(cfg, run, secrets.clone(), Some("preflight:tools"));
         let last = add_release_steps(cfg, run, secrets, &render);
         crate::ai::add_config_steps(cfg, run, &last, self.require_ai);
         crate::diagnose::add_on_failure(cfg, run);
@@ -114,9 +112,9 @@ fn load_title(cfg: &Config, img: &Image) -> String {
 /// An existing cluster has no lifecycle: only reachability, and whether the release namespace is already there
 /// (recorded, so teardown deletes the namespace only when the pipeline created it).
 fn existing_cluster(cx: &mut StepCx, cfg: &Config, context: &str) -> Result<Done> {
-    let ns = &cfg.release.namespace;
-    let out =
-        cx.probe(cmd!(cx.sh, "kubectl --context {context} get namespace {ns} --ignore-not-found -o name").into())?;
+    let t = kube::Target { context, namespace: &cfg.release.namespace };
+    let ns = t.namespace;
+    let out = cx.probe(kube::namespace_if_any_cmd(&cx.sh, t))?;
     if cx.dry_run() {
         return Ok(Done::Passed);
     }
@@ -231,8 +229,7 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
     if cx.cached(fp, |_| Ok(None))? {
         return Ok(Done::Cached);
     }
-    let src = &img.tag;
-    cx.run(cmd!(cx.sh, "docker tag {src} {tag}").into())?;
+    cx.run(docker::tag_cmd(&cx.sh, &img.tag, &tag))?;
     match &cfg.target.cluster {
         ClusterSpec::Kind(k) => crate::kind::load(cx, &k.name, &tag)?,
         ClusterSpec::K3d(k) => crate::k3d::load(cx, &k.name, &tag)?,
@@ -254,9 +251,9 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
 /// `pkg/minikube/machine/cache_images.go` DoLoadImages: "Live pushes are not considered a failure";
 /// kubernetes/minikube#23471), so the tag is looked for before the step is cached.
 fn minikube_load(cx: &mut StepCx, profile: &str, tag: &str) -> Result<()> {
-    cx.run(cmd!(cx.sh, "minikube image load {tag} -p {profile}").into())
+    cx.run(minikube::image_load_cmd(&cx.sh, profile, tag))
         .with_context(|| format!("loading {tag} into the cluster"))?;
-    let listed = cx.probe(cmd!(cx.sh, "minikube image ls -p {profile} --format short").into())?;
+    let listed = cx.probe(minikube::image_ls_cmd(&cx.sh, profile))?;
     if cx.dry_run() {
         return Ok(());
     }
@@ -333,40 +330,6 @@ fn record_pushed(cx: &StepCx, img: &Image, reference: &str, digest: &str) -> Res
     crate::files::write_atomic(&path, json.to_string().as_bytes())
 }
 
-/// The steps that need no cluster: helm lint with each values file, then render and check the manifests.
-/// Returns the id of the render step.
-pub fn add_static_steps<'c>(
-    cfg: &'c Config,
-    run: &mut Run<'c>,
-    secrets: BTreeMap<String, String>,
-    after: Option<&str>,
-) -> String {
-    let r = &cfg.release;
-    let secrets = std::sync::Arc::new(secrets);
-    let mut lint_ids = vec![];
-    let mut files: Vec<Option<&'c std::path::PathBuf>> = vec![None];
-    files.extend(r.values.iter().chain(&r.lint_values).map(Some));
-    for file in files {
-        let name = file.map(|f| f.display().to_string()).unwrap_or_else(|| "values.yaml".into());
-        let id = format!("lint:{name}");
-        let s = secrets.clone();
-        let step = Step::new(id.clone(), "lint", format!("helm lint with {name}"), move |cx| lint(cx, cfg, file, &s));
-        run.add(step.after(after));
-        lint_ids.push(id);
-    }
-    let s = secrets.clone();
-    run.add(
-        Step::new(
-            "render:chart",
-            "render",
-            format!("Render {} and check the manifests", r.chart.display()),
-            move |cx| render(cx, cfg, &s),
-        )
-        .after(lint_ids),
-    );
-    "render:chart".into()
-}
-
 /// Deploy, helm test, URL. Returns the id of the last step.
 fn add_release_steps<'c>(
     cfg: &'c Config,
@@ -401,23 +364,6 @@ fn add_release_steps<'c>(
     test_id
 }
 
-/// The chart's files, values files and every value passed: what decides a render, a lint or a deploy.
-fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option<&str>) -> Result<Fingerprint> {
-    let root = &cx.ctx.root;
-    let mut fp = Fingerprint::new().tree(root, &cfg.release.chart)?;
-    for f in cfg.release.values.iter().chain(&cfg.release.lint_values) {
-        fp = fp.file(root, f)?;
-    }
-    // Keyed, never stored in plain or as a bare hash: a rotated secret redeploys.
-    // A plan writes nothing: without a key yet, no recorded fingerprint can match, whatever key it uses.
-    let key = if cx.dry_run() {
-        std::fs::read(cx.ctx.state_dir().join("secret.key")).unwrap_or_default()
-    } else {
-        crate::pipeline::cache::checkout_key(&cx.ctx.state_dir())?
-    };
-    Ok(fp.value("helm args", &args.join("\u{0}")).secret_value("secret values", secrets.unwrap_or(""), &key))
-}
-
 /// For images pushed to a registry: `<prefix>.repository=<registry>/<name>` and `<prefix>.digest=sha256:...` beside
 /// each `<prefix>.tag` key of `release.image_values` (the chart uses the digest instead of the tag when set).
 fn digest_args(cx: &StepCx, cfg: &Config) -> Vec<String> {
@@ -443,79 +389,20 @@ fn image_tags(cx: &StepCx, cfg: &Config) -> BTreeMap<String, String> {
         .collect()
 }
 
-fn lint(
-    cx: &mut StepCx,
-    cfg: &Config,
-    file: Option<&std::path::PathBuf>,
-    secrets: &BTreeMap<String, String>,
-) -> Result<Done> {
-    let chart = &cfg.release.chart;
-    let mut args = vec![];
-    if let Some(f) = file {
-        args.extend(["-f".to_string(), f.display().to_string()]);
-    }
-    // The secrets are set so templates that require them render; image tags do not matter to lint.
-    let mut no_files = cfg.clone();
-    no_files.release.values.clear();
-    args.extend(helm::value_args(&no_files, &BTreeMap::new()));
-    let secret_json = helm::secret_values_json(cfg, secrets);
-    let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?
-        .value("strict", &cfg.release.strict_lint.to_string());
-    if cx.cached(fp, |_| Ok(None))? {
-        return Ok(Done::Cached);
-    }
-    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
-    args.extend(secret_args);
-    if cfg.release.strict_lint {
-        args.push("--strict".into());
-    }
-    let out = cx.run(cmd!(cx.sh, "helm lint {chart} {args...}").into())?;
-    if let Some(l) = out.stdout.lines().rev().find(|l| l.contains("chart(s) linted")) {
-        cx.note(l.trim().to_string());
-    }
-    Ok(Done::Passed)
-}
-
-fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> Result<Done> {
-    let r = &cfg.release;
-    let (chart, name, ns) = (&r.chart, &r.name, &r.namespace);
-    let mut args = helm::value_args(cfg, &BTreeMap::new());
-    let secret_json = helm::secret_values_json(cfg, secrets);
-    let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?;
-    if cx.cached(fp, |_| Ok(None))? {
-        return Ok(Done::Cached);
-    }
-    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
-    args.extend(secret_args);
-    let out = cx.run(cmd!(cx.sh, "helm template {name} {chart} -n {ns} {args...}").into())?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
-    let docs = crate::manifests::parse(&out.stdout)?;
-    let problems = crate::manifests::check_docs(&docs);
-    cx.note(format!("{} manifests rendered", docs.len()));
-    if !problems.is_empty() {
-        bail!(
-            "the rendered manifests break the deployment policy:\n{}",
-            problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
-        );
-    }
-    Ok(Done::Passed)
-}
-
 fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> Result<Done> {
     let r = &cfg.release;
-    let (chart, name, ns, context) = (&r.chart, &r.name, &r.namespace, cfg.kube_context());
+    let rel = helm::Release::of(cfg);
+    let (chart, name, context) = (&r.chart, rel.name, rel.context);
     let major = helm::major(cx)?;
     let mut args = helm::value_args(cfg, &image_tags(cx, cfg));
     args.extend(digest_args(cx, cfg));
     let secret_json = helm::secret_values_json(cfg, secrets);
-    let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?
+    let fp = crate::chart::chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?
         .value("helm major", &major.to_string())
         .value("context", context);
     cx.set("deploy.fingerprint", fp.digest());
     let cached = cx.cached(fp, |cx| {
-        Ok(match helm::status(cx, context, name, ns)? {
+        Ok(match helm::status(cx, rel)? {
             Some(s) if s == "deployed" => None,
             Some(s) => Some(format!("the release is {s}")),
             None => Some("the release is not installed".into()),
@@ -530,10 +417,8 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     // Helm enforces --timeout itself; ours is a backstop. A failed upgrade's automatic rollback gets a fresh full
     // --timeout (v3.21.4 `pkg/action/upgrade.go:527-536`, v4.2.2 `upgrade.go:582-592`), and killing helm during it
     // leaves the release `pending-rollback`: allow both, plus a minute.
-    let e =
-        Exec::from(cmd!(cx.sh, "helm upgrade {name} {chart} -n {ns} --kube-context {context} {flags...} {args...}"))
-            .timeout(r.timeout.0 * 2 + std::time::Duration::from_secs(60));
-    let out = cx.exec_unchecked(e)?;
+    let backstop = r.timeout.0 * 2 + std::time::Duration::from_secs(60);
+    let out = cx.exec_unchecked(helm::upgrade_cmd(&cx.sh, rel, chart, &flags, &args, backstop))?;
     if cx.dry_run() || out.success() {
         if let Some(rev) = out.stdout.lines().find_map(|l| l.strip_prefix("REVISION: ")) {
             cx.note(format!("release {name} revision {rev} deployed"));
@@ -542,7 +427,7 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     }
     let reason = helm::failure_reason(&out.stderr);
     // The deploy's own error matters more than a failed look at the pods.
-    let pods = kube::get_pods(cx, context, ns).unwrap_or(serde_json::Value::Null);
+    let pods = kube::get_pods(cx, kube::Target::release(cfg)).map(|p| p.items).unwrap_or_default();
     let culprits: Vec<String> = kube::pod_problems(&pods).iter().take(3).map(|p| p.to_string()).collect();
     let rolled = if helm::rolled_back(&out.stderr) { " and was rolled back" } else { "" };
     let culprit =
@@ -555,7 +440,8 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
 
 fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let r = &cfg.release;
-    let (name, ns, context) = (&r.name, &r.namespace, cfg.kube_context());
+    let rel = helm::Release::of(cfg);
+    let name = rel.name;
     // The same inputs as the deploy: tests rerun when the release changed, or when they failed last time.
     let deployed = cx.get("deploy.fingerprint").unwrap_or_default();
     let root = cx.ctx.root.clone();
@@ -570,8 +456,7 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     // No `--logs`: Helm 3 and 4.0.0-4.0.4 delete `hook-succeeded` test pods before `--logs` reads them and then
     // fail a passing suite (helm/helm#9098); the logs of a failed test pod are read with kubectl below instead,
     // which works on every Helm version and with any chart's delete policy (docs/architecture.md).
-    let out =
-        cx.exec_unchecked(cmd!(cx.sh, "helm test {name} -n {ns} --kube-context {context} --timeout {t}").into())?;
+    let out = cx.exec_unchecked(helm::test_cmd(&cx.sh, rel, &t))?;
     let phases: Vec<String> =
         out.stdout.lines().filter(|l| l.trim_start().starts_with("Phase:")).map(|l| l.trim().to_string()).collect();
     if cx.dry_run() || out.success() {
@@ -588,8 +473,7 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     };
     let mut logs = String::new();
     for pod in failed {
-        let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} logs {pod} -n {ns} --all-containers --tail=20"));
-        let l = cx.probe(e)?;
+        let l = cx.probe(kube::logs_cmd(&cx.sh, kube::Target::release(cfg), &pod, false, 20))?;
         let text = if l.success() { l.stdout.trim_end().to_string() } else { format!("(no logs: {})", l.tail(1)) };
         logs.push_str(&format!("\nLogs of test pod {pod}:\n{text}"));
     }

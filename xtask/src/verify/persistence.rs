@@ -1,0 +1,46 @@
+//! `verify:persistence`: an entry created through the frontend survives restarting the backend's pods and every
+//! StatefulSet's pods (the database).
+
+use std::time::Duration;
+
+use anyhow::{bail, Result};
+
+use super::reach::{create_entry, endpoint, expect, frontend_url, service_selector, HTTP_TIMEOUT};
+use super::rollout::wait_rolled_out;
+use crate::config::Config;
+use crate::http;
+use crate::kube::{self, Target, Workload};
+use crate::pipeline::{Done, StepCx};
+
+pub fn check(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
+    let t = Target::release(cfg);
+    let (svc, web) = frontend_url(cx, cfg)?;
+    let path = cfg.verify.api.path.clone();
+    let (id, marker) =
+        if cx.dry_run() { (String::new(), String::new()) } else { create_entry(cfg, &web, "persistence")? };
+    drop(svc);
+    let backend = endpoint(&cfg.verify.backend, "verify.backend")?.service.clone();
+    let selector = service_selector(cx, cfg, &backend)?;
+    // Restart the backend's pods and every StatefulSet's pods (the database).
+    cx.run(kube::delete_pods_cmd(&cx.sh, t, &selector, false))?;
+    let sts: kube::List<Workload> = kube::get(cx, t, "statefulsets")?;
+    for s in &sts.items {
+        let sel = kube::label_selector(&s.spec.selector.match_labels);
+        cx.run(kube::delete_pods_cmd(&cx.sh, t, &sel, true))?;
+    }
+    if cx.dry_run() {
+        crate::outln!("    wait for the rollouts, then GET {path}/ID");
+        return Ok(Done::Passed);
+    }
+    std::thread::sleep(Duration::from_secs(1));
+    wait_rolled_out(cx, cfg, cfg.verify.rollout_timeout.0)?;
+    let (_svc, web) = frontend_url(cx, cfg)?;
+    let got = http::request("GET", &format!("{web}{path}/{id}"), None, HTTP_TIMEOUT)?;
+    expect(&got, 200, &format!("GET {path}/{id} after the restarts"))?;
+    if !got.body.contains(&marker) {
+        bail!("entry {id} came back changed after the restarts: {}", got.body);
+    }
+    let _ = http::request("DELETE", &format!("{web}{path}/{id}"), None, HTTP_TIMEOUT);
+    cx.note(format!("entry {id} survived restarting the backend and the database"));
+    Ok(Done::Passed)
+}
