@@ -58,6 +58,45 @@ pub fn build_cmd(sh: &xshell::Shell, dockerfile: &Path, tag: &str, args: &[Strin
     cmd!(sh, "docker build -f {dockerfile} -t {tag} {args...} {context}").into()
 }
 
+/// `docker push REFERENCE`.
+pub fn push_cmd(sh: &xshell::Shell, reference: &str) -> Exec {
+    cmd!(sh, "docker push {reference}").into()
+}
+
+/// `docker image inspect --format '{{json .RepoDigests}}' REFERENCE`: the `repo@sha256:...` digests the daemon
+/// recorded for the image (moby image inspect; one per repository).
+pub fn repo_digests_cmd(sh: &xshell::Shell, reference: &str) -> Exec {
+    let format = "{{json .RepoDigests}}";
+    cmd!(sh, "docker image inspect --format {format} {reference}").into()
+}
+
+/// `docker ps --format '{{.Names}}'`: the running containers' names, one a line.
+pub fn running_names_cmd(sh: &xshell::Shell) -> Exec {
+    let format = "{{.Names}}";
+    cmd!(sh, "docker ps --format {format}").into()
+}
+
+/// `docker run -d --restart=always -p PUBLISH --network bridge --name NAME IMAGE`: a long-running service
+/// container.
+pub fn run_service_cmd(sh: &xshell::Shell, name: &str, publish: &str, image: &str) -> Exec {
+    cmd!(sh, "docker run -d --restart=always -p {publish} --network bridge --name {name} {image}").into()
+}
+
+/// `docker exec CONTAINER mkdir -p DIR`.
+pub fn mkdir_in_cmd(sh: &xshell::Shell, container: &str, dir: &str) -> Exec {
+    cmd!(sh, "docker exec {container} mkdir -p {dir}").into()
+}
+
+/// `docker cp SOURCE CONTAINER:PATH`.
+pub fn copy_into_cmd(sh: &xshell::Shell, source: &Path, target: &str) -> Exec {
+    cmd!(sh, "docker cp {source} {target}").into()
+}
+
+/// `docker network connect NETWORK CONTAINER`.
+pub fn network_connect_cmd(sh: &xshell::Shell, network: &str, container: &str) -> Exec {
+    cmd!(sh, "docker network connect {network} {container}").into()
+}
+
 /// `docker tag SOURCE TARGET`.
 pub fn tag_cmd(sh: &xshell::Shell, source: &str, target: &str) -> Exec {
     cmd!(sh, "docker tag {source} {target}").into()

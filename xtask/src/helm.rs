@@ -89,6 +89,17 @@ pub fn upgrade_cmd(
         .timeout(backstop)
 }
 
+/// `helm upgrade --install RELEASE CHART --repo REPO -n NS --create-namespace --kube-context C --wait --timeout
+/// 300s EXTRA...`: a chart straight from its repository (the addons on kind and k3d), upgraded in place when there.
+pub fn install_from_repo_cmd(sh: &Shell, r: Release, chart: &str, repo: &str, extra: &[String]) -> Exec {
+    let Release { name, namespace, context } = r;
+    cmd!(
+        sh,
+        "helm upgrade --install {name} {chart} --repo {repo} -n {namespace} --create-namespace --kube-context {context} --wait --timeout 300s {extra...}"
+    )
+    .into()
+}
+
 /// `helm test NAME -n NS --kube-context C --timeout T`.
 pub fn test_cmd(sh: &Shell, r: Release, timeout: &str) -> Exec {
     let Release { name, namespace, context } = r;

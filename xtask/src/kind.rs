@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use xshell::cmd;
 
+use crate::docker;
 use crate::pipeline::{Done, StepCx};
 use crate::target::{Addon, LocalCluster};
 
@@ -76,15 +77,11 @@ pub const REGISTRY: &str = "kind-registry";
 /// localhost:PORT to it (step 3; copied with `docker cp` instead of a shell on the node), the container joined to
 /// the `kind` network (step 4) and the KEP-1755 `local-registry-hosting` ConfigMap (step 5).
 fn local_registry(cx: &mut StepCx, name: &str, port: u16) -> Result<()> {
-    let format = "{{.Names}}";
-    let names = cx.probe(cmd!(cx.sh, "docker ps --format {format}").into())?;
+    let names = cx.probe(docker::running_names_cmd(&cx.sh))?;
     if cx.dry_run() || !names.stdout.lines().any(|l| l.trim() == REGISTRY) {
         let publish = format!("127.0.0.1:{port}:5000");
-        cx.run(
-            cmd!(cx.sh, "docker run -d --restart=always -p {publish} --network bridge --name {REGISTRY} registry:3")
-                .into(),
-        )
-        .context("starting the kind-registry container")?;
+        cx.run(docker::run_service_cmd(&cx.sh, REGISTRY, &publish, "registry:3"))
+            .context("starting the kind-registry container")?;
     }
     let dir = format!("/etc/containerd/certs.d/localhost:{port}");
     let hosts =
@@ -96,11 +93,11 @@ fn local_registry(cx: &mut StepCx, name: &str, port: u16) -> Result<()> {
         nodes.stdout.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
     };
     for node in &nodes {
-        cx.run(cmd!(cx.sh, "docker exec {node} mkdir -p {dir}").into())?;
+        cx.run(docker::mkdir_in_cmd(&cx.sh, node, &dir))?;
         let target = format!("{node}:{dir}/hosts.toml");
-        cx.run(cmd!(cx.sh, "docker cp {hosts} {target}").into())?;
+        cx.run(docker::copy_into_cmd(&cx.sh, &hosts, &target))?;
     }
-    let out = cx.exec_unchecked(cmd!(cx.sh, "docker network connect kind {REGISTRY}").into())?;
+    let out = cx.exec_unchecked(docker::network_connect_cmd(&cx.sh, "kind", REGISTRY))?;
     // Already on the network (a second cluster, a rerun): the state the guide wants.
     if !cx.dry_run() && !out.success() && !out.stderr.contains("already exists") {
         anyhow::bail!("`docker network connect kind {REGISTRY}` failed ({}): {}", out.ending(), out.tail(3));

@@ -3,8 +3,8 @@
 //! bytes that were gated run in the cluster, whatever happens to the tag later.
 
 use anyhow::{bail, Context as _, Result};
-use xshell::cmd;
 
+use crate::docker;
 use crate::pipeline::StepCx;
 use crate::target::RegistryRef;
 
@@ -12,8 +12,7 @@ use crate::target::RegistryRef;
 /// `RepoDigests` holds `repo@sha256:...` entries (moby image inspect; one per repository). `None` when this image
 /// was never pushed to `repo`.
 pub fn known_digest(cx: &mut StepCx, reference: &str, repo: &str) -> Result<Option<String>> {
-    let format = "{{json .RepoDigests}}";
-    let out = cx.probe(cmd!(cx.sh, "docker image inspect --format {format} {reference}").into())?;
+    let out = cx.probe(docker::repo_digests_cmd(&cx.sh, reference))?;
     if cx.dry_run() || !out.success() {
         return Ok(None);
     }
@@ -26,8 +25,8 @@ pub fn known_digest(cx: &mut StepCx, reference: &str, repo: &str) -> Result<Opti
 /// after the manifest put), and the daemon then records `repo@digest` in the image's RepoDigests
 /// (`addDigestReference`, same file); the latter is read first, the printed line is the fallback.
 pub fn push(cx: &mut StepCx, reg: &RegistryRef, src: &str, reference: &str, repo: &str) -> Result<Option<String>> {
-    cx.run(cmd!(cx.sh, "docker tag {src} {reference}").into())?;
-    let out = cx.exec_unchecked(cmd!(cx.sh, "docker push {reference}").into())?;
+    cx.run(docker::tag_cmd(&cx.sh, src, reference))?;
+    let out = cx.exec_unchecked(docker::push_cmd(&cx.sh, reference))?;
     if cx.dry_run() {
         return Ok(None);
     }
