@@ -9,7 +9,7 @@ use xshell::cmd;
 
 use crate::config::{ByteSize, Config, Image};
 use crate::context::Context;
-use crate::kinds::Gate;
+use crate::kinds::{Gate, StepId, StepKind, Tool};
 use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::{docker, sbom, tools, trivy};
@@ -22,7 +22,7 @@ pub struct Build {
     pub images: Vec<String>,
     /// A step that makes the gates' tools available first (`up`'s preflight, which installs a missing pinned
     /// Trivy).
-    pub tools_step: Option<&'static str>,
+    pub tools_step: Option<StepId>,
 }
 
 impl Build {
@@ -34,7 +34,7 @@ impl Build {
 
     /// Adds the build and gate steps to `run`. Returns the ids of the steps that must pass before the images are
     /// used (the gates).
-    pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<Vec<String>> {
+    pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<Vec<StepId>> {
         let cfg = ctx.config()?;
         for name in &self.images {
             if cfg.image(name).is_none() {
@@ -53,7 +53,7 @@ impl Build {
             return Ok(vec![]);
         }
         let tags: Vec<String> = images.iter().map(|i| i.tag.clone()).collect();
-        run.add(Step::new("preflight:docker", "preflight", "Docker daemon answers", move |cx| {
+        run.add(Step::new(StepId::preflight_docker(), StepKind::Preflight, "Docker daemon answers", move |cx| {
             let (v, ids) = docker::versions_and_ids(cx, &tags)?;
             cx.set("docker.version", v.clone());
             for (tag, id) in ids {
@@ -68,37 +68,39 @@ impl Build {
         if !with_binary.is_empty() {
             let names: Vec<&str> = with_binary.iter().map(|i| i.name.as_str()).collect();
             run.add(Step::new(
-                "prebuild:binaries",
-                "prebuild",
+                StepId::prebuild_binaries(),
+                StepKind::Prebuild,
                 format!("Static Linux binaries for {}", names.join(", ")),
                 move |cx| prebuild(cx, &with_binary),
             ));
         }
         let mut gates = vec![];
         for img in images {
-            let build_id = format!("build:{}", img.name);
-            let mut deps = vec!["preflight:docker".to_string()];
+            let build_id = StepId::build(&img.name);
+            let mut deps = vec![StepId::preflight_docker()];
             if img.binary.is_some() {
-                deps.push("prebuild:binaries".into());
+                deps.push(StepId::prebuild_binaries());
             }
             run.add(
-                Step::new(build_id.clone(), "build", format!("Build image {}", img.tag), move |cx| build(cx, img))
+                Step::new(build_id.clone(), StepKind::Build, format!("Build image {}", img.tag), move |cx| build(cx, img))
                     .after(deps),
             );
-            let skip = |g: Gate| self.skip.contains(&g);
-            let (size_skip, vuln_skip, policy_skip) = (skip(Gate::Size), skip(Gate::Vuln), skip(Gate::Policy));
-            for (kind, title) in
-                [("size", "Size budget"), ("vuln", "Vulnerabilities (Trivy)"), ("policy", "Image policy")]
-            {
-                let id = format!("gate:{kind}:{}", img.name);
-                let title = format!("{title}: {}", img.tag);
-                let step = match kind {
-                    "size" => Step::new(id.clone(), "gate", title, move |cx| size_gate(cx, cfg, img, size_skip)),
-                    "vuln" => Step::new(id.clone(), "gate", title, move |cx| vuln_gate(cx, cfg, img, vuln_skip)),
-                    _ => Step::new(id.clone(), "gate", title, move |cx| policy_gate(cx, cfg, img, policy_skip)),
+            for gate in Gate::ALL {
+                let id = StepId::gate(gate, &img.name);
+                let skipped = self.skip.contains(&gate);
+                let title = match gate {
+                    Gate::Size => "Size budget",
+                    Gate::Vuln => "Vulnerabilities (Trivy)",
+                    Gate::Policy => "Image policy",
                 };
+                let title = format!("{title}: {}", img.tag);
+                let step = Step::new(id.clone(), StepKind::Gate, title, move |cx| match gate {
+                    Gate::Size => size_gate(cx, cfg, img, skipped),
+                    Gate::Vuln => vuln_gate(cx, cfg, img, skipped),
+                    Gate::Policy => policy_gate(cx, cfg, img, skipped),
+                });
                 // Only Trivy comes from the tools step; the size and policy gates need the image alone.
-                let tools = self.tools_step.filter(|_| kind == "vuln");
+                let tools = self.tools_step.clone().filter(|_| gate == Gate::Vuln);
                 run.add(step.after([build_id.clone()]).after(tools));
                 gates.push(id);
             }
@@ -417,7 +419,7 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         None => vec![],
     };
     if !cx.dry_run() && tools::locate(&cx.ctx.local_bin(), "trivy").is_none() {
-        let def = tools::find_def("trivy").context("trivy is a known tool")?;
+        let def = tools::def(Tool::Trivy);
         bail!(
             "trivy is not installed, so the vulnerability gate cannot run. Install it: {}. Or pass `--skip-gate vuln` \
              (recorded in the report as skipped by request)",

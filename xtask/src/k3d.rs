@@ -6,6 +6,7 @@ use serde_json::Value;
 use xshell::cmd;
 
 use crate::minikube::State;
+use crate::kinds::StepFamily;
 use crate::pipeline::{Done, StepCx};
 use crate::target::{Addon, LocalCluster};
 
@@ -50,9 +51,9 @@ pub fn ensure(cx: &mut StepCx, k: &LocalCluster) -> Result<Done> {
             Ok(Done::Passed)
         }
         State::Nonexistent => {
-            cx.invalidate_prefix("load:");
-            cx.invalidate_prefix("deploy:");
-            cx.invalidate_prefix("test:");
+            cx.invalidate_family(StepFamily::Load);
+            cx.invalidate_family(StepFamily::Deploy);
+            cx.invalidate_family(StepFamily::Test);
             let agents = (k.nodes.max(1) - 1).to_string();
             let mut extra: Vec<String> = vec![];
             if let Some(v) = &k.kubernetes_version {

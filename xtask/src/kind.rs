@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use xshell::cmd;
 
+use crate::kinds::StepFamily;
 use crate::pipeline::{Done, StepCx};
 use crate::target::{Addon, LocalCluster};
 
@@ -53,9 +54,9 @@ pub fn ensure(cx: &mut StepCx, k: &LocalCluster) -> Result<Done> {
         return Ok(Done::Cached);
     }
     // A new cluster has none of the images and no release.
-    cx.invalidate_prefix("load:");
-    cx.invalidate_prefix("deploy:");
-    cx.invalidate_prefix("test:");
+    cx.invalidate_family(StepFamily::Load);
+    cx.invalidate_family(StepFamily::Deploy);
+    cx.invalidate_family(StepFamily::Test);
     let file = config_file(cx, k)?;
     let image: Vec<String> =
         k.kubernetes_version.iter().flat_map(|v| ["--image".to_string(), format!("kindest/node:{v}")]).collect();

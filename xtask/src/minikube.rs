@@ -11,34 +11,9 @@ use crate::config::Cluster;
 use crate::pipeline::exec::Exec;
 use crate::pipeline::StepCx;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Running,
-    Stopped,
-    /// No such profile.
-    Nonexistent,
-    /// Some parts run, others not (paused, an apiserver that is down, ...).
-    Degraded,
-    /// The profile exists but minikube cannot read its host: the container is gone (`docker system prune -a`, a
-    /// Docker Desktop reset) or the driver's daemon does not answer.
-    Broken {
-        daemon_down: bool,
-    },
-}
-
-impl State {
-    /// The word the pipeline records for this state (`cluster.state`) and shows in notes.
-    pub fn word(self) -> &'static str {
-        match self {
-            State::Running => "running",
-            State::Stopped => "stopped",
-            State::Nonexistent => "absent",
-            State::Degraded => "degraded",
-            State::Broken { daemon_down: true } => "unreadable",
-            State::Broken { daemon_down: false } => "broken",
-        }
-    }
-}
+/// A cluster's state (minikube's, and kind's and k3d's in its terms); the vocabulary holds it so the run's facts
+/// can carry it from teardown's probe to the steps after it.
+pub use crate::kinds::ClusterState as State;
 
 /// Whether minikube's error text is the Docker client's "daemon does not answer" (docker/cli's
 /// `Cannot connect to the Docker daemon at ...`, `error during connect` on Windows named pipes).

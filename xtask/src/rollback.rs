@@ -6,6 +6,7 @@ use xshell::cmd;
 use crate::config::Config;
 use crate::context::Context;
 use crate::helm;
+use crate::kinds::{StepId, StepKind, Tool};
 use crate::pipeline::{Done, Run, Step, StepCx};
 
 pub struct Rollback {
@@ -18,12 +19,12 @@ impl Rollback {
         let mut run = Run::new(ctx, "rollback");
         let rev = self.revision;
         let name = cfg.release.name.clone();
-        run.add(crate::tools::preflight_step(vec!["helm"]));
+        run.add(crate::tools::preflight_step(vec![Tool::Helm]));
         run.add(
-            Step::new(format!("rollback:{name}"), "deploy", format!("helm rollback {name}"), move |cx| {
+            Step::new(StepId::rollback(&name), StepKind::Deploy, format!("helm rollback {name}"), move |cx| {
                 rollback(cx, cfg, rev)
             })
-            .after(["preflight:tools"]),
+            .after([StepId::preflight_tools()]),
         );
         run.execute().map(drop)
     }
@@ -64,8 +65,8 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
     let wait = if major >= 4 { "--wait=watcher" } else { "--wait" };
     cx.run(cmd!(cx.sh, "helm rollback {name} {target} -n {ns} --kube-context {context} {wait} --timeout {t}").into())?;
     // The release no longer matches what `up` last deployed: the next `up` must upgrade again.
-    cx.invalidate(&format!("deploy:{name}"));
-    cx.invalidate(&format!("test:{name}"));
+    cx.invalidate(&StepId::deploy(name));
+    cx.invalidate(&StepId::test(name));
     cx.note(format!("release {name} rolled back to revision {target}"));
     Ok(Done::Passed)
 }

@@ -6,6 +6,7 @@ use xshell::cmd;
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::kinds::{StepFamily, StepId, StepKind};
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::target::ClusterSpec;
 use crate::{helm, minikube};
@@ -30,23 +31,25 @@ impl Teardown {
 
     pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<()> {
         let cfg = ctx.config()?;
-        run.add(Step::new("teardown:cluster-state", "teardown", "Is the cluster there?", move |cx| {
+        use crate::kinds::TeardownPart::{Cluster, ClusterState, Namespace, Release};
+        let id = StepId::teardown;
+        run.add(Step::new(id(ClusterState), StepKind::Teardown, "Is the cluster there?", move |cx| {
             probe_cluster(cx, cfg)
         }));
         run.add(
-            Step::new("teardown:release", "teardown", format!("helm uninstall {}", cfg.release.name), move |cx| {
+            Step::new(id(Release), StepKind::Teardown, format!("helm uninstall {}", cfg.release.name), move |cx| {
                 uninstall(cx, cfg)
             })
-            .after(["teardown:cluster-state"]),
+            .after([id(ClusterState)]),
         );
         run.add(
             Step::new(
-                "teardown:namespace",
-                "teardown",
+                id(Namespace),
+                StepKind::Teardown,
                 format!("Delete namespace {}", cfg.release.namespace),
                 move |cx| delete_namespace(cx, cfg),
             )
-            .after(["teardown:release"]),
+            .after([id(Release)]),
         );
         let action = self.cluster;
         let title = match (action, cfg.target.provider()) {
@@ -56,8 +59,8 @@ impl Teardown {
             (ClusterAction::Keep, _) => "Keep the cluster running (--keep-cluster)",
         };
         run.add(
-            Step::new("teardown:cluster", "teardown", title, move |cx| cluster(cx, cfg, action))
-                .after(["teardown:namespace"]),
+            Step::new(id(Cluster), StepKind::Teardown, title, move |cx| cluster(cx, cfg, action))
+                .after([id(Namespace)]),
         );
         Ok(())
     }
@@ -122,8 +125,8 @@ fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         return Ok(Done::Skipped("the cluster is not running".into()));
     }
     let (name, ns, context) = (&cfg.release.name, &cfg.release.namespace, cfg.kube_context());
-    cx.invalidate(&format!("deploy:{name}"));
-    cx.invalidate(&format!("test:{name}"));
+    cx.invalidate(&StepId::deploy(name));
+    cx.invalidate(&StepId::test(name));
     if !cx.dry_run() && helm::status(cx, context, name, ns)?.is_none() {
         return Ok(Done::Skipped(format!("release {name} is not installed")));
     }
@@ -167,7 +170,7 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
     let profile = &cfg.cluster.profile;
     let state = cx.get("cluster.state").unwrap_or_default();
     // Images loaded into a stopped cluster stay there; a deleted cluster loses them.
-    cx.invalidate(&format!("deploy:{}", cfg.release.name));
+    cx.invalidate(&StepId::deploy(&cfg.release.name));
     let k3d_state = match state.as_str() {
         "absent" => minikube::State::Nonexistent,
         "stopped" => minikube::State::Stopped,
@@ -188,12 +191,12 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
             )))
         }
         (ClusterSpec::Kind(k), ClusterAction::Delete) => {
-            cx.invalidate_prefix("load:");
+            cx.invalidate_family(StepFamily::Load);
             return crate::kind::delete(cx, &k.name);
         }
         (ClusterSpec::K3d(k), ClusterAction::Stop) => return crate::k3d::stop(cx, &k.name, k3d_state),
         (ClusterSpec::K3d(k), ClusterAction::Delete) => {
-            cx.invalidate_prefix("load:");
+            cx.invalidate_family(StepFamily::Load);
             return crate::k3d::delete(cx, &k.name, k3d_state);
         }
         (ClusterSpec::Minikube(_), _) => {}
@@ -213,7 +216,7 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
             Done::Passed
         }
         ClusterAction::Delete => {
-            cx.invalidate_prefix("load:");
+            cx.invalidate_family(StepFamily::Load);
             if state == "absent" {
                 Done::Skipped(format!("profile `{profile}` does not exist"))
             } else {

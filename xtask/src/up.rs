@@ -11,6 +11,7 @@ use crate::config::{Config, Image};
 use crate::context::Context;
 use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::exec::Exec;
+use crate::kinds::{Gate, StepFamily, StepId, StepKind, Tool};
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::target::{ClusterSpec, Delivery, Provider};
 use crate::{helm, kube, minikube, tools};
@@ -41,29 +42,25 @@ impl Up {
         // Read (and register for redaction) before any step can print them.
         let secrets = helm::secret_values(&ctx.root, cfg, ctx.global.dry_run)?;
         let mut needed = match cfg.target.provider() {
-            Provider::Minikube => vec!["minikube", "kubectl", "helm"],
-            Provider::Kind => vec!["kind", "kubectl", "helm"],
-            Provider::K3d => vec!["k3d", "kubectl", "helm"],
-            Provider::Existing => vec!["kubectl", "helm"],
+            Provider::Minikube => vec![Tool::Minikube, Tool::Kubectl, Tool::Helm],
+            Provider::Kind => vec![Tool::Kind, Tool::Kubectl, Tool::Helm],
+            Provider::K3d => vec![Tool::K3d, Tool::Kubectl, Tool::Helm],
+            Provider::Existing => vec![Tool::Kubectl, Tool::Helm],
         };
         if matches!(cfg.target.delivery, Delivery::Registry(_)) || cfg.target.provider() != Provider::Minikube {
-            needed.push("docker");
+            needed.push(Tool::Docker);
         }
         if cfg.gates.vulnerabilities.enabled
             && !cfg.images.is_empty()
             && !self.build.skip.contains(&crate::kinds::Gate::Vuln)
         {
-            needed.push("trivy");
+            needed.push(Tool::Trivy);
         }
-        let title = format!("{} at their minimums", needed.join(", "));
-        run.add(Step::new("preflight:tools", "preflight", title, move |cx| {
-            tools::ensure(cx, &needed)?;
-            Ok(Done::Passed)
-        }));
-        let build = Build { tools_step: Some("preflight:tools"), ..self.build.clone() };
+        run.add(tools::preflight_step(needed));
+        let build = Build { tools_step: Some(StepId::preflight_tools()), ..self.build.clone() };
         let gates = build.add_steps(ctx, run)?;
         add_cluster_steps(cfg, run, &gates);
-        let render = add_static_steps(cfg, run, secrets.clone(), Some("preflight:tools"));
+        let render = add_static_steps(cfg, run, secrets.clone(), Some(StepId::preflight_tools()));
         let last = add_release_steps(cfg, run, secrets, &render);
         crate::ai::add_config_steps(cfg, run, &last, self.require_ai);
         crate::diagnose::add_on_failure(cfg, run);
@@ -72,7 +69,7 @@ impl Up {
 }
 
 /// The cluster, then each gated image loaded into it.
-fn add_cluster_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, gates: &[String]) {
+fn add_cluster_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, gates: &[StepId]) {
     let c = &cfg.cluster;
     let title = match &cfg.target.cluster {
         ClusterSpec::Minikube(_) => format!("Minikube profile `{}` running", c.profile),
@@ -81,22 +78,23 @@ fn add_cluster_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, gates: &[String]) {
         ClusterSpec::Existing(e) => format!("Existing cluster reachable through context `{}`", e.context),
     };
     run.add(
-        Step::new("cluster:start", "cluster", title, move |cx| match &cfg.target.cluster {
+        Step::new(StepId::cluster_start(), StepKind::Cluster, title, move |cx| match &cfg.target.cluster {
             ClusterSpec::Minikube(_) => ensure_cluster(cx, cfg),
             ClusterSpec::Kind(k) => crate::kind::ensure(cx, k),
             ClusterSpec::K3d(k) => crate::k3d::ensure(cx, k),
             ClusterSpec::Existing(e) => existing_cluster(cx, cfg, &e.context),
         })
-        .after(["preflight:tools"]),
+        .after([StepId::preflight_tools()]),
     );
     for img in &cfg.images {
-        let mut deps = vec!["cluster:start".to_string()];
-        deps.extend(gates.iter().filter(|g| g.ends_with(&format!(":{}", img.name))).cloned());
+        let mut deps = vec![StepId::cluster_start()];
+        let own_gates: Vec<StepId> = Gate::ALL.iter().map(|g| StepId::gate(*g, &img.name)).collect();
+        deps.extend(gates.iter().filter(|g| own_gates.contains(g)).cloned());
         if deps.len() == 1 {
-            deps.push(format!("build:{}", img.name));
+            deps.push(StepId::build(&img.name));
         }
         run.add(
-            Step::new(format!("load:{}", img.name), "load", load_title(cfg, img), move |cx| load_image(cx, cfg, img))
+            Step::new(StepId::load(&img.name), StepKind::Load, load_title(cfg, img), move |cx| load_image(cx, cfg, img))
                 .after(deps),
         );
     }
@@ -172,17 +170,17 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
                  reset, ...): recreating it with `minikube start`",
                 c.profile
             ));
-            cx.invalidate_prefix("load:");
-            cx.invalidate_prefix("deploy:");
-            cx.invalidate_prefix("test:");
+            cx.invalidate_family(StepFamily::Load);
+            cx.invalidate_family(StepFamily::Deploy);
+            cx.invalidate_family(StepFamily::Test);
             minikube::start(cx, c)?;
             Ok(Done::Passed)
         }
         minikube::State::Nonexistent => {
             // A new cluster has none of the images and no release: forget what earlier runs loaded and deployed.
-            cx.invalidate_prefix("load:");
-            cx.invalidate_prefix("deploy:");
-            cx.invalidate_prefix("test:");
+            cx.invalidate_family(StepFamily::Load);
+            cx.invalidate_family(StepFamily::Deploy);
+            cx.invalidate_family(StepFamily::Test);
             minikube::start(cx, c)?;
             check_addons(cx, c)?;
             Ok(Done::Passed)
@@ -339,8 +337,8 @@ pub fn add_static_steps<'c>(
     cfg: &'c Config,
     run: &mut Run<'c>,
     secrets: BTreeMap<String, String>,
-    after: Option<&str>,
-) -> String {
+    after: Option<StepId>,
+) -> StepId {
     let r = &cfg.release;
     let secrets = std::sync::Arc::new(secrets);
     let mut lint_ids = vec![];
@@ -348,23 +346,24 @@ pub fn add_static_steps<'c>(
     files.extend(r.values.iter().chain(&r.lint_values).map(Some));
     for file in files {
         let name = file.map(|f| f.display().to_string()).unwrap_or_else(|| "values.yaml".into());
-        let id = format!("lint:{name}");
+        let id = StepId::lint_values(&name);
         let s = secrets.clone();
-        let step = Step::new(id.clone(), "lint", format!("helm lint with {name}"), move |cx| lint(cx, cfg, file, &s));
-        run.add(step.after(after));
+        let step =
+            Step::new(id.clone(), StepKind::Lint, format!("helm lint with {name}"), move |cx| lint(cx, cfg, file, &s));
+        run.add(step.after(after.clone()));
         lint_ids.push(id);
     }
     let s = secrets.clone();
     run.add(
         Step::new(
-            "render:chart",
-            "render",
+            StepId::render_chart(),
+            StepKind::Render,
             format!("Render {} and check the manifests", r.chart.display()),
             move |cx| render(cx, cfg, &s),
         )
         .after(lint_ids),
     );
-    "render:chart".into()
+    StepId::render_chart()
 }
 
 /// Deploy, helm test, URL. Returns the id of the last step.
@@ -372,31 +371,34 @@ fn add_release_steps<'c>(
     cfg: &'c Config,
     run: &mut Run<'c>,
     secrets: BTreeMap<String, String>,
-    render: &str,
-) -> String {
+    render: &StepId,
+) -> StepId {
     let r = &cfg.release;
     let secrets = std::sync::Arc::new(secrets);
-    let mut deps = vec![render.to_string(), "cluster:start".into()];
-    deps.extend(cfg.images.iter().map(|i| format!("load:{}", i.name)));
-    let deploy_id = format!("deploy:{}", r.name);
+    let mut deps = vec![render.clone(), StepId::cluster_start()];
+    deps.extend(cfg.images.iter().map(|i| StepId::load(&i.name)));
+    let deploy_id = StepId::deploy(&r.name);
     let s = secrets.clone();
     run.add(
         Step::new(
             deploy_id.clone(),
-            "deploy",
+            StepKind::Deploy,
             format!("helm upgrade --install {} (rolls back on failure)", r.name),
             move |cx| deploy(cx, cfg, &s),
         )
         .after(deps),
     );
-    let test_id = format!("test:{}", r.name);
+    let test_id = StepId::test(&r.name);
     run.add(
-        Step::new(test_id.clone(), "test", format!("helm test {}", r.name), move |cx| helm_test(cx, cfg))
+        Step::new(test_id.clone(), StepKind::Test, format!("helm test {}", r.name), move |cx| helm_test(cx, cfg))
             .after([deploy_id]),
     );
     if r.service.is_some() {
-        run.add(Step::new("url:app", "verify", "How to reach the app", move |cx| app_url(cx, cfg)).after([test_id]));
-        return "url:app".into();
+        run.add(
+            Step::new(StepId::url_app(), StepKind::Verify, "How to reach the app", move |cx| app_url(cx, cfg))
+                .after([test_id]),
+        );
+        return StepId::url_app();
     }
     test_id
 }

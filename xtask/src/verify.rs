@@ -11,7 +11,7 @@ use xshell::cmd;
 
 use crate::config::{Config, Endpoint};
 use crate::context::Context;
-use crate::kinds::Check;
+use crate::kinds::{Check, StepId, StepKind, Tool};
 use crate::pipeline::exec::{Background, Exec};
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::{diagnose, http, kube};
@@ -40,13 +40,13 @@ impl Verify {
         if self.static_only {
             // helm (lint, render): found, or installed like `up` does, in one preflight instead of one raw
             // "is helm installed?" per step.
-            run.add(crate::tools::preflight_step(vec!["helm"]));
-            crate::up::add_static_steps(cfg, run, secrets, Some("preflight:tools"));
-            crate::manifests::add_check_step(cfg, run, Some("preflight:tools"));
+            run.add(crate::tools::preflight_step(vec![Tool::Helm]));
+            crate::up::add_static_steps(cfg, run, secrets, Some(StepId::preflight_tools()));
+            crate::manifests::add_check_step(cfg, run, Some(StepId::preflight_tools()));
             for img in &cfg.images {
                 run.add(Step::new(
-                    format!("lint:dockerfile:{}", img.name),
-                    "lint",
+                    StepId::lint_dockerfile(&img.name),
+                    StepKind::Lint,
                     format!("Dockerfile lint: {}", img.dockerfile.display()),
                     move |cx| lint_dockerfile(cx, cfg, img),
                 ));
@@ -63,11 +63,11 @@ impl Verify {
             &ALL
         };
         let wanted: Vec<Check> = ALL.into_iter().filter(|c| base.contains(c) && !self.skip.contains(c)).collect();
-        let mut prev: Option<String> = None;
+        let mut prev: Option<StepId> = None;
         for &check in &wanted {
-            let id = format!("verify:{}", check.name());
+            let id = StepId::verify(check);
             let load = self.load;
-            let step = Step::new(id.clone(), "verify", title(check), move |cx| match check {
+            let step = Step::new(id.clone(), StepKind::Verify, title(check), move |cx| match check {
                 Check::Rollout => rollout(cx, cfg),
                 Check::Health => health(cx, cfg),
                 Check::Roundtrip => roundtrip(cx, cfg),
@@ -80,7 +80,7 @@ impl Verify {
             // on its own, except that nothing disturbs a deployment that did not roll out.
             let step = step.after_any(prev.clone());
             let step = if check != Check::Rollout && wanted.contains(&Check::Rollout) {
-                step.after(["verify:rollout"])
+                step.after([StepId::verify(Check::Rollout)])
             } else {
                 step
             };
