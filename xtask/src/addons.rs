@@ -28,9 +28,10 @@ fn chart(addon: Addon) -> (&'static str, &'static str, &'static str, &'static st
 
 /// Installs (or upgrades in place) each addon into the cluster behind `context`.
 pub fn install(cx: &mut StepCx, context: &str, addons: &[Addon]) -> Result<()> {
+    let mut installed = vec![];
     for &addon in addons {
         let (release, chart, repo, ns, extra) = chart(addon);
-        cx.run(
+        let ran = cx.query(
             cmd!(
                 cx.sh,
                 "helm upgrade --install {release} {chart} --repo {repo} -n {ns} --create-namespace --kube-context {context} --wait --timeout 300s {extra...}"
@@ -38,9 +39,12 @@ pub fn install(cx: &mut StepCx, context: &str, addons: &[Addon]) -> Result<()> {
             .into(),
         )
         .with_context(|| format!("installing the {} addon", addon.name()))?;
+        if let Ran::Done(_) = ran {
+            installed.push(addon.name());
+        }
     }
-    if !addons.is_empty() && !cx.dry_run() {
-        cx.note(format!("addons: {}", addons.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")));
+    if !installed.is_empty() {
+        cx.note(format!("addons: {}", installed.join(", ")));
     }
     Ok(())
 }

@@ -59,8 +59,8 @@ impl Ask {
             let answer = ask(cx, cfg, tool, &prompt, agent.as_deref(), Missing::Fail)?;
             finish(cx, "answer", answer)
         }));
-        let values = run.execute()?;
-        if let Some(a) = values.get("ai.answer") {
+        let facts = run.execute()?;
+        if let Some(a) = &facts.ai_answer {
             crate::outln!("{a}");
         }
         Ok(())
@@ -100,7 +100,7 @@ fn finish(cx: &mut StepCx, name: &str, answer: Result<String, String>) -> Result
                 let file = dir.join(format!("{}.md", name.replace(['/', ':', ' '], "_")));
                 crate::files::write_atomic(&file, secrets::redact_global(&text).as_bytes())?;
                 cx.note(format!("answer saved to {}", cx.ctx.rel(&file).display()));
-                cx.set("ai.answer", secrets::redact_global(&text));
+                cx.facts().ai_answer = Some(secrets::redact_global(&text));
             }
             Ok(Done::Passed)
         }

@@ -11,7 +11,7 @@ use crate::config::{ByteSize, Config, Image};
 use crate::context::Context;
 use crate::kinds::{Gate, StepId, StepKind, Tool};
 use crate::pipeline::cache::Fingerprint;
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::pipeline::{Done, Memo, Ran, Run, Step, StepCx};
 use crate::{docker, sbom, tools, trivy};
 
 #[derive(Clone)]
@@ -54,12 +54,11 @@ impl Build {
         }
         let tags: Vec<String> = images.iter().map(|i| i.tag.clone()).collect();
         run.add(Step::new(StepId::preflight_docker(), StepKind::Preflight, "Docker daemon answers", move |cx| {
-            let (v, ids) = docker::versions_and_ids(cx, &tags)?;
-            cx.set("docker.version", v.clone());
-            for (tag, id) in ids {
-                cx.set(&format!("daemon:{tag}"), id);
-            }
-            if !cx.dry_run() {
+            if let Ran::Done((v, ids)) = docker::versions_and_ids(cx, &tags)? {
+                let mut facts = cx.facts();
+                facts.docker_version = Some(v.clone());
+                facts.daemon_ids.extend(ids);
+                drop(facts);
                 cx.note(format!("docker {v}"));
             }
             Ok(Done::Passed)
@@ -128,10 +127,11 @@ pub const AUDITABLE_VERSION: &str = "0.7.7";
 /// other pinned tools.
 fn ensure_auditable(cx: &mut StepCx, cargo: &str) -> Result<()> {
     let install = format!("cargo install cargo-auditable --locked --version {AUDITABLE_VERSION}");
-    if cx.dry_run() {
-        crate::outln!("    check cargo-auditable (else `{install} --root .xtask`)");
-        return Ok(());
-    }
+    cx.plan(format!("check cargo-auditable (else `{install} --root .xtask`)"));
+    cx.unless_planning(|cx| install_auditable(cx, cargo, &install)).map(drop)
+}
+
+fn install_auditable(cx: &mut StepCx, cargo: &str, install: &str) -> Result<()> {
     if tools::locate(&cx.ctx.local_bin(), "cargo-auditable").is_some() {
         return Ok(());
     }
@@ -196,18 +196,21 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
              docs/images.md (build inside WSL2 or a Linux VM, or set `binary.target`)"
         ))
     })?;
-    if cx.dry_run() {
-        for img in images {
-            if let Some(b) = &img.binary {
-                let staged = staged_path(img, &b.package);
-                crate::outln!("    copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}", b.package, staged.display());
-            }
+    for img in images {
+        if let Some(b) = &img.binary {
+            let staged = staged_path(img, &b.package);
+            cx.plan(format!("copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}", b.package, staged.display()));
         }
-        return Ok(Done::Passed);
     }
+    cx.unless_planning(|cx| stage_binaries(cx, &root, images, &target, &packages))?;
+    Ok(Done::Passed)
+}
+
+/// Copies each built binary into its image's build context (unless it is there already).
+fn stage_binaries(cx: &mut StepCx, root: &Path, images: &[&Image], target: &str, packages: &[String]) -> Result<()> {
     for img in images {
         let b = img.binary.as_ref().context("image without binary")?;
-        let built = root.join(STATIC_TARGET_DIR).join(&target).join("release").join(&b.package);
+        let built = root.join(STATIC_TARGET_DIR).join(target).join("release").join(&b.package);
         let dest = root.join(staged_path(img, &b.package));
         std::fs::create_dir_all(dest.parent().context("staged path has a parent")?)?;
         let same = std::fs::read(&dest).ok() == std::fs::read(&built).ok();
@@ -218,8 +221,8 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
         cx.note(format!("{} {} ({})", b.package, if same { "unchanged" } else { "staged" }, ByteSize(size)));
     }
     // Again with the binaries just staged, so the next run compares like with like.
-    cx.refresh_fingerprint(binaries_fingerprint(&root, images, &target, &packages)?);
-    Ok(Done::Passed)
+    cx.refresh_fingerprint(binaries_fingerprint(root, images, target, packages)?);
+    Ok(())
 }
 
 /// What the static binaries are built from (the lock file, the workspace manifest, each image's sources), the
@@ -245,7 +248,7 @@ fn build_args(img: &Image) -> Vec<String> {
 
 fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
     let root = cx.ctx.root.clone();
-    let docker_version = cx.get("docker.version").filter(|_| !cx.dry_run());
+    let docker_version = cx.facts().docker_version.clone();
     let fp = Fingerprint::new()
         .docker_context(&root, &img.context)?
         .file(&root, &img.dockerfile)?
@@ -254,35 +257,37 @@ fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
         .maybe_value("docker version", docker_version.as_deref());
     let tag = img.tag.clone();
     let cached = cx.cached(fp, |cx| {
-        let want = cx.remembered("image_id");
+        let want = cx.remembered(Memo::ImageId);
         // The preflight asked the daemon for every tag at once.
-        Ok(match (cx.get(&format!("daemon:{tag}")), want) {
+        let have = cx.facts().daemon_ids.get(&tag).cloned();
+        Ok(match (have, want) {
             (Some(have), Some(want)) if have == want => None,
             (Some(_), _) => Some(format!("{tag} in the daemon is another build")),
             (None, _) => Some(format!("{tag} is no longer in the Docker daemon")),
         })
     })?;
     if cached {
-        if let Some(id) = cx.remembered("image_id") {
-            cx.set(&format!("image:{}", img.name), id);
+        if let Some(id) = cx.remembered(Memo::ImageId) {
+            cx.facts().image_ids.insert(img.name.clone(), id);
         }
-        write_sbom(cx, img)?;
+        cx.unless_planning(|cx| write_sbom(cx, img))?;
         return Ok(Done::Cached);
     }
     let (df, ctxdir, args) = (&img.dockerfile, &img.context, build_args(img));
     let built = cx
         .run(cmd!(cx.sh, "docker build -f {df} -t {tag} {args...} {ctxdir}").into())
         .with_context(|| format!("building {tag} from {}", df.display()))?;
-    if cx.dry_run() {
-        // The id is not known before the build; later steps show it as `<image id>`.
-        return Ok(Done::Passed);
-    }
-    let Some(id) = docker::image_id(cx, &tag)? else {
-        bail!("{tag} is not in the Docker daemon after its build: {}", docker::why_not_loaded(cx, &built.stderr)?)
-    };
+    // The id is not known before the build: in a plan, later steps show it as a placeholder.
+    let found = cx.unless_planning(|cx| match docker::image_id(cx, &tag)? {
+        Some(id) => Ok(id),
+        None => {
+            bail!("{tag} is not in the Docker daemon after its build: {}", docker::why_not_loaded(cx, &built.stderr)?)
+        }
+    })?;
+    let Ran::Done(id) = found else { return Ok(Done::Passed) };
     cx.note(format!("{tag} {}", short_id(&id)));
-    cx.remember("image_id", &id);
-    cx.set(&format!("image:{}", img.name), id);
+    cx.remember(Memo::ImageId, &id);
+    cx.facts().image_ids.insert(img.name.clone(), id);
     write_sbom(cx, img)?;
     Ok(Done::Passed)
 }
@@ -291,9 +296,6 @@ fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
 /// binary: what is in the image, readable without Trivy. Images without a `binary:` have none of ours to list.
 fn write_sbom(cx: &mut StepCx, img: &Image) -> Result<()> {
     let Some(b) = &img.binary else { return Ok(()) };
-    if cx.dry_run() {
-        return Ok(());
-    }
     let staged = cx.ctx.root.join(staged_path(img, &b.package));
     let bytes = std::fs::read(&staged).with_context(|| format!("reading {}", staged.display()))?;
     let deps = match sbom::read_auditable(&bytes) {
@@ -318,7 +320,7 @@ fn short_id(id: &str) -> &str {
 
 /// The image id that the build step produced or found cached; gates fingerprint on it.
 fn image_for_gate(cx: &StepCx, img: &Image) -> String {
-    cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into())
+    cx.facts().image_id(&img.name).to_string()
 }
 
 /// A gate that does not run: turned off for this run (`--skip-gate`), or in the config. The report says which.
@@ -334,7 +336,7 @@ fn gate_off(gate: &str, skipped: bool, enabled: bool, key: &str) -> Option<Done>
 
 /// On a cache hit, repeats the figures the gate found when it ran.
 fn cached_with_summary(cx: &mut StepCx) -> Result<Done> {
-    if let Some(s) = cx.remembered("summary") {
+    if let Some(s) = cx.remembered(Memo::Summary) {
         cx.note(s);
     }
     Ok(Done::Cached)
@@ -354,10 +356,7 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
     let tag = &img.tag;
     // From the saved layers, not `docker image inspect .Size`, whose meaning depends on the image store.
     let store = docker::image_store(cx)?;
-    let sizes = docker::save_sizes(cx, tag)?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let Ran::Done(sizes) = docker::save_sizes(cx, tag)? else { return Ok(Done::Passed) };
     let (size, compressed) = (sizes.uncompressed, sizes.compressed);
     let show = |v: u64, b: Option<ByteSize>| match b {
         Some(b) => format!("{} (budget {b})", ByteSize(v)),
@@ -375,7 +374,7 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         over.push(format!("compressed {} > {b}", ByteSize(compressed)));
     }
     if over.is_empty() {
-        cx.remember("summary", &summary);
+        cx.remember(Memo::Summary, &summary);
         return Ok(Done::Passed);
     }
     let mut layers = docker::history(cx, tag)?;
@@ -418,8 +417,9 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         Some(f) => trivy::load_ignores(&root, f)?,
         None => vec![],
     };
-    if !cx.dry_run() && tools::locate(&cx.ctx.local_bin(), "trivy").is_none() {
-        let def = tools::def(Tool::Trivy);
+    let def = tools::def(Tool::Trivy);
+    let installed = cx.unless_planning(|cx| Ok(tools::locate(&cx.ctx.local_bin(), def.program).is_some()))?;
+    if let Ran::Done(false) = installed {
         bail!(
             "trivy is not installed, so the vulnerability gate cannot run. Install it: {}. Or pass `--skip-gate vuln` \
              (recorded in the report as skipped by request)",
@@ -428,10 +428,7 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
     }
     let tag = &img.tag;
     trivy::prepare_db(cx)?;
-    let out = trivy::scan(cx, tag)?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let Ran::Done(out) = trivy::scan(cx, tag)? else { return Ok(Done::Passed) };
     // Trivy skips a Rust binary without cargo-auditable's dependency list without a word
     // (pkg/fanal/analyzer/language/rust/binary/binary.go:26-28): an empty scan would pass whatever crates we ship.
     if let Some(b) = &img.binary {
@@ -465,7 +462,7 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         cx.note(format!("ignore entry no longer applies: {e}"));
     }
     if v.failing.is_empty() {
-        cx.remember("summary", &summary);
+        cx.remember(Memo::Summary, &summary);
         return Ok(Done::Passed);
     }
     let rows: Vec<String> = v.failing.iter().map(|f| format!("  {}", trivy::describe(f))).collect();
@@ -494,10 +491,7 @@ fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result
         return cached_with_summary(cx);
     }
     let dockerfile = docker::read_dockerfile(&root, &img.dockerfile, &img.name)?;
-    let info = docker::inspect(cx, &img.tag)?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let Ran::Done(info) = docker::inspect(cx, &img.tag)? else { return Ok(Done::Passed) };
     let problems = policy_problems(&info["Config"], &dockerfile, &img.build_args, img, policy);
     if problems.is_empty() {
         let summary = format!(
@@ -506,7 +500,7 @@ fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result
             img.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
         );
         cx.note(summary.clone());
-        cx.remember("summary", &summary);
+        cx.remember(Memo::Summary, &summary);
         return Ok(Done::Passed);
     }
     bail!(

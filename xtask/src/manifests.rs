@@ -10,7 +10,7 @@ use xshell::cmd;
 use crate::config::Config;
 use crate::context::Context;
 use crate::kinds::{StepId, StepKind, Tool};
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::pipeline::{Done, Ran, Run, Step, StepCx};
 
 /// `cargo xtask manifests [--check]`: writes the rendered chart to the configured file, or with `--check` fails
 /// when the committed file no longer matches the chart.
@@ -90,10 +90,7 @@ fn render(cx: &mut StepCx, cfg: &Config, check: bool) -> Result<Done> {
     let m = cfg.manifests.as_ref().context("no manifests section")?;
     let args = template_args(cfg);
     let a = &args;
-    let out = cx.run(cmd!(cx.sh, "helm {a...}").into())?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let Ran::Done(out) = cx.query(cmd!(cx.sh, "helm {a...}").into())? else { return Ok(Done::Passed) };
     let fresh = format!("{}{}", header(cfg, &args), out.stdout);
     let path = cx.ctx.root.join(&m.output);
     let shown = m.output.display();

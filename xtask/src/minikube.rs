@@ -9,7 +9,7 @@ use xshell::cmd;
 
 use crate::config::Cluster;
 use crate::pipeline::exec::Exec;
-use crate::pipeline::StepCx;
+use crate::pipeline::{Ran, StepCx};
 
 /// A cluster's state (minikube's, and kind's and k3d's in its terms); the vocabulary holds it so the run's facts
 /// can carry it from teardown's probe to the steps after it.
@@ -26,10 +26,9 @@ fn daemon_down(text: &str) -> bool {
 /// Reads the profile's state. The exit code of `minikube status` is a bit field (1 host, 2 kubelet/apiserver, 4
 /// kubeconfig; 7 = stopped) and 85 means no such profile, so a non-zero exit is information, not a failure.
 pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
-    let out = cx.probe(cmd!(cx.sh, "minikube status -p {profile} -o json").into())?;
-    if cx.dry_run() {
-        return Ok((State::Nonexistent, "unknown (dry run)".into()));
-    }
+    let asked = cx.ask(cmd!(cx.sh, "minikube status -p {profile} -o json").into())?;
+    // A plan takes the path that creates the cluster.
+    let Ran::Done(out) = asked else { return Ok((State::Nonexistent, "unknown (dry run)".into())) };
     // Several nodes print an array; the first is the control plane.
     let v: Option<Value> = serde_json::from_str::<Value>(out.stdout.trim()).ok().map(|v| {
         if let Value::Array(a) = v {
@@ -146,13 +145,13 @@ pub fn ensure_addons(cx: &mut StepCx, c: &Cluster) -> Result<Vec<String>> {
 
 /// The URL of a NodePort service. `minikube service --url` keeps running after printing it with some drivers
 /// (docker on macOS and Windows, where it holds a tunnel open), so it is stopped at the first URL line.
-pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &str) -> Result<Option<String>> {
+pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &str) -> Result<Ran<Option<String>>> {
     let mut e = Exec::from(cmd!(cx.sh, "minikube service {service} -n {namespace} -p {profile} --url"))
         .timeout(Duration::from_secs(60));
     e.stop_when = Some(Box::new(|line: &str| line.starts_with("http://") || line.starts_with("https://")));
-    let out = cx.probe(e)?;
+    let Ran::Done(out) = cx.ask(e)? else { return Ok(Ran::Planned) };
     let url = out.stdout.lines().map(str::trim).find(|l| l.starts_with("http")).map(str::to_string);
-    if url.is_none() && !cx.dry_run() && !out.success() {
+    if url.is_none() && !out.success() {
         // SVC_NOT_FOUND (exit 115, minikube `cmd/minikube/cmd/service.go:115-139`) and the like: minikube's words.
         bail!(
             "`minikube service {service} -n {namespace} -p {profile} --url` failed ({}): {}",
@@ -160,7 +159,7 @@ pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &st
             out.tail(3)
         );
     }
-    Ok(url)
+    Ok(Ran::Done(url))
 }
 
 /// Whether the driver needs `minikube service` to keep running for the URL to work (a tunnel from the host):
@@ -174,12 +173,13 @@ pub fn url_needs_tunnel(cx: &mut StepCx, driver: &str) -> Result<bool> {
     if needs_tunnel(driver, cfg!(target_os = "macos") || cfg!(windows), &|k| std::env::var(k).ok()) {
         return Ok(true);
     }
-    if driver != "docker" || cx.dry_run() {
+    if driver != "docker" {
         return Ok(false);
     }
-    // `docker info` is `docker system info` (the same command in docker/cli).
+    // `docker info` is `docker system info` (the same command in docker/cli). A plan does not ask.
     let format = "{{json .}}";
-    let out = cx.probe(cmd!(cx.sh, "docker info --format {format}").into())?;
+    let e = cmd!(cx.sh, "docker info --format {format}").into();
+    let Ran::Done(out) = cx.unless_planning(|cx| cx.probe(e))? else { return Ok(false) };
     let info: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
     let rootless = info["SecurityOptions"]
         .as_array()

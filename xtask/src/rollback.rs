@@ -7,7 +7,7 @@ use crate::config::Config;
 use crate::context::Context;
 use crate::helm;
 use crate::kinds::{StepId, StepKind, Tool};
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::pipeline::{Done, Placeholder, Ran, Run, Step, StepCx};
 
 pub struct Rollback {
     pub revision: Option<u64>,
@@ -34,9 +34,10 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
     let r = &cfg.release;
     let (name, ns, context) = (&r.name, &r.namespace, cfg.kube_context());
     let history = helm::history(cx, context, name, ns)?;
-    let target = match revision {
-        Some(rev) => {
-            if !cx.dry_run() && !history.iter().any(|(n, ..)| *n == rev) {
+    let target = match (revision, history) {
+        (Some(rev), Ran::Planned) => rev.to_string(),
+        (Some(rev), Ran::Done(history)) => {
+            if !history.iter().any(|(n, ..)| *n == rev) {
                 let known: Vec<String> = history.iter().map(|(n, s, _)| format!("{n} ({s})")).collect();
                 return Err(crate::pipeline::UsageError(format!(
                     "release {name} has no revision {rev}; revisions: {}",
@@ -46,8 +47,8 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
             }
             rev.to_string()
         }
-        None if cx.dry_run() => "<previous>".into(),
-        None => {
+        (None, Ran::Planned) => Placeholder::PreviousRevision.to_string(),
+        (None, Ran::Done(history)) => {
             // The newest revision before the current one that went live: superseded by a later one, or still
             // `deployed` when the current one is failed or stuck pending.
             let current = history.last().map(|(n, ..)| *n).unwrap_or(0);

@@ -6,7 +6,7 @@ use xshell::cmd;
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::kinds::{StepFamily, StepId, StepKind};
+use crate::kinds::{ClusterState, StepFamily, StepId, StepKind};
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::target::ClusterSpec;
 use crate::{helm, minikube};
@@ -73,7 +73,7 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             // Without minikube there is no minikube cluster: nothing to remove is success, so cleanup scripts can
             // run this.
             if !cx.dry_run() && crate::tools::locate(&cx.ctx.local_bin(), "minikube").is_none() {
-                cx.set("cluster.state", "absent");
+                cx.facts().cluster_state = Some(ClusterState::Nonexistent);
                 cx.note(format!("minikube is not installed, so there is no cluster `{profile}`: nothing to remove"));
                 return Ok(Done::Passed);
             }
@@ -82,7 +82,7 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         ClusterSpec::Kind(k) => {
             let there = crate::kind::exists(cx, &k.name)?;
             let state = if there || cx.dry_run() { minikube::State::Running } else { minikube::State::Nonexistent };
-            cx.set("cluster.state", if there { "running" } else { "absent" });
+            cx.facts().cluster_state = Some(if there { ClusterState::Running } else { ClusterState::Nonexistent });
             cx.note(format!("kind cluster `{}`: {}", k.name, if there { "exists" } else { "absent" }));
             return finish_probe(cx, state);
         }
@@ -93,13 +93,13 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         }
         ClusterSpec::Existing(e) => {
             // Never probed for a lifecycle: the release commands below find out whether it answers.
-            cx.set("cluster.state", "running");
+            cx.facts().cluster_state = Some(ClusterState::Running);
             cx.note(format!("existing cluster (context `{}`): the pipeline never stops or deletes it", e.context));
             return Ok(Done::Passed);
         }
     };
     let s = state.word();
-    cx.set("cluster.state", s);
+    cx.facts().cluster_state = Some(state);
     if state == minikube::State::Nonexistent {
         cx.note(format!("profile `{profile}` does not exist: nothing to remove"));
     } else {
@@ -109,15 +109,14 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 }
 
 fn finish_probe(cx: &mut StepCx, state: minikube::State) -> Result<Done> {
-    let s = state.word();
-    cx.set("cluster.state", s);
+    cx.facts().cluster_state = Some(state);
     Ok(Done::Passed)
 }
 
 /// Release and namespace live in the cluster: with no running cluster they are gone or unreachable, and
 /// starting a cluster only to empty it would be wasted minutes.
 fn cluster_running(cx: &StepCx) -> bool {
-    cx.dry_run() || cx.get("cluster.state").as_deref() == Some("running")
+    cx.dry_run() || cx.facts().cluster_state == Some(ClusterState::Running)
 }
 
 fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
@@ -168,13 +167,13 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 
 fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done> {
     let profile = &cfg.cluster.profile;
-    let state = cx.get("cluster.state").unwrap_or_default();
+    let state = cx.facts().cluster_state;
     // Images loaded into a stopped cluster stay there; a deleted cluster loses them.
     cx.invalidate(&StepId::deploy(&cfg.release.name));
-    let k3d_state = match state.as_str() {
-        "absent" => minikube::State::Nonexistent,
-        "stopped" => minikube::State::Stopped,
-        _ => minikube::State::Running,
+    let k3d_state = match state {
+        Some(ClusterState::Nonexistent) => ClusterState::Nonexistent,
+        Some(ClusterState::Stopped) => ClusterState::Stopped,
+        _ => ClusterState::Running,
     };
     match (&cfg.target.cluster, action) {
         (_, ClusterAction::Keep) => return Ok(Done::Skipped("kept running (--keep-cluster)".into())),
@@ -203,12 +202,12 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
     }
     let result = match action {
         ClusterAction::Keep => Done::Skipped("kept running (--keep-cluster)".into()),
-        ClusterAction::Stop if state == "absent" => Done::Skipped(format!("profile `{profile}` does not exist")),
-        ClusterAction::Stop if state == "stopped" => Done::Skipped(format!("profile `{profile}` is already stopped")),
-        ClusterAction::Stop if state == "broken" => Done::Skipped(format!(
+        ClusterAction::Stop if state == Some(ClusterState::Nonexistent) => Done::Skipped(format!("profile `{profile}` does not exist")),
+        ClusterAction::Stop if state == Some(ClusterState::Stopped) => Done::Skipped(format!("profile `{profile}` is already stopped")),
+        ClusterAction::Stop if state == Some(ClusterState::Broken { daemon_down: false }) => Done::Skipped(format!(
             "profile `{profile}` has no container to stop; `cargo xtask teardown --delete` removes the profile"
         )),
-        ClusterAction::Stop if state == "unreadable" => {
+        ClusterAction::Stop if state == Some(ClusterState::Broken { daemon_down: true }) => {
             bail!("the Docker daemon does not answer, so profile `{profile}` cannot be stopped: start Docker and rerun")
         }
         ClusterAction::Stop => {
@@ -217,7 +216,7 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
         }
         ClusterAction::Delete => {
             cx.invalidate_family(StepFamily::Load);
-            if state == "absent" {
+            if state == Some(ClusterState::Nonexistent) {
                 Done::Skipped(format!("profile `{profile}` does not exist"))
             } else {
                 cx.run(cmd!(cx.sh, "minikube delete -p {profile}").into())?;

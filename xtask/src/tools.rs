@@ -496,11 +496,11 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, tools: &[Tool]) -> anyhow::Resul
             None => shortfall(probe, &min, true),
         };
         if let Some(v) = &probe.version {
-            cx.set(&format!("tool:{name}"), v.clone());
+            cx.facts().tool_versions.insert(def.tool, v.clone());
         }
-        if let (Some(v), "helm") = (probe.version.as_deref().and_then(Version::parse), name) {
+        if let (Some(v), Tool::Helm) = (probe.version.as_deref().and_then(Version::parse), def.tool) {
             // Later steps pick Helm 3 or Helm 4 flags from this, without asking helm again.
-            cx.set("helm.major", v.major.to_string());
+            cx.facts().helm_major = Some(v.major);
         }
         match why {
             None => {

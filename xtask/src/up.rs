@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::exec::Exec;
 use crate::kinds::{Gate, StepFamily, StepId, StepKind, Tool};
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::pipeline::{Done, Placeholder, Planned, Ran, Run, Step, StepCx};
 use crate::target::{ClusterSpec, Delivery, Provider};
 use crate::{helm, kube, minikube, tools};
 
@@ -26,8 +26,8 @@ impl Up {
     pub fn run(self, ctx: &Context) -> Result<()> {
         let mut run = Run::new(ctx, "up");
         self.add_steps(ctx, &mut run)?;
-        let values = run.execute()?;
-        if let Some(url) = values.get("app.url") {
+        let facts = run.execute()?;
+        if let Some(url) = &facts.app_url {
             if crate::events::enabled() {
                 crate::events::emit("result", serde_json::json!({ "name": "app.url", "value": url }));
             } else {
@@ -113,11 +113,9 @@ fn load_title(cfg: &Config, img: &Image) -> String {
 /// (recorded, so teardown deletes the namespace only when the pipeline created it).
 fn existing_cluster(cx: &mut StepCx, cfg: &Config, context: &str) -> Result<Done> {
     let ns = &cfg.release.namespace;
-    let out =
-        cx.probe(cmd!(cx.sh, "kubectl --context {context} get namespace {ns} --ignore-not-found -o name").into())?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let asked =
+        cx.ask(cmd!(cx.sh, "kubectl --context {context} get namespace {ns} --ignore-not-found -o name").into())?;
+    let Ran::Done(out) = asked else { return Ok(Done::Passed) };
     if !out.success() {
         bail!("the cluster behind context `{context}` does not answer ({}): {}", out.ending(), out.tail(3));
     }
@@ -192,32 +190,36 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 /// error`, minikube `pkg/addons/addons.go:536`): enable what is missing now, so the failure surfaces here with
 /// minikube's reason instead of later as an HPA without metrics or an unreachable ingress.
 fn check_addons(cx: &mut StepCx, c: &crate::config::Cluster) -> Result<()> {
-    if cx.dry_run() {
-        return Ok(());
-    }
-    let enabled = minikube::ensure_addons(cx, c)
-        .with_context(|| format!("`minikube start` did not enable every addon of profile `{}`", c.profile))?;
-    if !enabled.is_empty() {
-        cx.note(format!("enabled addons that start left out: {}", enabled.join(", ")));
-    }
-    Ok(())
+    // A plan has started nothing whose addons could be read.
+    cx.unless_planning(|cx| {
+        let enabled = minikube::ensure_addons(cx, c)
+            .with_context(|| format!("`minikube start` did not enable every addon of profile `{}`", c.profile))?;
+        if !enabled.is_empty() {
+            cx.note(format!("enabled addons that start left out: {}", enabled.join(", ")));
+        }
+        Ok(())
+    })
+    .map(drop)
 }
 
 /// The tag an image gets in the cluster: its configured tag plus the image id, so a rebuilt image under the same
 /// tag still rolls the pods (Kubernetes compares tags, not content).
-fn cluster_tag(img: &Image, id: &str) -> String {
-    if id == "pending" {
-        return format!("{}-{{image-id}}", img.tag);
+fn cluster_tag(img: &Image, id: &Planned<String>) -> String {
+    match id {
+        Planned::Known(id) => {
+            let short = id.strip_prefix("sha256:").unwrap_or(id);
+            format!("{}-{}", img.tag, &short[..short.len().min(12)])
+        }
+        Planned::Unknown(p) => format!("{}-{p}", img.tag),
     }
-    let short = id.strip_prefix("sha256:").unwrap_or(id);
-    format!("{}-{}", img.tag, &short[..short.len().min(12)])
 }
 
 fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
-    let id = cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into());
+    let planned_id = cx.facts().image_id(&img.name);
+    let id = planned_id.to_string();
     let profile = &cfg.cluster.profile;
-    let tag = cluster_tag(img, &id);
-    cx.set(&format!("cluster_tag:{}", img.name), tag.clone());
+    let tag = cluster_tag(img, &planned_id);
+    cx.facts().cluster_tags.insert(img.name.clone(), tag.clone());
     if let Delivery::Registry(reg) = &cfg.target.delivery {
         return push_image(cx, reg, img, &tag);
     }
@@ -231,7 +233,7 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
     }
     let src = &img.tag;
     cx.run(cmd!(cx.sh, "docker tag {src} {tag}").into())?;
-    match &cfg.target.cluster {
+    let loaded = match &cfg.target.cluster {
         ClusterSpec::Kind(k) => crate::kind::load(cx, &k.name, &tag)?,
         ClusterSpec::K3d(k) => crate::k3d::load(cx, &k.name, &tag)?,
         ClusterSpec::Existing(e) => bail!(
@@ -241,8 +243,8 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
             e.context
         ),
         ClusterSpec::Minikube(_) => minikube_load(cx, profile, &tag)?,
-    }
-    if !cx.dry_run() {
+    };
+    if let Ran::Done(()) = loaded {
         cx.note(format!("loaded as {tag}"));
     }
     Ok(Done::Passed)
@@ -251,13 +253,11 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
 /// `minikube image load`, checked: it exits 0 when the node-side load failed (minikube
 /// `pkg/minikube/machine/cache_images.go` DoLoadImages: "Live pushes are not considered a failure";
 /// kubernetes/minikube#23471), so the tag is looked for before the step is cached.
-fn minikube_load(cx: &mut StepCx, profile: &str, tag: &str) -> Result<()> {
+fn minikube_load(cx: &mut StepCx, profile: &str, tag: &str) -> Result<Ran<()>> {
     cx.run(cmd!(cx.sh, "minikube image load {tag} -p {profile}").into())
         .with_context(|| format!("loading {tag} into the cluster"))?;
-    let listed = cx.probe(cmd!(cx.sh, "minikube image ls -p {profile} --format short").into())?;
-    if cx.dry_run() {
-        return Ok(());
-    }
+    let asked = cx.ask(cmd!(cx.sh, "minikube image ls -p {profile} --format short").into())?;
+    let Ran::Done(listed) = asked else { return Ok(Ran::Planned) };
     let present = listed.stdout.lines().map(str::trim).any(|l| l == tag || l.ends_with(&format!("/{tag}")));
     if !present {
         bail!(
@@ -266,13 +266,13 @@ fn minikube_load(cx: &mut StepCx, profile: &str, tag: &str) -> Result<()> {
              then rerun `cargo xtask up`"
         );
     }
-    Ok(())
+    Ok(Ran::Done(()))
 }
 
 /// Pushes the image under `<registry>/<name>:<tag>-<id12>` and hands its digest on to the deploy. Cached on the
 /// image id and the repository while the daemon still knows the digest for it.
 fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, tag: &str) -> Result<Done> {
-    let id = cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into());
+    let id = cx.facts().image_id(&img.name).to_string();
     let repo = reg.repository(&img.name);
     // What the release references: the same content under the name the cluster pulls from.
     let pull = reg.pull_repository(&img.name);
@@ -281,32 +281,33 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
     let fp = Fingerprint::new().value("image", &id).value("repository", &repo);
     // A plan asks nothing of Docker: it shows the digest recorded when this exact tag was last pushed.
     let recorded = pushed_record(cx, img);
-    let known = if cx.dry_run() {
-        recorded.as_ref().and_then(|(r, d)| (*r == reference).then(|| d.clone()))
-    } else {
-        crate::registry::known_digest(cx, &reference, &repo)?
+    let asked = cx.unless_planning(|cx| crate::registry::known_digest(cx, &reference, &repo))?;
+    let planning = matches!(asked, Ran::Planned);
+    let known = match asked {
+        Ran::Done(known) => known,
+        Ran::Planned => recorded.as_ref().and_then(|(r, d)| (*r == reference).then(|| d.clone())),
     };
     let k = known.clone();
     if cx.cached(fp, move |_| Ok(if k.is_some() { None } else { Some("the registry digest is unknown".into()) }))? {
         if let Some(d) = known {
-            cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
-            if cx.dry_run() {
-                crate::outln!("    digest: {pull}@{d} (pushed earlier)");
-            } else {
+            cx.facts().pushed.insert(img.name.clone(), Planned::Known(format!("{pull}@{d}")));
+            cx.plan(format!("digest: {pull}@{d} (pushed earlier)"));
+            if !planning {
                 cx.note(format!("already pushed: {repo}@{d}"));
                 record_pushed(cx, img, &reference, &d)?;
             }
         }
         return Ok(Done::Cached);
     }
-    match crate::registry::push(cx, reg, &img.tag, &reference, &repo)? {
-        Some(d) => {
+    let pushed = match crate::registry::push(cx, reg, &img.tag, &reference, &repo)? {
+        Ran::Done(d) => {
             cx.note(format!("pushed {repo}@{d}"));
-            cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
             record_pushed(cx, img, &reference, &d)?;
+            Planned::Known(format!("{pull}@{d}"))
         }
-        None => cx.set(&format!("digest:{}", img.name), format!("{pull}@{{digest from the push}}")),
-    }
+        Ran::Planned => Planned::Unknown(Placeholder::PushDigest),
+    };
+    cx.facts().pushed.insert(img.name.clone(), pushed);
     Ok(Done::Passed)
 }
 
@@ -412,10 +413,9 @@ fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option
     }
     // Keyed, never stored in plain or as a bare hash: a rotated secret redeploys.
     // A plan writes nothing: without a key yet, no recorded fingerprint can match, whatever key it uses.
-    let key = if cx.dry_run() {
-        std::fs::read(cx.ctx.state_dir().join("secret.key")).unwrap_or_default()
-    } else {
-        crate::pipeline::cache::checkout_key(&cx.ctx.state_dir())?
+    let key = match cx.unless_planning(|cx| crate::pipeline::cache::checkout_key(&cx.ctx.state_dir()))? {
+        Ran::Done(key) => key,
+        Ran::Planned => std::fs::read(cx.ctx.state_dir().join("secret.key")).unwrap_or_default(),
     };
     Ok(fp.value("helm args", &args.join("\u{0}")).secret_value("secret values", secrets.unwrap_or(""), &key))
 }
@@ -425,7 +425,8 @@ fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option
 fn digest_args(cx: &StepCx, cfg: &Config) -> Vec<String> {
     let mut a = vec![];
     for (key, image) in &cfg.release.image_values {
-        let (Some(prefix), Some(pushed)) = (key.strip_suffix(".tag"), cx.get(&format!("digest:{image}"))) else {
+        let pushed = cx.facts().pushed.get(image).map(|p| p.to_string());
+        let (Some(prefix), Some(pushed)) = (key.strip_suffix(".tag"), pushed) else {
             continue;
         };
         let Some((repo, digest)) = pushed.split_once('@') else { continue };
@@ -439,7 +440,7 @@ fn image_tags(cx: &StepCx, cfg: &Config) -> BTreeMap<String, String> {
     cfg.images
         .iter()
         .filter_map(|i| {
-            let t = cx.get(&format!("cluster_tag:{}", i.name)).unwrap_or_else(|| i.tag.clone());
+            let t = cx.facts().cluster_tags.get(&i.name).cloned().unwrap_or_else(|| i.tag.clone());
             t.rsplit_once(':').map(|(_, tag)| (i.name.clone(), tag.to_string()))
         })
         .collect()
@@ -489,10 +490,8 @@ fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     }
     let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
     args.extend(secret_args);
-    let out = cx.run(cmd!(cx.sh, "helm template {name} {chart} -n {ns} {args...}").into())?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let rendered = cx.query(cmd!(cx.sh, "helm template {name} {chart} -n {ns} {args...}").into())?;
+    let Ran::Done(out) = rendered else { return Ok(Done::Passed) };
     let docs = crate::manifests::parse(&out.stdout)?;
     let problems = crate::manifests::check_docs(&docs);
     cx.note(format!("{} manifests rendered", docs.len()));
@@ -515,7 +514,7 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?
         .value("helm major", &major.to_string())
         .value("context", context);
-    cx.set("deploy.fingerprint", fp.digest());
+    cx.facts().deploy_fingerprint = Some(fp.digest());
     let cached = cx.cached(fp, |cx| {
         Ok(match helm::status(cx, context, name, ns)? {
             Some(s) if s == "deployed" => None,
@@ -535,8 +534,8 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     let e =
         Exec::from(cmd!(cx.sh, "helm upgrade {name} {chart} -n {ns} --kube-context {context} {flags...} {args...}"))
             .timeout(r.timeout.0 * 2 + std::time::Duration::from_secs(60));
-    let out = cx.exec_unchecked(e)?;
-    if cx.dry_run() || out.success() {
+    let Ran::Done(out) = cx.ask(e)? else { return Ok(Done::Passed) };
+    if out.success() {
         if let Some(rev) = out.stdout.lines().find_map(|l| l.strip_prefix("REVISION: ")) {
             cx.note(format!("release {name} revision {rev} deployed"));
         }
@@ -559,7 +558,7 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let r = &cfg.release;
     let (name, ns, context) = (&r.name, &r.namespace, cfg.kube_context());
     // The same inputs as the deploy: tests rerun when the release changed, or when they failed last time.
-    let deployed = cx.get("deploy.fingerprint").unwrap_or_default();
+    let deployed = cx.facts().deploy_fingerprint.clone().unwrap_or_default();
     let root = cx.ctx.root.clone();
     let fp = Fingerprint::new()
         .tree(&root, &r.chart)?
@@ -572,11 +571,11 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     // No `--logs`: Helm 3 and 4.0.0-4.0.4 delete `hook-succeeded` test pods before `--logs` reads them and then
     // fail a passing suite (helm/helm#9098); the logs of a failed test pod are read with kubectl below instead,
     // which works on every Helm version and with any chart's delete policy (docs/architecture.md).
-    let out =
-        cx.exec_unchecked(cmd!(cx.sh, "helm test {name} -n {ns} --kube-context {context} --timeout {t}").into())?;
+    let tested = cx.ask(cmd!(cx.sh, "helm test {name} -n {ns} --kube-context {context} --timeout {t}").into())?;
+    let Ran::Done(out) = tested else { return Ok(Done::Passed) };
     let phases: Vec<String> =
         out.stdout.lines().filter(|l| l.trim_start().starts_with("Phase:")).map(|l| l.trim().to_string()).collect();
-    if cx.dry_run() || out.success() {
+    if out.success() {
         if !phases.is_empty() {
             cx.note(format!("{} test pod(s): {}", phases.len(), phases.join(", ")));
         }
@@ -608,7 +607,7 @@ fn app_url(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             r.namespace
         );
         cx.note(hint.clone());
-        cx.set("app.url", hint);
+        cx.facts().app_url = Some(hint);
         return Ok(Done::Passed);
     }
     if minikube::url_needs_tunnel(cx, &c.driver)? {
@@ -617,16 +616,16 @@ fn app_url(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             r.namespace, c.profile
         );
         cx.note(hint.clone());
-        cx.set("app.url", hint);
+        cx.facts().app_url = Some(hint);
         return Ok(Done::Passed);
     }
     match minikube::service_url(cx, &c.profile, &r.namespace, service)? {
-        Some(url) => {
+        Ran::Done(Some(url)) => {
             cx.note(format!("the app: {url}"));
-            cx.set("app.url", url);
+            cx.facts().app_url = Some(url);
         }
-        None if cx.dry_run() => {}
-        None => bail!("`minikube service {service} --url` printed no URL; is the Service a NodePort?"),
+        Ran::Planned => {}
+        Ran::Done(None) => bail!("`minikube service {service} --url` printed no URL; is the Service a NodePort?"),
     }
     Ok(Done::Passed)
 }
