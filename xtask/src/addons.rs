@@ -4,7 +4,7 @@
 use anyhow::{Context as _, Result};
 use xshell::cmd;
 
-use crate::pipeline::StepCx;
+use crate::pipeline::{Ran, StepCx};
 use crate::target::Addon;
 
 /// (release, chart, repository, namespace, extra flags) of an addon's Helm chart.

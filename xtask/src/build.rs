@@ -81,8 +81,10 @@ impl Build {
                 deps.push(StepId::prebuild_binaries());
             }
             run.add(
-                Step::new(build_id.clone(), StepKind::Build, format!("Build image {}", img.tag), move |cx| build(cx, img))
-                    .after(deps),
+                Step::new(build_id.clone(), StepKind::Build, format!("Build image {}", img.tag), move |cx| {
+                    build(cx, img)
+                })
+                .after(deps),
             );
             for gate in Gate::ALL {
                 let id = StepId::gate(gate, &img.name);

@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::build::Build;
 use crate::context::Context;
 use crate::kinds::{Gate, Stage, Tool};
-use crate::pipeline::{Done, Run, Step, StepsFailed};
+use crate::pipeline::{Run, StepsFailed};
 use crate::teardown::{ClusterAction, Teardown};
 use crate::up::Up;
 use crate::verify::Verify;

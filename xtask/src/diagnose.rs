@@ -23,9 +23,12 @@ pub fn add_on_failure<'c>(cfg: &'c Config, run: &mut Run<'c>) {
     ));
     if let Some(tool) = cfg.ai.on_failure {
         run.on_failure(
-            Step::new(StepId::ai("diagnose"), StepKind::Ai, format!("Ask {} what went wrong", tool.tool_name()), move |cx| {
-                ai::diagnose_failure(cx, cfg, tool)
-            })
+            Step::new(
+                StepId::ai("diagnose"),
+                StepKind::Ai,
+                format!("Ask {} what went wrong", tool.tool_name()),
+                move |cx| ai::diagnose_failure(cx, cfg, tool),
+            )
             .after([StepId::diagnose_cluster()])
             .always(),
         );

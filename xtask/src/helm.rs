@@ -210,17 +210,19 @@ pub fn history(cx: &mut StepCx, context: &str, release: &str, ns: &str) -> Resul
     let e = cmd!(cx.sh, "helm history {release} -n {ns} --kube-context {context} -o json").into();
     let Ran::Done(out) = cx.query(e)? else { return Ok(Ran::Planned) };
     let v: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
-    Ok(Ran::Done(v.as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            (
-                r["revision"].as_u64().unwrap_or(0),
-                r["status"].as_str().unwrap_or("").to_string(),
-                r["description"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect()))
+    Ok(Ran::Done(
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|r| {
+                (
+                    r["revision"].as_u64().unwrap_or(0),
+                    r["status"].as_str().unwrap_or("").to_string(),
+                    r["description"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect(),
+    ))
 }
 
 /// The reason in a failed `helm upgrade`'s error: the line after `Error: UPGRADE FAILED:` / `INSTALLATION FAILED:`.

@@ -5,8 +5,8 @@ use anyhow::{Context as _, Result};
 use serde_json::Value;
 use xshell::cmd;
 
-use crate::minikube::State;
 use crate::kinds::StepFamily;
+use crate::minikube::State;
 use crate::pipeline::{Done, Ran, StepCx};
 use crate::target::{Addon, LocalCluster};
 

@@ -7,7 +7,8 @@ use std::time::Duration;
 use clap::ValueEnum;
 
 /// The kind of a step; `timeouts:` in xtask.yaml overrides the default of each.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum StepKind {
     Preflight,
     Prebuild,
@@ -67,6 +68,25 @@ impl StepKind {
     /// The kind called `name`, if there is one.
     pub fn from_name(name: &str) -> Option<StepKind> {
         StepKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+
+    /// Whether a failed step of this kind happened in the cluster, so the cluster's diagnostics explain it.
+    pub fn touches_cluster(self) -> bool {
+        matches!(self, StepKind::Deploy | StepKind::Test | StepKind::Verify)
+    }
+
+    /// Whether a running step of this kind is stopped when another fails (fail-fast): compiles and image builds
+    /// are long, can be restarted and leave nothing half-done (the cache records finished steps only). The other
+    /// kinds finish: they are short (preflight, gates, lint, render, verify, ai), or a kill would leave shared state
+    /// half-changed (a cluster half-created, a Helm release stuck in `pending-upgrade`, an image half-loaded).
+    pub fn stoppable(self) -> bool {
+        matches!(self, StepKind::Prebuild | StepKind::Build)
+    }
+
+    /// Whether steps of this kind are cheap checks: after a failure they still start once their own dependencies
+    /// passed, so a report lists every gate's and check's verdict whatever the number of CPUs.
+    pub fn cheap_check(self) -> bool {
+        matches!(self, StepKind::Gate | StepKind::Lint | StepKind::Render | StepKind::Verify)
     }
 
     /// How long a step of this kind may run when `timeouts:` does not say.
@@ -367,6 +387,12 @@ impl std::fmt::Display for StepId {
     }
 }
 
+impl serde::Serialize for StepId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
 impl From<StepId> for String {
     fn from(id: StepId) -> String {
         id.0
@@ -451,4 +477,3 @@ impl ClusterState {
         }
     }
 }
-

@@ -202,8 +202,12 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
     }
     let result = match action {
         ClusterAction::Keep => Done::Skipped("kept running (--keep-cluster)".into()),
-        ClusterAction::Stop if state == Some(ClusterState::Nonexistent) => Done::Skipped(format!("profile `{profile}` does not exist")),
-        ClusterAction::Stop if state == Some(ClusterState::Stopped) => Done::Skipped(format!("profile `{profile}` is already stopped")),
+        ClusterAction::Stop if state == Some(ClusterState::Nonexistent) => {
+            Done::Skipped(format!("profile `{profile}` does not exist"))
+        }
+        ClusterAction::Stop if state == Some(ClusterState::Stopped) => {
+            Done::Skipped(format!("profile `{profile}` is already stopped"))
+        }
         ClusterAction::Stop if state == Some(ClusterState::Broken { daemon_down: false }) => Done::Skipped(format!(
             "profile `{profile}` has no container to stop; `cargo xtask teardown --delete` removes the profile"
         )),

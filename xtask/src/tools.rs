@@ -431,7 +431,7 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, tools: &[Tool]) -> anyhow::Resul
     let to_install: Vec<&'static ToolDef> = defs
         .iter()
         .zip(&probes)
-        .filter(|(d, p)| !p.found && pinned(d.name).is_some() && !ctx.global.no_install)
+        .filter(|(d, p)| !p.found && pinned(d.name()).is_some() && !ctx.global.no_install)
         .map(|(d, _)| *d)
         .collect();
     if !to_install.is_empty() {

@@ -9,9 +9,9 @@ use xshell::cmd;
 use crate::build::Build;
 use crate::config::{Config, Image};
 use crate::context::Context;
+use crate::kinds::{Gate, StepFamily, StepId, StepKind, Tool};
 use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::exec::Exec;
-use crate::kinds::{Gate, StepFamily, StepId, StepKind, Tool};
 use crate::pipeline::{Done, Placeholder, Planned, Ran, Run, Step, StepCx};
 use crate::target::{ClusterSpec, Delivery, Provider};
 use crate::{helm, kube, minikube, tools};
@@ -94,8 +94,10 @@ fn add_cluster_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, gates: &[StepId]) {
             deps.push(StepId::build(&img.name));
         }
         run.add(
-            Step::new(StepId::load(&img.name), StepKind::Load, load_title(cfg, img), move |cx| load_image(cx, cfg, img))
-                .after(deps),
+            Step::new(StepId::load(&img.name), StepKind::Load, load_title(cfg, img), move |cx| {
+                load_image(cx, cfg, img)
+            })
+            .after(deps),
         );
     }
 }
@@ -413,7 +415,7 @@ fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option
     }
     // Keyed, never stored in plain or as a bare hash: a rotated secret redeploys.
     // A plan writes nothing: without a key yet, no recorded fingerprint can match, whatever key it uses.
-    let key = match cx.unless_planning(|cx| crate::pipeline::cache::checkout_key(&cx.ctx.state_dir()))? {
+    let key = match cx.for_real(|| crate::pipeline::cache::checkout_key(&cx.ctx.state_dir()))? {
         Ran::Done(key) => key,
         Ran::Planned => std::fs::read(cx.ctx.state_dir().join("secret.key")).unwrap_or_default(),
     };
@@ -467,7 +469,7 @@ fn lint(
     if cx.cached(fp, |_| Ok(None))? {
         return Ok(Done::Cached);
     }
-    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
+    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), cx.id.as_str())?;
     args.extend(secret_args);
     if cfg.release.strict_lint {
         args.push("--strict".into());
@@ -488,7 +490,7 @@ fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     if cx.cached(fp, |_| Ok(None))? {
         return Ok(Done::Cached);
     }
-    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
+    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), cx.id.as_str())?;
     args.extend(secret_args);
     let rendered = cx.query(cmd!(cx.sh, "helm template {name} {chart} -n {ns} {args...}").into())?;
     let Ran::Done(out) = rendered else { return Ok(Done::Passed) };
@@ -526,7 +528,7 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
         return Ok(Done::Cached);
     }
     let flags = helm::upgrade_flags(major, &helm::go_duration(r.timeout.0));
-    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
+    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), cx.id.as_str())?;
     args.extend(secret_args);
     // Helm enforces --timeout itself; ours is a backstop. A failed upgrade's automatic rollback gets a fresh full
     // --timeout (v3.21.4 `pkg/action/upgrade.go:527-536`, v4.2.2 `upgrade.go:582-592`), and killing helm during it

@@ -13,7 +13,7 @@ use crate::config::{Config, Endpoint};
 use crate::context::Context;
 use crate::kinds::{Check, StepId, StepKind, Tool};
 use crate::pipeline::exec::{Background, Exec};
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::pipeline::{Done, Placeholder, Run, Step, StepCx};
 use crate::{diagnose, http, kube};
 
 pub struct Verify {
@@ -210,7 +210,7 @@ fn frontend_url(cx: &mut StepCx, cfg: &Config) -> Result<(Option<Background>, St
     let (ns, profile) = ns_ctx(cfg);
     let svc = &ep.service;
     let e = Exec::from(cmd!(cx.sh, "minikube service {svc} -n {ns} -p {profile} --url"));
-    let Some(mut bg) = cx.background(e)? else { return Ok((None, "http://<frontend>".into())) };
+    let Some(mut bg) = cx.background(e)? else { return Ok((None, Placeholder::FrontendUrl.to_string())) };
     let limit = cx.time_left().min(Duration::from_secs(60));
     let Some(line) = bg.wait_line(limit, |l| l.trim().starts_with("http://")) else {
         // `SVC_NOT_FOUND` (exit 115) and the like end the command at once: say so, not "within 60 s".
@@ -235,7 +235,7 @@ fn port_forward(cx: &mut StepCx, cfg: &Config, ep: &Endpoint) -> Result<(Option<
 fn forward(cx: &mut StepCx, context: &str, ns: &str, target: &str, port: u16) -> Result<(Option<Background>, String)> {
     let port = format!(":{port}");
     let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} port-forward -n {ns} {target} {port}"));
-    let Some(mut bg) = cx.background(e)? else { return Ok((None, "http://<port-forward>".into())) };
+    let Some(mut bg) = cx.background(e)? else { return Ok((None, Placeholder::ForwardUrl.to_string())) };
     // At most kubectl's own wait for a running pod (plus its start), and never past the step's deadline.
     let limit = cx.time_left().min(Duration::from_secs(75));
     let Some(line) = bg.wait_line(limit, |l| l.starts_with("Forwarding from 127.0.0.1:")) else {
@@ -380,7 +380,7 @@ fn resilience(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let out = cx.run(cmd!(cx.sh, "kubectl --context {context} get pods -n {ns} -l {selector} -o json").into())?;
     let before = pod_names(&serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null));
     let (_svc, web) = frontend_url(cx, cfg)?;
-    let victim = before.first().cloned().unwrap_or_else(|| "<a backend pod>".into());
+    let victim = before.first().cloned().unwrap_or_else(|| Placeholder::BackendPod.to_string());
     if !cx.dry_run() && before.is_empty() {
         bail!("no pods match the backend service's selector {selector}");
     }

@@ -10,7 +10,7 @@ use crate::kinds::{ClusterState, Tool};
 #[derive(Debug, Clone, Default)]
 pub struct Facts {
     /// The Docker engine's version (`preflight:docker`): part of every build's fingerprint and of the provenance.
-    pub docker_version: Option<Planned<String>>,
+    pub docker_version: Option<String>,
     /// What the daemon holds under each image tag (`preflight:docker`), by tag: a cached build is still there when
     /// its id is.
     pub daemon_ids: BTreeMap<String, String>,

@@ -1,7 +1,7 @@
 //! Plan-as-data: what a step gets back from a command in a plan (`--dry-run`, `cargo xtask plan`), where nothing
-//! runs. A step declares its commands through [`StepCx`](super::StepCx) whatever the mode; in a plan the engine
-//! prints and records them and hands back [`Ran::Planned`], and values not known before the run are one
-//! [`Placeholder`] the plan prints in their place.
+//! runs. A step declares its commands through [`StepCx`](super::StepCx) whatever the mode (`step_cx_plan.rs`); in a
+//! plan the engine prints and records them and hands back [`Ran::Planned`], and values not known before the run
+//! are one [`Placeholder`] the plan prints in their place.
 
 use std::fmt;
 
@@ -10,23 +10,6 @@ use std::fmt;
 pub enum Planned<T> {
     Known(T),
     Unknown(Placeholder),
-}
-
-impl<T> Planned<T> {
-    /// The value, when it is known.
-    pub fn known(self) -> Option<T> {
-        match self {
-            Planned::Known(v) => Some(v),
-            Planned::Unknown(_) => None,
-        }
-    }
-
-    pub fn as_known(&self) -> Option<&T> {
-        match self {
-            Planned::Known(v) => Some(v),
-            Planned::Unknown(_) => None,
-        }
-    }
 }
 
 impl<T: fmt::Display> fmt::Display for Planned<T> {
@@ -45,8 +28,6 @@ pub enum Placeholder {
     ImageId,
     /// A pushed image's digest before the push.
     PushDigest,
-    /// The Docker engine's version before the daemon is asked.
-    DockerVersion,
     /// The revision a rollback returns to, before the release's history is read.
     PreviousRevision,
     /// The frontend's local URL before its tunnel is up.
@@ -62,7 +43,6 @@ impl fmt::Display for Placeholder {
         f.write_str(match self {
             Placeholder::ImageId => "{image-id}",
             Placeholder::PushDigest => "{digest from the push}",
-            Placeholder::DockerVersion => "dry-run",
             Placeholder::PreviousRevision => "<previous>",
             Placeholder::FrontendUrl => "http://<frontend>",
             Placeholder::ForwardUrl => "http://<port-forward>",
@@ -74,7 +54,6 @@ impl fmt::Display for Placeholder {
 /// What a command gave back: its output when it ran, or nothing yet because the run is a plan (the command was
 /// printed and recorded instead). Steps take the path that does the work when it is [`Ran::Planned`].
 #[derive(Debug)]
-#[must_use]
 pub enum Ran<T> {
     Done(T),
     Planned,

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::cache::StepState;
 use super::error::{Interrupted, Stopped};
 use super::exec;
-use super::step::{default_timeout, Done, Step, STEP_DEADLINE};
+use super::step::{Done, Step, STEP_DEADLINE};
 use super::step_cx::{Shared, StepCx};
 use crate::context::Context;
 use crate::report::{StepRecord, StepStatus};
@@ -47,7 +47,7 @@ pub(super) fn panicked_record(s: &Step, payload: &(dyn std::any::Any + Send), st
 
 pub(super) fn skipped_record(s: &Step, why: String) -> StepRecord {
     StepRecord {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         kind: s.kind,
         title: s.title.clone(),
         status: StepStatus::Skipped,
@@ -73,16 +73,12 @@ pub(super) fn run_step(
 ) -> (StepRecord, Ending) {
     let started = Instant::now();
     let started_at = crate::text::rfc3339(SystemTime::now());
-    let timeout = ctx
-        .config()
-        .ok()
-        .and_then(|c| c.timeouts.0.get(s.kind).map(|d| d.0))
-        .unwrap_or_else(|| default_timeout(s.kind));
-    let log = (!dry).then(|| run_dir.join("logs").join(format!("{}.log", s.id.replace([':', '/', ' '], "_"))));
+    let timeout = ctx.config().ok().and_then(|c| c.timeouts.get(s.kind)).unwrap_or_else(|| s.kind.default_timeout());
+    let log = (!dry).then(|| run_dir.join("logs").join(format!("{}.log", s.id.as_str().replace([':', '/', ' '], "_"))));
     if dry {
         crate::outln!("  {}: {}", s.id, s.title);
     } else {
-        shared.progress.start(&s.id, &s.title);
+        shared.progress.start(s.id.as_str(), &s.title);
     }
     let sh = match ctx.shell() {
         Ok(sh) => sh,
@@ -141,10 +137,10 @@ pub(super) fn run_step(
         let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
         let changed = match (status, cx.pending.take()) {
             (StepStatus::Passed, Some((fp, outputs))) => {
-                st.steps.insert(s.id.clone(), StepState { fingerprint: fp.digest(), inputs: fp.inputs, outputs });
+                st.steps.insert(s.id.to_string(), StepState { fingerprint: fp.digest(), inputs: fp.inputs, outputs });
                 true
             }
-            (StepStatus::Failed, _) => st.steps.remove(&s.id).is_some(),
+            (StepStatus::Failed, _) => st.steps.remove(s.id.as_str()).is_some(),
             // Steps may forget other steps' entries (invalidate) whatever their own outcome.
             _ => cx.invalidated,
         };
@@ -169,7 +165,7 @@ pub(super) fn run_step(
             StepStatus::Cached => cx.cache_reason.clone(),
             _ => message.as_ref().map(|m| m.lines().next().unwrap_or("").to_string()),
         };
-        shared.progress.finish(&s.id, status, took, detail.as_deref());
+        shared.progress.finish(s.id.as_str(), status, took, detail.as_deref());
         if status == StepStatus::Failed {
             let mut text = format!("error in {}: {}", s.id, message.as_deref().unwrap_or(""));
             if let Some(t) = &log_tail {
@@ -182,7 +178,7 @@ pub(super) fn run_step(
         }
     }
     let record = StepRecord {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         kind: s.kind,
         title: s.title.clone(),
         status,

@@ -13,20 +13,22 @@ use xshell::Shell;
 use super::cache::{Fingerprint, State};
 use super::error::{Interrupted, Stopped, TimedOut};
 use super::exec::{self, Exec, Output};
+use super::facts::Facts;
 use super::progress::Progress;
 use crate::context::Context;
+use crate::kinds::{StepId, StepKind};
 use crate::report::CommandRecord;
 use crate::secrets;
 use crate::text::fmt_duration;
 
-/// What runs share: the cache state, values steps hand to later steps, and the display.
+/// What runs share: the cache state, the facts steps hand to later steps, and the display.
 pub(super) struct Shared {
     pub(super) state: Mutex<State>,
     pub(super) state_path: PathBuf,
-    pub(super) values: Mutex<BTreeMap<String, String>>,
+    pub(super) facts: Mutex<Facts>,
     pub(super) progress: Progress,
     /// Dry run: steps that would run (not cached), so dependents know their inputs will change.
-    pub(super) would_run: Mutex<Vec<String>>,
+    pub(super) would_run: Mutex<Vec<StepId>>,
     /// When the run started: steps record their start as an offset from it (the report.html timeline).
     pub(super) started: Instant,
 }
@@ -35,10 +37,10 @@ pub(super) struct Shared {
 pub struct StepCx<'r> {
     pub ctx: &'r Context,
     pub sh: Shell,
-    pub id: String,
+    pub id: StepId,
     /// The step's kind: its `timeouts:` key.
-    pub(super) kind: &'static str,
-    pub(super) deps: Vec<String>,
+    pub(super) kind: StepKind,
+    pub(super) deps: Vec<StepId>,
     pub(super) shared: &'r Shared,
     pub(super) dry: bool,
     pub(super) deadline: Instant,
@@ -56,6 +58,9 @@ pub struct StepCx<'r> {
 }
 
 impl<'r> StepCx<'r> {
+    /// Whether this run is a plan. The deploy path's steps never ask: they declare their commands through
+    /// [`StepCx::ask`], [`StepCx::query`], [`StepCx::declare`] and [`StepCx::unless_planning`] (plan.rs); this remains
+    /// for the steps not converted yet.
     pub fn dry_run(&self) -> bool {
         self.dry
     }
@@ -106,8 +111,7 @@ impl<'r> StepCx<'r> {
     pub fn exec_unchecked(&mut self, e: Exec) -> Result<Output> {
         let shown = e.display();
         if self.dry {
-            crate::outln!("    $ {shown}");
-            self.commands.push(CommandRecord { command: shown, exit_code: None, duration_ms: 0, timed_out: false });
+            self.show_planned(shown);
             return Ok(Output::default());
         }
         let step_limited = self.deadline.saturating_duration_since(Instant::now()) <= e.timeout;
@@ -180,7 +184,7 @@ impl<'r> StepCx<'r> {
                 "{what} timed out after {} while running `{shown}`; the tool was stopped. Raise `timeouts.{}` in \
                  xtask.yaml if it needs longer",
                 fmt_duration(limit),
-                self.kind
+                self.kind.name()
             ))
             .into());
         }

@@ -8,7 +8,9 @@ use anyhow::Result;
 
 use super::cache::Fingerprint;
 use super::exec::Output;
+use super::facts::{Facts, Memo};
 use super::step_cx::StepCx;
+use crate::kinds::{StepFamily, StepId};
 use crate::report::CommandRecord;
 use crate::secrets;
 use crate::text::fmt_duration;
@@ -16,7 +18,7 @@ use crate::text::fmt_duration;
 impl<'r> StepCx<'r> {
     /// A sender of this step's changing state ([`Progress::status`]) that other threads of the step may use.
     pub fn status_line(&self) -> impl Fn(&str) + Sync + 'r {
-        let (id, shared) = (self.id.clone(), self.shared);
+        let (id, shared) = (self.id.to_string(), self.shared);
         move |msg: &str| shared.progress.status(&id, msg)
     }
 
@@ -66,7 +68,7 @@ impl<'r> StepCx<'r> {
     /// A fact for the console and the report (gate figures, a URL).
     pub fn note(&mut self, msg: impl Into<String>) {
         let msg = msg.into();
-        self.shared.progress.note(&self.id, &msg);
+        self.shared.progress.note(self.id.as_str(), &msg);
         self.notes.push(msg);
     }
 
@@ -77,7 +79,7 @@ impl<'r> StepCx<'r> {
         mut fp: Fingerprint,
         present: impl FnOnce(&mut Self) -> Result<Option<String>>,
     ) -> Result<bool> {
-        let prev = self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).steps.get(&self.id).cloned();
+        let prev = self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).steps.get(self.id.as_str()).cloned();
         if let Some(p) = &prev {
             fp.assume_unchanged(&p.inputs);
         }
@@ -125,36 +127,34 @@ impl<'r> StepCx<'r> {
     }
 
     /// A value remembered with this step's cache entry (e.g. the image id), readable on cached runs.
-    pub fn remember(&mut self, key: &str, value: &str) {
+    pub fn remember(&mut self, memo: Memo, value: &str) {
         if let Some((_, outputs)) = &mut self.pending {
-            outputs.insert(key.to_string(), value.to_string());
+            outputs.insert(memo.key().to_string(), value.to_string());
         }
     }
 
-    pub fn remembered(&self, key: &str) -> Option<String> {
+    pub fn remembered(&self, memo: Memo) -> Option<String> {
         let st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.steps.get(&self.id).and_then(|s| s.outputs.get(key).cloned())
+        st.steps.get(self.id.as_str()).and_then(|s| s.outputs.get(memo.key()).cloned())
     }
 
-    /// Hands a value to later steps of this run.
-    pub fn set(&self, key: &str, value: impl Into<String>) {
-        self.shared.values.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), value.into());
-    }
-
-    pub fn get(&self, key: &str) -> Option<String> {
-        self.shared.values.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    /// The run's facts, which steps hand to later steps (`cx.facts().helm_major = Some(4)`). Held only for the
+    /// statement (or until dropped): other steps wait for it.
+    pub fn facts(&self) -> std::sync::MutexGuard<'r, Facts> {
+        self.shared.facts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Forgets another step's cache entry, so that it runs next time (e.g. after a cluster was deleted).
-    pub fn invalidate(&mut self, step_id: &str) {
-        self.invalidated |= self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).steps.remove(step_id).is_some();
+    pub fn invalidate(&mut self, step: &StepId) {
+        let mut st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.invalidated |= st.steps.remove(step.as_str()).is_some();
     }
 
-    /// Forgets every cache entry whose id starts with `prefix`.
-    pub fn invalidate_prefix(&mut self, prefix: &str) {
+    /// Forgets the cache entry of every step of `family`, also those of earlier runs' graphs.
+    pub fn invalidate_family(&mut self, family: StepFamily) {
         let mut st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
         let before = st.steps.len();
-        st.steps.retain(|k, _| !k.starts_with(prefix));
+        st.steps.retain(|k, _| !k.starts_with(family.prefix()));
         self.invalidated |= st.steps.len() != before;
     }
 }
