@@ -11,6 +11,7 @@ use xshell::cmd;
 
 use crate::config::{AiTool, Config};
 use crate::context::Context;
+use crate::kinds::{StepId, StepKind};
 use crate::pipeline::exec::{Exec, Output};
 use crate::pipeline::{secrets, Done, Run, Step, StepCx};
 use crate::tools;
@@ -54,12 +55,12 @@ impl Ask {
         let mut run = Run::new(ctx, format!("ai {}", verb(self.tool)));
         let tool = self.tool;
         let (prompt, agent) = (self.prompt, self.agent);
-        run.add(Step::new(format!("ai:{}", verb(tool)), "ai", format!("Ask {}", tool.tool_name()), move |cx| {
+        run.add(Step::new(StepId::ai(verb(tool)), StepKind::Ai, format!("Ask {}", tool.tool_name()), move |cx| {
             let answer = ask(cx, cfg, tool, &prompt, agent.as_deref(), Missing::Fail)?;
             finish(cx, "answer", answer)
         }));
-        let values = run.execute()?;
-        if let Some(a) = values.get("ai.answer") {
+        let facts = run.execute()?;
+        if let Some(a) = &facts.ai_answer {
             crate::outln!("{a}");
         }
         Ok(())
@@ -75,15 +76,15 @@ fn verb(tool: AiTool) -> &'static str {
 }
 
 /// The AI steps listed in xtask.yaml, run after deploy.
-pub fn add_config_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, after: &str, require: bool) {
+pub fn add_config_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, after: &StepId, require: bool) {
     let require = if require { Missing::FailByFlag } else { Missing::Skip };
     for s in &cfg.ai.steps {
         run.add(
-            Step::new(format!("ai:{}", s.name), "ai", format!("{}: {}", s.tool.tool_name(), s.name), move |cx| {
+            Step::new(StepId::ai(&s.name), StepKind::Ai, format!("{}: {}", s.tool.tool_name(), s.name), move |cx| {
                 let answer = ask(cx, cfg, s.tool, &s.prompt, s.agent.as_deref(), require)?;
                 finish(cx, &s.name, answer)
             })
-            .after([after.to_string()]),
+            .after([after.clone()]),
         );
     }
 }
@@ -99,7 +100,7 @@ fn finish(cx: &mut StepCx, name: &str, answer: Result<String, String>) -> Result
                 let file = dir.join(format!("{}.md", name.replace(['/', ':', ' '], "_")));
                 crate::files::write_atomic(&file, secrets::redact_global(&text).as_bytes())?;
                 cx.note(format!("answer saved to {}", cx.ctx.rel(&file).display()));
-                cx.set("ai.answer", secrets::redact_global(&text));
+                cx.facts().ai_answer = Some(secrets::redact_global(&text));
             }
             Ok(Done::Passed)
         }
@@ -127,7 +128,7 @@ fn ask(
         other => other.tool_name(),
     };
     if !cx.dry_run() && tools::locate(&cx.ctx.local_bin(), program).is_none() {
-        let def = tools::find_def(tool.tool_name()).map(tools::hint).unwrap_or("");
+        let def = tools::hint(tools::def(tool.tool()));
         return skip(format!("{} is not installed: {def}", tool.tool_name()));
     }
     let prompt = secrets::redact_global(prompt);

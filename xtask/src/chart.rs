@@ -8,8 +8,9 @@ use anyhow::{bail, Result};
 
 use crate::config::Config;
 use crate::helm;
+use crate::kinds::{StepId, StepKind};
 use crate::pipeline::cache::Fingerprint;
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::pipeline::{Done, Ran, Run, Step, StepCx};
 
 /// The steps that need no cluster: helm lint with each values file, then render and check the manifests.
 /// Returns the id of the render step.
@@ -17,8 +18,8 @@ pub fn add_static_steps<'c>(
     cfg: &'c Config,
     run: &mut Run<'c>,
     secrets: BTreeMap<String, String>,
-    after: Option<&str>,
-) -> String {
+    after: Option<StepId>,
+) -> StepId {
     let r = &cfg.release;
     let secrets = std::sync::Arc::new(secrets);
     let mut lint_ids = vec![];
@@ -26,23 +27,24 @@ pub fn add_static_steps<'c>(
     files.extend(r.values.iter().chain(&r.lint_values).map(Some));
     for file in files {
         let name = file.map(|f| f.display().to_string()).unwrap_or_else(|| "values.yaml".into());
-        let id = format!("lint:{name}");
+        let id = StepId::lint_values(&name);
         let s = secrets.clone();
-        let step = Step::new(id.clone(), "lint", format!("helm lint with {name}"), move |cx| lint(cx, cfg, file, &s));
-        run.add(step.after(after));
+        let step =
+            Step::new(id.clone(), StepKind::Lint, format!("helm lint with {name}"), move |cx| lint(cx, cfg, file, &s));
+        run.add(step.after(after.clone()));
         lint_ids.push(id);
     }
     let s = secrets.clone();
     run.add(
         Step::new(
-            "render:chart",
-            "render",
+            StepId::render_chart(),
+            StepKind::Render,
             format!("Render {} and check the manifests", r.chart.display()),
             move |cx| render(cx, cfg, &s),
         )
         .after(lint_ids),
     );
-    "render:chart".into()
+    StepId::render_chart()
 }
 
 /// The chart's files, values files and every value passed: what decides a render, a lint or a deploy.
@@ -54,10 +56,9 @@ pub fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Op
     }
     // Keyed, never stored in plain or as a bare hash: a rotated secret redeploys.
     // A plan writes nothing: without a key yet, no recorded fingerprint can match, whatever key it uses.
-    let key = if cx.dry_run() {
-        std::fs::read(cx.ctx.state_dir().join("secret.key")).unwrap_or_default()
-    } else {
-        crate::pipeline::cache::checkout_key(&cx.ctx.state_dir())?
+    let key = match cx.for_real(|| crate::pipeline::cache::checkout_key(&cx.ctx.state_dir()))? {
+        Ran::Done(key) => key,
+        Ran::Planned => std::fs::read(cx.ctx.state_dir().join("secret.key")).unwrap_or_default(),
     };
     Ok(fp.value("helm args", &args.join("\u{0}")).secret_value("secret values", secrets.unwrap_or(""), &key))
 }
@@ -83,7 +84,7 @@ fn lint(
     if cx.cached(fp, |_| Ok(None))? {
         return Ok(Done::Cached);
     }
-    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
+    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), cx.id.as_str())?;
     args.extend(secret_args);
     if cfg.release.strict_lint {
         args.push("--strict".into());
@@ -104,12 +105,10 @@ fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     if cx.cached(fp, |_| Ok(None))? {
         return Ok(Done::Cached);
     }
-    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
+    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), cx.id.as_str())?;
     args.extend(secret_args);
-    let out = cx.run(helm::template_cmd(&cx.sh, name, chart, ns, &args))?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let rendered = cx.query(helm::template_cmd(&cx.sh, name, chart, ns, &args))?;
+    let Ran::Done(out) = rendered else { return Ok(Done::Passed) };
     let docs = crate::manifests::parse(&out.stdout)?;
     let problems = crate::manifests::check_docs(&docs);
     cx.note(format!("{} manifests rendered", docs.len()));

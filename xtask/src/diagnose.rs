@@ -7,6 +7,7 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::config::Config;
+use crate::kinds::{StepId, StepKind};
 use crate::kube::{self, Event, Target};
 use crate::pipeline::{secrets, Done, Run, Step, StepCx};
 use crate::{ai, helm};
@@ -14,17 +15,20 @@ use crate::{ai, helm};
 /// Adds the diagnostics (and, when configured, the AI diagnosis) to run after a failure.
 pub fn add_on_failure<'c>(cfg: &'c Config, run: &mut Run<'c>) {
     run.on_failure(Step::new(
-        "diagnose:cluster",
-        "diagnose",
+        StepId::diagnose_cluster(),
+        StepKind::Diagnose,
         "Collect events, pod descriptions and logs, helm status and history",
         move |cx| collect(cx, cfg),
     ));
     if let Some(tool) = cfg.ai.on_failure {
         run.on_failure(
-            Step::new("ai:diagnose", "ai", format!("Ask {} what went wrong", tool.tool_name()), move |cx| {
-                ai::diagnose_failure(cx, cfg, tool)
-            })
-            .after(["diagnose:cluster"])
+            Step::new(
+                StepId::ai("diagnose"),
+                StepKind::Ai,
+                format!("Ask {} what went wrong", tool.tool_name()),
+                move |cx| ai::diagnose_failure(cx, cfg, tool),
+            )
+            .after([StepId::diagnose_cluster()])
             .always(),
         );
     }

@@ -11,7 +11,7 @@ use xshell::cmd;
 use std::collections::BTreeMap;
 
 use crate::pipeline::exec::{self, Exec, Output};
-use crate::pipeline::StepCx;
+use crate::pipeline::{Ran, StepCx};
 
 // Go templates for --format; cmd! reads braces as interpolation, so they are passed as values.
 const JSON: &str = "{{json .}}";
@@ -20,12 +20,13 @@ const HISTORY: &str = "{{.Size}}\t{{.CreatedBy}}";
 
 /// `docker version` (the client and server versions, or why the daemon cannot be used) and, in parallel, the ids
 /// of `tags` in the daemon (absent ones left out): one round trip for a run that may build nothing.
-pub fn versions_and_ids(cx: &mut StepCx, tags: &[String]) -> Result<(String, BTreeMap<String, String>)> {
+pub fn versions_and_ids(cx: &mut StepCx, tags: &[String]) -> Result<Ran<(String, BTreeMap<String, String>)>> {
     let fmt = "{{.Id}} {{json .RepoTags}}";
-    let outs = cx.probe_all(vec![
+    let asked = cx.ask_all(vec![
         cmd!(cx.sh, "docker version --format {JSON}").into(),
         Exec::from(cmd!(cx.sh, "docker image inspect --format {fmt} {tags...}")).quiet_stdout(),
     ])?;
+    let Ran::Done(outs) = asked else { return Ok(Ran::Planned) };
     let version = parse_versions(&outs[0])?;
     let mut ids = BTreeMap::new();
     for line in outs[1].stdout.lines() {
@@ -34,13 +35,10 @@ pub fn versions_and_ids(cx: &mut StepCx, tags: &[String]) -> Result<(String, BTr
             ids.insert(t, id.to_string());
         }
     }
-    Ok((version, ids))
+    Ok(Ran::Done((version, ids)))
 }
 
 fn parse_versions(out: &Output) -> Result<String> {
-    if out.code.is_none() && out.stdout.is_empty() {
-        return Ok("dry-run".into());
-    }
     let v: Option<Value> = out.stdout.lines().find_map(|l| serde_json::from_str(l.trim()).ok());
     let client = v.as_ref().and_then(|v| v["Client"]["Version"].as_str()).unwrap_or("?").to_string();
     match v.as_ref().map(|v| &v["Server"]) {
@@ -114,10 +112,11 @@ pub struct SystemInfo {
 }
 
 /// `docker info --format '{{json .}}'`; an answer that is not JSON (a daemon that does not answer) reads as no
-/// information.
-pub fn system_info(cx: &mut StepCx) -> Result<SystemInfo> {
-    let out = cx.probe(cmd!(cx.sh, "docker info --format {JSON}").into())?;
-    Ok(serde_json::from_str(out.stdout.trim()).unwrap_or_default())
+/// information. A plan does not ask.
+pub fn system_info(cx: &mut StepCx) -> Result<Ran<SystemInfo>> {
+    let e = cmd!(cx.sh, "docker info --format {JSON}").into();
+    let Ran::Done(out) = cx.unless_planning(|cx| cx.probe(e))? else { return Ok(Ran::Planned) };
+    Ok(Ran::Done(serde_json::from_str(out.stdout.trim()).unwrap_or_default()))
 }
 
 /// The image's id, or None when the daemon does not have it.
@@ -151,13 +150,10 @@ pub fn why_not_loaded(cx: &mut StepCx, build_stderr: &str) -> Result<String> {
 }
 
 /// `docker image inspect` as JSON (the first element of the array it prints).
-pub fn inspect(cx: &mut StepCx, tag: &str) -> Result<Value> {
-    let out = cx.run(cmd!(cx.sh, "docker image inspect {tag}").into())?;
-    if cx.dry_run() {
-        return Ok(Value::Null);
-    }
+pub fn inspect(cx: &mut StepCx, tag: &str) -> Result<Ran<Value>> {
+    let Ran::Done(out) = cx.query(cmd!(cx.sh, "docker image inspect {tag}").into())? else { return Ok(Ran::Planned) };
     let v: Value = serde_json::from_str(&out.stdout).context("docker image inspect printed no JSON")?;
-    v.get(0).cloned().ok_or_else(|| anyhow!("docker image inspect printed an empty list for {tag}"))
+    v.get(0).cloned().map(Ran::Done).ok_or_else(|| anyhow!("docker image inspect printed an empty list for {tag}"))
 }
 
 /// One layer as `docker history` lists it, newest first.
@@ -204,11 +200,13 @@ pub fn image_store(cx: &mut StepCx) -> Result<String> {
     Ok(crate::image_size::store_name(driver, status))
 }
 
-pub fn save_sizes(cx: &mut StepCx, tag: &str) -> Result<Sizes> {
-    if cx.dry_run() {
-        crate::outln!("    $ docker save {tag} | gzip | wc -c");
-        return Ok(Sizes { uncompressed: 0, compressed: 0, layers: 0 });
-    }
+/// `docker save TAG | gzip | wc -c`, streamed in-process: a command the step runs itself, so a plan shows it
+/// whole.
+pub fn save_sizes(cx: &mut StepCx, tag: &str) -> Result<Ran<Sizes>> {
+    cx.command_of_its_own(format!("docker save {tag} | gzip | wc -c"), |cx| stream_sizes(cx, tag))
+}
+
+fn stream_sizes(cx: &mut StepCx, tag: &str) -> Result<Sizes> {
     let e = Exec::from(cmd!(cx.sh, "docker save {tag}"));
     let mut save = exec::spawn_streaming(e).context("running docker save")?;
     let pid = save.child.id();

@@ -14,7 +14,7 @@ use xshell::{cmd, Shell};
 
 use crate::config::{self, Config};
 use crate::pipeline::exec::Exec;
-use crate::pipeline::{secrets, StepCx};
+use crate::pipeline::{secrets, Ran, StepCx};
 use crate::version::Version;
 
 /// The release a helm call acts on, and where: every cluster-side call names its namespace and kube context, so
@@ -134,18 +134,17 @@ pub fn history_cmd(sh: &Shell, r: Release) -> Exec {
 
 /// Helm's major version, from `helm version --short` (`v3.16.2+g13654a5`, `v4.0.0+g...`).
 pub fn major(cx: &mut StepCx) -> Result<u64> {
-    if let Some(v) = cx.get("helm.major") {
-        return Ok(v.parse().unwrap_or(3));
+    if let Some(major) = cx.facts().helm_major {
+        return Ok(major);
     }
-    let out = cx.run(cmd!(cx.sh, "helm version --short").into()).context("helm version")?;
-    let major = if cx.dry_run() {
-        3
-    } else {
-        Version::find(&out.stdout)
+    let major = match cx.query(cmd!(cx.sh, "helm version --short").into()).context("helm version")? {
+        Ran::Done(out) => Version::find(&out.stdout)
             .map(|v| v.major)
-            .with_context(|| format!("`helm version --short` printed no version: {}", out.tail(2)))?
+            .with_context(|| format!("`helm version --short` printed no version: {}", out.tail(2)))?,
+        // A plan shows Helm 3's flags.
+        Ran::Planned => 3,
     };
-    cx.set("helm.major", major.to_string());
+    cx.facts().helm_major = Some(major);
     Ok(major)
 }
 
@@ -275,24 +274,29 @@ impl SecretValues {
         let Some(json) = json else { return Ok((SecretValues(None), vec![])) };
         let path = cx.run_dir.join("secrets").join(format!("{}.json", step.replace([':', '/', ' '], "_")));
         let shown = cx.ctx.rel(&path).display().to_string();
-        if cx.dry_run() {
+        // A plan writes nothing: it shows where the file would be.
+        let Ran::Done(guard) = cx.for_real(|| Self::write_file(&path, json))? else {
             return Ok((SecretValues(None), vec!["-f".into(), shown]));
-        }
+        };
+        Ok((guard, vec!["-f".into(), shown]))
+    }
+
+    fn write_file(path: &Path, json: &str) -> Result<SecretValues> {
         let dir = path.parent().context("secrets folder")?;
         std::fs::create_dir_all(dir)?;
         // Tracked before it exists, so a hard exit between the write and the guard still removes it.
-        secrets::track_file(&path);
-        let guard = SecretValues(Some(path.clone()));
+        secrets::track_file(path);
+        let guard = SecretValues(Some(path.to_path_buf()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
+            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
             std::io::Write::write_all(&mut f, json.as_bytes())?;
         }
         #[cfg(not(unix))]
-        std::fs::write(&path, json)?;
-        Ok((guard, vec!["-f".into(), shown]))
+        std::fs::write(path, json)?;
+        Ok(guard)
     }
 }
 
@@ -321,9 +325,9 @@ pub fn status(cx: &mut StepCx, r: Release) -> Result<Option<String>> {
 }
 
 /// `helm history -o json`: the release's revisions, oldest first; no answer reads as no revisions.
-pub fn history(cx: &mut StepCx, r: Release) -> Result<Vec<Revision>> {
-    let out = cx.run(history_cmd(&cx.sh, r))?;
-    Ok(serde_json::from_str(out.stdout.trim()).unwrap_or_default())
+pub fn history(cx: &mut StepCx, r: Release) -> Result<Ran<Vec<Revision>>> {
+    let Ran::Done(out) = cx.query(history_cmd(&cx.sh, r))? else { return Ok(Ran::Planned) };
+    Ok(Ran::Done(serde_json::from_str(out.stdout.trim()).unwrap_or_default()))
 }
 
 /// The reason in a failed `helm upgrade`'s error: the line after `Error: UPGRADE FAILED:` / `INSTALLATION FAILED:`.

@@ -5,18 +5,17 @@ use anyhow::{Context as _, Result};
 use serde_json::Value;
 use xshell::cmd;
 
+use crate::kinds::StepFamily;
 use crate::minikube::State;
-use crate::pipeline::{Done, StepCx};
+use crate::pipeline::{Done, Ran, StepCx};
 use crate::target::{Addon, LocalCluster};
 
 /// The cluster's state. `k3d cluster list -o json` prints every cluster as a JSON array with `name`,
 /// `serversCount`/`serversRunning` and `agentsCount`/`agentsRunning` (cmd/cluster/clusterList.go:102-172); asking
 /// for one unknown name instead exits 1 (:88-93), so the whole list is read.
 pub fn state(cx: &mut StepCx, name: &str) -> Result<State> {
-    let out = cx.probe(cmd!(cx.sh, "k3d cluster list -o json").into())?;
-    if cx.dry_run() {
-        return Ok(State::Nonexistent);
-    }
+    // A plan takes the path that creates the cluster.
+    let Ran::Done(out) = cx.ask(cmd!(cx.sh, "k3d cluster list -o json").into())? else { return Ok(State::Nonexistent) };
     if !out.success() {
         anyhow::bail!("`k3d cluster list -o json` failed ({}): {} — is Docker running?", out.ending(), out.tail(3));
     }
@@ -50,9 +49,9 @@ pub fn ensure(cx: &mut StepCx, k: &LocalCluster) -> Result<Done> {
             Ok(Done::Passed)
         }
         State::Nonexistent => {
-            cx.invalidate_prefix("load:");
-            cx.invalidate_prefix("deploy:");
-            cx.invalidate_prefix("test:");
+            cx.invalidate_family(StepFamily::Load);
+            cx.invalidate_family(StepFamily::Deploy);
+            cx.invalidate_family(StepFamily::Test);
             let agents = (k.nodes.max(1) - 1).to_string();
             let mut extra: Vec<String> = vec![];
             if let Some(v) = &k.kubernetes_version {
@@ -81,10 +80,11 @@ pub fn ensure(cx: &mut StepCx, k: &LocalCluster) -> Result<Done> {
 }
 
 /// `k3d image import TAG -c NAME` (cmd/image/imageImport.go:93 for `--cluster/-c`).
-pub fn load(cx: &mut StepCx, name: &str, tag: &str) -> Result<()> {
-    cx.run(cmd!(cx.sh, "k3d image import {tag} -c {name}").into())
+pub fn load(cx: &mut StepCx, name: &str, tag: &str) -> Result<Ran<()>> {
+    let ran = cx
+        .query(cmd!(cx.sh, "k3d image import {tag} -c {name}").into())
         .with_context(|| format!("importing {tag} into k3d cluster `{name}`"))?;
-    Ok(())
+    Ok(ran.map(drop))
 }
 
 pub fn stop(cx: &mut StepCx, name: &str, state: State) -> Result<Done> {
@@ -99,7 +99,8 @@ pub fn stop(cx: &mut StepCx, name: &str, state: State) -> Result<Done> {
 }
 
 pub fn delete(cx: &mut StepCx, name: &str, state: State) -> Result<Done> {
-    if state == State::Nonexistent && !cx.dry_run() {
+    // In a plan the state is the plan's (nonexistent): the plan still shows the delete.
+    if state == State::Nonexistent && cx.unless_planning(|_| Ok(()))?.done().is_some() {
         return Ok(Done::Skipped(format!("k3d cluster `{name}` does not exist")));
     }
     cx.run(cmd!(cx.sh, "k3d cluster delete {name}").into())?;

@@ -11,36 +11,11 @@ use xshell::{cmd, Shell};
 
 use crate::config::Cluster;
 use crate::pipeline::exec::Exec;
-use crate::pipeline::StepCx;
+use crate::pipeline::{Ran, StepCx};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Running,
-    Stopped,
-    /// No such profile.
-    Nonexistent,
-    /// Some parts run, others not (paused, an apiserver that is down, ...).
-    Degraded,
-    /// The profile exists but minikube cannot read its host: the container is gone (`docker system prune -a`, a
-    /// Docker Desktop reset) or the driver's daemon does not answer.
-    Broken {
-        daemon_down: bool,
-    },
-}
-
-impl State {
-    /// The word the pipeline records for this state (`cluster.state`) and shows in notes.
-    pub fn word(self) -> &'static str {
-        match self {
-            State::Running => "running",
-            State::Stopped => "stopped",
-            State::Nonexistent => "absent",
-            State::Degraded => "degraded",
-            State::Broken { daemon_down: true } => "unreadable",
-            State::Broken { daemon_down: false } => "broken",
-        }
-    }
-}
+/// A cluster's state (minikube's, and kind's and k3d's in its terms); the vocabulary holds it so the run's facts
+/// can carry it from teardown's probe to the steps after it.
+pub use crate::kinds::ClusterState as State;
 
 /// `minikube status -o json`: one node's object, an array for several nodes, or `null` for a profile whose host
 /// cannot be read (minikube `cmd/minikube/cmd/status.go` Status, kubernetes/minikube#22466).
@@ -142,10 +117,9 @@ fn daemon_down(text: &str) -> bool {
 /// Reads the profile's state. The exit code of `minikube status` is a bit field (1 host, 2 kubelet/apiserver, 4
 /// kubeconfig; 7 = stopped) and 85 means no such profile, so a non-zero exit is information, not a failure.
 pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
-    let out = cx.probe(cmd!(cx.sh, "minikube status -p {profile} -o json").into())?;
-    if cx.dry_run() {
-        return Ok((State::Nonexistent, "unknown (dry run)".into()));
-    }
+    let asked = cx.ask(cmd!(cx.sh, "minikube status -p {profile} -o json").into())?;
+    // A plan takes the path that creates the cluster.
+    let Ran::Done(out) = asked else { return Ok((State::Nonexistent, "unknown (dry run)".into())) };
     // Several nodes print an array; the first is the control plane.
     let v = match serde_json::from_str::<StatusAnswer>(out.stdout.trim()) {
         Ok(StatusAnswer::Nodes(nodes)) => nodes.into_iter().next().flatten(),
@@ -260,12 +234,12 @@ pub fn ensure_addons(cx: &mut StepCx, c: &Cluster) -> Result<Vec<String>> {
 
 /// The URL of a NodePort service. `minikube service --url` keeps running after printing it with some drivers
 /// (docker on macOS and Windows, where it holds a tunnel open), so it is stopped at the first URL line.
-pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &str) -> Result<Option<String>> {
+pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &str) -> Result<Ran<Option<String>>> {
     let mut e = service_url_cmd(&cx.sh, profile, namespace, service).timeout(Duration::from_secs(60));
     e.stop_when = Some(Box::new(|line: &str| line.starts_with("http://") || line.starts_with("https://")));
-    let out = cx.probe(e)?;
+    let Ran::Done(out) = cx.ask(e)? else { return Ok(Ran::Planned) };
     let url = out.stdout.lines().map(str::trim).find(|l| l.starts_with("http")).map(str::to_string);
-    if url.is_none() && !cx.dry_run() && !out.success() {
+    if url.is_none() && !out.success() {
         // SVC_NOT_FOUND (exit 115, minikube `cmd/minikube/cmd/service.go:115-139`) and the like: minikube's words.
         bail!(
             "`minikube service {service} -n {namespace} -p {profile} --url` failed ({}): {}",
@@ -273,7 +247,7 @@ pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &st
             out.tail(3)
         );
     }
-    Ok(url)
+    Ok(Ran::Done(url))
 }
 
 /// Whether the driver needs `minikube service` to keep running for the URL to work (a tunnel from the host):
@@ -287,10 +261,11 @@ pub fn url_needs_tunnel(cx: &mut StepCx, driver: &str) -> Result<bool> {
     if needs_tunnel(driver, cfg!(target_os = "macos") || cfg!(windows), &|k| std::env::var(k).ok()) {
         return Ok(true);
     }
-    if driver != "docker" || cx.dry_run() {
+    if driver != "docker" {
         return Ok(false);
     }
-    let info = crate::docker::system_info(cx)?;
+    // A plan does not ask.
+    let Ran::Done(info) = crate::docker::system_info(cx)? else { return Ok(false) };
     let rootless = info.security_options.unwrap_or_default().iter().any(|s| s.starts_with("name=rootless"));
     Ok(info.operating_system.as_deref() == Some("Docker Desktop") || rootless)
 }

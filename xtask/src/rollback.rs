@@ -5,7 +5,8 @@ use anyhow::{bail, Result};
 use crate::config::Config;
 use crate::context::Context;
 use crate::helm;
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::kinds::{StepId, StepKind, Tool};
+use crate::pipeline::{Done, Placeholder, Ran, Run, Step, StepCx};
 
 pub struct Rollback {
     pub revision: Option<u64>,
@@ -17,12 +18,12 @@ impl Rollback {
         let mut run = Run::new(ctx, "rollback");
         let rev = self.revision;
         let name = cfg.release.name.clone();
-        run.add(crate::tools::preflight_step(vec!["helm"]));
+        run.add(crate::tools::preflight_step(vec![Tool::Helm]));
         run.add(
-            Step::new(format!("rollback:{name}"), "deploy", format!("helm rollback {name}"), move |cx| {
+            Step::new(StepId::rollback(&name), StepKind::Deploy, format!("helm rollback {name}"), move |cx| {
                 rollback(cx, cfg, rev)
             })
-            .after(["preflight:tools"]),
+            .after([StepId::preflight_tools()]),
         );
         run.execute().map(drop)
     }
@@ -33,9 +34,10 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
     let rel = helm::Release::of(cfg);
     let name = rel.name;
     let history = helm::history(cx, rel)?;
-    let target = match revision {
-        Some(rev) => {
-            if !cx.dry_run() && !history.iter().any(|h| h.revision == rev) {
+    let target = match (revision, history) {
+        (Some(rev), Ran::Planned) => rev.to_string(),
+        (Some(rev), Ran::Done(history)) => {
+            if !history.iter().any(|h| h.revision == rev) {
                 let known: Vec<String> = history.iter().map(|h| format!("{} ({})", h.revision, h.status)).collect();
                 return Err(crate::pipeline::UsageError(format!(
                     "release {name} has no revision {rev}; revisions: {}",
@@ -45,8 +47,8 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
             }
             rev.to_string()
         }
-        None if cx.dry_run() => "<previous>".into(),
-        None => {
+        (None, Ran::Planned) => Placeholder::PreviousRevision.to_string(),
+        (None, Ran::Done(history)) => {
             // The newest revision before the current one that went live: superseded by a later one, or still
             // `deployed` when the current one is failed or stuck pending.
             let current = history.last().map(|h| h.revision).unwrap_or(0);
@@ -67,8 +69,8 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
     let major = helm::major(cx)?;
     cx.run(helm::rollback_cmd(&cx.sh, rel, &target, major, &t))?;
     // The release no longer matches what `up` last deployed: the next `up` must upgrade again.
-    cx.invalidate(&format!("deploy:{name}"));
-    cx.invalidate(&format!("test:{name}"));
+    cx.invalidate(&StepId::deploy(name));
+    cx.invalidate(&StepId::test(name));
     cx.note(format!("release {name} rolled back to revision {target}"));
     Ok(Done::Passed)
 }

@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::kinds::{ClusterState, StepFamily, StepId, StepKind};
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::target::ClusterSpec;
 use crate::{helm, kube, minikube};
@@ -29,23 +30,25 @@ impl Teardown {
 
     pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<()> {
         let cfg = ctx.config()?;
-        run.add(Step::new("teardown:cluster-state", "teardown", "Is the cluster there?", move |cx| {
+        use crate::kinds::TeardownPart::{Cluster, ClusterState, Namespace, Release};
+        let id = StepId::teardown;
+        run.add(Step::new(id(ClusterState), StepKind::Teardown, "Is the cluster there?", move |cx| {
             probe_cluster(cx, cfg)
         }));
         run.add(
-            Step::new("teardown:release", "teardown", format!("helm uninstall {}", cfg.release.name), move |cx| {
+            Step::new(id(Release), StepKind::Teardown, format!("helm uninstall {}", cfg.release.name), move |cx| {
                 uninstall(cx, cfg)
             })
-            .after(["teardown:cluster-state"]),
+            .after([id(ClusterState)]),
         );
         run.add(
             Step::new(
-                "teardown:namespace",
-                "teardown",
+                id(Namespace),
+                StepKind::Teardown,
                 format!("Delete namespace {}", cfg.release.namespace),
                 move |cx| delete_namespace(cx, cfg),
             )
-            .after(["teardown:release"]),
+            .after([id(Release)]),
         );
         let action = self.cluster;
         let title = match (action, cfg.target.provider()) {
@@ -55,8 +58,8 @@ impl Teardown {
             (ClusterAction::Keep, _) => "Keep the cluster running (--keep-cluster)",
         };
         run.add(
-            Step::new("teardown:cluster", "teardown", title, move |cx| cluster(cx, cfg, action))
-                .after(["teardown:namespace"]),
+            Step::new(id(Cluster), StepKind::Teardown, title, move |cx| cluster(cx, cfg, action))
+                .after([id(Namespace)]),
         );
         Ok(())
     }
@@ -69,7 +72,7 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             // Without minikube there is no minikube cluster: nothing to remove is success, so cleanup scripts can
             // run this.
             if !cx.dry_run() && crate::tools::locate(&cx.ctx.local_bin(), "minikube").is_none() {
-                cx.set("cluster.state", "absent");
+                cx.facts().cluster_state = Some(ClusterState::Nonexistent);
                 cx.note(format!("minikube is not installed, so there is no cluster `{profile}`: nothing to remove"));
                 return Ok(Done::Passed);
             }
@@ -78,7 +81,7 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         ClusterSpec::Kind(k) => {
             let there = crate::kind::exists(cx, &k.name)?;
             let state = if there || cx.dry_run() { minikube::State::Running } else { minikube::State::Nonexistent };
-            cx.set("cluster.state", if there { "running" } else { "absent" });
+            cx.facts().cluster_state = Some(if there { ClusterState::Running } else { ClusterState::Nonexistent });
             cx.note(format!("kind cluster `{}`: {}", k.name, if there { "exists" } else { "absent" }));
             return finish_probe(cx, state);
         }
@@ -89,13 +92,13 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         }
         ClusterSpec::Existing(e) => {
             // Never probed for a lifecycle: the release commands below find out whether it answers.
-            cx.set("cluster.state", "running");
+            cx.facts().cluster_state = Some(ClusterState::Running);
             cx.note(format!("existing cluster (context `{}`): the pipeline never stops or deletes it", e.context));
             return Ok(Done::Passed);
         }
     };
     let s = state.word();
-    cx.set("cluster.state", s);
+    cx.facts().cluster_state = Some(state);
     if state == minikube::State::Nonexistent {
         cx.note(format!("profile `{profile}` does not exist: nothing to remove"));
     } else {
@@ -105,15 +108,14 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 }
 
 fn finish_probe(cx: &mut StepCx, state: minikube::State) -> Result<Done> {
-    let s = state.word();
-    cx.set("cluster.state", s);
+    cx.facts().cluster_state = Some(state);
     Ok(Done::Passed)
 }
 
 /// Release and namespace live in the cluster: with no running cluster they are gone or unreachable, and
 /// starting a cluster only to empty it would be wasted minutes.
 fn cluster_running(cx: &StepCx) -> bool {
-    cx.dry_run() || cx.get("cluster.state").as_deref() == Some("running")
+    cx.dry_run() || cx.facts().cluster_state == Some(ClusterState::Running)
 }
 
 fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
@@ -122,8 +124,8 @@ fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     }
     let rel = helm::Release::of(cfg);
     let name = rel.name;
-    cx.invalidate(&format!("deploy:{name}"));
-    cx.invalidate(&format!("test:{name}"));
+    cx.invalidate(&StepId::deploy(name));
+    cx.invalidate(&StepId::test(name));
     if !cx.dry_run() && helm::status(cx, rel)?.is_none() {
         return Ok(Done::Skipped(format!("release {name} is not installed")));
     }
@@ -163,13 +165,13 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 
 fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done> {
     let profile = &cfg.cluster.profile;
-    let state = cx.get("cluster.state").unwrap_or_default();
+    let state = cx.facts().cluster_state;
     // Images loaded into a stopped cluster stay there; a deleted cluster loses them.
-    cx.invalidate(&format!("deploy:{}", cfg.release.name));
-    let k3d_state = match state.as_str() {
-        "absent" => minikube::State::Nonexistent,
-        "stopped" => minikube::State::Stopped,
-        _ => minikube::State::Running,
+    cx.invalidate(&StepId::deploy(&cfg.release.name));
+    let k3d_state = match state {
+        Some(ClusterState::Nonexistent) => ClusterState::Nonexistent,
+        Some(ClusterState::Stopped) => ClusterState::Stopped,
+        _ => ClusterState::Running,
     };
     match (&cfg.target.cluster, action) {
         (_, ClusterAction::Keep) => return Ok(Done::Skipped("kept running (--keep-cluster)".into())),
@@ -186,24 +188,28 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
             )))
         }
         (ClusterSpec::Kind(k), ClusterAction::Delete) => {
-            cx.invalidate_prefix("load:");
+            cx.invalidate_family(StepFamily::Load);
             return crate::kind::delete(cx, &k.name);
         }
         (ClusterSpec::K3d(k), ClusterAction::Stop) => return crate::k3d::stop(cx, &k.name, k3d_state),
         (ClusterSpec::K3d(k), ClusterAction::Delete) => {
-            cx.invalidate_prefix("load:");
+            cx.invalidate_family(StepFamily::Load);
             return crate::k3d::delete(cx, &k.name, k3d_state);
         }
         (ClusterSpec::Minikube(_), _) => {}
     }
     let result = match action {
         ClusterAction::Keep => Done::Skipped("kept running (--keep-cluster)".into()),
-        ClusterAction::Stop if state == "absent" => Done::Skipped(format!("profile `{profile}` does not exist")),
-        ClusterAction::Stop if state == "stopped" => Done::Skipped(format!("profile `{profile}` is already stopped")),
-        ClusterAction::Stop if state == "broken" => Done::Skipped(format!(
+        ClusterAction::Stop if state == Some(ClusterState::Nonexistent) => {
+            Done::Skipped(format!("profile `{profile}` does not exist"))
+        }
+        ClusterAction::Stop if state == Some(ClusterState::Stopped) => {
+            Done::Skipped(format!("profile `{profile}` is already stopped"))
+        }
+        ClusterAction::Stop if state == Some(ClusterState::Broken { daemon_down: false }) => Done::Skipped(format!(
             "profile `{profile}` has no container to stop; `cargo xtask teardown --delete` removes the profile"
         )),
-        ClusterAction::Stop if state == "unreadable" => {
+        ClusterAction::Stop if state == Some(ClusterState::Broken { daemon_down: true }) => {
             bail!("the Docker daemon does not answer, so profile `{profile}` cannot be stopped: start Docker and rerun")
         }
         ClusterAction::Stop => {
@@ -211,8 +217,8 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
             Done::Passed
         }
         ClusterAction::Delete => {
-            cx.invalidate_prefix("load:");
-            if state == "absent" {
+            cx.invalidate_family(StepFamily::Load);
+            if state == Some(ClusterState::Nonexistent) {
                 Done::Skipped(format!("profile `{profile}` does not exist"))
             } else {
                 cx.run(minikube::delete_cmd(&cx.sh, profile))?;

@@ -11,7 +11,7 @@ use xshell::cmd;
 
 use crate::config::{Severity, VulnGate};
 use crate::pipeline::exec::Exec;
-use crate::pipeline::StepCx;
+use crate::pipeline::{Ran, StepCx};
 use crate::yaml;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -175,21 +175,21 @@ const ALL_SEVERITIES: &str = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL";
 /// An empty config file and an empty ignore file of our own, so Trivy reads neither `trivy.yaml` nor
 /// `.trivyignore` from the project (`pkg/flag/global_flags.go:15-22`, `pkg/flag/report_flags.go:67-71`): the
 /// verdict and its ignore rules (with reason and expiry) are ours alone.
-fn neutral_files(cx: &StepCx) -> Result<(String, String)> {
+fn neutral_files(cx: &mut StepCx) -> Result<(String, String)> {
     let dir = cx.ctx.state_dir().join("trivy");
     let config = dir.join("empty-config.yaml");
     let ignore = dir.join("empty.trivyignore");
-    let shown = |p: &Path| cx.ctx.rel(p).display().to_string();
-    if cx.dry_run() {
-        // A plan writes nothing.
-        return Ok((shown(&config), shown(&ignore)));
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    for f in [&config, &ignore] {
-        if !f.is_file() {
-            std::fs::write(f, "").with_context(|| format!("writing {}", f.display()))?;
+    // A plan writes nothing.
+    cx.unless_planning(|_| {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        for f in [&config, &ignore] {
+            if !f.is_file() {
+                std::fs::write(f, "").with_context(|| format!("writing {}", f.display()))?;
+            }
         }
-    }
+        Ok(())
+    })?;
+    let shown = |p: &Path| cx.ctx.rel(p).display().to_string();
     Ok((shown(&config), shown(&ignore)))
 }
 
@@ -213,17 +213,16 @@ fn skip_db_update_env() -> bool {
 
 /// Makes sure the DB is there and current (`trivy image --download-db-only`), once per run.
 pub fn prepare_db(cx: &mut StepCx) -> Result<()> {
-    if cx.dry_run() {
-        let (config, _) = neutral_files(cx)?;
-        cx.run(neutral(cmd!(cx.sh, "trivy image --download-db-only --no-progress --config {config}")))?;
-        return Ok(());
-    }
+    let (config, _) = neutral_files(cx)?;
+    let download = neutral(cmd!(cx.sh, "trivy image --download-db-only --no-progress --config {config}"));
+    // A plan shows the download for every gate; a run downloads once, in the first gate that gets here.
+    let Ran::Done(download) = cx.declare(download) else { return Ok(()) };
     let mut ready = DB_READY.lock().unwrap_or_else(|p| p.into_inner());
     if ready.is_none() {
         *ready = Some(if skip_db_update_env() {
             Ok("TRIVY_SKIP_DB_UPDATE=true: scanning with the cached vulnerability database as it is".into())
         } else {
-            fetch_db(cx)
+            fetch_db(cx, download)
         });
     }
     match ready.as_ref().expect("set above") {
@@ -237,11 +236,8 @@ pub fn prepare_db(cx: &mut StepCx) -> Result<()> {
     }
 }
 
-fn fetch_db(cx: &mut StepCx) -> std::result::Result<String, String> {
-    let (config, _) = neutral_files(cx).map_err(|e| format!("{e:#}"))?;
-    let out = cx
-        .probe(neutral(cmd!(cx.sh, "trivy image --download-db-only --no-progress --config {config}")))
-        .map_err(|e| format!("{e:#}"))?;
+fn fetch_db(cx: &mut StepCx, download: Exec) -> std::result::Result<String, String> {
+    let out = cx.probe(download).map_err(|e| format!("{e:#}"))?;
     if out.success() {
         return Ok(String::new());
     }
@@ -280,16 +276,16 @@ pub fn fatal_line(stderr: &str) -> Option<String> {
 /// One scan: JSON on stdout, logs on stderr (no `--quiet`, which on 0.51.x also hid the fatal error: v0.51.0
 /// `pkg/log/logger.go:30-34`), the DB as prepared, a scan cache in memory (no `fanal.db` lock for parallel scans
 /// to collide on: `pkg/cache/fs.go:19,34-41`), and neither config nor ignore file of the project's.
-pub fn scan(cx: &mut StepCx, tag: &str) -> Result<String> {
+pub fn scan(cx: &mut StepCx, tag: &str) -> Result<Ran<String>> {
     let (config, ignore) = neutral_files(cx)?;
     let sev = ALL_SEVERITIES;
     let c = cmd!(
         cx.sh,
         "trivy image --format json --scanners vuln --no-progress --skip-db-update --cache-backend memory --config {config} --ignorefile {ignore} --severity {sev} --exit-code 0 {tag}"
     );
-    let out = cx.probe(neutral(c))?;
-    if cx.dry_run() || out.success() {
-        return Ok(out.stdout);
+    let Ran::Done(out) = cx.ask(neutral(c))? else { return Ok(Ran::Planned) };
+    if out.success() {
+        return Ok(Ran::Done(out.stdout));
     }
     let why = fatal_line(&out.stderr)
         .unwrap_or_else(|| format!("it printed no error ({}); run `trivy image {tag}` to see why", out.ending()));

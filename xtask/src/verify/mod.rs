@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use crate::context::Context;
 use crate::diagnose;
-use crate::kinds::Check;
+use crate::kinds::{Check, StepId, StepKind};
 use crate::pipeline::{Run, Step};
 
 mod health;
@@ -56,11 +56,11 @@ impl Verify {
             &ALL
         };
         let wanted: Vec<Check> = ALL.into_iter().filter(|c| base.contains(c) && !self.skip.contains(c)).collect();
-        let mut prev: Option<String> = None;
+        let mut prev: Option<StepId> = None;
         for &check in &wanted {
-            let id = format!("verify:{}", check.name());
+            let id = StepId::verify(check);
             let load = self.load;
-            let step = Step::new(id.clone(), "verify", title(check), move |cx| match check {
+            let step = Step::new(id.clone(), StepKind::Verify, title(check), move |cx| match check {
                 Check::Rollout => rollout::check(cx, cfg),
                 Check::Health => health::check(cx, cfg),
                 Check::Roundtrip => roundtrip::check(cx, cfg),
@@ -73,7 +73,7 @@ impl Verify {
             // on its own, except that nothing disturbs a deployment that did not roll out.
             let step = step.after_any(prev.clone());
             let step = if check != Check::Rollout && wanted.contains(&Check::Rollout) {
-                step.after(["verify:rollout"])
+                step.after([StepId::verify(Check::Rollout)])
             } else {
                 step
             };

@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::config::{Config, Endpoint};
 use crate::kube::{self, Target};
 use crate::pipeline::exec::Background;
-use crate::pipeline::StepCx;
+use crate::pipeline::{Placeholder, StepCx};
 use crate::{http, minikube};
 
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,7 +24,7 @@ pub fn frontend_url(cx: &mut StepCx, cfg: &Config) -> Result<(Option<Background>
     }
     let (ns, profile) = (&cfg.release.namespace, cfg.kube_context());
     let e = minikube::service_url_cmd(&cx.sh, profile, ns, &ep.service);
-    let Some(mut bg) = cx.background(e)? else { return Ok((None, "http://<frontend>".into())) };
+    let Some(mut bg) = cx.background(e)? else { return Ok((None, Placeholder::FrontendUrl.to_string())) };
     let limit = cx.time_left().min(Duration::from_secs(60));
     let Some(line) = bg.wait_line(limit, |l| l.trim().starts_with("http://")) else {
         // `SVC_NOT_FOUND` (exit 115) and the like end the command at once: say so, not "within 60 s".
@@ -47,7 +47,7 @@ pub fn port_forward(cx: &mut StepCx, cfg: &Config, ep: &Endpoint) -> Result<(Opt
 /// Service (kubernetes/kubectl `pkg/cmd/portforward/portforward.go:99,117,428`).
 pub fn forward(cx: &mut StepCx, t: Target, to: &str, port: u16) -> Result<(Option<Background>, String)> {
     let e = kube::port_forward_cmd(&cx.sh, t, to, port);
-    let Some(mut bg) = cx.background(e)? else { return Ok((None, "http://<port-forward>".into())) };
+    let Some(mut bg) = cx.background(e)? else { return Ok((None, Placeholder::ForwardUrl.to_string())) };
     // At most kubectl's own wait for a running pod (plus its start), and never past the step's deadline.
     let limit = cx.time_left().min(Duration::from_secs(75));
     let Some(line) = bg.wait_line(limit, |l| l.starts_with("Forwarding from 127.0.0.1:")) else {

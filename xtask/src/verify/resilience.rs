@@ -9,7 +9,7 @@ use super::reach::{endpoint, frontend_url, service_selector, HTTP_TIMEOUT};
 use crate::config::Config;
 use crate::http;
 use crate::kube::{self, Pod, Target};
-use crate::pipeline::{Done, StepCx};
+use crate::pipeline::{Done, Placeholder, StepCx};
 
 fn pod_names(pods: &[Pod]) -> Vec<String> {
     pods.iter().filter_map(|p| p.metadata.name.clone()).collect()
@@ -21,7 +21,7 @@ pub fn check(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let selector = service_selector(cx, cfg, &backend)?;
     let before = pod_names(&kube::pods_by_selector(cx, t, &selector)?);
     let (_svc, web) = frontend_url(cx, cfg)?;
-    let victim = before.first().cloned().unwrap_or_else(|| "<a backend pod>".into());
+    let victim = before.first().cloned().unwrap_or_else(|| Placeholder::BackendPod.to_string());
     if !cx.dry_run() && before.is_empty() {
         bail!("no pods match the backend service's selector {selector}");
     }

@@ -9,18 +9,19 @@ use serde::Deserialize;
 use xshell::cmd;
 
 use crate::config::{Config, Image};
+use crate::kinds::{StepId, StepKind, Tool};
 use crate::pipeline::{Done, Run, Step, StepCx};
 
 pub fn add_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, secrets: BTreeMap<String, String>) {
     // helm (lint, render): found, or installed like `up` does, in one preflight instead of one raw
     // "is helm installed?" per step.
-    run.add(crate::tools::preflight_step(vec!["helm"]));
-    crate::chart::add_static_steps(cfg, run, secrets, Some("preflight:tools"));
-    crate::manifests::add_check_step(cfg, run, Some("preflight:tools"));
+    run.add(crate::tools::preflight_step(vec![Tool::Helm]));
+    crate::chart::add_static_steps(cfg, run, secrets, Some(StepId::preflight_tools()));
+    crate::manifests::add_check_step(cfg, run, Some(StepId::preflight_tools()));
     for img in &cfg.images {
         run.add(Step::new(
-            format!("lint:dockerfile:{}", img.name),
-            "lint",
+            StepId::lint_dockerfile(&img.name),
+            StepKind::Lint,
             format!("Dockerfile lint: {}", img.dockerfile.display()),
             move |cx| lint_dockerfile(cx, cfg, img),
         ));
