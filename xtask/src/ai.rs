@@ -123,10 +123,8 @@ fn ask(
             Missing::Fail => bail!("{why}; nothing was asked"),
         }
     };
-    let program = match tool {
-        AiTool::DockerAi => "docker",
-        other => other.tool_name(),
-    };
+    // docker-ai is a plugin of the docker CLI.
+    let program = tools::def(tool.tool()).program;
     if !cx.dry_run() && tools::locate(&cx.ctx.local_bin(), program).is_none() {
         let def = tools::hint(tools::def(tool.tool()));
         return skip(format!("{} is not installed: {def}", tool.tool_name()));

@@ -99,8 +99,9 @@ pub fn stop(cx: &mut StepCx, name: &str, state: State) -> Result<Done> {
 }
 
 pub fn delete(cx: &mut StepCx, name: &str, state: State) -> Result<Done> {
-    // In a plan the state is the plan's (nonexistent): the plan still shows the delete.
-    if state == State::Nonexistent && cx.unless_planning(|_| Ok(()))?.done().is_some() {
+    // A run that found no cluster skips; a plan, which asked nothing (its state is the plan's default), shows the
+    // delete.
+    if let Ran::Done(true) = cx.unless_planning(|_| Ok(state == State::Nonexistent))? {
         return Ok(Done::Skipped(format!("k3d cluster `{name}` does not exist")));
     }
     cx.run(cmd!(cx.sh, "k3d cluster delete {name}").into())?;

@@ -5,7 +5,7 @@ use anyhow::{bail, Result};
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::kinds::{ClusterState, StepFamily, StepId, StepKind};
+use crate::kinds::{ClusterState, StepFamily, StepId, StepKind, Tool};
 use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::target::ClusterSpec;
 use crate::{helm, kube, minikube};
@@ -71,7 +71,9 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         ClusterSpec::Minikube(_) => {
             // Without minikube there is no minikube cluster: nothing to remove is success, so cleanup scripts can
             // run this.
-            if !cx.dry_run() && crate::tools::locate(&cx.ctx.local_bin(), "minikube").is_none() {
+            if !cx.dry_run()
+                && crate::tools::locate(&cx.ctx.local_bin(), crate::tools::def(Tool::Minikube).program).is_none()
+            {
                 cx.facts().cluster_state = Some(ClusterState::Nonexistent);
                 cx.note(format!("minikube is not installed, so there is no cluster `{profile}`: nothing to remove"));
                 return Ok(Done::Passed);

@@ -10,7 +10,7 @@ use crate::config::{Config, Image};
 use crate::context::Context;
 use crate::kinds::{Gate, StepFamily, StepId, StepKind, Tool};
 use crate::pipeline::cache::Fingerprint;
-use crate::pipeline::{Done, Placeholder, Planned, Ran, Run, Step, StepCx};
+use crate::pipeline::{Done, Placeholder, Planned, Pushed, Ran, Run, Step, StepCx};
 use crate::target::{ClusterSpec, Delivery, Provider};
 use crate::{docker, helm, kube, minikube, tools};
 
@@ -287,7 +287,8 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
     let k = known.clone();
     if cx.cached(fp, move |_| Ok(if k.is_some() { None } else { Some("the registry digest is unknown".into()) }))? {
         if let Some(d) = known {
-            cx.facts().pushed.insert(img.name.clone(), Planned::Known(format!("{pull}@{d}")));
+            let pushed = Pushed { repository: pull.clone(), digest: Planned::Known(d.clone()) };
+            cx.facts().pushed.insert(img.name.clone(), pushed);
             cx.plan(format!("digest: {pull}@{d} (pushed earlier)"));
             if !planning {
                 cx.note(format!("already pushed: {repo}@{d}"));
@@ -296,15 +297,15 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
         }
         return Ok(Done::Cached);
     }
-    let pushed = match crate::registry::push(cx, reg, &img.tag, &reference, &repo)? {
+    let digest = match crate::registry::push(cx, reg, &img.tag, &reference, &repo)? {
         Ran::Done(d) => {
             cx.note(format!("pushed {repo}@{d}"));
             record_pushed(cx, img, &reference, &d)?;
-            Planned::Known(format!("{pull}@{d}"))
+            Planned::Known(d)
         }
         Ran::Planned => Planned::Unknown(Placeholder::PushDigest),
     };
-    cx.facts().pushed.insert(img.name.clone(), pushed);
+    cx.facts().pushed.insert(img.name.clone(), Pushed { repository: pull, digest });
     Ok(Done::Passed)
 }
 
@@ -371,13 +372,12 @@ fn add_release_steps<'c>(
 fn digest_args(cx: &StepCx, cfg: &Config) -> Vec<String> {
     let mut a = vec![];
     for (key, image) in &cfg.release.image_values {
-        let pushed = cx.facts().pushed.get(image).map(|p| p.to_string());
+        let pushed = cx.facts().pushed.get(image).cloned();
         let (Some(prefix), Some(pushed)) = (key.strip_suffix(".tag"), pushed) else {
             continue;
         };
-        let Some((repo, digest)) = pushed.split_once('@') else { continue };
-        a.extend(["--set".into(), format!("{prefix}.repository={repo}")]);
-        a.extend(["--set".into(), format!("{prefix}.digest={digest}")]);
+        a.extend(["--set".into(), format!("{prefix}.repository={}", pushed.repository)]);
+        a.extend(["--set".into(), format!("{prefix}.digest={}", pushed.digest)]);
     }
     a
 }

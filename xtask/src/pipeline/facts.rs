@@ -18,8 +18,8 @@ pub struct Facts {
     pub image_ids: BTreeMap<String, String>,
     /// The tag each image has in the cluster (`load:<image>`), by image name.
     pub cluster_tags: BTreeMap<String, String>,
-    /// `<repository>@<digest>` of each pushed image (`load:<image>` with a registry), by image name.
-    pub pushed: BTreeMap<String, Planned<String>>,
+    /// Where each pushed image is (`load:<image>` with a registry), by image name.
+    pub pushed: BTreeMap<String, Pushed>,
     /// The versions `preflight:tools` found, for the provenance.
     pub tool_versions: BTreeMap<Tool, String>,
     /// Helm's major version: which flags Helm 3 and Helm 4 take.
@@ -39,6 +39,14 @@ impl Facts {
     pub fn image_id(&self, name: &str) -> Planned<String> {
         self.image_ids.get(name).cloned().map_or(Planned::Unknown(Placeholder::ImageId), Planned::Known)
     }
+}
+
+/// An image pushed to a registry: the repository the cluster pulls from and the digest the registry gave it.
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub repository: String,
+    /// `sha256:...`; a placeholder in a plan before the push.
+    pub digest: Planned<String>,
 }
 
 /// What a step remembers with its cache entry, readable on runs where the cache skips it.

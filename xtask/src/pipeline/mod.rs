@@ -23,7 +23,7 @@ mod step_cx_plan;
 mod step_cx_state;
 
 pub use self::error::{stopped, Interrupted, StepsFailed, UsageError};
-pub use self::facts::Memo;
+pub use self::facts::{Memo, Pushed};
 pub use self::plan::{Placeholder, Planned, Ran};
 pub use self::run::Run;
 pub use self::step::{within_step, Done, Step};

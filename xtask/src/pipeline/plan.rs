@@ -60,14 +60,6 @@ pub enum Ran<T> {
 }
 
 impl<T> Ran<T> {
-    /// The result, when the command ran.
-    pub fn done(self) -> Option<T> {
-        match self {
-            Ran::Done(v) => Some(v),
-            Ran::Planned => None,
-        }
-    }
-
     pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Ran<U> {
         match self {
             Ran::Done(v) => Ran::Done(f(v)),
