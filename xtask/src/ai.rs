@@ -13,7 +13,7 @@ use crate::config::{AiTool, Config};
 use crate::context::Context;
 use crate::kinds::{StepId, StepKind};
 use crate::pipeline::exec::{Exec, Output};
-use crate::pipeline::{secrets, Done, Run, Step, StepCx};
+use crate::pipeline::{secrets, Done, Ran, Run, Step, StepCx};
 use crate::tools;
 
 /// `cargo xtask ai ask|agent|docker "..."`.
@@ -94,14 +94,16 @@ fn finish(cx: &mut StepCx, name: &str, answer: Result<String, String>) -> Result
     match answer {
         Err(why) => Ok(Done::Skipped(why)),
         Ok(text) => {
-            if !cx.dry_run() {
+            // A plan asked nothing, so it saves nothing.
+            cx.unless_planning(|cx| {
                 let dir = cx.run_dir.join("ai");
                 std::fs::create_dir_all(&dir)?;
                 let file = dir.join(format!("{}.md", name.replace(['/', ':', ' '], "_")));
                 crate::files::write_atomic(&file, secrets::redact_global(&text).as_bytes())?;
                 cx.note(format!("answer saved to {}", cx.ctx.rel(&file).display()));
                 cx.facts().ai_answer = Some(secrets::redact_global(&text));
-            }
+                Ok(())
+            })?;
             Ok(Done::Passed)
         }
     }
@@ -125,7 +127,8 @@ fn ask(
     };
     // docker-ai is a plugin of the docker CLI.
     let program = tools::def(tool.tool()).program;
-    if !cx.dry_run() && tools::locate(&cx.ctx.local_bin(), program).is_none() {
+    // A plan shows the tool's command whether or not it is installed here.
+    if let Ran::Done(true) = cx.for_real(|| Ok(tools::locate(&cx.ctx.local_bin(), program).is_none()))? {
         let def = tools::hint(tools::def(tool.tool()));
         return skip(format!("{} is not installed: {def}", tool.tool_name()));
     }
@@ -134,7 +137,7 @@ fn ask(
     let out = match tool {
         AiTool::KubectlAi => {
             let k = &cfg.ai.kubectl_ai;
-            if !cx.dry_run() && std::env::var(&k.api_key_env).map_or(true, |v| v.is_empty()) {
+            if let Ran::Done(true) = cx.for_real(|| Ok(std::env::var(&k.api_key_env).map_or(true, |v| v.is_empty())))? {
                 return skip(format!(
                     "{} is not set: kubectl-ai needs the {} provider's API key",
                     k.api_key_env, k.llm_provider
@@ -148,7 +151,7 @@ fn ask(
                 "kubectl-ai --quiet --llm-provider {provider} {model...} --kubeconfig {kubeconfig} {prompt}"
             ))
             .timeout(limit);
-            cx.exec_unchecked(e)?
+            cx.ask(e)?
         }
         AiTool::Kagent => {
             let ka = &cfg.ai.kagent;
@@ -162,20 +165,18 @@ fn ask(
                 cmd!(cx.sh, "kagent invoke --agent {agent} --task {prompt} -n {ns}").env("KUBECONFIG", &kubeconfig),
             )
             .timeout(limit);
-            cx.exec_unchecked(e)?
+            cx.ask(e)?
         }
         AiTool::DockerAi => {
             let e = Exec::from(cmd!(cx.sh, "docker ai {prompt}")).timeout(limit);
-            let out = cx.exec_unchecked(e)?;
-            if plugin_missing(&out) {
+            let out = cx.ask(e)?;
+            if matches!(&out, Ran::Done(out) if plugin_missing(out)) {
                 return skip("Docker AI (Gordon) is not available: it needs Docker Desktop with Gordon enabled".into());
             }
             out
         }
     };
-    if cx.dry_run() {
-        return Ok(Ok(String::new()));
-    }
+    let Ran::Done(out) = out else { return Ok(Ok(String::new())) };
     judge(tool, &out).map(Ok)
 }
 
@@ -284,9 +285,8 @@ fn a2a_answer(stdout: &str) -> Result<Option<String>> {
 /// credentials: it lives in the run folder (under target/, git-ignored) with mode 0600.
 fn kubeconfig_for(cx: &mut StepCx, cfg: &Config) -> Result<String> {
     let context = cfg.kube_context();
-    let out = cx.run(crate::kube::kubeconfig_cmd(&cx.sh, context))?;
     let path = cx.run_dir.join("kubeconfig");
-    if !cx.dry_run() {
+    if let Ran::Done(out) = cx.query(crate::kube::kubeconfig_cmd(&cx.sh, context))? {
         crate::files::write_atomic(&path, out.stdout.as_bytes())?;
         #[cfg(unix)]
         {

@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::config::Config;
 use crate::kinds::{StepId, StepKind};
 use crate::kube::{self, Event, Target};
-use crate::pipeline::{secrets, Done, Run, Step, StepCx};
+use crate::pipeline::{secrets, Done, Ran, Run, Step, StepCx};
 use crate::{ai, helm};
 
 /// Adds the diagnostics (and, when configured, the AI diagnosis) to run after a failure.
@@ -82,7 +82,8 @@ fn collect(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         write(&dir, "events.txt", &(events_in_order(&events).join("\n") + "\n"))?;
     }
     let pods = match kube::get_pods(cx, t) {
-        Ok(p) => p,
+        Ok(Ran::Done(p)) => p,
+        Ok(Ran::Planned) => kube::Pods::default(),
         Err(e) => {
             summary.push(format!("could not list the pods: {e:#}"));
             kube::Pods::default()

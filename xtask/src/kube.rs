@@ -13,7 +13,7 @@ use xshell::{cmd, Shell};
 
 use crate::config::Config;
 use crate::pipeline::exec::Exec;
-use crate::pipeline::StepCx;
+use crate::pipeline::{Ran, StepCx};
 
 /// Where a kubectl call acts: every call names its kube context and namespace, so another current context never
 /// changes what the xtask acts on.
@@ -401,28 +401,23 @@ pub fn get_cmd(sh: &Shell, t: Target, what: &str) -> Exec {
 }
 
 /// `kubectl get WHAT -n NS -o json`, read into `T`, failing with [`explain`]'s words when kubectl fails.
-pub fn get<T: Default + for<'de> Deserialize<'de>>(cx: &mut StepCx, t: Target, what: &str) -> Result<T> {
-    let out = cx.exec_unchecked(get_cmd(&cx.sh, t, what))?;
-    if cx.dry_run() {
-        return Ok(T::default());
-    }
+pub fn get<T: for<'de> Deserialize<'de>>(cx: &mut StepCx, t: Target, what: &str) -> Result<Ran<T>> {
+    let Ran::Done(out) = cx.ask(get_cmd(&cx.sh, t, what))? else { return Ok(Ran::Planned) };
     let namespace = t.namespace;
     if !out.success() {
         bail!("cannot read {what} in namespace `{namespace}`: {}", explain(t.context, &out.stderr));
     }
     serde_json::from_str(out.stdout.trim())
+        .map(Ran::Done)
         .with_context(|| format!("`kubectl get {what} -n {namespace} -o json` printed no JSON: {}", out.tail(2)))
 }
 
 /// The namespace's pods. A failed call (no such context, an API server that does not answer, RBAC) is an error
 /// carrying kubectl's own words, never an empty list that reads as "no problems".
-pub fn get_pods(cx: &mut StepCx, t: Target) -> Result<Pods> {
+pub fn get_pods(cx: &mut StepCx, t: Target) -> Result<Ran<Pods>> {
     let Target { context, namespace } = t;
     let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} get pods -n {namespace} -o json")).quiet_stdout();
-    let out = cx.probe(e)?;
-    if cx.dry_run() {
-        return Ok(Pods::default());
-    }
+    let Ran::Done(out) = cx.ask(e)? else { return Ok(Ran::Planned) };
     if !out.success() {
         bail!("cannot read the pods in namespace `{namespace}`: {}", explain(context, &out.stderr));
     }
@@ -430,15 +425,14 @@ pub fn get_pods(cx: &mut StepCx, t: Target) -> Result<Pods> {
         .with_context(|| format!("`kubectl get pods -n {namespace} -o json` printed no JSON: {}", out.tail(2)))?;
     let list: List<Pod> = serde_json::from_value(json.clone())
         .with_context(|| format!("`kubectl get pods -n {namespace} -o json` printed no pod list: {}", out.tail(2)))?;
-    Ok(Pods { json, items: list.items })
+    Ok(Ran::Done(Pods { json, items: list.items }))
 }
 
 /// The pods matching a label selector (`kubectl get pods -n NS -l SEL -o json`); no answer reads as no pods.
-pub fn pods_by_selector(cx: &mut StepCx, t: Target, selector: &str) -> Result<Vec<Pod>> {
+pub fn pods_by_selector(cx: &mut StepCx, t: Target, selector: &str) -> Result<Ran<Vec<Pod>>> {
     let Target { context, namespace } = t;
-    let out =
-        cx.run(cmd!(cx.sh, "kubectl --context {context} get pods -n {namespace} -l {selector} -o json").into())?;
-    Ok(parse_or_default::<List<Pod>>(&out.stdout).items)
+    let e = cmd!(cx.sh, "kubectl --context {context} get pods -n {namespace} -l {selector} -o json").into();
+    Ok(cx.query(e)?.map(|out| parse_or_default::<List<Pod>>(&out.stdout).items))
 }
 
 /// `kubectl get namespace NS -o name`: whether the target's namespace exists, as kubectl answered.
@@ -456,8 +450,8 @@ pub fn namespace_if_any_cmd(sh: &Shell, t: Target) -> Exec {
 /// The namespace exists on the target's cluster: listing in a missing namespace answers an empty list (by design,
 /// kubernetes/kubernetes#75537), which would read as "nothing to wait for".
 pub fn require_namespace(cx: &mut StepCx, t: Target) -> Result<()> {
-    let out = cx.exec_unchecked(namespace_cmd(&cx.sh, t))?;
-    if cx.dry_run() || out.success() {
+    let Ran::Done(out) = cx.ask(namespace_cmd(&cx.sh, t))? else { return Ok(()) };
+    if out.success() {
         return Ok(());
     }
     let Target { context, namespace: ns } = t;
@@ -471,17 +465,17 @@ pub fn require_namespace(cx: &mut StepCx, t: Target) -> Result<()> {
 }
 
 /// A Service, read for its selector; no answer reads as a Service without one.
-pub fn service(cx: &mut StepCx, t: Target, service: &str) -> Result<Service> {
+pub fn service(cx: &mut StepCx, t: Target, service: &str) -> Result<Ran<Service>> {
     let Target { context, namespace } = t;
-    let out = cx.run(cmd!(cx.sh, "kubectl --context {context} get service {service} -n {namespace} -o json").into())?;
-    Ok(parse_or_default(&out.stdout))
+    let e = cmd!(cx.sh, "kubectl --context {context} get service {service} -n {namespace} -o json").into();
+    Ok(cx.query(e)?.map(|out| parse_or_default(&out.stdout)))
 }
 
 /// One HPA (`kubectl get hpa NAME -o json`); no answer reads as an HPA without status.
-pub fn hpa(cx: &mut StepCx, t: Target, name: &str) -> Result<Hpa> {
+pub fn hpa(cx: &mut StepCx, t: Target, name: &str) -> Result<Ran<Hpa>> {
     let Target { context, namespace } = t;
-    let out = cx.run(cmd!(cx.sh, "kubectl --context {context} get hpa {name} -n {namespace} -o json").into())?;
-    Ok(parse_or_default(&out.stdout))
+    let e = cmd!(cx.sh, "kubectl --context {context} get hpa {name} -n {namespace} -o json").into();
+    Ok(cx.query(e)?.map(|out| parse_or_default(&out.stdout)))
 }
 
 /// `kubectl delete pod NAME -n NS --wait=false`.

@@ -116,10 +116,11 @@ fn daemon_down(text: &str) -> bool {
 
 /// Reads the profile's state. The exit code of `minikube status` is a bit field (1 host, 2 kubelet/apiserver, 4
 /// kubeconfig; 7 = stopped) and 85 means no such profile, so a non-zero exit is information, not a failure.
-pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
-    let asked = cx.ask(cmd!(cx.sh, "minikube status -p {profile} -o json").into())?;
-    // A plan takes the path that creates the cluster.
-    let Ran::Done(out) = asked else { return Ok((State::Nonexistent, "unknown (dry run)".into())) };
+/// In a plan nothing is asked: the caller decides what a plan assumes.
+pub fn status(cx: &mut StepCx, profile: &str) -> Result<Ran<(State, String)>> {
+    let Ran::Done(out) = cx.ask(cmd!(cx.sh, "minikube status -p {profile} -o json").into())? else {
+        return Ok(Ran::Planned);
+    };
     // Several nodes print an array; the first is the control plane.
     let v = match serde_json::from_str::<StatusAnswer>(out.stdout.trim()) {
         Ok(StatusAnswer::Nodes(nodes)) => nodes.into_iter().next().flatten(),
@@ -153,7 +154,7 @@ pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
         }
         _ => format!("host {host}, apiserver {apiserver}"),
     };
-    Ok((state, detail))
+    Ok(Ran::Done((state, detail)))
 }
 
 /// The settings a running profile was created with, from `minikube profile list -o json`.

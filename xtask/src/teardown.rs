@@ -6,7 +6,7 @@ use anyhow::{bail, Result};
 use crate::config::Config;
 use crate::context::Context;
 use crate::kinds::{ClusterState, StepFamily, StepId, StepKind, Tool};
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::pipeline::{Done, Ran, Run, Step, StepCx};
 use crate::target::ClusterSpec;
 use crate::{helm, kube, minikube};
 
@@ -70,25 +70,26 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let (state, detail) = match &cfg.target.cluster {
         ClusterSpec::Minikube(_) => {
             // Without minikube there is no minikube cluster: nothing to remove is success, so cleanup scripts can
-            // run this.
-            if !cx.dry_run()
-                && crate::tools::locate(&cx.ctx.local_bin(), crate::tools::def(Tool::Minikube).program).is_none()
-            {
+            // run this. A plan does not look.
+            let program = crate::tools::def(Tool::Minikube).program;
+            if let Ran::Done(true) = cx.for_real(|| Ok(crate::tools::locate(&cx.ctx.local_bin(), program).is_none()))? {
                 cx.facts().cluster_state = Some(ClusterState::Nonexistent);
                 cx.note(format!("minikube is not installed, so there is no cluster `{profile}`: nothing to remove"));
                 return Ok(Done::Passed);
             }
-            minikube::status(cx, profile)?
+            let Ran::Done(status) = minikube::status(cx, profile)? else { return finish_probe(cx, PLANNED_STATE) };
+            status
         }
         ClusterSpec::Kind(k) => {
             let there = crate::kind::exists(cx, &k.name)?;
-            let state = if there || cx.dry_run() { minikube::State::Running } else { minikube::State::Nonexistent };
-            cx.facts().cluster_state = Some(if there { ClusterState::Running } else { ClusterState::Nonexistent });
+            // kind answers "absent" in a plan (the path `up` plans); teardown plans for a cluster that is there.
+            let Ran::Done(there) = cx.for_real(|| Ok(there))? else { return finish_probe(cx, PLANNED_STATE) };
             cx.note(format!("kind cluster `{}`: {}", k.name, if there { "exists" } else { "absent" }));
-            return finish_probe(cx, state);
+            return finish_probe(cx, if there { ClusterState::Running } else { ClusterState::Nonexistent });
         }
         ClusterSpec::K3d(k) => {
             let state = crate::k3d::state(cx, &k.name)?;
+            let Ran::Done(state) = cx.for_real(|| Ok(state))? else { return finish_probe(cx, PLANNED_STATE) };
             cx.note(format!("k3d cluster `{}`: {state:?}", k.name));
             return finish_probe(cx, state);
         }
@@ -109,6 +110,9 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     Ok(Done::Passed)
 }
 
+/// What a plan assumes of the cluster: there and running, so it shows everything teardown would remove.
+const PLANNED_STATE: ClusterState = ClusterState::Running;
+
 fn finish_probe(cx: &mut StepCx, state: minikube::State) -> Result<Done> {
     cx.facts().cluster_state = Some(state);
     Ok(Done::Passed)
@@ -117,7 +121,7 @@ fn finish_probe(cx: &mut StepCx, state: minikube::State) -> Result<Done> {
 /// Release and namespace live in the cluster: with no running cluster they are gone or unreachable, and
 /// starting a cluster only to empty it would be wasted minutes.
 fn cluster_running(cx: &StepCx) -> bool {
-    cx.dry_run() || cx.facts().cluster_state == Some(ClusterState::Running)
+    cx.facts().cluster_state == Some(ClusterState::Running)
 }
 
 fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
@@ -128,10 +132,11 @@ fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let name = rel.name;
     cx.invalidate(&StepId::deploy(name));
     cx.invalidate(&StepId::test(name));
-    if !cx.dry_run() && helm::status(cx, rel)?.is_none() {
+    // A plan does not ask whether the release is there.
+    if let Ran::Done(None) = cx.unless_planning(|cx| helm::status(cx, rel))? {
         return Ok(Done::Skipped(format!("release {name} is not installed")));
     }
-    let out = cx.exec_unchecked(helm::uninstall_cmd(&cx.sh, rel))?;
+    let Ran::Done(out) = cx.ask(helm::uninstall_cmd(&cx.sh, rel))? else { return Ok(Done::Passed) };
     if !out.success() {
         // Another teardown may have won the race; "not found" is the state we want.
         if out.stderr.contains("release: not found") {
@@ -156,10 +161,10 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             )));
         }
     }
-    let out = cx.run(kube::delete_namespace_cmd(&cx.sh, t))?;
+    let Ran::Done(out) = cx.query(kube::delete_namespace_cmd(&cx.sh, t))? else { return Ok(Done::Passed) };
     // A missing namespace prints `No resources found` (kubectl `pkg/cmd/delete/delete.go:437-440`), a deleted
     // one `namespace "x" deleted`.
-    if !cx.dry_run() && !out.stdout.contains("deleted") {
+    if !out.stdout.contains("deleted") {
         return Ok(Done::Skipped(format!("namespace {ns} does not exist")));
     }
     Ok(Done::Passed)

@@ -10,6 +10,7 @@ use crate::config::{AiTool, Config, Key};
 use crate::context::Context;
 use crate::kinds::{StepId, StepKind, Tool};
 use crate::pipeline::exec::{self, Exec};
+use crate::pipeline::Ran;
 use crate::version::Version;
 
 /// How a tool reports its version, and what to tell users who lack it.
@@ -397,31 +398,56 @@ pub fn shortfall(probe: &Probe, minimum: &Version, needed: bool) -> Option<Strin
 /// says so. After Ctrl-C nothing new starts and the step ends as interrupted, naming no tool.
 pub fn ensure(cx: &mut crate::pipeline::StepCx, tools: &[Tool]) -> anyhow::Result<()> {
     let ctx = cx.ctx;
-    let cfg = ctx.config()?;
     let lock = crate::install::load_lock(&ctx.root).ok();
-    let pinned = |name: &str| lock.as_ref().and_then(|l| l.tools.get(name));
     let defs: Vec<&'static ToolDef> = tools.iter().map(|t| def(*t)).collect();
-    if cx.dry_run() {
-        for def in &defs {
-            crate::outln!("    check {} >= {}", def.name(), minimum(def, Some(cfg)));
-            if locate(&ctx.local_bin(), def.program).is_some() {
-                continue;
-            }
-            let art = pinned(def.name()).and_then(|t| Some((t, t.platforms.get(&crate::install::host_platform())?)));
-            match art {
-                Some((t, a)) if !ctx.global.no_install => crate::outln!(
-                    "    {} is not installed: would download {} {} from {} (sha256 {}) into .xtask/bin",
-                    def.name(),
-                    def.name(),
-                    t.version,
-                    a.url,
-                    a.sha256
-                ),
-                _ => crate::outln!("    {} is not installed: the step would fail", def.name()),
-            }
+    // A plan probes nothing: it says what it would check, and what it would install.
+    if let Ran::Planned = cx.unless_planning(|cx| ensure_present(cx, &defs, lock.as_ref()))? {
+        for line in planned_checks(ctx, &defs, lock.as_ref())? {
+            cx.plan(line);
         }
-        return Ok(());
     }
+    Ok(())
+}
+
+/// What a plan of [`ensure`] shows for each tool: the minimum it checks, and the pinned download it would make.
+fn planned_checks(
+    ctx: &crate::context::Context,
+    defs: &[&'static ToolDef],
+    lock: Option<&crate::install::Lock>,
+) -> anyhow::Result<Vec<String>> {
+    let cfg = ctx.config()?;
+    let pinned = |name: &str| lock.and_then(|l| l.tools.get(name));
+    let mut lines = vec![];
+    for def in defs {
+        lines.push(format!("check {} >= {}", def.name(), minimum(def, Some(cfg))));
+        if locate(&ctx.local_bin(), def.program).is_some() {
+            continue;
+        }
+        let art = pinned(def.name()).and_then(|t| Some((t, t.platforms.get(&crate::install::host_platform())?)));
+        lines.push(match art {
+            Some((t, a)) if !ctx.global.no_install => format!(
+                "{} is not installed: would download {} {} from {} (sha256 {}) into .xtask/bin",
+                def.name(),
+                def.name(),
+                t.version,
+                a.url,
+                a.sha256
+            ),
+            _ => format!("{} is not installed: the step would fail", def.name()),
+        });
+    }
+    Ok(lines)
+}
+
+/// [`ensure`] for real: probe, install what is pinned and missing, and fail naming what is still short.
+fn ensure_present(
+    cx: &mut crate::pipeline::StepCx,
+    defs: &[&'static ToolDef],
+    lock: Option<&crate::install::Lock>,
+) -> anyhow::Result<()> {
+    let ctx = cx.ctx;
+    let cfg = ctx.config()?;
+    let pinned = |name: &str| lock.and_then(|l| l.tools.get(name));
     let mut probes: Vec<Probe> = defs.iter().map(|def| probe(ctx, &cx.sh, def)).collect();
     record_probes(cx, &probes);
     if crate::pipeline::exec::interrupted() {
@@ -435,7 +461,7 @@ pub fn ensure(cx: &mut crate::pipeline::StepCx, tools: &[Tool]) -> anyhow::Resul
         .map(|(d, _)| *d)
         .collect();
     if !to_install.is_empty() {
-        let lock = lock.as_ref().expect("pinned tools come from the lock");
+        let lock = lock.expect("pinned tools come from the lock");
         for def in &to_install {
             let url = lock.tools[def.name()].platforms.get(&crate::install::host_platform()).map(|a| a.url.as_str());
             cx.note(format!(

@@ -133,7 +133,11 @@ fn existing_cluster(cx: &mut StepCx, cfg: &Config, context: &str) -> Result<Done
 
 fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let c = &cfg.cluster;
-    let (state, detail) = minikube::status(cx, &c.profile)?;
+    let (state, detail) = match minikube::status(cx, &c.profile)? {
+        Ran::Done(status) => status,
+        // A plan takes the path that creates the cluster.
+        Ran::Planned => (minikube::State::Nonexistent, "unknown (dry run)".into()),
+    };
     match state {
         minikube::State::Running => {
             refuse_drift(cx, c, "running")?;
@@ -432,7 +436,10 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     }
     let reason = helm::failure_reason(&out.stderr);
     // The deploy's own error matters more than a failed look at the pods.
-    let pods = kube::get_pods(cx, kube::Target::release(cfg)).map(|p| p.items).unwrap_or_default();
+    let pods = match kube::get_pods(cx, kube::Target::release(cfg)) {
+        Ok(Ran::Done(p)) => p.items,
+        _ => vec![],
+    };
     let culprits: Vec<String> = kube::pod_problems(&pods).iter().take(3).map(|p| p.to_string()).collect();
     let rolled = if helm::rolled_back(&out.stderr) { " and was rolled back" } else { "" };
     let culprit =

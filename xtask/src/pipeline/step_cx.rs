@@ -58,13 +58,6 @@ pub struct StepCx<'r> {
 }
 
 impl<'r> StepCx<'r> {
-    /// Whether this run is a plan. The deploy path's steps never ask: they declare their commands through
-    /// [`StepCx::ask`], [`StepCx::query`], [`StepCx::declare`] and [`StepCx::unless_planning`] (plan.rs); this remains
-    /// for the steps not converted yet.
-    pub fn dry_run(&self) -> bool {
-        self.dry
-    }
-
     /// Runs a command (`cx.run(cmd!(cx.sh, "...").into())`) and fails the step when it exits non-zero, times out
     /// or is interrupted. Taking an owned [`Exec`] ends the borrow of `cx.sh` before the call.
     pub fn run(&mut self, e: Exec) -> Result<Output> {

@@ -8,14 +8,11 @@ use anyhow::{bail, Result};
 use super::reach::endpoint;
 use crate::config::Config;
 use crate::kube::{self, Hpa, HpaAnswer, Target};
-use crate::pipeline::{Done, StepCx};
+use crate::pipeline::{Done, Ran, StepCx};
 
 pub fn check(cx: &mut StepCx, cfg: &Config, load: bool) -> Result<Done> {
     let t = Target::release(cfg);
-    let answer: HpaAnswer = kube::get(cx, t, "hpa")?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let Ran::Done(answer) = kube::get::<HpaAnswer>(cx, t, "hpa")? else { return Ok(Done::Passed) };
     let items = answer.into_items();
     if items.is_empty() {
         return Ok(Done::Skipped("no HorizontalPodAutoscaler in the namespace (autoscaling disabled)".into()));
@@ -78,7 +75,8 @@ fn load_test(cx: &mut StepCx, cfg: &Config, hpas: &[Hpa]) -> Result<Done> {
     let deadline = started + Duration::from_secs(secs + 60).min(cx.time_left());
     let mut scaled = None;
     while Instant::now() < deadline {
-        let desired = kube::hpa(cx, t, &name)?.status.desired_replicas.unwrap_or(0);
+        let Ran::Done(hpa) = kube::hpa(cx, t, &name)? else { break };
+        let desired = hpa.status.desired_replicas.unwrap_or(0);
         if desired > start_replicas {
             scaled = Some((started.elapsed(), desired));
             break;

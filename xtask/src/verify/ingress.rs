@@ -7,17 +7,14 @@ use super::reach::{expect, forward, HTTP_TIMEOUT};
 use crate::config::Config;
 use crate::http;
 use crate::kube::{self, Ingress, Target};
-use crate::pipeline::{Done, StepCx};
+use crate::pipeline::{Done, Ran, StepCx};
 
 const INGRESS_NAMESPACE: &str = "ingress-nginx";
 const INGRESS_SERVICE: &str = "svc/ingress-nginx-controller";
 
 pub fn check(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let t = Target::release(cfg);
-    let list: kube::List<Ingress> = kube::get(cx, t, "ingress")?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let Ran::Done(list) = kube::get::<kube::List<Ingress>>(cx, t, "ingress")? else { return Ok(Done::Passed) };
     let Some(ing) = list.items.into_iter().next() else {
         return Ok(Done::Skipped("no Ingress in the namespace (ingress.enabled is false)".into()));
     };

@@ -10,28 +10,27 @@ use super::rollout::wait_rolled_out;
 use crate::config::Config;
 use crate::http;
 use crate::kube::{self, Target, Workload};
-use crate::pipeline::{Done, StepCx};
+use crate::pipeline::{Done, Ran, StepCx};
 
 pub fn check(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let t = Target::release(cfg);
     let (svc, web) = frontend_url(cx, cfg)?;
     let path = cfg.verify.api.path.clone();
-    let (id, marker) =
-        if cx.dry_run() { (String::new(), String::new()) } else { create_entry(cfg, &web, "persistence")? };
+    // The entry goes through what the command above opened: a plan shows the commands only.
+    let created = cx.for_real(|| create_entry(cfg, &web, "persistence"))?;
     drop(svc);
     let backend = endpoint(&cfg.verify.backend, "verify.backend")?.service.clone();
     let selector = service_selector(cx, cfg, &backend)?;
     // Restart the backend's pods and every StatefulSet's pods (the database).
     cx.run(kube::delete_pods_cmd(&cx.sh, t, &selector, false))?;
-    let sts: kube::List<Workload> = kube::get(cx, t, "statefulsets")?;
-    for s in &sts.items {
-        let sel = kube::label_selector(&s.spec.selector.match_labels);
-        cx.run(kube::delete_pods_cmd(&cx.sh, t, &sel, true))?;
+    if let Ran::Done(sts) = kube::get::<kube::List<Workload>>(cx, t, "statefulsets")? {
+        for s in &sts.items {
+            let sel = kube::label_selector(&s.spec.selector.match_labels);
+            cx.run(kube::delete_pods_cmd(&cx.sh, t, &sel, true))?;
+        }
     }
-    if cx.dry_run() {
-        crate::outln!("    wait for the rollouts, then GET {path}/ID");
-        return Ok(Done::Passed);
-    }
+    cx.plan(format!("wait for the rollouts, then GET {path}/ID"));
+    let Ran::Done((id, marker)) = created else { return Ok(Done::Passed) };
     std::thread::sleep(Duration::from_secs(1));
     wait_rolled_out(cx, cfg, cfg.verify.rollout_timeout.0)?;
     let (_svc, web) = frontend_url(cx, cfg)?;

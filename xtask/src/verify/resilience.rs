@@ -9,7 +9,7 @@ use super::reach::{endpoint, frontend_url, service_selector, HTTP_TIMEOUT};
 use crate::config::Config;
 use crate::http;
 use crate::kube::{self, Pod, Target};
-use crate::pipeline::{Done, Placeholder, StepCx};
+use crate::pipeline::{Done, Placeholder, Ran, StepCx};
 
 fn pod_names(pods: &[Pod]) -> Vec<String> {
     pods.iter().filter_map(|p| p.metadata.name.clone()).collect()
@@ -19,16 +19,17 @@ pub fn check(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let t = Target::release(cfg);
     let backend = endpoint(&cfg.verify.backend, "verify.backend")?.service.clone();
     let selector = service_selector(cx, cfg, &backend)?;
-    let before = pod_names(&kube::pods_by_selector(cx, t, &selector)?);
+    let before = kube::pods_by_selector(cx, t, &selector)?.map(|pods| pod_names(&pods));
     let (_svc, web) = frontend_url(cx, cfg)?;
-    let victim = before.first().cloned().unwrap_or_else(|| Placeholder::BackendPod.to_string());
-    if !cx.dry_run() && before.is_empty() {
-        bail!("no pods match the backend service's selector {selector}");
-    }
-    cx.run(kube::delete_pod_cmd(&cx.sh, t, &victim))?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let (victim, before) = match before {
+        Ran::Done(names) => match names.first() {
+            Some(victim) => (victim.clone(), names),
+            None => bail!("no pods match the backend service's selector {selector}"),
+        },
+        // A plan has listed no pod: it names the one it would delete by what it is.
+        Ran::Planned => (Placeholder::BackendPod.to_string(), vec![]),
+    };
+    let Ran::Done(_) = cx.query(kube::delete_pod_cmd(&cx.sh, t, &victim))? else { return Ok(Done::Passed) };
     let started = Instant::now();
     let (mut ok, mut failed) = (0u32, 0u32);
     let deadline = started + cfg.verify.rollout_timeout.0.min(cx.time_left());
@@ -38,7 +39,11 @@ pub fn check(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             Ok(r) if r.status == 200 => ok += 1,
             _ => failed += 1,
         }
-        let pods = kube::pods_by_selector(cx, t, &selector)?;
+        let pods = match kube::pods_by_selector(cx, t, &selector)? {
+            Ran::Done(pods) => pods,
+            // Not reached: a plan returned after showing the deletion.
+            Ran::Planned => vec![],
+        };
         let names = pod_names(&pods);
         let all_ready = kube::pod_problems(&pods).is_empty();
         if !names.contains(&victim) && names.len() >= before.len() && all_ready {

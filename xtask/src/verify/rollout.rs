@@ -7,13 +7,13 @@ use anyhow::{bail, Result};
 
 use crate::config::Config;
 use crate::kube::{self, Pod, Target, Workload};
-use crate::pipeline::{Done, StepCx};
+use crate::pipeline::{Done, Ran, StepCx};
 
 pub fn check(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let t = Target::release(cfg);
     kube::require_namespace(cx, t)?;
-    let pods = wait_rolled_out(cx, cfg, cfg.verify.rollout_timeout.0)?;
-    if !cx.dry_run() && pods.is_empty() {
+    let Ran::Done(pods) = wait_rolled_out(cx, cfg, cfg.verify.rollout_timeout.0)? else { return Ok(Done::Passed) };
+    if pods.is_empty() {
         let Target { context, namespace: ns } = t;
         bail!("no pods in namespace `{ns}` on context `{context}`: is the release installed? (`cargo xtask up`)");
     }
@@ -40,16 +40,15 @@ fn unready_workloads(list: &[Workload]) -> Vec<String> {
 
 /// Waits until every workload is rolled out and every pod Ready. Fails at once on states that waiting will not
 /// fix (image pull errors, repeated crash loops, unschedulable pods), naming the pod and the reason.
-pub fn wait_rolled_out(cx: &mut StepCx, cfg: &Config, limit: Duration) -> Result<Vec<Pod>> {
+pub fn wait_rolled_out(cx: &mut StepCx, cfg: &Config, limit: Duration) -> Result<Ran<Vec<Pod>>> {
     let t = Target::release(cfg);
     let Target { context, namespace: ns } = t;
     let deadline = Instant::now() + limit.min(cx.time_left());
     loop {
-        let workloads: kube::List<Workload> = kube::get(cx, t, "deployments,statefulsets")?;
-        let pods = kube::get_pods(cx, t)?.items;
-        if cx.dry_run() {
-            return Ok(pods);
-        }
+        let workloads = kube::get::<kube::List<Workload>>(cx, t, "deployments,statefulsets")?;
+        let pods = kube::get_pods(cx, t)?;
+        let (Ran::Done(workloads), Ran::Done(pods)) = (workloads, pods) else { return Ok(Ran::Planned) };
+        let pods = pods.items;
         let problems = kube::pod_problems(&pods);
         if let Some(p) = problems.iter().find(|p| p.fatal) {
             bail!("{p} — waiting will not fix this (see the diagnostics in the run folder)");
@@ -62,7 +61,7 @@ pub fn wait_rolled_out(cx: &mut StepCx, cfg: &Config, limit: Duration) -> Result
         }
         let unready = unready_workloads(&workloads.items);
         if unready.is_empty() && problems.iter().all(|p| p.reason != "NotReady") {
-            return Ok(pods);
+            return Ok(Ran::Done(pods));
         }
         if Instant::now() >= deadline {
             let mut why: Vec<String> = unready;

@@ -10,7 +10,8 @@ use xshell::cmd;
 
 use crate::config::{Config, Image};
 use crate::kinds::{StepId, StepKind, Tool};
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::pipeline::exec::Exec;
+use crate::pipeline::{Done, Ran, Run, Step, StepCx};
 
 pub fn add_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, secrets: BTreeMap<String, String>) {
     // helm (lint, render): found, or installed like `up` does, in one preflight instead of one raw
@@ -50,29 +51,37 @@ fn lint_dockerfile(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
     let config = crate::docker::final_stage_config(&text);
     let mut problems = crate::build::policy_problems(&config, &text, &img.build_args, img, &cfg.gates.policy);
     let df = &img.dockerfile;
-    if crate::tools::locate(&cx.ctx.local_bin(), "hadolint").is_some() || cx.dry_run() {
-        let out = cx.exec_unchecked(cmd!(cx.sh, "hadolint --format json {df}").into())?;
-        let findings: Vec<Finding> = serde_json::from_str(out.stdout.trim()).unwrap_or_default();
-        for f in &findings {
-            let level = f.level.as_deref().unwrap_or("?");
-            let line = format!(
-                "{}:{}: {level} {}: {}",
-                df.display(),
-                f.line.unwrap_or(0),
-                f.code.as_deref().unwrap_or("?"),
-                f.message.as_deref().unwrap_or("")
-            );
-            if level == "error" {
-                problems.push(line);
-            } else {
-                cx.note(line);
+    let e: Exec = cmd!(cx.sh, "hadolint --format json {df}").into();
+    let linted = if crate::tools::locate(&cx.ctx.local_bin(), "hadolint").is_some() {
+        cx.ask(e)?.map(Some)
+    } else {
+        // A plan shows hadolint's command whether or not it is installed here.
+        cx.declare(e).map(|_| None)
+    };
+    match linted {
+        Ran::Done(Some(out)) => {
+            let findings: Vec<Finding> = serde_json::from_str(out.stdout.trim()).unwrap_or_default();
+            for f in &findings {
+                let level = f.level.as_deref().unwrap_or("?");
+                let line = format!(
+                    "{}:{}: {level} {}: {}",
+                    df.display(),
+                    f.line.unwrap_or(0),
+                    f.code.as_deref().unwrap_or("?"),
+                    f.message.as_deref().unwrap_or("")
+                );
+                if level == "error" {
+                    problems.push(line);
+                } else {
+                    cx.note(line);
+                }
+            }
+            if findings.is_empty() && !out.success() {
+                problems.push(format!("hadolint failed: {}", out.tail(3)));
             }
         }
-        if !cx.dry_run() && findings.is_empty() && !out.success() {
-            problems.push(format!("hadolint failed: {}", out.tail(3)));
-        }
-    } else {
-        cx.note("hadolint is not installed: only the built-in Dockerfile checks ran");
+        Ran::Done(None) => cx.note("hadolint is not installed: only the built-in Dockerfile checks ran"),
+        Ran::Planned => {}
     }
     if !problems.is_empty() {
         bail!("{}:\n  - {}", df.display(), problems.join("\n  - "));
