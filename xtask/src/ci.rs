@@ -75,7 +75,7 @@ impl Ci {
                 if self.stages.iter().any(|s| s.needs_cluster()) {
                     tools.extend([Tool::Minikube, Tool::Kubectl]);
                 }
-                run.add(crate::tools::preflight_step(tools));
+                run.add(crate::preflight::preflight_step(tools));
                 Ok(())
             }
             Stage::Static => Verify { only: vec![], skip: vec![], load: false, static_only: true }.add_steps(ctx, run),

@@ -38,11 +38,30 @@ pub fn versions_and_ids(cx: &mut StepCx, tags: &[String]) -> Result<Ran<(String,
     Ok(Ran::Done((version, ids)))
 }
 
+/// `docker version --format '{{json .}}'`: the client's and the server's versions; `Server` is null when the daemon
+/// does not answer (docker/cli `cli/command/system/version.go` versionInfo: `Client`, `Server`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct VersionAnswer {
+    #[serde(default)]
+    client: Option<VersionPart>,
+    #[serde(default)]
+    server: Option<VersionPart>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct VersionPart {
+    #[serde(default)]
+    version: Option<String>,
+}
+
 fn parse_versions(out: &Output) -> Result<String> {
-    let v: Option<Value> = out.stdout.lines().find_map(|l| serde_json::from_str(l.trim()).ok());
-    let client = v.as_ref().and_then(|v| v["Client"]["Version"].as_str()).unwrap_or("?").to_string();
-    match v.as_ref().map(|v| &v["Server"]) {
-        Some(s) if s.is_object() => Ok(format!("client {client}, server {}", s["Version"].as_str().unwrap_or("?"))),
+    let v: Option<VersionAnswer> = out.stdout.lines().find_map(|l| serde_json::from_str(l.trim()).ok());
+    let v = v.unwrap_or_default();
+    let client = v.client.and_then(|c| c.version).unwrap_or_else(|| "?".into());
+    match v.server {
+        Some(s) => Ok(format!("client {client}, server {}", s.version.as_deref().unwrap_or("?"))),
         _ => bail!(
             "the Docker daemon does not answer ({}). Start Docker (Docker Desktop, or `sudo systemctl start docker`) \
              and check that this user may use it (`docker info`)",

@@ -2,13 +2,29 @@
 //! side-loaded with `k3d image import`. Behaviour as of k3d v5.9.0 (k3d-io/k3d).
 
 use anyhow::{Context as _, Result};
-use serde_json::Value;
 use xshell::cmd;
 
 use crate::kinds::StepFamily;
 use crate::minikube::State;
 use crate::pipeline::{Done, Ran, StepCx};
 use crate::target::{Addon, LocalCluster};
+
+/// One cluster of `k3d cluster list -o json` (k3d `cmd/cluster/clusterList.go:102-172`: `name`, the server and
+/// agent counts and how many of each run).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    servers_count: u64,
+    #[serde(default)]
+    servers_running: u64,
+    #[serde(default)]
+    agents_count: u64,
+    #[serde(default)]
+    agents_running: u64,
+}
 
 /// The cluster's state. `k3d cluster list -o json` prints every cluster as a JSON array with `name`,
 /// `serversCount`/`serversRunning` and `agentsCount`/`agentsRunning` (cmd/cluster/clusterList.go:102-172); asking
@@ -19,13 +35,12 @@ pub fn state(cx: &mut StepCx, name: &str) -> Result<State> {
     if !out.success() {
         anyhow::bail!("`k3d cluster list -o json` failed ({}): {} — is Docker running?", out.ending(), out.tail(3));
     }
-    let list: Value = serde_json::from_str(out.stdout.trim())
+    let list: Vec<Listed> = serde_json::from_str(out.stdout.trim())
         .with_context(|| format!("`k3d cluster list -o json` printed no JSON: {}", out.tail(3)))?;
-    let Some(c) = list.as_array().into_iter().flatten().find(|c| c["name"] == name) else {
+    let Some(c) = list.iter().find(|c| c.name.as_deref() == Some(name)) else {
         return Ok(State::Nonexistent);
     };
-    let n = |k: &str| c[k].as_u64().unwrap_or(0);
-    Ok(match (n("serversRunning"), n("serversCount"), n("agentsRunning"), n("agentsCount")) {
+    Ok(match (c.servers_running, c.servers_count, c.agents_running, c.agents_count) {
         (0, _, 0, _) => State::Stopped,
         (sr, sc, ar, ac) if sr == sc && ar == ac => State::Running,
         _ => State::Degraded,

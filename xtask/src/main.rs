@@ -30,6 +30,7 @@ mod minikube;
 mod names;
 mod output;
 mod pipeline;
+mod preflight;
 mod registry;
 mod report;
 mod report_files;

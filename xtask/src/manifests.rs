@@ -30,7 +30,7 @@ impl Manifests {
         let check = self.check;
         let mut run = Run::new(ctx, if check { "manifests --check" } else { "manifests" });
         let title = if check { "k8s manifests match the chart" } else { "Render the chart into plain manifests" };
-        run.add(crate::tools::preflight_step(vec![Tool::Helm]));
+        run.add(crate::preflight::preflight_step(vec![Tool::Helm]));
         run.add(
             Step::new(StepId::render_manifests(), StepKind::Render, title, move |cx| render(cx, cfg, check))
                 .after([StepId::preflight_tools()]),

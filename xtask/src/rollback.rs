@@ -18,7 +18,7 @@ impl Rollback {
         let mut run = Run::new(ctx, "rollback");
         let rev = self.revision;
         let name = cfg.release.name.clone();
-        run.add(crate::tools::preflight_step(vec![Tool::Helm]));
+        run.add(crate::preflight::preflight_step(vec![Tool::Helm]));
         run.add(
             Step::new(StepId::rollback(&name), StepKind::Deploy, format!("helm rollback {name}"), move |cx| {
                 rollback(cx, cfg, rev)

@@ -12,7 +12,7 @@ use crate::kinds::{Gate, StepFamily, StepId, StepKind, Tool};
 use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::{Done, Placeholder, Planned, Pushed, Ran, Run, Step, StepCx};
 use crate::target::{ClusterSpec, Delivery, Provider};
-use crate::{docker, helm, kube, minikube, tools};
+use crate::{docker, helm, kube, minikube};
 
 pub struct Up {
     pub build: Build,
@@ -54,7 +54,7 @@ impl Up {
         {
             needed.push(Tool::Trivy);
         }
-        run.add(tools::preflight_step(needed));
+        run.add(crate::preflight::preflight_step(needed));
         let build = Build { tools_step: Some(StepId::preflight_tools()), ..self.build.clone() };
         let gates = build.add_steps(ctx, run)?;
         add_cluster_steps(cfg, run, &gates);

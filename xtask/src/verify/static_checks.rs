@@ -16,7 +16,7 @@ use crate::pipeline::{Done, Ran, Run, Step, StepCx};
 pub fn add_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, secrets: BTreeMap<String, String>) {
     // helm (lint, render): found, or installed like `up` does, in one preflight instead of one raw
     // "is helm installed?" per step.
-    run.add(crate::tools::preflight_step(vec![Tool::Helm]));
+    run.add(crate::preflight::preflight_step(vec![Tool::Helm]));
     crate::chart::add_static_steps(cfg, run, secrets, Some(StepId::preflight_tools()));
     crate::manifests::add_check_step(cfg, run, Some(StepId::preflight_tools()));
     for img in &cfg.images {
