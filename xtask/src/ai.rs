@@ -257,26 +257,59 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// The A2A task `kagent invoke` prints, as far as the answer needs it: its status (state and message) and the
+/// parts of its artifacts (trpc-a2a-go `protocol/types.go` Task; a2a-go `a2a/core.go` for A2A v1.0).
+#[derive(Debug, Default, serde::Deserialize)]
+struct A2aTask {
+    #[serde(default)]
+    status: Option<A2aStatus>,
+    #[serde(default)]
+    artifacts: Option<Vec<A2aParts>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct A2aStatus {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    message: Option<A2aParts>,
+}
+
+/// A message or an artifact: its parts, of which the text ones are read.
+#[derive(Debug, Default, serde::Deserialize)]
+struct A2aParts {
+    #[serde(default)]
+    parts: Option<Vec<A2aPart>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct A2aPart {
+    #[serde(default)]
+    text: Option<String>,
+}
+
 /// `kagent invoke` prints the A2A task as JSON: the answer is the text parts of its artifacts, and a task whose
 /// state is failed (or rejected, canceled) is a failure whatever the exit code. None when it printed no task.
 fn a2a_answer(stdout: &str) -> Result<Option<String>> {
-    let Some(task) = stdout.lines().rev().find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok()) else {
+    let Some(task) = stdout.lines().rev().find_map(|l| serde_json::from_str::<A2aTask>(l.trim()).ok()) else {
         return Ok(None);
     };
     // Released CLIs print trpc-a2a-go v0.2 states (`failed`, protocol/types.go:30-37); kagent main (e4c1078ed,
     // A2A v1.0) prints a2a-go's `TASK_STATE_FAILED` (a2a/core.go TaskState).
-    let raw = task["status"]["state"].as_str().unwrap_or("");
+    let status = task.status.unwrap_or_default();
+    let raw = status.state.as_deref().unwrap_or("");
     let state = raw.strip_prefix("TASK_STATE_").unwrap_or(raw).to_ascii_lowercase();
     if matches!(state.as_str(), "failed" | "rejected" | "canceled" | "cancelled") {
-        let why = task["status"]["message"]["parts"][0]["text"].as_str().unwrap_or(&state);
+        let first = status.message.and_then(|m| m.parts.unwrap_or_default().into_iter().next());
+        let why = first.and_then(|p| p.text).unwrap_or_else(|| state.clone());
         bail!("kagent's task ended {state}: {why}");
     }
-    let texts: Vec<&str> = task["artifacts"]
-        .as_array()
+    let texts: Vec<String> = task
+        .artifacts
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flat_map(|a| a["parts"].as_array().into_iter().flatten())
-        .filter_map(|p| p["text"].as_str())
+        .flat_map(|a| a.parts.unwrap_or_default())
+        .filter_map(|p| p.text)
         .collect();
     Ok((!texts.is_empty()).then(|| texts.join("\n")))
 }

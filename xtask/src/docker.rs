@@ -42,18 +42,18 @@ pub fn versions_and_ids(cx: &mut StepCx, tags: &[String]) -> Result<Ran<(String,
 /// does not answer (docker/cli `cli/command/system/version.go` versionInfo: `Client`, `Server`).
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct VersionAnswer {
+pub struct VersionAnswer {
     #[serde(default)]
-    client: Option<VersionPart>,
+    pub client: Option<VersionPart>,
     #[serde(default)]
-    server: Option<VersionPart>,
+    pub server: Option<VersionPart>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
 #[serde(rename_all = "PascalCase")]
-struct VersionPart {
+pub struct VersionPart {
     #[serde(default)]
-    version: Option<String>,
+    pub version: Option<String>,
 }
 
 fn parse_versions(out: &Output) -> Result<String> {

@@ -381,6 +381,22 @@ pub struct ObjectRef {
     pub name: Option<String>,
 }
 
+/// `kubectl version --client -o json`: `{"clientVersion":{"gitVersion":"v1.31.0",...},"kustomizeVersion":...}`
+/// (kubectl `pkg/cmd/version/version.go` Version).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VersionAnswer {
+    #[serde(default, deserialize_with = "nullable")]
+    pub client_version: ClientVersion,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ClientVersion {
+    #[serde(default, deserialize_with = "nullable")]
+    pub git_version: Option<String>,
+}
+
 /// The namespace's pods, typed, with the JSON kubectl printed (kept whole for the diagnostics folder).
 #[derive(Debug, Clone, Default)]
 pub struct Pods {

@@ -317,9 +317,9 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
         }
         Tool::Kubectl => {
             p.found = true;
-            p.version = serde_json::from_str::<serde_json::Value>(&out.stdout)
+            p.version = serde_json::from_str::<crate::kube::VersionAnswer>(&out.stdout)
                 .ok()
-                .and_then(|v| v["clientVersion"]["gitVersion"].as_str().map(str::to_string))
+                .and_then(|v| v.client_version.git_version)
                 .and_then(|s| Version::parse(&s))
                 .or_else(|| Version::find(&text))
                 .map(|v| v.text);
@@ -328,9 +328,9 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
             // JSON with sorted keys: `backend_version` (the controller's, "unknown" when unreachable) comes before
             // `kagent_version` (the CLI's), kagent v0.9.12 `go/core/cli/internal/cli/agent/version.go:14-30`.
             p.found = true;
-            p.version = serde_json::from_str::<serde_json::Value>(out.stdout.trim())
+            p.version = serde_json::from_str::<KagentVersion>(out.stdout.trim())
                 .ok()
-                .and_then(|v| v["kagent_version"].as_str().map(str::to_string))
+                .and_then(|v| v.kagent_version)
                 .and_then(|s| Version::parse(&s))
                 .or_else(|| Version::find(&text))
                 .map(|v| v.text);
@@ -352,13 +352,20 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
     p
 }
 
+/// `kagent version`: the CLI's version (`kagent_version`) beside the controller's (`backend_version`).
+#[derive(Debug, Default, serde::Deserialize)]
+struct KagentVersion {
+    #[serde(default)]
+    kagent_version: Option<String>,
+}
+
 fn parse_docker(stdout: &str, all: &str, p: &mut Probe) {
     // `{{json .}}` prints one JSON line even when the daemon is down (then Server is null and the exit code 1).
-    let json = stdout.lines().find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok());
+    let json = stdout.lines().find_map(|l| serde_json::from_str::<crate::docker::VersionAnswer>(l.trim()).ok());
     match json {
         Some(v) => {
-            p.version = v["Client"]["Version"].as_str().and_then(Version::parse).map(|v| v.text);
-            p.daemon = Some(v["Server"].is_object());
+            p.version = v.client.and_then(|c| c.version).as_deref().and_then(Version::parse).map(|v| v.text);
+            p.daemon = Some(v.server.is_some());
         }
         None => {
             p.version = Version::find(all).map(|v| v.text);
