@@ -175,11 +175,12 @@ fn context_server(ctx: &Context, context: &str) -> Result<String> {
             stderr.trim()
         )));
     }
-    let v: serde_norway::Value =
+    let v: crate::kube::KubeconfigView =
         serde_norway::from_slice(&out.stdout).context("`kubectl config view` printed no YAML")?;
-    v["clusters"][0]["cluster"]["server"]
-        .as_str()
-        .map(String::from)
+    v.clusters
+        .into_iter()
+        .next()
+        .and_then(|c| c.cluster.server)
         .with_context(|| format!("`kubectl config view --minify --context {context}` names no server"))
 }
 

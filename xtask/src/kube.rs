@@ -397,6 +397,26 @@ pub struct ClientVersion {
     pub git_version: Option<String>,
 }
 
+/// `kubectl config view --minify`: a kubeconfig (client-go `tools/clientcmd/api/v1` Config) with the one cluster
+/// of the context, as far as the guard reads it (its `server`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KubeconfigView {
+    #[serde(default, deserialize_with = "nullable")]
+    pub clusters: Vec<NamedCluster>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NamedCluster {
+    #[serde(default, deserialize_with = "nullable")]
+    pub cluster: KubeCluster,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KubeCluster {
+    #[serde(default, deserialize_with = "nullable")]
+    pub server: Option<String>,
+}
+
 /// The namespace's pods, typed, with the JSON kubectl printed (kept whole for the diagnostics folder).
 #[derive(Debug, Clone, Default)]
 pub struct Pods {
