@@ -358,6 +358,19 @@ pub fn rolled_back(stderr: &str) -> bool {
 mod tests {
     use super::*;
 
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/tests/fixtures/helm/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn reads_status_and_history() {
+        let status: StatusAnswer = serde_json::from_str(&fixture("status.stdout.json")).unwrap();
+        assert_eq!(status.info.and_then(|i| i.status).as_deref(), Some("deployed"));
+        let history: Vec<Revision> = serde_json::from_str(&fixture("history.stdout.json")).unwrap();
+        let got: Vec<(u64, &str)> = history.iter().map(|r| (r.revision, r.status.as_str())).collect();
+        assert_eq!(got, [(3, "superseded"), (4, "deployed")]);
+    }
+
     #[test]
     fn flags_per_major_version() {
         assert!(upgrade_flags(3, "300s").contains(&"--atomic".to_string()));

@@ -701,6 +701,51 @@ mod tests {
         serde_json::from_str(&std::fs::read_to_string(p).unwrap()).unwrap()
     }
 
+    fn utilization(h: &Hpa) -> Option<u64> {
+        h.status.current_metrics.first().and_then(|m| m.resource.as_ref()?.current.average_utilization)
+    }
+
+    #[test]
+    fn reads_an_hpa_answered_as_one_object_or_as_a_list() {
+        let one = fixture::<HpaAnswer>("get-hpa.synthesized.json").into_items();
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0].metadata.name(), "todo-api");
+        assert_eq!(one[0].spec.scale_target_ref.name.as_deref(), Some("todo-api"));
+        assert!(utilization(&one[0]).is_some(), "{one:?}");
+        let unknown = fixture::<HpaAnswer>("get-hpa-no-metrics.synthesized.json").into_items();
+        assert_eq!(utilization(&unknown[0]), None);
+        let list: HpaAnswer = serde_json::from_str(r#"{"kind":"List","items":[]}"#).unwrap();
+        assert!(list.into_items().is_empty());
+        let nothing: HpaAnswer = serde_json::from_str("{}").unwrap();
+        assert!(nothing.into_items().is_empty());
+    }
+
+    #[test]
+    fn null_where_kubectl_prints_one_reads_as_missing() {
+        let pods: List<Pod> = serde_json::from_str(
+            r#"{"items":[{"metadata":{"name":"p"},"status":{"phase":"Pending","conditions":null,
+                "containerStatuses":[{"name":"c","ready":false,"restartCount":0,"state":{"waiting":null},
+                "lastState":{}}]}}]}"#,
+        )
+        .unwrap();
+        assert_eq!(pods.items[0].status.container_statuses[0].ready, Some(false));
+        assert!(pod_problems(&pods.items).is_empty());
+        let events: List<Event> = fixture("get-events.synthesized.json");
+        assert!(!events.items.is_empty());
+    }
+
+    #[test]
+    fn reads_the_client_version() {
+        let v: VersionAnswer = fixture("version-client.json");
+        assert_eq!(v.client_version.git_version.as_deref(), Some("v1.32.4-dispatcher"));
+    }
+
+    #[test]
+    fn a_label_map_is_a_selector() {
+        let labels = BTreeMap::from([("b".to_string(), "2".to_string()), ("a".to_string(), "1".to_string())]);
+        assert_eq!(label_selector(&labels), "a=1,b=2");
+    }
+
     #[test]
     fn names_each_failure_shape() {
         let pods: List<Pod> = fixture("get-pods.synthesized.json");

@@ -114,6 +114,17 @@ fn daemon_down(text: &str) -> bool {
         || text.contains("error during connect")
 }
 
+/// The control plane's status from `minikube status -o json`: several nodes print an array (the first is the
+/// control plane), a profile whose host cannot be read `null`; anything else reads as no status.
+fn node_status(stdout: &str) -> NodeStatus {
+    match serde_json::from_str::<StatusAnswer>(stdout.trim()) {
+        Ok(StatusAnswer::Nodes(nodes)) => nodes.into_iter().next().flatten(),
+        Ok(StatusAnswer::Node(node)) => node,
+        Err(_) => None,
+    }
+    .unwrap_or_default()
+}
+
 /// Reads the profile's state. The exit code of `minikube status` is a bit field (1 host, 2 kubelet/apiserver, 4
 /// kubeconfig; 7 = stopped) and 85 means no such profile, so a non-zero exit is information, not a failure.
 /// In a plan nothing is asked: the caller decides what a plan assumes.
@@ -121,13 +132,7 @@ pub fn status(cx: &mut StepCx, profile: &str) -> Result<Ran<(State, String)>> {
     let Ran::Done(out) = cx.ask(cmd!(cx.sh, "minikube status -p {profile} -o json").into())? else {
         return Ok(Ran::Planned);
     };
-    // Several nodes print an array; the first is the control plane.
-    let v = match serde_json::from_str::<StatusAnswer>(out.stdout.trim()) {
-        Ok(StatusAnswer::Nodes(nodes)) => nodes.into_iter().next().flatten(),
-        Ok(StatusAnswer::Node(node)) => node,
-        Err(_) => None,
-    }
-    .unwrap_or_default();
+    let v = node_status(&out.stdout);
     let host = v.host.unwrap_or_default();
     let apiserver = v.api_server.unwrap_or_default();
     let kubeconfig = v.kubeconfig.unwrap_or_default();
@@ -288,6 +293,33 @@ fn needs_tunnel(driver: &str, desktop_os: bool, env: &dyn Fn(&str) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/tests/fixtures/minikube/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn reads_one_node_several_nodes_and_null() {
+        let running = node_status(&fixture("status-running.stdout.json"));
+        assert_eq!((running.host.as_deref(), running.api_server.as_deref()), (Some("Running"), Some("Running")));
+        assert_eq!(node_status(&fixture("status-stopped.stdout.json")).host.as_deref(), Some("Stopped"));
+        let two = format!("[{},{}]", fixture("status-stopped.stdout.json"), fixture("status-running.stdout.json"));
+        assert_eq!(node_status(&two).host.as_deref(), Some("Stopped"));
+        assert_eq!(node_status("null").host, None);
+        assert_eq!(node_status("").host, None);
+    }
+
+    #[test]
+    fn reads_a_profiles_settings() {
+        let list: ProfileList = serde_json::from_str(&fixture("profile-list.stdout.json")).unwrap();
+        let p = list.valid.unwrap_or_default().into_iter().next().unwrap();
+        assert_eq!(p.name.as_deref(), Some("minikube"));
+        let c = p.config;
+        assert_eq!((c.driver.as_deref(), c.cpus, c.memory), (Some("docker"), Some(2), Some(3890)));
+        assert_eq!(c.kubernetes_config.kubernetes_version.as_deref(), Some("v1.20.0"));
+        let empty: ProfileList = serde_json::from_str(&fixture("profile-list-empty.stdout.json")).unwrap();
+        assert!(empty.valid.unwrap_or_default().is_empty());
+    }
 
     #[test]
     fn tunnels_where_minikube_does() {
