@@ -12,7 +12,7 @@ pub mod retention;
 pub(crate) use crate::secrets;
 mod error;
 pub mod facts;
-pub mod plan;
+pub mod planned;
 mod run;
 mod run_lock;
 mod run_step;
@@ -24,7 +24,7 @@ mod step_cx_state;
 
 pub use self::error::{stopped, Interrupted, StepsFailed, UsageError};
 pub use self::facts::{Memo, Pushed};
-pub use self::plan::{Placeholder, Planned, Ran};
+pub use self::planned::{Placeholder, Planned, Ran};
 pub use self::run::Run;
 pub use self::step::{within_step, Done, Step};
 pub use self::step_cx::StepCx;

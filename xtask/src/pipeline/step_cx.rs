@@ -59,7 +59,7 @@ pub struct StepCx<'r> {
 
 impl<'r> StepCx<'r> {
     /// Whether this run is a plan. The deploy path's steps never ask: they declare their commands through
-    /// [`StepCx::ask`], [`StepCx::query`], [`StepCx::declare`] and [`StepCx::unless_planning`] (plan.rs); this remains
+    /// [`StepCx::ask`], [`StepCx::query`], [`StepCx::declare`] and [`StepCx::unless_planning`] (`step_cx_plan.rs`); this remains
     /// for the steps not converted yet.
     pub fn dry_run(&self) -> bool {
         self.dry

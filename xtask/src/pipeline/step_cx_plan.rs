@@ -6,7 +6,7 @@ use std::fmt;
 use anyhow::Result;
 
 use super::exec::{Exec, Output};
-use super::plan::Ran;
+use super::planned::Ran;
 use super::step_cx::StepCx;
 use crate::report::CommandRecord;
 
