@@ -39,7 +39,7 @@ impl Build {
         for name in &self.images {
             if cfg.image(name).is_none() {
                 let names: Vec<&str> = cfg.images.iter().map(|i| i.name.as_str()).collect();
-                return Err(crate::pipeline::UsageError(format!(
+                return Err(crate::error::Error::usage(format!(
                     "no image `{name}` in {}; images: {}",
                     ctx.config_shown.display(),
                     names.join(", ")
@@ -190,7 +190,7 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
     )
     .env(&var, "-C target-feature=+crt-static");
     cx.run(c.into()).map_err(|e| {
-        if crate::pipeline::stopped(&e) {
+        if crate::error::Error::is_timeout_or_interrupt(&e) {
             return e;
         }
         e.context(format!(

@@ -308,10 +308,10 @@ fn roundtrip(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let api = &cfg.verify.api;
     let path = &api.path;
     if cx.dry_run() {
-        crate::outln!(
-            "    GET /, POST {path}, GET {path}, POST {path}/ID{}, DELETE {path}/ID",
+        cx.plan_line(&format!(
+            "GET /, POST {path}, GET {path}, POST {path}/ID{}, DELETE {path}/ID",
             api.complete.as_deref().unwrap_or("")
-        );
+        ));
         return Ok(Done::Passed);
     }
     let page = http::request("GET", &format!("{web}/"), None, HTTP_TIMEOUT)?;
@@ -445,7 +445,7 @@ fn persistence(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         cx.run(cmd!(cx.sh, "kubectl --context {context} delete pods -n {ns} -l {sel} --wait=true").into())?;
     }
     if cx.dry_run() {
-        crate::outln!("    wait for the rollouts, then GET {path}/ID");
+        cx.plan_line(&format!("wait for the rollouts, then GET {path}/ID"));
         return Ok(Done::Passed);
     }
     std::thread::sleep(Duration::from_secs(1));
