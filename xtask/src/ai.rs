@@ -12,6 +12,7 @@ use xshell::cmd;
 use crate::config::{AiTool, Config};
 use crate::context::Context;
 use crate::kinds::{StepId, StepKind};
+use crate::pipeline::console::{self, Shown};
 use crate::pipeline::exec::{Exec, Output};
 use crate::pipeline::{secrets, Done, Ran, Run, Step, StepCx};
 use crate::tools;
@@ -38,14 +39,14 @@ impl Ask {
     pub fn run(self, ctx: &Context) -> Result<()> {
         // The prompt is the tool's positional argument: one that starts with `-` would be read as a flag.
         if self.prompt.trim().is_empty() || self.prompt.starts_with('-') {
-            return Err(crate::pipeline::UsageError(
-                "the prompt must be non-empty and must not start with `-` (the AI tool would read it as a flag)".into(),
+            return Err(crate::error::Error::usage(
+                "the prompt must be non-empty and must not start with `-` (the AI tool would read it as a flag)",
             )
             .into());
         }
         if let Some(a) = &self.agent {
             crate::names::dns1123_subdomain(a, 253).map_err(|why| {
-                crate::pipeline::UsageError(format!(
+                crate::error::Error::usage(format!(
                     "--agent `{}` is not a kagent Agent name: {why}",
                     a.escape_default()
                 ))
@@ -61,7 +62,7 @@ impl Ask {
         }));
         let facts = run.execute()?;
         if let Some(a) = &facts.ai_answer {
-            crate::outln!("{a}");
+            console::show(Shown::Result(a));
         }
         Ok(())
     }

@@ -39,7 +39,7 @@ impl Build {
         for name in &self.images {
             if cfg.image(name).is_none() {
                 let names: Vec<&str> = cfg.images.iter().map(|i| i.name.as_str()).collect();
-                return Err(crate::pipeline::UsageError(format!(
+                return Err(crate::error::Error::usage(format!(
                     "no image `{name}` in {}; images: {}",
                     ctx.config_shown.display(),
                     names.join(", ")
@@ -190,7 +190,7 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
     )
     .env(&var, "-C target-feature=+crt-static");
     cx.run(c.into()).map_err(|e| {
-        if crate::pipeline::stopped(&e) {
+        if crate::error::Error::is_timeout_or_interrupt(&e) {
             return e;
         }
         e.context(format!(
@@ -326,9 +326,9 @@ fn image_for_gate(cx: &StepCx, img: &Image) -> String {
 }
 
 /// A gate that does not run: turned off for this run (`--skip-gate`), or in the config. The report says which.
-fn gate_off(gate: &str, skipped: bool, enabled: bool, key: &str) -> Option<Done> {
+fn gate_off(gate: Gate, skipped: bool, enabled: bool, key: &str) -> Option<Done> {
     if skipped {
-        Some(Done::Skipped(format!("skipped by request (--skip-gate {gate})")))
+        Some(Done::Skipped(format!("skipped by request (--skip-gate {})", gate.name())))
     } else if !enabled {
         Some(Done::Skipped(format!("disabled in the config ({key}: false)")))
     } else {
@@ -345,7 +345,7 @@ fn cached_with_summary(cx: &mut StepCx) -> Result<Done> {
 }
 
 fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
-    if let Some(off) = gate_off("size", skip, cfg.gates.size, "gates.size") {
+    if let Some(off) = gate_off(Gate::Size, skip, cfg.gates.size, "gates.size") {
         return Ok(off);
     }
     let budget = &img.size_budget;
@@ -399,7 +399,7 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
 
 fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
     let gate = &cfg.gates.vulnerabilities;
-    if let Some(off) = gate_off("vuln", skip, gate.enabled, "gates.vulnerabilities.enabled") {
+    if let Some(off) = gate_off(Gate::Vuln, skip, gate.enabled, "gates.vulnerabilities.enabled") {
         return Ok(off);
     }
     let root = cx.ctx.root.clone();
@@ -480,7 +480,7 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
 
 fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
     let policy = &cfg.gates.policy;
-    if let Some(off) = gate_off("policy", skip, policy.enabled, "gates.policy.enabled") {
+    if let Some(off) = gate_off(Gate::Policy, skip, policy.enabled, "gates.policy.enabled") {
         return Ok(off);
     }
     let root = cx.ctx.root.clone();

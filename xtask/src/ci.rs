@@ -8,8 +8,10 @@ use anyhow::Result;
 
 use crate::build::Build;
 use crate::context::Context;
+use crate::error::Error;
 use crate::kinds::{Gate, Stage, Tool};
-use crate::pipeline::{Run, StepsFailed};
+use crate::pipeline::console::{self, Shown};
+use crate::pipeline::Run;
 use crate::teardown::{ClusterAction, Teardown};
 use crate::up::Up;
 use crate::verify::Verify;
@@ -42,22 +44,26 @@ impl Ci {
         let mut failed = vec![];
         for stage in stages {
             if !failed.is_empty() && stage != Stage::Teardown {
-                crate::errln!("ci: stage {} not started: {} failed", stage.name(), failed.join(", "));
+                console::show(Shown::Info(&format!(
+                    "ci: stage {} not started: {} failed",
+                    stage.name(),
+                    failed.join(", ")
+                )));
                 continue;
             }
             let mut run = Run::new(ctx, format!("ci {}", stage.name())).in_dir(dir.join(stage.name()));
             self.add_stage(ctx, stage, &mut run)?;
             match run.execute() {
                 Ok(_) => {}
-                Err(e) if e.downcast_ref::<StepsFailed>().is_some() => failed.push(stage.name().to_string()),
+                Err(e) if Error::is_steps_failed(&e) => failed.push(stage.name().to_string()),
                 Err(e) => return Err(e),
             }
         }
-        crate::errln!("ci: reports in {}", ctx.rel(&dir).display());
+        console::show(Shown::Info(&format!("ci: reports in {}", ctx.rel(&dir).display())));
         if failed.is_empty() {
             Ok(())
         } else {
-            Err(StepsFailed(failed).into())
+            Err(Error::StepsFailed { steps: failed }.into())
         }
     }
 

@@ -260,7 +260,7 @@ fn stream_sizes(cx: &mut StepCx, tag: &str) -> Result<Sizes> {
     let (status, stderr) = save.finish()?;
     if killed {
         if exec::interrupted() {
-            return Err(crate::pipeline::Interrupted.into());
+            return Err(crate::error::Error::Interrupted.into());
         }
         bail!("`docker save {tag}` did not finish before the step's timeout; it was stopped (is the Docker daemon stuck?)");
     }

@@ -178,12 +178,18 @@ pub fn secret_values(root: &Path, cfg: &Config, dry_run: bool) -> Result<BTreeMa
                 format!("<generated into {}>", s.file.as_deref().unwrap_or(Path::new("")).display())
             }
             None if s.generate && s.file.is_some() => generate(root, s.file.as_deref().unwrap_or(Path::new("")))?,
-            None => anyhow::bail!(crate::config::ConfigError(format!(
-                "{}secret `{name}` has no value: set {}{}",
-                cfg.position(&format!("secrets/{name}"), s.env.as_deref().unwrap_or("")),
-                s.env.as_deref().map(|e| format!("the env var {e}")).unwrap_or_default(),
-                s.file.as_deref().map(|f| format!(" or write it to {} (git-ignored)", f.display())).unwrap_or_default()
-            ))),
+            None => anyhow::bail!(crate::error::Error::Config {
+                at: cfg.position(&format!("secrets/{name}"), s.env.as_deref().unwrap_or("")),
+                message: format!(
+                    "secret `{name}` has no value: set {}{}",
+                    s.env.as_deref().map(|e| format!("the env var {e}")).unwrap_or_default(),
+                    s.file
+                        .as_deref()
+                        .map(|f| format!(" or write it to {} (git-ignored)", f.display()))
+                        .unwrap_or_default()
+                ),
+                help: None,
+            }),
         };
         secrets::register(&value);
         out.insert(name.clone(), value);

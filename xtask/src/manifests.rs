@@ -21,7 +21,7 @@ impl Manifests {
     pub fn run(self, ctx: &Context) -> Result<()> {
         let cfg = ctx.config()?;
         if cfg.manifests.is_none() {
-            return Err(crate::pipeline::UsageError(format!(
+            return Err(crate::error::Error::usage(format!(
                 "{} has no `manifests:` section saying where and how to render the plain manifests",
                 ctx.config_shown.display()
             ))

@@ -61,7 +61,7 @@ fn ensure_present(cx: &mut StepCx, defs: &[&'static ToolDef], lock: Option<&Lock
     let mut probes: Vec<Probe> = defs.iter().map(|def| probe(ctx, &cx.sh, def)).collect();
     record_probes(cx, &probes);
     if crate::pipeline::exec::interrupted() {
-        return Err(crate::pipeline::Interrupted.into());
+        return Err(crate::error::Error::Interrupted.into());
     }
     let mut install_errors: std::collections::BTreeMap<&str, String> = Default::default();
     let to_install: Vec<&'static ToolDef> = defs
@@ -100,7 +100,7 @@ fn ensure_present(cx: &mut StepCx, defs: &[&'static ToolDef], lock: Option<&Lock
         });
         cx.record_commands(commands.into_inner().unwrap_or_else(|p| p.into_inner()));
         if crate::pipeline::exec::interrupted() {
-            return Err(crate::pipeline::Interrupted.into());
+            return Err(crate::error::Error::Interrupted.into());
         }
         for (name, r) in results {
             match r {
@@ -126,7 +126,7 @@ fn ensure_present(cx: &mut StepCx, defs: &[&'static ToolDef], lock: Option<&Lock
             None if !probe.found && ctx.global.no_install && pinned(name).is_some() => {
                 Some("not found (not installed: --no-install)".to_string())
             }
-            None => shortfall(probe, &min, true),
+            None => shortfall(probe, &min, true).map(|s| s.to_string()),
         };
         if let Some(v) = &probe.version {
             cx.facts().tool_versions.insert(def.tool, v.clone());

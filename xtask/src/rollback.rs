@@ -39,7 +39,7 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
         (Some(rev), Ran::Done(history)) => {
             if !history.iter().any(|h| h.revision == rev) {
                 let known: Vec<String> = history.iter().map(|h| format!("{} ({})", h.revision, h.status)).collect();
-                return Err(crate::pipeline::UsageError(format!(
+                return Err(crate::error::Error::usage(format!(
                     "release {name} has no revision {rev}; revisions: {}",
                     known.join(", ")
                 ))

@@ -377,25 +377,68 @@ fn parse_docker(stdout: &str, all: &str, p: &mut Probe) {
     }
 }
 
+/// Why a probed tool cannot be used: what doctor's STATUS column and the preflight's message are decided from.
+#[derive(Debug, Clone)]
+pub enum Shortfall {
+    NotFound,
+    /// Found, but it could not be run, did not answer, printed no version, or is not the real tool (Podman).
+    Unusable(String),
+    /// Docker's CLI answers but its daemon does not (a shortfall only where Docker is needed).
+    DaemonDown,
+    /// A release known to be bad ([`refused`]), with why.
+    Refused {
+        found: Version,
+        why: &'static str,
+    },
+    TooOld {
+        found: Version,
+        minimum: Version,
+    },
+    VersionUnknown,
+}
+
+impl std::fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shortfall::NotFound => f.write_str("not found"),
+            Shortfall::Unusable(problem) => f.write_str(problem),
+            Shortfall::DaemonDown => {
+                f.write_str("the Docker daemon does not answer (is it running, and may this user use it?)")
+            }
+            Shortfall::Refused { found, why } => {
+                write!(f, "version {found} is refused: {why}; install another release")
+            }
+            Shortfall::TooOld { found, minimum } => write!(f, "version {found} is older than the minimum {minimum}"),
+            Shortfall::VersionUnknown => f.write_str("version unknown"),
+        }
+    }
+}
+
+/// As its text (doctor's JSON `shortfall` field).
+impl Serialize for Shortfall {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Why a probed tool cannot be used, or None when it is fine. `needed` makes a down Docker daemon a shortfall.
-pub fn shortfall(probe: &Probe, minimum: &Version, needed: bool) -> Option<String> {
+pub fn shortfall(probe: &Probe, minimum: &Version, needed: bool) -> Option<Shortfall> {
     if !probe.found {
-        return Some("not found".to_string());
+        return Some(Shortfall::NotFound);
     }
     if let Some(problem) = &probe.problem {
-        return Some(problem.clone());
+        return Some(Shortfall::Unusable(problem.clone()));
     }
     if probe.daemon == Some(false) && needed {
-        return Some("the Docker daemon does not answer (is it running, and may this user use it?)".to_string());
+        return Some(Shortfall::DaemonDown);
     }
     match probe.version.as_deref().and_then(Version::parse) {
-        Some(v) if refused(probe.tool, &v).is_some() => Some(format!(
-            "version {v} is refused: {}; install another release",
-            refused(probe.tool, &v).unwrap_or_default()
-        )),
-        Some(v) if &v < minimum => Some(format!("version {v} is older than the minimum {minimum}")),
-        Some(_) => None,
-        None => Some("version unknown".to_string()),
+        Some(v) => match refused(probe.tool, &v) {
+            Some(why) => Some(Shortfall::Refused { found: v, why }),
+            None if &v < minimum => Some(Shortfall::TooOld { found: v, minimum: minimum.clone() }),
+            None => None,
+        },
+        None => Some(Shortfall::VersionUnknown),
     }
 }
 
@@ -444,15 +487,20 @@ mod version_gate_tests {
     fn a_pre_release_is_below_its_release_and_a_known_bad_release_is_refused_with_its_reason() {
         let min = Version::parse("3.14.0").unwrap();
         assert_eq!(
-            shortfall(&probe_at(Tool::Helm, "3.14.0-rc.1"), &min, true).as_deref(),
+            shortfall(&probe_at(Tool::Helm, "3.14.0-rc.1"), &min, true).map(|s| s.to_string()).as_deref(),
             Some("version 3.14.0-rc.1 is older than the minimum 3.14.0")
         );
-        assert_eq!(shortfall(&probe_at(Tool::Helm, "3.14.0+g3fc9f4b"), &min, true), None);
+        assert!(shortfall(&probe_at(Tool::Helm, "3.14.0+g3fc9f4b"), &min, true).is_none());
         let trivy_min = minimum(def(Tool::Trivy), None);
         assert_eq!(trivy_min.text, "0.65.0");
-        let why = shortfall(&probe_at(Tool::Trivy, "0.69.4"), &trivy_min, true).unwrap();
+        let why = shortfall(&probe_at(Tool::Trivy, "0.69.4"), &trivy_min, true).unwrap().to_string();
         assert!(why.starts_with("version 0.69.4 is refused: a malicious build was published"), "{why}");
-        assert_eq!(shortfall(&probe_at(Tool::Trivy, "0.69.3"), &trivy_min, true), None);
-        assert!(shortfall(&probe_at(Tool::Trivy, "0.64.1"), &trivy_min, true).unwrap().contains("older than"));
+        assert!(shortfall(&probe_at(Tool::Trivy, "0.69.3"), &trivy_min, true).is_none());
+        assert!(matches!(
+            shortfall(&probe_at(Tool::Trivy, "0.64.1"), &trivy_min, true),
+            Some(Shortfall::TooOld { .. })
+        ));
+        let old = shortfall(&probe_at(Tool::Trivy, "0.64.1"), &trivy_min, true).unwrap().to_string();
+        assert!(old.contains("older than"), "{old}");
     }
 }

@@ -10,6 +10,7 @@ use crate::config::{Config, Image};
 use crate::context::Context;
 use crate::kinds::{Gate, StepFamily, StepId, StepKind, Tool};
 use crate::pipeline::cache::Fingerprint;
+use crate::pipeline::console::{self, Shown};
 use crate::pipeline::{Done, Placeholder, Planned, Pushed, Ran, Run, Step, StepCx};
 use crate::target::{ClusterSpec, Delivery, Provider};
 use crate::{docker, helm, kube, minikube};
@@ -26,11 +27,7 @@ impl Up {
         self.add_steps(ctx, &mut run)?;
         let facts = run.execute()?;
         if let Some(url) = &facts.app_url {
-            if crate::events::enabled() {
-                crate::events::emit("result", serde_json::json!({ "name": "app.url", "value": url }));
-            } else {
-                crate::outln!("{url}");
-            }
+            console::show(Shown::Value { name: "app.url", value: url });
         }
         Ok(())
     }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::plan::{Placeholder, Planned};
+use super::planned::{Placeholder, Planned};
 use crate::kinds::{ClusterState, Tool};
 
 /// The run's facts. Steps write them as they learn them and read them after the steps they run after.

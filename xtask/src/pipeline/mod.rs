@@ -3,16 +3,22 @@
 //! `--dry-run` walks the same graph and prints the commands instead of running them.
 
 pub mod cache;
+pub mod console;
+mod consumers;
 pub mod dockerignore;
+mod event;
 pub mod exec;
+mod file_hashes;
 pub mod interrupt;
+mod json;
 pub mod output;
+mod plan;
 pub mod progress;
+mod recorder;
 pub mod retention;
 pub(crate) use crate::secrets;
-mod error;
 pub mod facts;
-pub mod plan;
+pub mod planned;
 mod run;
 mod run_lock;
 mod run_step;
@@ -22,9 +28,8 @@ mod step_cx;
 mod step_cx_plan;
 mod step_cx_state;
 
-pub use self::error::{stopped, Interrupted, StepsFailed, UsageError};
 pub use self::facts::{Memo, Pushed};
-pub use self::plan::{Placeholder, Planned, Ran};
+pub use self::planned::{Placeholder, Planned, Ran};
 pub use self::run::Run;
 pub use self::step::{within_step, Done, Step};
 pub use self::step_cx::StepCx;

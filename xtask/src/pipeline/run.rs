@@ -7,22 +7,23 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
 
-use super::cache::{self, State};
-use super::error::{Interrupted, StepsFailed};
+use super::cache::State;
+use super::consumers::Consumers;
+use super::event::{Event, Tally};
 use super::exec::{self, Exec};
 use super::facts::Facts;
+use super::file_hashes;
 use super::output;
-use super::progress::Progress;
 use super::retention;
 use super::run_lock::RunLock;
 use super::scheduler::{check_graph, run_graph, Policy};
 use super::step::Step;
 use super::step_cx::Shared;
 use crate::context::Context;
+use crate::error::Error;
 use crate::kinds::Tool;
 use crate::report::{self, RunReport, StepStatus};
 use crate::secrets;
-use crate::text::fmt_duration;
 
 pub struct Run<'c> {
     ctx: &'c Context,
@@ -64,8 +65,8 @@ impl<'c> Run<'c> {
         self
     }
 
-    /// Runs the graph and writes the report. Returns the facts steps handed on (`app_url`); Err([`StepsFailed`])
-    /// or Err([`Interrupted`]) after reporting them.
+    /// Runs the graph and writes the report. Returns the facts steps handed on (`app_url`);
+    /// Err([`Error::StepsFailed`]) or Err([`Error::Interrupted`]) after reporting them.
     pub fn execute(self) -> Result<Facts> {
         let ctx = self.ctx;
         let dry = ctx.global.dry_run;
@@ -79,23 +80,22 @@ impl<'c> Run<'c> {
         );
         let run_dir = self.dir.clone().unwrap_or_else(|| ctx.state_dir().join("runs").join(&run_id));
         let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir(), &self.command)?) };
-        crate::events::emit("run_started", serde_json::json!({ "run_id": run_id, "command": self.command }));
+        let out = Consumers::new(dry);
+        out.emit(Event::RunStarted { run_id: &run_id, command: &self.command });
         if !dry {
             // Secret files of runs that were killed outright: with the lock held, no live run owns any.
             secrets::remove_stale_files(&ctx.state_dir());
             std::fs::create_dir_all(run_dir.join("logs"))?;
             exec::install_interrupt_handler();
             output::watch_closed_output();
-        } else {
-            crate::outln!("plan for `cargo xtask {}` (nothing is run):", self.command);
         }
         let state_path = ctx.state_dir().join("state.json");
-        cache::load_file_hashes(&ctx.state_dir().join("file-hashes.json"));
+        file_hashes::load_file_hashes(&ctx.state_dir().join("file-hashes.json"));
         let shared = Shared {
             state: Mutex::new(State::load(&state_path)),
             state_path,
             facts: Mutex::new(Facts::default()),
-            progress: Progress::new(!dry),
+            out,
             would_run: Mutex::new(vec![]),
             started,
         };
@@ -115,8 +115,8 @@ impl<'c> Run<'c> {
         }
         // Each secret file went with its step; the (empty) folder goes now.
         let _ = std::fs::remove_dir(run_dir.join("secrets"));
-        if let Err(e) = cache::save_file_hashes() {
-            shared.progress.println(&format!("warning: could not save the file-hash cache: {e:#}"));
+        if let Err(e) = file_hashes::save_file_hashes() {
+            shared.out.emit(Event::Message(&format!("warning: could not save the file-hash cache: {e:#}")));
         }
         let failed: Vec<String> =
             records.iter().filter(|r| r.status == StepStatus::Failed).map(|r| r.id.clone()).collect();
@@ -140,33 +140,31 @@ impl<'c> Run<'c> {
             steps: records,
         };
         crate::report_files::write(&report, &run_dir)?;
-        crate::events::emit(
-            "run_finished",
-            serde_json::json!({ "run_id": run_id, "status": status, "exit_code": code,
-                "report": ctx.rel(&run_dir.join("report.json")) }),
-        );
+        let count = |s: StepStatus| report.steps.iter().filter(|r| r.status == s).count();
+        shared.out.emit(Event::RunFinished {
+            run_id: &run_id,
+            command: &self.command,
+            status,
+            exit_code: code,
+            tally: Tally {
+                passed: count(StepStatus::Passed),
+                cached: count(StepStatus::Cached),
+                skipped: count(StepStatus::Skipped),
+                failed: count(StepStatus::Failed),
+            },
+            took: started.elapsed(),
+            report: &ctx.rel(&run_dir.join("report.json")),
+        });
         crate::files::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
         // Retention applies to the default run folders; CI's stage folders (target/xtask/ci) are CI's to keep.
-        let pruned = if self.dir.is_none() { prune_runs(ctx, &run_dir) } else { None };
-        let count = |s: StepStatus| report.steps.iter().filter(|r| r.status == s).count();
-        shared.progress.println(&format!(
-            "{}: {status} — {} passed, {} cached, {} skipped, {} failed in {}; report: {}",
-            self.command,
-            count(StepStatus::Passed),
-            count(StepStatus::Cached),
-            count(StepStatus::Skipped),
-            count(StepStatus::Failed),
-            fmt_duration(started.elapsed()),
-            ctx.rel(&run_dir.join("report.json")).display()
-        ));
-        if let Some(line) = pruned {
-            shared.progress.println(&line);
+        if let Some(line) = if self.dir.is_none() { prune_runs(ctx, &run_dir) } else { None } {
+            shared.out.emit(Event::Message(&line));
         }
         if interrupted {
-            return Err(Interrupted.into());
+            return Err(Error::Interrupted.into());
         }
         if !failed.is_empty() {
-            return Err(StepsFailed(failed).into());
+            return Err(Error::StepsFailed { steps: failed }.into());
         }
         Ok(facts)
     }

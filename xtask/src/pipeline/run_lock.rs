@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, Result};
 
-use super::error::UsageError;
+use crate::error::Error;
 
 /// One run at a time per checkout: two runs would race on the cache state, the images and the release. The lock
 /// is an OS file lock (flock on Unix, LockFileEx on Windows) on target/xtask/run.lock, held for the run's life and
@@ -44,15 +44,8 @@ impl RunLock {
                     }
                     std::thread::sleep(Duration::from_millis(10));
                 }
-                let who = match holder.trim().split_once(' ') {
-                    Some((pid, cmd)) => format!("another `{cmd}` (pid {pid})"),
-                    None => "another `cargo xtask`".to_string(),
-                };
-                Err(UsageError(format!(
-                    "{who} is running in this checkout; wait for it to finish, or stop it (it holds \
-                     target/xtask/run.lock)"
-                ))
-                .into())
+                let holder = holder.trim().split_once(' ').map(|(pid, cmd)| (pid.to_string(), cmd.to_string()));
+                Err(Error::Locked { holder }.into())
             }
             Err(std::fs::TryLockError::Error(e)) => Err(anyhow!(
                 "could not lock target/xtask/run.lock: {e} — the file system may not support locks; run from a local \

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::cache::StepState;
-use super::error::{Interrupted, Stopped};
+use super::event::{Event, Failure};
 use super::exec;
 use super::step::{Done, Step, STEP_DEADLINE};
 use super::step_cx::{Shared, StepCx};
 use crate::context::Context;
+use crate::error::Error;
 use crate::report::{StepRecord, StepStatus};
 use crate::secrets;
 
@@ -75,11 +76,7 @@ pub(super) fn run_step(
     let started_at = crate::text::rfc3339(SystemTime::now());
     let timeout = ctx.config().ok().and_then(|c| c.timeouts.get(s.kind)).unwrap_or_else(|| s.kind.default_timeout());
     let log = (!dry).then(|| run_dir.join("logs").join(format!("{}.log", s.id.as_str().replace([':', '/', ' '], "_"))));
-    if dry {
-        crate::outln!("  {}: {}", s.id, s.title);
-    } else {
-        shared.progress.start(s.id.as_str(), &s.title);
-    }
+    shared.out.emit(Event::StepStarted { step: s.id.as_str(), title: &s.title });
     let sh = match ctx.shell() {
         Ok(sh) => sh,
         Err(e) => {
@@ -101,9 +98,7 @@ pub(super) fn run_step(
         timeout,
         log: log.clone(),
         run_dir: run_dir.to_path_buf(),
-        commands: vec![],
-        notes: vec![],
-        cache_reason: None,
+        cache: None,
         pending: None,
         invalidated: false,
         cancel,
@@ -115,7 +110,7 @@ pub(super) fn run_step(
     let result = (s.action)(&mut cx);
     STEP_DEADLINE.with(|d| d.set(None));
     let took = started.elapsed();
-    let stopped = result.as_ref().err().is_some_and(|e| e.downcast_ref::<Stopped>().is_some());
+    let stopped = result.as_ref().err().is_some_and(|e| Error::is(e, |k| matches!(k, Error::Stopped)));
     let (status, message) = match &result {
         Err(_) if stopped => (
             StepStatus::Skipped,
@@ -127,7 +122,7 @@ pub(super) fn run_step(
         Ok(Done::Passed) => (StepStatus::Passed, None),
         Ok(Done::Cached) => (StepStatus::Cached, None),
         Ok(Done::Skipped(why)) => (StepStatus::Skipped, Some(why.clone())),
-        Err(e) if e.downcast_ref::<Interrupted>().is_some() => {
+        Err(e) if Error::is_interrupted(e) => {
             (StepStatus::Failed, Some("interrupted (Ctrl-C or SIGTERM); the tool was stopped".to_string()))
         }
         Err(e) => (StepStatus::Failed, Some(secrets::redact_global(&format!("{e:#}")))),
@@ -147,7 +142,7 @@ pub(super) fn run_step(
         // Saved after every change, so an interrupted run keeps what finished; a cached step changes nothing.
         if changed || cx.invalidated {
             if let Err(e) = st.save(&shared.state_path) {
-                shared.progress.println(&format!("warning: could not save the cache state: {e:#}"));
+                shared.out.emit(Event::Message(&format!("warning: could not save the cache state: {e:#}")));
             }
         }
     }
@@ -156,27 +151,21 @@ pub(super) fn run_step(
         Some(exec::tail_lines(&text, 20))
     });
     let log_rel = log.as_ref().map(|l| ctx.rel(l).display().to_string());
-    if dry {
-        if let Some(m) = &message {
-            crate::outln!("    {}", m);
-        }
-    } else {
-        let detail = match status {
-            StepStatus::Cached => cx.cache_reason.clone(),
-            _ => message.as_ref().map(|m| m.lines().next().unwrap_or("").to_string()),
-        };
-        shared.progress.finish(s.id.as_str(), status, took, detail.as_deref());
-        if status == StepStatus::Failed {
-            let mut text = format!("error in {}: {}", s.id, message.as_deref().unwrap_or(""));
-            if let Some(t) = &log_tail {
-                text += &format!("\n  last output:\n{}", indent(t, "    | "));
-            }
-            if let Some(l) = &log_rel {
-                text += &format!("\n  full log: {l}");
-            }
-            shared.progress.println(&text);
-        }
-    }
+    let cache = cx.cache.as_ref().map(ToString::to_string);
+    let detail = match status {
+        StepStatus::Cached => cache.clone(),
+        _ => message.as_ref().map(|m| m.lines().next().unwrap_or("").to_string()),
+    };
+    shared.out.emit(Event::StepFinished {
+        step: s.id.as_str(),
+        status,
+        took,
+        detail: detail.as_deref(),
+        message: message.as_deref(),
+        failure: (status == StepStatus::Failed)
+            .then_some(Failure { log_tail: log_tail.as_deref(), log: log_rel.as_deref() }),
+    });
+    let gathered = shared.out.report.take(s.id.as_str());
     let record = StepRecord {
         id: s.id.to_string(),
         kind: s.kind,
@@ -185,16 +174,12 @@ pub(super) fn run_step(
         started_at: Some(started_at),
         start_ms: Some(started.saturating_duration_since(shared.started).as_millis() as u64),
         duration_ms: took.as_millis() as u64,
-        cache: cx.cache_reason.clone(),
-        commands: cx.commands,
-        notes: cx.notes,
+        cache,
+        commands: gathered.commands,
+        notes: gathered.notes,
         message,
         log: log_rel,
         log_tail,
     };
     (record, if stopped { Ending::Stopped } else { Ending::Normal })
-}
-
-fn indent(text: &str, prefix: &str) -> String {
-    text.lines().map(|l| format!("{prefix}{l}")).collect::<Vec<_>>().join("\n")
 }

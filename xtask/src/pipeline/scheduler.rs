@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, Result};
 
+use super::event::Event;
 use super::exec;
 use super::run_step::{panicked_record, run_step, skipped_record, Ending};
 use super::step::Step;
@@ -95,11 +96,7 @@ pub(super) fn run_graph(
                 if let Some(why) = skip {
                     blocked[i] = true;
                     not_started += usize::from(failed_dep.is_none() && stopping.is_some());
-                    if dry {
-                        crate::outln!("  {} — {why}", s.id);
-                    } else {
-                        shared.progress.finish(s.id.as_str(), StepStatus::Skipped, Duration::ZERO, Some(&why));
-                    }
+                    shared.out.emit(Event::StepNotStarted { step: s.id.as_str(), why: &why });
                     records[i] = Some(skipped_record(s, why));
                     release(i, &waiters, &mut waiting, &mut ready);
                     continue;
@@ -129,7 +126,7 @@ pub(super) fn run_graph(
             let Ok((i, rec, ending)) = rx.recv() else { break };
             running.remove(&i);
             if ending == Ending::Panicked {
-                report_panic(ctx, shared, &rec);
+                report_panic(shared, &rec);
             }
             let failed = rec.status == StepStatus::Failed;
             blocked[i] = failed || ending == Ending::Stopped;
@@ -148,10 +145,7 @@ pub(super) fn run_graph(
     });
     if let Some(first) = &stopping {
         if stopped + not_started > 0 {
-            shared.progress.println(&format!(
-                "`{first}` failed: stopped {stopped} running and did not start {not_started} independent step(s); \
-                 `--keep-going` runs every step that does not depend on a failure"
-            ));
+            shared.out.emit(Event::FailFast { first, stopped, not_started });
         }
     }
     steps
@@ -172,13 +166,15 @@ pub(super) fn release(i: usize, waiters: &[Vec<usize>], waiting: &mut [usize], r
 }
 
 /// Shows a panicked step like any failed one (its thread died before it could).
-pub(super) fn report_panic(ctx: &Context, shared: &Shared, rec: &StepRecord) {
-    if ctx.global.dry_run {
-        println!("    {}", rec.message.as_deref().unwrap_or(""));
-        return;
-    }
-    let took = Duration::from_millis(rec.duration_ms);
-    shared.progress.finish(&rec.id, StepStatus::Failed, took, rec.message.as_deref());
+pub(super) fn report_panic(shared: &Shared, rec: &StepRecord) {
+    shared.out.emit(Event::StepFinished {
+        step: &rec.id,
+        status: StepStatus::Failed,
+        took: Duration::from_millis(rec.duration_ms),
+        detail: rec.message.as_deref(),
+        message: rec.message.as_deref(),
+        failure: None,
+    });
 }
 
 #[cfg(test)]

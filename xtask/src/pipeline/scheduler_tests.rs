@@ -9,8 +9,8 @@ use xshell::cmd;
 use crate::context::Context;
 use crate::kinds::{StepId, StepKind};
 use crate::pipeline::cache::State;
+use crate::pipeline::consumers::Consumers;
 use crate::pipeline::facts::Facts;
-use crate::pipeline::progress::Progress;
 use crate::pipeline::scheduler::{run_graph, Policy};
 use crate::pipeline::step::{Done, Step};
 use crate::pipeline::step_cx::Shared;
@@ -31,7 +31,7 @@ fn run(steps: Vec<Step>, jobs: usize, keep_going: bool) -> (Vec<(StepStatus, Str
         state: Mutex::new(State::default()),
         state_path: dir.path().join("state.json"),
         facts: Mutex::new(Facts::default()),
-        progress: Progress::new(false),
+        out: Consumers::plain(),
         would_run: Mutex::new(vec![]),
         started: Instant::now(),
     };

@@ -11,22 +11,23 @@ use anyhow::{anyhow, Result};
 use xshell::Shell;
 
 use super::cache::{Fingerprint, State};
-use super::error::{Interrupted, Stopped, TimedOut};
+use super::consumers::Consumers;
+use super::event::{CacheDecision, Event};
 use super::exec::{self, Exec, Output};
 use super::facts::Facts;
-use super::progress::Progress;
 use crate::context::Context;
+use crate::error::Error;
 use crate::kinds::{StepId, StepKind};
 use crate::report::CommandRecord;
 use crate::secrets;
 use crate::text::fmt_duration;
 
-/// What runs share: the cache state, the facts steps hand to later steps, and the display.
+/// What runs share: the cache state, the facts steps hand to later steps, and the consumers of the events.
 pub(super) struct Shared {
     pub(super) state: Mutex<State>,
     pub(super) state_path: PathBuf,
     pub(super) facts: Mutex<Facts>,
-    pub(super) progress: Progress,
+    pub(super) out: Consumers,
     /// Dry run: steps that would run (not cached), so dependents know their inputs will change.
     pub(super) would_run: Mutex<Vec<StepId>>,
     /// When the run started: steps record their start as an offset from it (the report.html timeline).
@@ -47,9 +48,7 @@ pub struct StepCx<'r> {
     pub(super) timeout: Duration,
     pub(super) log: Option<PathBuf>,
     pub run_dir: PathBuf,
-    pub(super) commands: Vec<CommandRecord>,
-    pub(super) notes: Vec<String>,
-    pub(super) cache_reason: Option<String>,
+    pub(super) cache: Option<CacheDecision>,
     pub(super) pending: Option<(Fingerprint, BTreeMap<String, String>)>,
     /// This step forgot cache entries, so the state must be saved.
     pub(super) invalidated: bool,
@@ -123,12 +122,9 @@ impl<'r> StepCx<'r> {
             Ok(out) => out,
             Err(err) => {
                 // Recorded too: the report and the log must show what the step tried, not only that it failed.
-                self.commands.push(CommandRecord {
-                    command: shown.clone(),
-                    exit_code: None,
-                    duration_ms: 0,
-                    timed_out: false,
-                });
+                let record =
+                    CommandRecord { command: shown.clone(), exit_code: None, duration_ms: 0, timed_out: false };
+                self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
                 if let Some(l) = &self.log {
                     let line = secrets::redact_global(&format!("$ {shown}\n# could not start: {err}\n"));
                     let _ = std::fs::OpenOptions::new()
@@ -150,22 +146,18 @@ impl<'r> StepCx<'r> {
                 });
             }
         };
-        self.commands.push(CommandRecord {
+        let record = CommandRecord {
             command: shown.clone(),
             exit_code: out.code,
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
-        });
-        crate::events::emit(
-            "command",
-            serde_json::json!({ "step": self.id, "command": shown, "exit_code": out.code,
-                "duration_ms": out.duration.as_millis() as u64, "timed_out": out.timed_out }),
-        );
+        };
+        self.shared.out.emit(Event::CommandFinished { step: self.id.as_str(), record: &record });
         if out.interrupted {
-            return Err(Interrupted.into());
+            return Err(Error::Interrupted.into());
         }
         if out.cancelled {
-            return Err(Stopped.into());
+            return Err(Error::Stopped.into());
         }
         if out.timed_out {
             let (what, limit) = if step_limited {
@@ -173,15 +165,23 @@ impl<'r> StepCx<'r> {
             } else {
                 (format!("`{shown}` in step `{}`", self.id), out.duration)
             };
-            return Err(TimedOut(format!(
-                "{what} timed out after {} while running `{shown}`; the tool was stopped. Raise `timeouts.{}` in \
+            return Err(Error::TimedOut {
+                message: format!(
+                    "{what} timed out after {} while running `{shown}`; the tool was stopped. Raise `timeouts.{}` in \
                  xtask.yaml if it needs longer",
-                fmt_duration(limit),
-                self.kind.name()
-            ))
+                    fmt_duration(limit),
+                    self.kind.name()
+                ),
+            }
             .into());
         }
         Ok(out)
+    }
+
+    /// A line of the plan (dry run) for something the step would do other than run a command (`copy …`, `check
+    /// …`); a command it would run is planned by [`StepCx::run`] and its siblings.
+    pub fn plan_line(&self, text: &str) {
+        self.shared.out.emit(Event::PlanLine { text });
     }
 
     /// Starts a command that keeps running while the step works (port-forward, a service tunnel); it is ended
@@ -189,16 +189,12 @@ impl<'r> StepCx<'r> {
     pub fn background(&mut self, mut e: Exec) -> Result<Option<exec::Background>> {
         let shown = e.display();
         if self.dry {
-            crate::outln!("    $ {shown} &");
+            self.shared.out.emit(Event::CommandPlanned { step: self.id.as_str(), command: &shown, background: true });
             return Ok(None);
         }
         e.log = self.log.clone();
-        self.commands.push(CommandRecord {
-            command: format!("{shown} &"),
-            exit_code: None,
-            duration_ms: 0,
-            timed_out: false,
-        });
+        let record = CommandRecord { command: format!("{shown} &"), exit_code: None, duration_ms: 0, timed_out: false };
+        self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
         let bg = exec::spawn(e).map_err(|err| anyhow!("could not start `{shown}`: {err}"))?;
         Ok(Some(bg))
     }

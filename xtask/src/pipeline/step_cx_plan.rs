@@ -5,10 +5,10 @@ use std::fmt;
 
 use anyhow::Result;
 
+use super::event::Event;
 use super::exec::{Exec, Output};
-use super::plan::Ran;
+use super::planned::Ran;
 use super::step_cx::StepCx;
-use crate::report::CommandRecord;
 
 /// How a step declares its work. In a plan each of these shows (and records) the command and hands back
 /// [`Ran::Planned`] without running anything; otherwise it runs the command or the work.
@@ -59,7 +59,7 @@ impl StepCx<'_> {
         work: impl FnOnce(&mut Self) -> Result<T>,
     ) -> Result<Ran<T>> {
         if self.dry {
-            crate::outln!("    $ {shown}");
+            self.show_planned(shown);
             return Ok(Ran::Planned);
         }
         work(self).map(Ran::Done)
@@ -85,13 +85,12 @@ impl StepCx<'_> {
     /// A line of the plan that is not a command (`copy A -> B`, a digest pushed earlier); nothing when the step runs.
     pub fn plan(&self, line: impl fmt::Display) {
         if self.dry {
-            crate::outln!("    {line}");
+            self.plan_line(&line.to_string());
         }
     }
 
-    /// Shows a planned command and records it with the step.
+    /// Shows a planned command (the plan consumer prints it).
     pub(super) fn show_planned(&mut self, shown: String) {
-        crate::outln!("    $ {shown}");
-        self.commands.push(CommandRecord { command: shown, exit_code: None, duration_ms: 0, timed_out: false });
+        self.shared.out.emit(Event::CommandPlanned { step: self.id.as_str(), command: &shown, background: false });
     }
 }

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::cache::Fingerprint;
+use super::event::{CacheDecision, Event};
 use super::exec::Output;
 use super::facts::{Facts, Memo};
 use super::step_cx::StepCx;
@@ -16,10 +17,10 @@ use crate::secrets;
 use crate::text::fmt_duration;
 
 impl<'r> StepCx<'r> {
-    /// A sender of this step's changing state ([`Progress::status`]) that other threads of the step may use.
+    /// A sender of this step's changing state ([`Event::Status`]) that other threads of the step may use.
     pub fn status_line(&self) -> impl Fn(&str) + Sync + 'r {
         let (id, shared) = (self.id.to_string(), self.shared);
-        move |msg: &str| shared.progress.status(&id, msg)
+        move |msg: &str| shared.out.emit(Event::Status { step: &id, message: msg })
     }
 
     /// The step's log file (None in a dry run), for commands a step runs outside [`StepCx::run`].
@@ -29,7 +30,9 @@ impl<'r> StepCx<'r> {
 
     /// Records commands run outside [`StepCx::run`] (in threads of the step), so the report lists them.
     pub fn record_commands(&mut self, records: impl IntoIterator<Item = CommandRecord>) {
-        self.commands.extend(records);
+        for record in records {
+            self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
+        }
     }
 
     /// Records a command that ran outside [`StepCx::run`] (a version probe): its line, output and ending go to the
@@ -52,12 +55,13 @@ impl<'r> StepCx<'r> {
                 .open(l)
                 .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
         }
-        self.commands.push(CommandRecord {
+        let record = CommandRecord {
             command: shown.to_string(),
             exit_code: out.code,
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
-        });
+        };
+        self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
     }
 
     /// Time left before this step's timeout.
@@ -68,8 +72,7 @@ impl<'r> StepCx<'r> {
     /// A fact for the console and the report (gate figures, a URL).
     pub fn note(&mut self, msg: impl Into<String>) {
         let msg = msg.into();
-        self.shared.progress.note(self.id.as_str(), &msg);
-        self.notes.push(msg);
+        self.shared.out.emit(Event::Note { step: self.id.as_str(), message: &msg });
     }
 
     /// The cache decision. `present` says whether the step's output still exists (`None`) or why not; it is not
@@ -90,30 +93,27 @@ impl<'r> StepCx<'r> {
         } else {
             None
         };
-        let reason = match (&prev, dep_runs) {
-            (_, Some(dep)) => format!("runs: `{dep}` runs first and may change its inputs"),
-            (None, _) => "runs: no earlier run recorded".to_string(),
+        let decision = match (&prev, dep_runs) {
+            (_, Some(dep)) => CacheDecision::Runs(format!("`{dep}` runs first and may change its inputs")),
+            (None, _) => CacheDecision::Runs("no earlier run recorded".to_string()),
             (Some(p), _) if p.fingerprint != digest => {
                 let changes = fp.diff(&p.inputs);
                 let shown: Vec<String> = changes.iter().take(5).cloned().collect();
                 let more = if changes.len() > 5 { format!(" (+{} more)", changes.len() - 5) } else { String::new() };
-                format!("runs: {}{more}", shown.join(", "))
+                CacheDecision::Runs(format!("{}{more}", shown.join(", ")))
             }
-            (Some(_), _) if self.dry => "cached: inputs unchanged".to_string(),
+            (Some(_), _) if self.dry => CacheDecision::Hit,
             (Some(_), _) => match present(self)? {
-                None => "cached: inputs unchanged".to_string(),
-                Some(why) => format!("runs: inputs unchanged but {why}"),
+                None => CacheDecision::Hit,
+                Some(why) => CacheDecision::Runs(format!("inputs unchanged but {why}")),
             },
         };
-        let hit = reason.starts_with("cached");
-        crate::events::emit("cache", serde_json::json!({ "step": self.id, "hit": hit, "reason": reason }));
-        if self.dry {
-            crate::outln!("    cache: {reason}");
-            if !hit {
-                self.shared.would_run.lock().unwrap_or_else(|p| p.into_inner()).push(self.id.clone());
-            }
+        let hit = decision.hit();
+        self.shared.out.emit(Event::CacheDecided { step: self.id.as_str(), decision: &decision });
+        if self.dry && !hit {
+            self.shared.would_run.lock().unwrap_or_else(|p| p.into_inner()).push(self.id.clone());
         }
-        self.cache_reason = Some(reason);
+        self.cache = Some(decision);
         if !hit {
             self.pending = Some((fp, BTreeMap::new()));
         }
