@@ -374,11 +374,6 @@ impl StepId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
-
-    /// Whether this id belongs to `family` (e.g. every `load:<image>`).
-    pub fn is_in(&self, family: StepFamily) -> bool {
-        self.0.starts_with(family.prefix())
-    }
 }
 
 impl std::fmt::Display for StepId {
@@ -474,6 +469,39 @@ impl ClusterState {
             ClusterState::Degraded => "degraded",
             ClusterState::Broken { daemon_down: true } => "unreadable",
             ClusterState::Broken { daemon_down: false } => "broken",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_ids_read_as_the_docs_and_the_cache_name_them() {
+        assert_eq!(StepId::gate(Gate::Vuln, "todo-api").as_str(), "gate:vuln:todo-api");
+        assert_eq!(StepId::verify(Check::Rollout).as_str(), "verify:rollout");
+        assert_eq!(StepId::teardown(TeardownPart::ClusterState).as_str(), "teardown:cluster-state");
+        assert_eq!(StepId::lint_dockerfile("web").as_str(), "lint:dockerfile:web");
+        // The families forget entries of earlier runs by prefix: each member starts with it.
+        for (id, family) in [
+            (StepId::load("api"), StepFamily::Load),
+            (StepId::deploy("todo"), StepFamily::Deploy),
+            (StepId::test("todo"), StepFamily::Test),
+        ] {
+            assert!(id.as_str().starts_with(family.prefix()), "{id}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip_and_match_what_serde_writes() {
+        for t in Tool::ALL {
+            assert_eq!(Tool::from_name(t.name()), Some(t));
+        }
+        for k in StepKind::ALL {
+            assert_eq!(StepKind::from_name(k.name()), Some(k));
+            // report.json writes the kind through serde; it must be the name `timeouts:` uses.
+            assert_eq!(serde_json::to_value(k).unwrap(), serde_json::Value::String(k.name().into()));
         }
     }
 }
