@@ -9,9 +9,9 @@ use anyhow::Result;
 use crate::build::Build;
 use crate::context::Context;
 use crate::error::Error;
-use crate::kinds::{Gate, Stage};
+use crate::kinds::{Gate, Stage, Tool};
 use crate::pipeline::console::{self, Shown};
-use crate::pipeline::{Done, Run, Step};
+use crate::pipeline::Run;
 use crate::teardown::{ClusterAction, Teardown};
 use crate::up::Up;
 use crate::verify::Verify;
@@ -71,25 +71,17 @@ impl Ci {
         match stage {
             Stage::Preflight => {
                 let cfg = ctx.config()?;
-                let mut names: Vec<&'static str> = vec!["helm"];
+                let mut tools = vec![Tool::Helm];
                 if !cfg.images.is_empty() {
-                    names.push("docker");
+                    tools.push(Tool::Docker);
                     if cfg.gates.vulnerabilities.enabled && !self.skip.contains(&Gate::Vuln) {
-                        names.push("trivy");
+                        tools.push(Tool::Trivy);
                     }
                 }
                 if self.stages.iter().any(|s| s.needs_cluster()) {
-                    names.extend(["minikube", "kubectl"]);
+                    tools.extend([Tool::Minikube, Tool::Kubectl]);
                 }
-                run.add(Step::new(
-                    "preflight:tools",
-                    "preflight",
-                    format!("{} at their minimums", names.join(", ")),
-                    move |cx| {
-                        crate::tools::ensure(cx, &names)?;
-                        Ok(Done::Passed)
-                    },
-                ));
+                run.add(crate::preflight::preflight_step(tools));
                 Ok(())
             }
             Stage::Static => Verify { only: vec![], skip: vec![], load: false, static_only: true }.add_steps(ctx, run),

@@ -44,7 +44,7 @@ pub struct Config {
     #[serde(default)]
     pub secrets: BTreeMap<String, Secret>,
     #[serde(default)]
-    pub tools: BTreeMap<String, ToolReq>,
+    pub tools: BTreeMap<Key<kinds::Tool>, ToolReq>,
     #[serde(default)]
     pub timeouts: Timeouts,
     #[serde(default)]
@@ -354,12 +354,16 @@ pub enum AiTool {
 }
 
 impl AiTool {
-    pub fn tool_name(self) -> &'static str {
+    pub fn tool(self) -> kinds::Tool {
         match self {
-            AiTool::KubectlAi => "kubectl-ai",
-            AiTool::Kagent => "kagent",
-            AiTool::DockerAi => "docker-ai",
+            AiTool::KubectlAi => kinds::Tool::KubectlAi,
+            AiTool::Kagent => kinds::Tool::Kagent,
+            AiTool::DockerAi => kinds::Tool::DockerAi,
         }
+    }
+
+    pub fn tool_name(self) -> &'static str {
+        self.tool().name()
     }
 }
 
@@ -427,7 +431,68 @@ pub struct ToolReq {
 /// Per-step-kind timeouts; the step kinds are listed in docs/configuration.md.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(transparent)]
-pub struct Timeouts(pub BTreeMap<String, Dur>);
+pub struct Timeouts(pub BTreeMap<Key<kinds::StepKind>, Dur>);
+
+impl Timeouts {
+    /// The limit `timeouts:` sets for steps of `kind`, if any.
+    pub fn get(&self, kind: kinds::StepKind) -> Option<Duration> {
+        self.0.get(&Key::Known(kind)).map(|d| d.0)
+    }
+}
+
+/// A closed set whose members xtask.yaml names as map keys (`tools:`, `timeouts:`).
+pub trait Named: Copy + Ord {
+    fn from_name(name: &str) -> Option<Self>;
+    fn name(self) -> &'static str;
+}
+
+impl Named for kinds::StepKind {
+    fn from_name(name: &str) -> Option<Self> {
+        kinds::StepKind::from_name(name)
+    }
+    fn name(self) -> &'static str {
+        kinds::StepKind::name(self)
+    }
+}
+
+impl Named for kinds::Tool {
+    fn from_name(name: &str) -> Option<Self> {
+        kinds::Tool::from_name(name)
+    }
+    fn name(self) -> &'static str {
+        kinds::Tool::name(self)
+    }
+}
+
+/// A map key naming a member of a closed set, or a name that is none: kept, not rejected while parsing, so the
+/// config check reports it at its line and column with the nearest name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key<K> {
+    Known(K),
+    Unknown(String),
+}
+
+impl<K: Named> fmt::Display for Key<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Known(k) => f.write_str(k.name()),
+            Key::Unknown(name) => f.write_str(name),
+        }
+    }
+}
+
+impl<'de, K: Named> Deserialize<'de> for Key<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(K::from_name(&name).map_or(Key::Unknown(name), Key::Known))
+    }
+}
+
+impl<K: Named> Serialize for Key<K> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
 
 /// A duration written as `90s`, `5m`, `1h30m` or a number of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -557,8 +622,8 @@ impl Config {
                 ));
             }
         }
-        for name in self.tools.keys() {
-            if !kinds::TOOL_NAMES.contains(&name.as_str()) {
+        for key in self.tools.keys() {
+            if let Key::Unknown(name) = key {
                 let hint = yaml::nearest(name, &kinds::TOOL_NAMES)
                     .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_default();
@@ -575,8 +640,8 @@ impl Config {
             ));
         }
         check_targets(self).map_err(|e| Error::config_at(at("targets", ""), e))?;
-        for kind in self.timeouts.0.keys() {
-            if kinds::StepKind::from_name(kind).is_none() {
+        for key in self.timeouts.0.keys() {
+            if let Key::Unknown(kind) = key {
                 let hint = yaml::nearest(kind, &kinds::STEP_KIND_NAMES)
                     .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_default();

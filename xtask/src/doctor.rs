@@ -5,6 +5,7 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::context::Context;
+use crate::kinds::Tool;
 use crate::pipeline::console::{self, Shown};
 use crate::tools::{self, Probe, Shortfall, ToolDef};
 
@@ -56,7 +57,7 @@ fn check(ctx: &Context, cfg: &crate::config::Config) -> Vec<Row> {
     // The cluster providers of targets the config does not use are not worth a row.
     let defs: Vec<&'static ToolDef> = tools::DEFS
         .iter()
-        .filter(|d| !matches!(d.name, "kind" | "k3d") || !tools::needed_for(d, cfg).is_empty())
+        .filter(|d| !matches!(d.tool, Tool::Kind | Tool::K3d) || !tools::needed_for(d, cfg).is_empty())
         .collect();
     let probes: Vec<Probe> = std::thread::scope(|s| {
         let handles: Vec<_> = defs

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
-use xshell::cmd;
 
 use crate::context::Context;
 use crate::error::Error;
@@ -165,7 +164,7 @@ fn server(ctx: &Context, t: &Target, configured: Option<&str>, context: &str, dr
 /// `kubectl config view --minify --context C`: the one cluster's `server` (YAML; JSON with `-o json`).
 fn context_server(ctx: &Context, context: &str) -> Result<String> {
     let sh = ctx.shell()?;
-    let out = cmd!(sh, "kubectl config view --minify --context {context}").quiet().ignore_status().output()?;
+    let out = crate::kube::context_view_cmd(&sh, context).quiet().ignore_status().output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
         anyhow::bail!(Error::usage(format!(
@@ -174,11 +173,12 @@ fn context_server(ctx: &Context, context: &str) -> Result<String> {
             stderr.trim()
         )));
     }
-    let v: serde_norway::Value =
+    let v: crate::kube::KubeconfigView =
         serde_norway::from_slice(&out.stdout).context("`kubectl config view` printed no YAML")?;
-    v["clusters"][0]["cluster"]["server"]
-        .as_str()
-        .map(String::from)
+    v.clusters
+        .into_iter()
+        .next()
+        .and_then(|c| c.cluster.server)
         .with_context(|| format!("`kubectl config view --minify --context {context}` names no server"))
 }
 

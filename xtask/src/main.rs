@@ -3,6 +3,7 @@
 mod addons;
 mod ai;
 mod build;
+mod chart;
 mod ci;
 mod cli;
 mod config;
@@ -30,6 +31,7 @@ mod minikube;
 mod names;
 mod output;
 mod pipeline;
+mod preflight;
 mod registry;
 mod report;
 mod report_files;

@@ -11,6 +11,7 @@ use super::cache::State;
 use super::consumers::Consumers;
 use super::event::{Event, Tally};
 use super::exec::{self, Exec};
+use super::facts::Facts;
 use super::file_hashes;
 use super::output;
 use super::retention;
@@ -20,6 +21,7 @@ use super::step::Step;
 use super::step_cx::Shared;
 use crate::context::Context;
 use crate::error::Error;
+use crate::kinds::Tool;
 use crate::report::{self, RunReport, StepStatus};
 use crate::secrets;
 
@@ -63,9 +65,9 @@ impl<'c> Run<'c> {
         self
     }
 
-    /// Runs the graph and writes the report. Returns the values steps handed on (`app.url`);
+    /// Runs the graph and writes the report. Returns the facts steps handed on (`app_url`);
     /// Err([`Error::StepsFailed`]) or Err([`Error::Interrupted`]) after reporting them.
-    pub fn execute(self) -> Result<BTreeMap<String, String>> {
+    pub fn execute(self) -> Result<Facts> {
         let ctx = self.ctx;
         let dry = ctx.global.dry_run;
         let started = Instant::now();
@@ -92,7 +94,7 @@ impl<'c> Run<'c> {
         let shared = Shared {
             state: Mutex::new(State::load(&state_path)),
             state_path,
-            values: Mutex::new(BTreeMap::new()),
+            facts: Mutex::new(Facts::default()),
             out,
             would_run: Mutex::new(vec![]),
             started,
@@ -103,14 +105,13 @@ impl<'c> Run<'c> {
         let mut records = run_graph(ctx, &self.steps, &shared, &run_dir, policy);
         // Cluster diagnostics help when the cluster was reached and something in it failed, not when a build or
         // a preflight did.
-        let cluster_failed =
-            records.iter().any(|r| r.status == StepStatus::Failed && matches!(r.kind, "deploy" | "test" | "verify"));
+        let cluster_failed = records.iter().any(|r| r.status == StepStatus::Failed && r.kind.touches_cluster());
         if cluster_failed && !exec::interrupted() && !dry {
             let extra = run_graph(ctx, &self.on_failure, &shared, &run_dir, Policy { jobs: 1, dry, keep_going: true });
             records.extend(extra);
         }
         if dry {
-            return Ok(BTreeMap::new());
+            return Ok(Facts::default());
         }
         // Each secret file went with its step; the (empty) folder goes now.
         let _ = std::fs::remove_dir(run_dir.join("secrets"));
@@ -125,7 +126,7 @@ impl<'c> Run<'c> {
             (false, false) => ("failed", 1),
             (false, true) => ("passed", 0),
         };
-        let values = shared.values.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let facts = shared.facts.lock().unwrap_or_else(|p| p.into_inner()).clone();
         let report = RunReport {
             schema_version: report::SCHEMA_VERSION,
             run_id: run_id.clone(),
@@ -134,7 +135,7 @@ impl<'c> Run<'c> {
             exit_code: code,
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
-            provenance: provenance(ctx, &values),
+            provenance: provenance(ctx, &facts),
             target: ctx.active_target().map(report::TargetRecord::of),
             steps: records,
         };
@@ -165,13 +166,13 @@ impl<'c> Run<'c> {
         if !failed.is_empty() {
             return Err(Error::StepsFailed { steps: failed }.into());
         }
-        Ok(shared.values.into_inner().unwrap_or_else(|p| p.into_inner()))
+        Ok(facts)
     }
 }
 
 /// The run's provenance: git state, versions, command line, host, and the tool versions steps recorded
-/// (`tool:<name>` values; docker's from the Docker preflight).
-fn provenance(ctx: &Context, values: &BTreeMap<String, String>) -> report::Provenance {
+/// (by `preflight:tools`; docker's from the Docker preflight).
+fn provenance(ctx: &Context, facts: &Facts) -> report::Provenance {
     let git = |args: &[&str]| -> Option<String> {
         let sh = ctx.shell().ok()?;
         let root = &ctx.root;
@@ -185,9 +186,9 @@ fn provenance(ctx: &Context, values: &BTreeMap<String, String>) -> report::Prove
         .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
         .map(|s| !s.is_empty());
     let mut tools: BTreeMap<String, String> =
-        values.iter().filter_map(|(k, v)| Some((k.strip_prefix("tool:")?.to_string(), v.clone()))).collect();
-    if let Some(v) = values.get("docker.version") {
-        tools.entry("docker".into()).or_insert_with(|| v.clone());
+        facts.tool_versions.iter().map(|(t, v)| (t.name().to_string(), v.clone())).collect();
+    if let Some(v) = &facts.docker_version {
+        tools.entry(Tool::Docker.name().into()).or_insert_with(|| v.clone());
     }
     let mut command_line = vec!["cargo".to_string(), "xtask".to_string()];
     command_line.extend(std::env::args().skip(1));

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::cache::StepState;
 use super::event::{Event, Failure};
 use super::exec;
-use super::step::{default_timeout, Done, Step, STEP_DEADLINE};
+use super::step::{Done, Step, STEP_DEADLINE};
 use super::step_cx::{Shared, StepCx};
 use crate::context::Context;
 use crate::error::Error;
@@ -48,7 +48,7 @@ pub(super) fn panicked_record(s: &Step, payload: &(dyn std::any::Any + Send), st
 
 pub(super) fn skipped_record(s: &Step, why: String) -> StepRecord {
     StepRecord {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         kind: s.kind,
         title: s.title.clone(),
         status: StepStatus::Skipped,
@@ -74,13 +74,9 @@ pub(super) fn run_step(
 ) -> (StepRecord, Ending) {
     let started = Instant::now();
     let started_at = crate::text::rfc3339(SystemTime::now());
-    let timeout = ctx
-        .config()
-        .ok()
-        .and_then(|c| c.timeouts.0.get(s.kind).map(|d| d.0))
-        .unwrap_or_else(|| default_timeout(s.kind));
-    let log = (!dry).then(|| run_dir.join("logs").join(format!("{}.log", s.id.replace([':', '/', ' '], "_"))));
-    shared.out.emit(Event::StepStarted { step: &s.id, title: &s.title });
+    let timeout = ctx.config().ok().and_then(|c| c.timeouts.get(s.kind)).unwrap_or_else(|| s.kind.default_timeout());
+    let log = (!dry).then(|| run_dir.join("logs").join(format!("{}.log", s.id.as_str().replace([':', '/', ' '], "_"))));
+    shared.out.emit(Event::StepStarted { step: s.id.as_str(), title: &s.title });
     let sh = match ctx.shell() {
         Ok(sh) => sh,
         Err(e) => {
@@ -136,10 +132,10 @@ pub(super) fn run_step(
         let mut st = shared.state.lock().unwrap_or_else(|p| p.into_inner());
         let changed = match (status, cx.pending.take()) {
             (StepStatus::Passed, Some((fp, outputs))) => {
-                st.steps.insert(s.id.clone(), StepState { fingerprint: fp.digest(), inputs: fp.inputs, outputs });
+                st.steps.insert(s.id.to_string(), StepState { fingerprint: fp.digest(), inputs: fp.inputs, outputs });
                 true
             }
-            (StepStatus::Failed, _) => st.steps.remove(&s.id).is_some(),
+            (StepStatus::Failed, _) => st.steps.remove(s.id.as_str()).is_some(),
             // Steps may forget other steps' entries (invalidate) whatever their own outcome.
             _ => cx.invalidated,
         };
@@ -161,7 +157,7 @@ pub(super) fn run_step(
         _ => message.as_ref().map(|m| m.lines().next().unwrap_or("").to_string()),
     };
     shared.out.emit(Event::StepFinished {
-        step: &s.id,
+        step: s.id.as_str(),
         status,
         took,
         detail: detail.as_deref(),
@@ -169,9 +165,9 @@ pub(super) fn run_step(
         failure: (status == StepStatus::Failed)
             .then_some(Failure { log_tail: log_tail.as_deref(), log: log_rel.as_deref() }),
     });
-    let gathered = shared.out.report.take(&s.id);
+    let gathered = shared.out.report.take(s.id.as_str());
     let record = StepRecord {
-        id: s.id.clone(),
+        id: s.id.to_string(),
         kind: s.kind,
         title: s.title.clone(),
         status,

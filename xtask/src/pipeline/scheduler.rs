@@ -17,16 +17,6 @@ use super::step_cx::Shared;
 use crate::context::Context;
 use crate::report::{StepRecord, StepStatus};
 
-/// Step kinds whose running steps are stopped when another step fails and `--keep-going` is off: compiles and image
-/// builds are long, can be restarted and leave nothing half-done (the cache records finished steps only). The other
-/// kinds finish: they are short (preflight, gates, lint, render, verify, ai), or a kill would leave shared state
-/// half-changed (a cluster half-created, a Helm release stuck in `pending-upgrade`, an image half-loaded).
-pub(super) const STOPPABLE_KINDS: &[&str] = &["prebuild", "build"];
-
-/// Step kinds that are cheap checks: after a failure they still start once their own dependencies passed, so a
-/// report lists every gate's and check's verdict whatever the number of CPUs (which decides what was running).
-pub(super) const CHEAP_CHECK_KINDS: &[&str] = &["gate", "lint", "render", "verify"];
-
 pub(super) fn check_graph(steps: &[Step]) -> Result<()> {
     let ids: HashMap<&str, usize> = steps.iter().enumerate().map(|(i, s)| (s.id.as_str(), i)).collect();
     for s in steps {
@@ -55,8 +45,8 @@ pub(super) struct Policy {
 /// The work is linear in steps plus edges (times the queue's log), whatever the graph's shape.
 ///
 /// Fail-fast (the default): after the first failure, steps not yet started are not started (except `always`
-/// steps, such as cleanup, and cheap checks whose own dependencies passed, [`CHEAP_CHECK_KINDS`]), and running
-/// compiles and image builds are stopped ([`STOPPABLE_KINDS`]).
+/// steps, such as cleanup, and cheap checks whose own dependencies passed, [`StepKind::cheap_check`](crate::kinds::StepKind::cheap_check)), and running
+/// compiles and image builds are stopped ([`StepKind::stoppable`](crate::kinds::StepKind::stoppable)).
 pub(super) fn run_graph(
     ctx: &Context,
     steps: &[Step],
@@ -97,7 +87,7 @@ pub(super) fn run_graph(
                 let skip = match (&failed_dep, exec::interrupted(), &stopping) {
                     (_, true, _) => Some("not started: the run was interrupted".to_string()),
                     (Some((d, how)), false, _) if !s.always => Some(format!("not started: `{d}` {how}")),
-                    (None, false, Some(first)) if !s.always && !CHEAP_CHECK_KINDS.contains(&s.kind) => Some(format!(
+                    (None, false, Some(first)) if !s.always && !s.kind.cheap_check() => Some(format!(
                         "not started: `{first}` failed and the run stops at the first failure (`--keep-going` runs \
                          the steps that do not depend on it)"
                     )),
@@ -106,7 +96,7 @@ pub(super) fn run_graph(
                 if let Some(why) = skip {
                     blocked[i] = true;
                     not_started += usize::from(failed_dep.is_none() && stopping.is_some());
-                    shared.out.emit(Event::StepNotStarted { step: &s.id, why: &why });
+                    shared.out.emit(Event::StepNotStarted { step: s.id.as_str(), why: &why });
                     records[i] = Some(skipped_record(s, why));
                     release(i, &waiters, &mut waiting, &mut ready);
                     continue;
@@ -144,7 +134,7 @@ pub(super) fn run_graph(
             if failed && !keep_going && !dry && stopping.is_none() && !exec::interrupted() {
                 stopping = Some(rec.id.clone());
                 for (j, cancel) in &running {
-                    if STOPPABLE_KINDS.contains(&steps[*j].kind) {
+                    if steps[*j].kind.stoppable() {
                         cancel.store(true, Ordering::SeqCst);
                     }
                 }

@@ -1,6 +1,5 @@
 //! The scheduler's tests: panics, fail-fast, `--keep-going` and large graphs on a temp project.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -8,8 +7,10 @@ use anyhow::{anyhow, Result};
 use xshell::cmd;
 
 use crate::context::Context;
+use crate::kinds::{StepId, StepKind};
 use crate::pipeline::cache::State;
 use crate::pipeline::consumers::Consumers;
+use crate::pipeline::facts::Facts;
 use crate::pipeline::scheduler::{run_graph, Policy};
 use crate::pipeline::step::{Done, Step};
 use crate::pipeline::step_cx::Shared;
@@ -29,7 +30,7 @@ fn run(steps: Vec<Step>, jobs: usize, keep_going: bool) -> (Vec<(StepStatus, Str
     let shared = Shared {
         state: Mutex::new(State::default()),
         state_path: dir.path().join("state.json"),
-        values: Mutex::new(BTreeMap::new()),
+        facts: Mutex::new(Facts::default()),
         out: Consumers::plain(),
         would_run: Mutex::new(vec![]),
         started: Instant::now(),
@@ -40,17 +41,21 @@ fn run(steps: Vec<Step>, jobs: usize, keep_going: bool) -> (Vec<(StepStatus, Str
     (out, started.elapsed())
 }
 
-fn ok<'a>(id: &str, kind: &'static str) -> Step<'a> {
-    Step::new(id, kind, id, |_| Ok(Done::Passed))
+fn id(name: &str) -> StepId {
+    StepId::named(name)
 }
 
-fn fails<'a>(id: &str) -> Step<'a> {
-    Step::new(id, "preflight", id, |_| Err(anyhow!("broken on purpose")))
+fn ok<'a>(name: &str, kind: StepKind) -> Step<'a> {
+    Step::new(id(name), kind, name, |_| Ok(Done::Passed))
+}
+
+fn fails<'a>(name: &str) -> Step<'a> {
+    Step::new(id(name), StepKind::Preflight, name, |_| Err(anyhow!("broken on purpose")))
 }
 
 #[cfg(unix)]
-fn sleeps<'a>(id: &str, kind: &'static str) -> Step<'a> {
-    Step::new(id, kind, id, |cx| {
+fn sleeps<'a>(name: &str, kind: StepKind) -> Step<'a> {
+    Step::new(id(name), kind, name, |cx| {
         cx.run(cmd!(cx.sh, "sleep 30").into())?;
         Ok(Done::Passed)
     })
@@ -59,9 +64,9 @@ fn sleeps<'a>(id: &str, kind: &'static str) -> Step<'a> {
 #[test]
 fn a_panicking_step_fails_names_the_bug_and_never_blocks_the_run() {
     let steps = vec![
-        Step::new("boom", "build", "panics", |_| -> Result<Done> { panic!("index out of range") }),
-        ok("after-boom", "gate").after(["boom"]),
-        ok("independent", "lint"),
+        Step::new(id("boom"), StepKind::Build, "panics", |_| -> Result<Done> { panic!("index out of range") }),
+        ok("after-boom", StepKind::Gate).after([id("boom")]),
+        ok("independent", StepKind::Lint),
     ];
     let (records, _) = run(steps, 2, true);
     assert_eq!(records[0].0, StepStatus::Failed);
@@ -74,7 +79,12 @@ fn a_panicking_step_fails_names_the_bug_and_never_blocks_the_run() {
 #[test]
 fn fail_fast_stops_running_builds_and_starts_nothing_new() {
     // jobs = 2: the failing preflight and the build run together; `later` waits for a free slot.
-    let steps = vec![fails("preflight"), sleeps("build", "build"), ok("later", "cluster"), ok("check", "gate")];
+    let steps = vec![
+        fails("preflight"),
+        sleeps("build", StepKind::Build),
+        ok("later", StepKind::Cluster),
+        ok("check", StepKind::Gate),
+    ];
     let (records, took) = run(steps, 2, false);
     assert_eq!(records[0].0, StepStatus::Failed);
     assert_eq!(records[1].0, StepStatus::Skipped, "{records:?}");
@@ -91,11 +101,11 @@ fn fail_fast_stops_running_builds_and_starts_nothing_new() {
 fn fail_fast_lets_a_running_step_that_is_not_a_build_finish() {
     let steps = vec![
         fails("preflight"),
-        Step::new("gate", "gate", "short", |cx| {
+        Step::new(id("gate"), StepKind::Gate, "short", |cx| {
             cx.run(cmd!(cx.sh, "sleep 0.3").into())?;
             Ok(Done::Passed)
         }),
-        ok("cleanup", "teardown").always(),
+        ok("cleanup", StepKind::Teardown).always(),
     ];
     let (records, _) = run(steps, 3, false);
     assert_eq!(records[1].0, StepStatus::Passed, "{records:?}");
@@ -104,7 +114,7 @@ fn fail_fast_lets_a_running_step_that_is_not_a_build_finish() {
 
 #[test]
 fn keep_going_runs_every_step_that_does_not_depend_on_the_failure() {
-    let steps = vec![fails("preflight"), ok("build", "build"), ok("gate", "gate").after(["build"])];
+    let steps = vec![fails("preflight"), ok("build", StepKind::Build), ok("gate", StepKind::Gate).after([id("build")])];
     let (records, _) = run(steps, 1, true);
     let statuses: Vec<StepStatus> = records.iter().map(|r| r.0).collect();
     assert_eq!(statuses, [StepStatus::Failed, StepStatus::Passed, StepStatus::Passed]);
@@ -115,15 +125,15 @@ fn a_long_chain_and_a_wide_fan_out_all_run() {
     // 3000 steps: a chain of 1000 and 2000 dependents of its first step.
     let mut steps: Vec<Step> = (0..1000)
         .map(|i| {
-            let s = ok(&format!("c{i}"), "gate");
+            let s = ok(&format!("c{i}"), StepKind::Gate);
             if i > 0 {
-                s.after([format!("c{}", i - 1)])
+                s.after([id(&format!("c{}", i - 1))])
             } else {
                 s
             }
         })
         .collect();
-    steps.extend((0..2000).map(|i| ok(&format!("f{i}"), "gate").after(["c0"])));
+    steps.extend((0..2000).map(|i| ok(&format!("f{i}"), StepKind::Gate).after([id("c0")])));
     let (records, _) = run(steps, 4, false);
     assert!(records.iter().all(|r| r.0 == StepStatus::Passed));
 }

@@ -5,9 +5,7 @@ use std::time::{Duration, Instant};
 use anyhow::Result;
 
 use super::step_cx::StepCx;
-
-/// Step kinds; `timeouts:` in xtask.yaml overrides the default of each.
-pub const STEP_KINDS: &[&str] = &crate::kinds::STEP_KIND_NAMES;
+use crate::kinds::{StepId, StepKind};
 
 thread_local! {
     /// The deadline of the step running on this thread, for waits that do not go through [`StepCx`] (HTTP calls).
@@ -22,12 +20,6 @@ pub fn within_step(limit: Duration) -> Duration {
     }
 }
 
-pub fn default_timeout(kind: &str) -> Duration {
-    // An unknown kind (ruled out by the debug assertion where steps are made) gets the default of the kinds not named.
-    crate::kinds::StepKind::from_name(kind)
-        .map_or(Duration::from_secs(10 * 60), crate::kinds::StepKind::default_timeout)
-}
-
 /// How a step ended when it did not fail.
 pub enum Done {
     Passed,
@@ -40,27 +32,26 @@ pub enum Done {
 pub(super) type Action<'a> = Box<dyn Fn(&mut StepCx) -> Result<Done> + Send + Sync + 'a>;
 
 pub struct Step<'a> {
-    pub id: String,
-    pub kind: &'static str,
+    pub id: StepId,
+    pub kind: StepKind,
     pub title: String,
-    pub deps: Vec<String>,
+    pub deps: Vec<StepId>,
     /// Runs even when a dependency failed (teardown, diagnostics).
     pub always: bool,
     /// Steps this one waits for without depending on their outcome (ordering only).
-    pub order_after: Vec<String>,
+    pub order_after: Vec<StepId>,
     pub(super) action: Action<'a>,
 }
 
 impl<'a> Step<'a> {
     pub fn new(
-        id: impl Into<String>,
-        kind: &'static str,
+        id: StepId,
+        kind: StepKind,
         title: impl Into<String>,
         action: impl Fn(&mut StepCx) -> Result<Done> + Send + Sync + 'a,
     ) -> Step<'a> {
-        debug_assert!(STEP_KINDS.contains(&kind), "unknown step kind {kind}");
         Step {
-            id: id.into(),
+            id,
             kind,
             title: title.into(),
             deps: vec![],
@@ -70,14 +61,14 @@ impl<'a> Step<'a> {
         }
     }
 
-    pub fn after<S: Into<String>>(mut self, deps: impl IntoIterator<Item = S>) -> Self {
-        self.deps.extend(deps.into_iter().map(Into::into));
+    pub fn after(mut self, deps: impl IntoIterator<Item = StepId>) -> Self {
+        self.deps.extend(deps);
         self
     }
 
     /// Runs after these steps, whatever became of them (for checks that must not overlap but stand alone).
-    pub fn after_any<S: Into<String>>(mut self, steps: impl IntoIterator<Item = S>) -> Self {
-        self.order_after.extend(steps.into_iter().map(Into::into));
+    pub fn after_any(mut self, steps: impl IntoIterator<Item = StepId>) -> Self {
+        self.order_after.extend(steps);
         self
     }
 

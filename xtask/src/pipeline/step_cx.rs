@@ -14,20 +14,22 @@ use super::cache::{Fingerprint, State};
 use super::consumers::Consumers;
 use super::event::{CacheDecision, Event};
 use super::exec::{self, Exec, Output};
+use super::facts::Facts;
 use crate::context::Context;
 use crate::error::Error;
+use crate::kinds::{StepId, StepKind};
 use crate::report::CommandRecord;
 use crate::secrets;
 use crate::text::fmt_duration;
 
-/// What runs share: the cache state, values steps hand to later steps, and the consumers of the events.
+/// What runs share: the cache state, the facts steps hand to later steps, and the consumers of the events.
 pub(super) struct Shared {
     pub(super) state: Mutex<State>,
     pub(super) state_path: PathBuf,
-    pub(super) values: Mutex<BTreeMap<String, String>>,
+    pub(super) facts: Mutex<Facts>,
     pub(super) out: Consumers,
     /// Dry run: steps that would run (not cached), so dependents know their inputs will change.
-    pub(super) would_run: Mutex<Vec<String>>,
+    pub(super) would_run: Mutex<Vec<StepId>>,
     /// When the run started: steps record their start as an offset from it (the report.html timeline).
     pub(super) started: Instant,
 }
@@ -36,10 +38,10 @@ pub(super) struct Shared {
 pub struct StepCx<'r> {
     pub ctx: &'r Context,
     pub sh: Shell,
-    pub id: String,
+    pub id: StepId,
     /// The step's kind: its `timeouts:` key.
-    pub(super) kind: &'static str,
-    pub(super) deps: Vec<String>,
+    pub(super) kind: StepKind,
+    pub(super) deps: Vec<StepId>,
     pub(super) shared: &'r Shared,
     pub(super) dry: bool,
     pub(super) deadline: Instant,
@@ -55,10 +57,6 @@ pub struct StepCx<'r> {
 }
 
 impl<'r> StepCx<'r> {
-    pub fn dry_run(&self) -> bool {
-        self.dry
-    }
-
     /// Runs a command (`cx.run(cmd!(cx.sh, "...").into())`) and fails the step when it exits non-zero, times out
     /// or is interrupted. Taking an owned [`Exec`] ends the borrow of `cx.sh` before the call.
     pub fn run(&mut self, e: Exec) -> Result<Output> {
@@ -105,7 +103,7 @@ impl<'r> StepCx<'r> {
     pub fn exec_unchecked(&mut self, e: Exec) -> Result<Output> {
         let shown = e.display();
         if self.dry {
-            self.shared.out.emit(Event::CommandPlanned { step: &self.id, command: &shown, background: false });
+            self.show_planned(shown);
             return Ok(Output::default());
         }
         let step_limited = self.deadline.saturating_duration_since(Instant::now()) <= e.timeout;
@@ -126,7 +124,7 @@ impl<'r> StepCx<'r> {
                 // Recorded too: the report and the log must show what the step tried, not only that it failed.
                 let record =
                     CommandRecord { command: shown.clone(), exit_code: None, duration_ms: 0, timed_out: false };
-                self.shared.out.emit(Event::CommandRecorded { step: &self.id, record: &record });
+                self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
                 if let Some(l) = &self.log {
                     let line = secrets::redact_global(&format!("$ {shown}\n# could not start: {err}\n"));
                     let _ = std::fs::OpenOptions::new()
@@ -154,7 +152,7 @@ impl<'r> StepCx<'r> {
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
         };
-        self.shared.out.emit(Event::CommandFinished { step: &self.id, record: &record });
+        self.shared.out.emit(Event::CommandFinished { step: self.id.as_str(), record: &record });
         if out.interrupted {
             return Err(Error::Interrupted.into());
         }
@@ -172,7 +170,7 @@ impl<'r> StepCx<'r> {
                     "{what} timed out after {} while running `{shown}`; the tool was stopped. Raise `timeouts.{}` in \
                  xtask.yaml if it needs longer",
                     fmt_duration(limit),
-                    self.kind
+                    self.kind.name()
                 ),
             }
             .into());
@@ -191,12 +189,12 @@ impl<'r> StepCx<'r> {
     pub fn background(&mut self, mut e: Exec) -> Result<Option<exec::Background>> {
         let shown = e.display();
         if self.dry {
-            self.shared.out.emit(Event::CommandPlanned { step: &self.id, command: &shown, background: true });
+            self.shared.out.emit(Event::CommandPlanned { step: self.id.as_str(), command: &shown, background: true });
             return Ok(None);
         }
         e.log = self.log.clone();
         let record = CommandRecord { command: format!("{shown} &"), exit_code: None, duration_ms: 0, timed_out: false };
-        self.shared.out.emit(Event::CommandRecorded { step: &self.id, record: &record });
+        self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
         let bg = exec::spawn(e).map_err(|err| anyhow!("could not start `{shown}`: {err}"))?;
         Ok(Some(bg))
     }

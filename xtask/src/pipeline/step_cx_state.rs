@@ -9,7 +9,9 @@ use anyhow::Result;
 use super::cache::Fingerprint;
 use super::event::{CacheDecision, Event};
 use super::exec::Output;
+use super::facts::{Facts, Memo};
 use super::step_cx::StepCx;
+use crate::kinds::{StepFamily, StepId};
 use crate::report::CommandRecord;
 use crate::secrets;
 use crate::text::fmt_duration;
@@ -17,7 +19,7 @@ use crate::text::fmt_duration;
 impl<'r> StepCx<'r> {
     /// A sender of this step's changing state ([`Event::Status`]) that other threads of the step may use.
     pub fn status_line(&self) -> impl Fn(&str) + Sync + 'r {
-        let (id, shared) = (self.id.clone(), self.shared);
+        let (id, shared) = (self.id.to_string(), self.shared);
         move |msg: &str| shared.out.emit(Event::Status { step: &id, message: msg })
     }
 
@@ -29,7 +31,7 @@ impl<'r> StepCx<'r> {
     /// Records commands run outside [`StepCx::run`] (in threads of the step), so the report lists them.
     pub fn record_commands(&mut self, records: impl IntoIterator<Item = CommandRecord>) {
         for record in records {
-            self.shared.out.emit(Event::CommandRecorded { step: &self.id, record: &record });
+            self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
         }
     }
 
@@ -59,7 +61,7 @@ impl<'r> StepCx<'r> {
             duration_ms: out.duration.as_millis() as u64,
             timed_out: out.timed_out,
         };
-        self.shared.out.emit(Event::CommandRecorded { step: &self.id, record: &record });
+        self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
     }
 
     /// Time left before this step's timeout.
@@ -70,7 +72,7 @@ impl<'r> StepCx<'r> {
     /// A fact for the console and the report (gate figures, a URL).
     pub fn note(&mut self, msg: impl Into<String>) {
         let msg = msg.into();
-        self.shared.out.emit(Event::Note { step: &self.id, message: &msg });
+        self.shared.out.emit(Event::Note { step: self.id.as_str(), message: &msg });
     }
 
     /// The cache decision. `present` says whether the step's output still exists (`None`) or why not; it is not
@@ -80,7 +82,7 @@ impl<'r> StepCx<'r> {
         mut fp: Fingerprint,
         present: impl FnOnce(&mut Self) -> Result<Option<String>>,
     ) -> Result<bool> {
-        let prev = self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).steps.get(&self.id).cloned();
+        let prev = self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).steps.get(self.id.as_str()).cloned();
         if let Some(p) = &prev {
             fp.assume_unchanged(&p.inputs);
         }
@@ -107,7 +109,7 @@ impl<'r> StepCx<'r> {
             },
         };
         let hit = decision.hit();
-        self.shared.out.emit(Event::CacheDecided { step: &self.id, decision: &decision });
+        self.shared.out.emit(Event::CacheDecided { step: self.id.as_str(), decision: &decision });
         if self.dry && !hit {
             self.shared.would_run.lock().unwrap_or_else(|p| p.into_inner()).push(self.id.clone());
         }
@@ -125,36 +127,34 @@ impl<'r> StepCx<'r> {
     }
 
     /// A value remembered with this step's cache entry (e.g. the image id), readable on cached runs.
-    pub fn remember(&mut self, key: &str, value: &str) {
+    pub fn remember(&mut self, memo: Memo, value: &str) {
         if let Some((_, outputs)) = &mut self.pending {
-            outputs.insert(key.to_string(), value.to_string());
+            outputs.insert(memo.key().to_string(), value.to_string());
         }
     }
 
-    pub fn remembered(&self, key: &str) -> Option<String> {
+    pub fn remembered(&self, memo: Memo) -> Option<String> {
         let st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.steps.get(&self.id).and_then(|s| s.outputs.get(key).cloned())
+        st.steps.get(self.id.as_str()).and_then(|s| s.outputs.get(memo.key()).cloned())
     }
 
-    /// Hands a value to later steps of this run.
-    pub fn set(&self, key: &str, value: impl Into<String>) {
-        self.shared.values.lock().unwrap_or_else(|p| p.into_inner()).insert(key.to_string(), value.into());
-    }
-
-    pub fn get(&self, key: &str) -> Option<String> {
-        self.shared.values.lock().unwrap_or_else(|p| p.into_inner()).get(key).cloned()
+    /// The run's facts, which steps hand to later steps (`cx.facts().helm_major = Some(4)`). Held only for the
+    /// statement (or until dropped): other steps wait for it.
+    pub fn facts(&self) -> std::sync::MutexGuard<'r, Facts> {
+        self.shared.facts.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Forgets another step's cache entry, so that it runs next time (e.g. after a cluster was deleted).
-    pub fn invalidate(&mut self, step_id: &str) {
-        self.invalidated |= self.shared.state.lock().unwrap_or_else(|p| p.into_inner()).steps.remove(step_id).is_some();
+    pub fn invalidate(&mut self, step: &StepId) {
+        let mut st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.invalidated |= st.steps.remove(step.as_str()).is_some();
     }
 
-    /// Forgets every cache entry whose id starts with `prefix`.
-    pub fn invalidate_prefix(&mut self, prefix: &str) {
+    /// Forgets the cache entry of every step of `family`, also those of earlier runs' graphs.
+    pub fn invalidate_family(&mut self, family: StepFamily) {
         let mut st = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
         let before = st.steps.len();
-        st.steps.retain(|k, _| !k.starts_with(prefix));
+        st.steps.retain(|k, _| !k.starts_with(family.prefix()));
         self.invalidated |= st.steps.len() != before;
     }
 }
