@@ -491,8 +491,8 @@ fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     if cx.dry_run() {
         return Ok(Done::Passed);
     }
-    let docs = crate::manifests::parse(&out.stdout)?;
-    let problems = crate::manifests::check_docs(&docs);
+    let docs = crate::policy::workload::parse(&out.stdout)?;
+    let problems = crate::policy::workload::problems(&docs);
     cx.note(format!("{} manifests rendered", docs.len()));
     if !problems.is_empty() {
         bail!(
