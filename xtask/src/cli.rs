@@ -249,6 +249,10 @@ pub struct ManifestsArgs {
     /// Change nothing; fail when the committed manifests differ from a fresh render of the chart
     #[arg(long)]
     pub check: bool,
+    /// Render nothing; check rendered manifests (the output of `helm template`; repeatable, `-` reads stdin)
+    /// against the deployment policy
+    #[arg(long, value_name = "FILE", conflicts_with = "check")]
+    pub policy: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -164,7 +164,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         }
         Command::Teardown(t) => teardown::Teardown { cluster: teardown_action(&t) }.run(&ctx),
         Command::Ci(c) => ci::Ci { stages: c.stages, skip: c.skip_gate }.run(&ctx),
-        Command::Manifests(m) => manifests::Manifests { check: m.check }.run(&ctx),
+        Command::Manifests(m) => manifests::Manifests { check: m.check, policy: m.policy }.run(&ctx),
         Command::Rollback(r) => rollback::Rollback { revision: r.revision }.run(&ctx),
         Command::Plan(_) => unreachable!("plan was turned into its command above"),
         Command::Completions(_) => unreachable!("completions returned above"),

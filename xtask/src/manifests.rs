@@ -1,7 +1,8 @@
 //! Rendered Kubernetes manifests: parsed from `helm template`, checked against the deployment policy (hardening,
 //! probes, resources, labels), and written to k8s/ for kubectl users by `cargo xtask manifests`.
 
-use std::path::Path;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use xshell::cmd;
@@ -12,13 +13,18 @@ use crate::pipeline::{Done, Run, Step, StepCx};
 use crate::policy::workload::{self, name, parse};
 
 /// `cargo xtask manifests [--check]`: writes the rendered chart to the configured file, or with `--check` fails
-/// when the committed file no longer matches the chart.
+/// when the committed file no longer matches the chart. With `--policy FILE...` it only judges rendered manifests.
 pub struct Manifests {
     pub check: bool,
+    /// Rendered manifests to check against the deployment policy (`-` is stdin) instead of rendering the chart.
+    pub policy: Vec<PathBuf>,
 }
 
 impl Manifests {
     pub fn run(self, ctx: &Context) -> Result<()> {
+        if !self.policy.is_empty() {
+            return check_files(&self.policy);
+        }
         let cfg = ctx.config()?;
         if cfg.manifests.is_none() {
             return Err(crate::pipeline::UsageError(format!(
@@ -128,4 +134,39 @@ fn render(cx: &mut StepCx, cfg: &Config, check: bool) -> Result<Done> {
     crate::files::write_atomic(&path, fresh.as_bytes())?;
     cx.note(format!("wrote {shown} ({} documents)", fresh_docs.len()));
     Ok(Done::Passed)
+}
+
+/// `cargo xtask manifests --policy FILE...`: manifests someone else rendered (CI's chart check pipes in each values
+/// variant's render) judged by the same deployment policy as `up`'s render step, with no chart, config or tool.
+fn check_files(files: &[PathBuf]) -> Result<()> {
+    let mut broken = vec![];
+    for f in files {
+        let (shown, text) = if f.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("reading the manifests from stdin")?;
+            ("stdin".to_string(), text)
+        } else {
+            let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            (f.display().to_string(), text)
+        };
+        let docs = workload::parse_from(Path::new(&shown), &text)?;
+        if docs.is_empty() {
+            bail!(
+                "{shown} holds no Kubernetes documents: pass the output of `helm template` (or `-` with it on stdin)"
+            );
+        }
+        let problems = workload::problems(&docs);
+        if problems.is_empty() {
+            crate::outln!("{shown}: {} documents pass the deployment policy", docs.len());
+        } else {
+            broken.push(format!(
+                "{shown}: the rendered manifests break the deployment policy:\n  - {}",
+                problems.join("\n  - ")
+            ));
+        }
+    }
+    if !broken.is_empty() {
+        bail!("{}", broken.join("\n"));
+    }
+    Ok(())
 }
