@@ -1,5 +1,6 @@
-//! Rendered Kubernetes manifests: parsed from `helm template`, checked against the deployment policy (hardening,
-//! probes, resources, labels), and written to k8s/ for kubectl users by `cargo xtask manifests`.
+//! `cargo xtask manifests`: the chart rendered by `helm template`, checked against the deployment policy
+//! (`policy/workload.rs`) and written to k8s/ for kubectl users, or compared with it (`--check`); and, with
+//! `--policy`, the same policy over manifests rendered elsewhere.
 
 use std::io::Read as _;
 use std::path::{Path, PathBuf};

@@ -48,8 +48,13 @@ pub fn problems(docs: &[Value]) -> Vec<String> {
         for label in missing_labels(&d["metadata"]) {
             p.push(format!("{n}: missing label `{label}`"));
         }
+        // A workload's or a PodDisruptionBudget's selector is a LabelSelector (`matchLabels`, `matchExpressions`);
+        // a Service's is the label map itself.
+        let empty = Value::Object(Default::default());
         let selector = match &d["spec"]["selector"] {
-            s if s["matchLabels"].is_object() => &s["matchLabels"],
+            s if s.get("matchLabels").is_some() || s.get("matchExpressions").is_some() => {
+                s.get("matchLabels").unwrap_or(&empty)
+            }
             s => s,
         };
         let unstable: Vec<&str> =
@@ -228,6 +233,15 @@ spec:
         assert_eq!(p, ["Deployment/api: selector does not match its pod labels"]);
         let p = problems_after(|d| d[0]["spec"]["selector"]["matchLabels"]["version"] = "1".into());
         assert_eq!(p, ["Deployment/api: selector uses version, which changes between releases"]);
+    }
+
+    #[test]
+    fn a_selector_by_expressions_alone_is_not_a_label_map() {
+        let p = problems_after(|d| {
+            d[0]["spec"]["selector"] = serde_json::json!({"matchExpressions": [
+                {"key": "app", "operator": "In", "values": ["a"]}]})
+        });
+        assert_eq!(p, Vec::<String>::new());
     }
 
     #[test]
