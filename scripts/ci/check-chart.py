@@ -3,15 +3,18 @@
 
 Lints and renders the chart for every values variant with the `helm` on PATH (the real CLI, or scripts/ci/helm,
 the CI adapter over Helm's engine), validates every manifest against the Kubernetes 1.28-1.31 schemas
-(kubernetes-validate, strict), and checks the chart's own rules: hardening, probes, resources, labels,
-autoscaling, the documented values, and that k8s/ matches a fresh render.
+(kubernetes-validate, strict), checks every render against the deployment policy with `cargo xtask manifests
+--policy -` (the xtask holds that policy, the one `cargo xtask up` applies: hardening, probes, resources, labels,
+selectors; XTASK names a built xtask binary to run instead of `cargo xtask`), and checks what this chart promises
+beyond it: UID 1000 app pods, probe paths, exact defaults, autoscaling, the documented values, and that k8s/
+matches a fresh render (`cargo xtask manifests --check`) and builds with kubectl kustomize.
 
     python3 -m venv .venv && .venv/bin/pip install -r scripts/ci/requirements.txt
     PATH="$PWD/scripts/ci:$PWD/.venv/bin:$PATH" .venv/bin/python scripts/ci/check-chart.py
 
 Prints one line per check and `N passed, M failed`; exits 1 when any check failed.
 `--write` regenerates the generated parts instead (README's Parameters section with Bitnami's readme-generator,
-k8s/todo.yaml), then checks.
+k8s/base/todo.yaml with `cargo xtask manifests`), then checks.
 """
 
 from __future__ import annotations
@@ -48,13 +51,6 @@ DEFAULT_RESOURCES = {
 }
 DEFAULT_HPA = {"backend": (2, 10, 70), "frontend": (2, 5, 80)}
 READINESS_PATH = {"backend": "/ready", "frontend": "/health"}
-# Labels that change between releases of the same install: never in a selector.
-UNSTABLE_LABELS = {"version", "app.kubernetes.io/version", "helm.sh/chart"}
-# The exact command k8s/todo.yaml is rendered with (kept in its header; cargo xtask manifests runs the same).
-K8S_RENDER_ARGS = [
-    "template", RELEASE, str(CHART), "--namespace", NAMESPACE, "-f", str(CHART / "values-dev.yaml"),
-    "--set", "database.existingSecret=todo-db", "--skip-tests",
-]
 
 
 # --- reporting -------------------------------------------------------------------------------------------------
@@ -186,56 +182,53 @@ def check_schemas(docs: list[dict[str, Any]], version: str) -> list[str]:
     return problems
 
 
-def check_hardening(docs: list[dict[str, Any]]) -> list[str]:
+def xtask() -> list[str]:
+    """The xtask, which holds the deployment policy: XTASK (a built binary; the tests pass theirs), else `cargo xtask`."""
+    return [os.environ["XTASK"]] if os.environ.get("XTASK") else ["cargo", "xtask"]
+
+
+def check_policy(rendered: str) -> list[str]:
+    """The deployment policy (hardening, probes, resources, labels, selectors), asked of the xtask, its one home:
+    the same rules `cargo xtask up` applies to every render. One problem per breach, as the xtask words it."""
+    result = subprocess.run([*xtask(), "--quiet", "manifests", "--policy", "-"], cwd=ROOT, input=rendered,
+                            capture_output=True, text=True, check=False)
+    if result.returncode == 0:
+        return []
+    problems = [line[len("  - "):] for line in result.stderr.splitlines() if line.startswith("  - ")]
+    return problems or [f"`{' '.join(xtask())} manifests --policy -` failed (exit {result.returncode}): "
+                        f"{result.stderr.strip()[-300:]}"]
+
+
+def check_app_uid(docs: list[dict[str, Any]]) -> list[str]:
+    """The app pods run as the UID/GID the images are built for (the policy asks only for a non-zero UID)."""
     problems = []
     for name, meta, spec in pod_specs(docs):
+        if (meta.get("labels") or {}).get("component") not in ("backend", "frontend"):
+            continue
         pod_sc = spec.get("securityContext") or {}
-        app_pod = (meta.get("labels") or {}).get("component") in ("backend", "frontend")
-        if pod_sc.get("runAsNonRoot") is not True:
-            problems.append(f"{name}: pod runAsNonRoot is not true")
-        if (pod_sc.get("seccompProfile") or {}).get("type") != "RuntimeDefault":
-            problems.append(f"{name}: pod seccompProfile is not RuntimeDefault")
-        if app_pod:
-            for key in ("runAsUser", "runAsGroup", "fsGroup"):
-                if pod_sc.get(key) != APP_UID:
-                    problems.append(f"{name}: pod {key} is {pod_sc.get(key)}, want {APP_UID}")
-        if spec.get("automountServiceAccountToken") is not False:
-            problems.append(f"{name}: automountServiceAccountToken is not false")
+        for key in ("runAsUser", "runAsGroup", "fsGroup"):
+            if pod_sc.get(key) != APP_UID:
+                problems.append(f"{name}: pod {key} is {pod_sc.get(key)}, want {APP_UID}")
         for c in spec.get("containers", []) + spec.get("initContainers", []):
             sc = c.get("securityContext") or {}
-            where = f"{name}/{c['name']}"
-            if sc.get("readOnlyRootFilesystem") is not True:
-                problems.append(f"{where}: readOnlyRootFilesystem is not true")
-            if sc.get("allowPrivilegeEscalation") is not False:
-                problems.append(f"{where}: allowPrivilegeEscalation is not false")
-            if "ALL" not in ((sc.get("capabilities") or {}).get("drop") or []):
-                problems.append(f"{where}: capabilities do not drop ALL")
-            if (sc.get("capabilities") or {}).get("add"):
-                problems.append(f"{where}: capabilities are added")
-            if sc.get("privileged"):
-                problems.append(f"{where}: privileged")
-            if sc.get("runAsUser", pod_sc.get("runAsUser")) in (0, None):
-                problems.append(f"{where}: may run as root (no non-zero runAsUser)")
-            if app_pod and sc.get("runAsUser", APP_UID) != APP_UID:
-                problems.append(f"{where}: runAsUser is {sc.get('runAsUser')}, want {APP_UID}")
+            if sc.get("runAsUser", APP_UID) != APP_UID:
+                problems.append(f"{name}/{c['name']}: runAsUser is {sc.get('runAsUser')}, want {APP_UID}")
     return problems
 
 
-def check_probes(docs: list[dict[str, Any]]) -> list[str]:
+def check_probe_paths(docs: list[dict[str, Any]]) -> list[str]:
+    """The app containers probe the endpoints the apps serve (the policy asks only that the probes exist)."""
     problems = []
     for doc in workloads(docs):
         component = component_of(doc)
+        if component not in READINESS_PATH:
+            continue
         for c in doc["spec"]["template"]["spec"]["containers"]:
             where = f"{kind_name(doc)}/{c['name']}"
-            for probe in ("livenessProbe", "readinessProbe", "startupProbe"):
-                if not c.get(probe):
-                    problems.append(f"{where}: no {probe}")
-            if component in READINESS_PATH:
-                paths = {p: ((c.get(p) or {}).get("httpGet") or {}).get("path") for p in
-                         ("livenessProbe", "readinessProbe", "startupProbe")}
-                want = {"livenessProbe": "/health", "readinessProbe": READINESS_PATH[component],
-                        "startupProbe": "/health"}
-                problems += [f"{where}: {p} path {paths[p]}, want {want[p]}" for p in want if paths[p] != want[p]]
+            paths = {p: ((c.get(p) or {}).get("httpGet") or {}).get("path") for p in
+                     ("livenessProbe", "readinessProbe", "startupProbe")}
+            want = {"livenessProbe": "/health", "readinessProbe": READINESS_PATH[component], "startupProbe": "/health"}
+            problems += [f"{where}: {p} path {paths[p]}, want {want[p]}" for p in want if paths[p] != want[p]]
     return problems
 
 
@@ -264,19 +257,16 @@ def check_shutdown(docs: list[dict[str, Any]]) -> list[str]:
     return problems
 
 
-def check_resources(docs: list[dict[str, Any]], exact: bool) -> list[str]:
+def check_default_resources(docs: list[dict[str, Any]]) -> list[str]:
+    """The default variant renders exactly the resources values.yaml promises (the policy asks only that they exist)."""
     problems = []
     for doc in workloads(docs):
+        want = DEFAULT_RESOURCES.get(component_of(doc))
         for c in doc["spec"]["template"]["spec"]["containers"]:
-            where = f"{kind_name(doc)}/{c['name']}"
             res = c.get("resources") or {}
-            for kind in ("requests", "limits"):
-                for r in ("cpu", "memory"):
-                    if not (res.get(kind) or {}).get(r):
-                        problems.append(f"{where}: no {kind}.{r}")
-            want = DEFAULT_RESOURCES.get(component_of(doc))
-            if exact and want and res != want:
-                problems.append(f"{where}: resources {json.dumps(res, sort_keys=True)}, want {json.dumps(want, sort_keys=True)}")
+            if want and res != want:
+                problems.append(f"{kind_name(doc)}/{c['name']}: resources {json.dumps(res, sort_keys=True)}, "
+                                f"want {json.dumps(want, sort_keys=True)}")
     return problems
 
 
@@ -292,31 +282,6 @@ def check_rollout(docs: list[dict[str, Any]]) -> list[str]:
         annotations = doc["spec"]["template"].get("metadata", {}).get("annotations") or {}
         if "checksum/config" not in annotations:
             problems.append(f"{kind_name(doc)}: no checksum/config pod annotation")
-    return problems
-
-
-def check_labels(docs: list[dict[str, Any]]) -> list[str]:
-    problems = []
-    for doc in docs:
-        labels = (doc.get("metadata") or {}).get("labels") or {}
-        missing = [k for k in ("app", "component", "version") if not labels.get(k)]
-        if missing:
-            problems.append(f"{kind_name(doc)}: no {', '.join(missing)} label")
-    for name, meta, _ in pod_specs(docs):
-        missing = [k for k in ("app", "component", "version") if not (meta.get("labels") or {}).get(k)]
-        if missing:
-            problems.append(f"{name} pods: no {', '.join(missing)} label")
-    for doc in docs:
-        spec = doc.get("spec") or {}
-        selector = spec.get("selector") or {}
-        selector = selector.get("matchLabels", selector) if isinstance(selector, dict) else {}
-        unstable = UNSTABLE_LABELS & set(selector)
-        if unstable:
-            problems.append(f"{kind_name(doc)}: selector uses {', '.join(sorted(unstable))}")
-        if doc.get("kind") in ("Deployment", "StatefulSet"):
-            pod_labels = doc["spec"]["template"]["metadata"].get("labels") or {}
-            if any(pod_labels.get(k) != v for k, v in selector.items()):
-                problems.append(f"{kind_name(doc)}: selector does not match its pod labels")
     return problems
 
 
@@ -598,42 +563,15 @@ def write_readme() -> None:
 
 # --- k8s/ ------------------------------------------------------------------------------------------------------
 
-K8S_HEADER = """\
-# Plain Kubernetes manifests for kubectl users, generated from the Helm chart. Do not edit by hand.
-# Rendered with (from the repository root):
-#   helm {command}
-# Regenerate: cargo xtask manifests (or the command above, or scripts/ci/check-chart.py --write).
-# No Secret is rendered: create Secret todo-db first, or use the k8s/local overlay (see docs/kubernetes.md).
-"""
-
-
-def k8s_render() -> tuple[str | None, str]:
-    result = helm(*K8S_RENDER_ARGS)
-    if result.returncode != 0:
-        return None, result.stderr.strip()
-    return K8S_HEADER.format(command=" ".join(K8S_RENDER_ARGS)) + result.stdout, ""
-
-
 def check_k8s(report: Report) -> None:
-    fresh, error = k8s_render()
-    committed = ROOT / K8S_FILE
-    if fresh is None:
-        report.check(f"{K8S_FILE} is in sync with the chart", f"render failed: {error}")
-        return
-    if not committed.exists():
-        report.check(f"{K8S_FILE} is in sync with the chart", "missing (fix: check-chart.py --write)")
-        return
-    # Compare parsed documents: Helm 3 and 4 differ in blank lines between documents, not in content.
-    have, want = documents(committed.read_text()), documents(fresh)
-    problems = []
-    if "  helm " + " ".join(K8S_RENDER_ARGS) not in committed.read_text():
-        problems.append("header does not name the render command")
-    if have != want:
-        names_have, names_want = [kind_name(d) for d in have], [kind_name(d) for d in want]
-        diff = [n for n in names_want if n not in names_have] + [n for n in names_have if n not in names_want]
-        changed = [kind_name(w) for h, w in zip(have, want) if h != w]
-        problems.append(f"differs from a fresh render ({', '.join(diff or changed)}) (fix: check-chart.py --write)")
-    report.check(f"{K8S_FILE} is in sync with the chart", problems)
+    # The drift check is the xtask's (`cargo xtask manifests --check`, with the render command in xtask.yaml's
+    # `manifests:` section): the same comparison CI's static stage runs, through the `helm` first on PATH.
+    result = subprocess.run([*xtask(), "--no-install", "--quiet", "manifests", "--check"], cwd=ROOT,
+                            capture_output=True, text=True, check=False)
+    errors = [l.removeprefix("error in ").strip() for l in result.stderr.splitlines() if l.startswith("error")]
+    problems = [] if result.returncode == 0 else [
+        "; ".join(errors or [result.stderr.strip()[-500:]]) + " (fix: check-chart.py --write)"]
+    report.check(f"{K8S_FILE} is in sync with the chart (cargo xtask manifests --check)", problems)
 
     kubectl = shutil.which("kubectl")
     if not kubectl:
@@ -680,10 +618,9 @@ def check_k8s(report: Report) -> None:
 
 
 def write_k8s() -> None:
-    fresh, error = k8s_render()
-    if fresh is None:
-        sys.exit(f"error: rendering {K8S_FILE} failed: {error}")
-    (ROOT / K8S_FILE).write_text(fresh)
+    result = subprocess.run([*xtask(), "--no-install", "manifests"], cwd=ROOT, check=False)
+    if result.returncode != 0:
+        sys.exit(f"error: `{' '.join(xtask())} manifests` could not write {K8S_FILE} (exit {result.returncode})")
 
 
 # --- main ------------------------------------------------------------------------------------------------------
@@ -780,7 +717,7 @@ def check_umbrella(report: Report) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--write", action="store_true", help="regenerate the README table and k8s/todo.yaml first")
+    parser.add_argument("--write", action="store_true", help="regenerate the README table and k8s/base/todo.yaml first")
     args = parser.parse_args()
     if args.write:
         write_readme()
@@ -801,14 +738,14 @@ def main() -> int:
         docs = documents(rendered.stdout)
         for kube in KUBE_VERSIONS:
             report.check(f"[{variant.name}] manifests valid for Kubernetes {kube} (strict)", check_schemas(docs, kube))
-        report.check(f"[{variant.name}] hardening (non-root, UID {APP_UID} apps, read-only root, no escalation, drop ALL)",
-                     check_hardening(docs))
-        report.check(f"[{variant.name}] liveness, readiness and startup probes", check_probes(docs))
+        report.check(f"[{variant.name}] deployment policy (cargo xtask manifests --policy): hardening, probes, "
+                     "resources, labels, selectors", check_policy(rendered.stdout))
+        report.check(f"[{variant.name}] app pods run as UID {APP_UID}", check_app_uid(docs))
+        report.check(f"[{variant.name}] probe paths", check_probe_paths(docs))
         report.check(f"[{variant.name}] preStop + drain time within the termination grace period", check_shutdown(docs))
-        report.check(f"[{variant.name}] resource requests and limits" + (" (exact defaults)" if variant.defaults else ""),
-                     check_resources(docs, variant.defaults))
+        if variant.defaults:
+            report.check(f"[{variant.name}] resource requests and limits (exact defaults)", check_default_resources(docs))
         report.check(f"[{variant.name}] rolling update 1/1 and config checksums", check_rollout(docs))
-        report.check(f"[{variant.name}] app/component/version labels, stable selectors", check_labels(docs))
         report.check(f"[{variant.name}] HPA bounds, replicas, PodDisruptionBudgets" + (" (exact defaults)" if variant.defaults else ""),
                      check_scaling(docs, variant.defaults))
         report.check(f"[{variant.name}] expected resources (Secret, database, Ingress, tests)",

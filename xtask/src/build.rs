@@ -1,7 +1,6 @@
 //! `cargo xtask build`: static binaries staged on the host, every image built in parallel, and each image gated on
 //! size, vulnerabilities (Trivy) and policy. Every step is cached by the content of what it reads.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
@@ -12,7 +11,7 @@ use crate::context::Context;
 use crate::kinds::{Gate, StepId, StepKind, Tool};
 use crate::pipeline::cache::Fingerprint;
 use crate::pipeline::{Done, Memo, Ran, Run, Step, StepCx};
-use crate::{docker, sbom, tools, trivy};
+use crate::{docker, dockerfile, sbom, tools, trivy};
 
 #[derive(Clone)]
 pub struct Build {
@@ -381,12 +380,16 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
     }
     let mut layers = docker::history(cx, tag)?;
     layers.sort_by_key(|l| std::cmp::Reverse(l.size));
-    let dockerfile = docker::read_dockerfile(&cx.ctx.root, &img.dockerfile, &img.name).unwrap_or_default();
+    let dockerfile = dockerfile::read(&cx.ctx.root, &img.dockerfile, &img.name).unwrap_or_default();
     let rows: Vec<String> = layers
         .iter()
         .take(5)
         .map(|l| {
-            format!("  {:>10}  {}", ByteSize(l.size).to_string(), docker::instruction_for(&l.created_by, &dockerfile))
+            format!(
+                "  {:>10}  {}",
+                ByteSize(l.size).to_string(),
+                dockerfile::instruction_for(&l.created_by, &dockerfile)
+            )
         })
         .collect();
     bail!(
@@ -492,9 +495,9 @@ fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result
     if cx.cached(fp, |_| Ok(None))? {
         return cached_with_summary(cx);
     }
-    let dockerfile = docker::read_dockerfile(&root, &img.dockerfile, &img.name)?;
+    let dockerfile = dockerfile::read(&root, &img.dockerfile, &img.name)?;
     let Ran::Done(info) = docker::inspect(cx, &img.tag)? else { return Ok(Done::Passed) };
-    let problems = policy_problems(&info["Config"], &dockerfile, &img.build_args, img, policy);
+    let problems = crate::policy::image::problems(&info["Config"], &dockerfile, &img.build_args, img, policy);
     if problems.is_empty() {
         let summary = format!(
             "user {}, healthcheck, port {} exposed, bases pinned",
@@ -510,56 +513,6 @@ fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result
         img.tag,
         problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
     )
-}
-
-/// Checks an image's config (`docker image inspect`'s `.Config`) and Dockerfile against the policy.
-pub fn policy_problems(
-    config: &serde_json::Value,
-    dockerfile: &str,
-    build_args: &BTreeMap<String, String>,
-    img: &Image,
-    policy: &crate::config::PolicyGate,
-) -> Vec<String> {
-    let mut p = vec![];
-    if policy.non_root {
-        let user = config["User"].as_str().unwrap_or("");
-        let uid = user.split(':').next().unwrap_or("");
-        if uid.is_empty() || uid == "0" || uid == "root" {
-            p.push(format!("runs as root (User {user:?}): add `USER 1000:1000` to {}", img.dockerfile.display()));
-        } else if uid.parse::<u32>().is_err() {
-            p.push(format!(
-                "runs as user {user:?}: use a numeric UID (e.g. `USER 1000:1000`) so Kubernetes' runAsNonRoot can check it"
-            ));
-        }
-    }
-    if policy.healthcheck {
-        let test = config["Healthcheck"]["Test"].as_array();
-        let none = test.and_then(|t| t.first()).and_then(|v| v.as_str()) == Some("NONE");
-        if test.is_none_or(|t| t.is_empty()) || none {
-            p.push("has no HEALTHCHECK: add one (e.g. `HEALTHCHECK CMD [\"/app\", \"healthcheck\"]`)".into());
-        }
-    }
-    if policy.exposed_port {
-        if let Some(port) = img.port {
-            let key = format!("{port}/tcp");
-            if config["ExposedPorts"].get(&key).is_none() {
-                p.push(format!("does not EXPOSE {port} (the port in xtask.yaml): add `EXPOSE {port}`"));
-            }
-        }
-    }
-    if policy.no_latest_base {
-        for b in docker::base_images(dockerfile, build_args) {
-            if !docker::pinned(&b.image) {
-                p.push(format!(
-                    "{}:{}: base image `{}` is not pinned: use a version tag or digest, not `latest`",
-                    img.dockerfile.display(),
-                    b.line,
-                    b.image
-                ));
-            }
-        }
-    }
-    p
 }
 
 #[cfg(test)]

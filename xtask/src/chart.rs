@@ -109,8 +109,8 @@ fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     args.extend(secret_args);
     let rendered = cx.query(helm::template_cmd(&cx.sh, name, chart, ns, &args))?;
     let Ran::Done(out) = rendered else { return Ok(Done::Passed) };
-    let docs = crate::manifests::parse(&out.stdout)?;
-    let problems = crate::manifests::check_docs(&docs);
+    let docs = crate::policy::workload::parse(&out.stdout)?;
+    let problems = crate::policy::workload::problems(&docs);
     cx.note(format!("{} manifests rendered", docs.len()));
     if !problems.is_empty() {
         bail!(

@@ -1,6 +1,8 @@
 //! The command line, defined once with clap derive. Every flag has a help line; `cargo xtask` alone lists the
 //! commands.
 
+use std::path::PathBuf;
+
 use clap::{Args, Parser, Subcommand};
 
 // The global flags and `--target`/`--yes` are the context's settings: defined with it, so the context never
@@ -205,6 +207,10 @@ pub struct ManifestsArgs {
     /// Change nothing; fail when the committed manifests differ from a fresh render of the chart
     #[arg(long)]
     pub check: bool,
+    /// Render nothing; check rendered manifests (the output of `helm template`; repeatable, `-` reads stdin)
+    /// against the deployment policy
+    #[arg(long, value_name = "FILE", conflicts_with = "check")]
+    pub policy: Vec<PathBuf>,
 }
 
 #[derive(Debug, Clone, Args)]

@@ -12,6 +12,7 @@ mod context;
 mod dev;
 mod diagnose;
 mod docker;
+mod dockerfile;
 mod doctor;
 mod error;
 mod events;
@@ -31,6 +32,7 @@ mod minikube;
 mod names;
 mod output;
 mod pipeline;
+mod policy;
 mod preflight;
 mod registry;
 mod report;
@@ -167,7 +169,7 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         }
         Command::Teardown(t) => teardown::Teardown { cluster: teardown_action(&t) }.run(&ctx),
         Command::Ci(c) => ci::Ci { stages: c.stages, skip: c.skip_gate }.run(&ctx),
-        Command::Manifests(m) => manifests::Manifests { check: m.check }.run(&ctx),
+        Command::Manifests(m) => manifests::Manifests { check: m.check, policy: m.policy }.run(&ctx),
         Command::Rollback(r) => rollback::Rollback { revision: r.revision }.run(&ctx),
         Command::Plan(_) => unreachable!("plan was turned into its command above"),
         Command::Completions(_) => unreachable!("completions returned above"),

@@ -1,24 +1,31 @@
-//! Rendered Kubernetes manifests: parsed from `helm template`, checked against the deployment policy (hardening,
-//! probes, resources, labels), and written to k8s/ for kubectl users by `cargo xtask manifests`.
+//! `cargo xtask manifests`: the chart rendered by `helm template`, checked against the deployment policy
+//! (`policy/workload.rs`) and written to k8s/ for kubectl users, or compared with it (`--check`); and, with
+//! `--policy`, the same policy over manifests rendered elsewhere.
 
-use std::path::Path;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
-use serde_json::Value;
 
 use crate::config::Config;
 use crate::context::Context;
 use crate::kinds::{StepId, StepKind, Tool};
 use crate::pipeline::{Done, Ran, Run, Step, StepCx};
+use crate::policy::workload::{self, name, parse};
 
 /// `cargo xtask manifests [--check]`: writes the rendered chart to the configured file, or with `--check` fails
-/// when the committed file no longer matches the chart.
+/// when the committed file no longer matches the chart. With `--policy FILE...` it only judges rendered manifests.
 pub struct Manifests {
     pub check: bool,
+    /// Rendered manifests to check against the deployment policy (`-` is stdin) instead of rendering the chart.
+    pub policy: Vec<PathBuf>,
 }
 
 impl Manifests {
     pub fn run(self, ctx: &Context) -> Result<()> {
+        if !self.policy.is_empty() {
+            return check_files(&self.policy);
+        }
         let cfg = ctx.config()?;
         if cfg.manifests.is_none() {
             return Err(crate::error::Error::usage(format!(
@@ -93,7 +100,7 @@ fn render(cx: &mut StepCx, cfg: &Config, check: bool) -> Result<Done> {
     let path = cx.ctx.root.join(&m.output);
     let shown = m.output.display();
     let fresh_docs = parse(&fresh)?;
-    let problems = check_docs(&fresh_docs);
+    let problems = workload::problems(&fresh_docs);
     if !problems.is_empty() {
         bail!("the rendered manifests break the deployment policy:\n  - {}", problems.join("\n  - "));
     }
@@ -128,84 +135,37 @@ fn render(cx: &mut StepCx, cfg: &Config, check: bool) -> Result<Done> {
     Ok(Done::Passed)
 }
 
-/// The documents of a `helm template` stream.
-pub fn parse(text: &str) -> Result<Vec<Value>> {
-    Ok(crate::yaml::documents(Path::new("helm template output"), text)?)
-}
-
-fn name(doc: &Value) -> String {
-    format!("{}/{}", doc["kind"].as_str().unwrap_or("?"), doc["metadata"]["name"].as_str().unwrap_or("?"))
-}
-
-/// Every policy breach in the rendered manifests, one line each naming the resource.
-pub fn check_docs(docs: &[Value]) -> Vec<String> {
-    let mut p = vec![];
-    for d in docs {
-        let n = name(d);
-        if d["apiVersion"].as_str().is_none()
-            || d["kind"].as_str().is_none()
-            || d["metadata"]["name"].as_str().is_none()
-        {
-            p.push(format!("{n}: needs apiVersion, kind and metadata.name"));
-            continue;
+/// `cargo xtask manifests --policy FILE...`: manifests someone else rendered (CI's chart check pipes in each values
+/// variant's render) judged by the same deployment policy as `up`'s render step, with no chart, config or tool.
+fn check_files(files: &[PathBuf]) -> Result<()> {
+    let mut broken = vec![];
+    for f in files {
+        let (shown, text) = if f.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("reading the manifests from stdin")?;
+            ("stdin".to_string(), text)
+        } else {
+            let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            (f.display().to_string(), text)
+        };
+        let docs = workload::parse_from(Path::new(&shown), &text)?;
+        if docs.is_empty() {
+            bail!(
+                "{shown} holds no Kubernetes documents: pass the output of `helm template` (or `-` with it on stdin)"
+            );
         }
-        for label in ["app", "component", "version"] {
-            if d["metadata"]["labels"][label].as_str().is_none() {
-                p.push(format!("{n}: missing label `{label}`"));
-            }
-        }
-        let kind = d["kind"].as_str().unwrap_or("");
-        if !matches!(kind, "Deployment" | "StatefulSet" | "DaemonSet") {
-            continue;
-        }
-        let pod = &d["spec"]["template"]["spec"];
-        let pod_non_root = pod["securityContext"]["runAsNonRoot"] == true;
-        for c in pod["containers"].as_array().into_iter().flatten() {
-            let cn = format!("{n} container {}", c["name"].as_str().unwrap_or("?"));
-            let sc = &c["securityContext"];
-            if !pod_non_root && sc["runAsNonRoot"] != true {
-                p.push(format!("{cn}: runAsNonRoot is not set"));
-            }
-            if sc["allowPrivilegeEscalation"] != false {
-                p.push(format!("{cn}: allowPrivilegeEscalation must be false"));
-            }
-            if sc["readOnlyRootFilesystem"] != true {
-                p.push(format!("{cn}: readOnlyRootFilesystem must be true"));
-            }
-            let drops_all = sc["capabilities"]["drop"].as_array().is_some_and(|a| a.iter().any(|x| x == "ALL"));
-            if !drops_all {
-                p.push(format!("{cn}: capabilities must drop ALL"));
-            }
-            for probe in ["livenessProbe", "readinessProbe"] {
-                if !c[probe].is_object() {
-                    p.push(format!("{cn}: no {probe}"));
-                }
-            }
-            for (kind, what) in [("requests", "cpu"), ("requests", "memory"), ("limits", "cpu"), ("limits", "memory")] {
-                if c["resources"][kind][what].is_null() {
-                    p.push(format!("{cn}: no resources.{kind}.{what}"));
-                }
-            }
+        let problems = workload::problems(&docs);
+        if problems.is_empty() {
+            crate::outln!("{shown}: {} documents pass the deployment policy", docs.len());
+        } else {
+            broken.push(format!(
+                "{shown}: the rendered manifests break the deployment policy:\n  - {}",
+                problems.join("\n  - ")
+            ));
         }
     }
-    p
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn flags_unhardened_workloads() {
-        let docs = parse(
-            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {app: a, component: c, version: v}\n\
-             spec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: x:1\n---\n\
-             apiVersion: v1\nkind: Service\nmetadata:\n  name: svc\n",
-        )
-        .unwrap();
-        let p = check_docs(&docs);
-        assert!(p.contains(&"Deployment/web container web: runAsNonRoot is not set".to_string()), "{p:?}");
-        assert!(p.contains(&"Deployment/web container web: no livenessProbe".to_string()));
-        assert!(p.contains(&"Service/svc: missing label `app`".to_string()));
+    if !broken.is_empty() {
+        bail!("{}", broken.join("\n"));
     }
+    Ok(())
 }

@@ -12,6 +12,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     (
         "leaves",
         &[
+            "dockerfile",
             "error",
             "files",
             "image_size",
@@ -28,6 +29,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ),
     ("targets", &["target"]),
     ("config", &["config"]),
+    ("policy", &["policy"]),
     ("config loading", &["config_check"]),
     ("context", &["context"]),
     ("cli", &["cli"]),
@@ -44,6 +46,7 @@ const INVARIANTS: &[&str] = &[
     "**Architecture invariant:** the vocabulary leaf (`kinds.rs`) imports nothing from the crate.",
     "**Architecture invariant:** a module imports only modules of its own layer or of the layers below it.",
     "**Architecture invariant:** the config (`target.rs`, then `config.rs`, then `config_check.rs`, which loads and checks it) imports only the vocabulary and the leaves; `target.rs` never imports `config.rs`, and neither imports its checker.",
+    "**Architecture invariant:** the policies (`policy/`) import only the config, the vocabulary and the leaves: a policy is pure logic over parsed data and runs no tool.",
     "**Architecture invariant:** the engine (`pipeline/`, `events.rs`) imports no command and no tool adapter.",
     "**Architecture invariant:** the report (`report.rs`, `report_html.rs`, `report_files.rs`) imports nothing from the engine; the engine writes it.",
     "**Architecture invariant:** no import loop among the xtask's modules.",
@@ -255,6 +258,22 @@ fn the_engine_imports_no_command_and_no_tool_adapter() {
         .flat_map(|(m, deps)| deps.iter().filter(|d| layer(d) > engine_layer).map(move |d| format!("{m} imports {d}")))
         .collect();
     assert!(bad.is_empty(), "the engine names commands or tool adapters:\n  {}", bad.join("\n  "));
+}
+
+#[test]
+fn the_policies_import_only_the_config_and_below() {
+    let g = graph();
+    assert!(g.contains_key("policy"), "xtask/src/policy/ holds the policies");
+    let bad: Vec<String> = g
+        .iter()
+        .filter(|(m, _)| layer(m) == layer("policy"))
+        .flat_map(|(m, deps)| {
+            deps.iter()
+                .filter(|d| layer(d) >= layer("policy") && !d.starts_with("policy"))
+                .map(move |d| format!("{m} imports {d}"))
+        })
+        .collect();
+    assert!(bad.is_empty(), "a policy imports more than the config and the leaves:\n  {}", bad.join("\n  "));
 }
 
 #[test]

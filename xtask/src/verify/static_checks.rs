@@ -46,10 +46,10 @@ struct Finding {
 /// HEALTHCHECK, the port EXPOSEd), plus hadolint when it is installed.
 fn lint_dockerfile(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
     let root = cx.ctx.root.clone();
-    let text = crate::docker::read_dockerfile(&root, &img.dockerfile, &img.name)?;
+    let text = crate::dockerfile::read(&root, &img.dockerfile, &img.name)?;
     // The image's config is the final stage's: what it sets, and what it inherits from an earlier stage.
-    let config = crate::docker::final_stage_config(&text);
-    let mut problems = crate::build::policy_problems(&config, &text, &img.build_args, img, &cfg.gates.policy);
+    let config = crate::dockerfile::final_stage_config(&text);
+    let mut problems = crate::policy::image::problems(&config, &text, &img.build_args, img, &cfg.gates.policy);
     let df = &img.dockerfile;
     let e: Exec = cmd!(cx.sh, "hadolint --format json {df}").into();
     let linted = if crate::tools::locate(&cx.ctx.local_bin(), "hadolint").is_some() {
