@@ -6,47 +6,16 @@
 //! --rollback-on-failure/--force-replace and makes --wait a strategy), `pkg/cmd/version.go` (formatVersion),
 //! `pkg/cmd/testdata/output/*` and the issues quoted in tests/fixtures/helm/SOURCES.md for error texts.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::cluster::{self, Kube};
+use crate::releases::{HelmState, Rev};
 use crate::reply::Reply;
 use crate::util::{self, Flags};
 use crate::{state, template, Ctx};
-
-#[derive(Serialize, Deserialize, Default)]
-pub struct HelmState {
-    /// `namespace/release` -> revisions, oldest first.
-    #[serde(default)]
-    pub releases: BTreeMap<String, Vec<Rev>>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Default, Debug)]
-pub struct Rev {
-    pub revision: u32,
-    pub first_ms: u64,
-    pub updated_ms: u64,
-    pub status: String,
-    pub chart: String,
-    pub chart_version: String,
-    pub app_version: String,
-    pub description: String,
-    #[serde(default)]
-    pub chart_path: String,
-    #[serde(default)]
-    pub values: Value,
-    #[serde(default)]
-    pub notes: String,
-    #[serde(default)]
-    pub tests: Vec<String>,
-    /// Test pods whose template says `helm.sh/hook-delete-policy: ...hook-succeeded`.
-    #[serde(default)]
-    pub deleted_on_success: Vec<String>,
-}
 
 const VALUED: &[&str] = &[
     "-n",

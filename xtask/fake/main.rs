@@ -7,6 +7,7 @@
 mod ai;
 mod calls;
 mod cluster;
+mod daemon;
 mod docker;
 mod dockerfile;
 /// moby/patternmatcher, ported with citations: the same reading of `.dockerignore` the docker CLI does.
@@ -19,7 +20,9 @@ mod kind;
 mod kubectl;
 mod minikube;
 mod nodes;
+mod profiles;
 mod registry;
+mod releases;
 mod reply;
 mod scenario;
 mod state;

@@ -6,43 +6,18 @@
 //! `pkg/minikube/mustload` (missing profile: exit 85 = reason.ExGuestNotFound), `cmd/minikube/cmd/version.go`.
 //! Modelled versions: v1.32.0-v1.38.x (FAKE_MINIKUBE_VERSION, default the pinned v1.35.0); what changed between
 //! them (a broken profile's status) is cited where it is answered. Shared state: the fake Docker daemon
-//! (`docker::daemon_error`) is the docker driver's, so a daemon that is down makes profiles unreadable as in
+//! (`daemon::daemon_error`) is the docker driver's, so a daemon that is down makes profiles unreadable as in
 //! kubernetes/minikube#22466; each profile is also a kube context (fake/cluster.rs).
 
-use std::collections::BTreeMap;
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::cluster::{self, Kube};
+use crate::profiles::{default_profile, host_error, load, MinikubeState, Profile};
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{helm, state, template, Ctx};
-
-#[derive(Serialize, Deserialize, Default)]
-pub struct MinikubeState {
-    #[serde(default)]
-    pub profiles: BTreeMap<String, Profile>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Default, Debug)]
-pub struct Profile {
-    pub status: String,
-    pub driver: String,
-    pub cpus: u32,
-    pub memory_mb: u64,
-    pub kubernetes_version: String,
-    pub container_runtime: String,
-    #[serde(default)]
-    pub addons: Vec<String>,
-    #[serde(default)]
-    pub images: Vec<String>,
-    /// The profile's config is on disk but its container is gone (`docker system prune -a` after a stop, a Docker
-    /// Desktop reset): kubernetes/minikube#22466.
-    #[serde(default)]
-    pub container_gone: bool,
-}
+use crate::{releases, state, template, Ctx};
 
 /// The pinned version (xtask/tools.lock.yaml): the first with the `null` status of a broken profile.
 const VERSION: &str = "v1.35.0";
@@ -98,57 +73,9 @@ pub fn profile_flag(ctx: &Ctx) -> String {
         .unwrap_or_else(|| "minikube".into())
 }
 
-fn load(ctx: &Ctx) -> Result<MinikubeState> {
-    state::load(ctx, "minikube")
-}
-
-pub fn status_of(ctx: &Ctx, profile: &str) -> Result<Option<String>> {
-    let Some(p) = load(ctx)?.profiles.get(profile).cloned() else { return Ok(None) };
-    Ok(Some(if host_error(ctx, profile, &p)?.is_some() { "Nonexistent".into() } else { p.status }))
-}
-
-/// Whether a profile has an addon enabled.
-pub fn has_addon(ctx: &Ctx, profile: &str, addon: &str) -> Result<bool> {
-    Ok(load(ctx)?.profiles.get(profile).is_some_and(|p| p.addons.iter().any(|a| a == addon)))
-}
-
-/// Why the driver cannot tell the host's state, as klog prints it: `machine.Status` only checks the machine folder,
-/// then the kic driver's `GetState` runs `docker container inspect`, which fails when the container is gone or the
-/// daemon is down (v1.35.0 `pkg/minikube/machine/host.go:30-49`, `pkg/drivers/kic/oci/oci.go:630-647`
-/// `ContainerStatus`: `unknown state %q`).
-fn host_error(ctx: &Ctx, profile: &str, p: &Profile) -> Result<Option<String>> {
-    if p.driver != "docker" {
-        return Ok(None);
-    }
-    let docker = if let Some(down) = crate::docker::daemon_error(ctx)? {
-        down
-    } else if p.container_gone {
-        format!("Error response from daemon: No such container: {profile}\n")
-    } else {
-        return Ok(None);
-    };
-    Ok(Some(format!(
-        "unknown state \"{profile}\": docker container inspect {profile} --format={{{{.State.Status}}}}: exit status 1\nstdout:\n\n\nstderr:\n{docker}"
-    )))
-}
-
 /// minikube's minor version within 1.x.
 fn minor(ctx: &Ctx) -> u64 {
     version(ctx).trim_start_matches('v').split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(35)
-}
-
-fn default_profile() -> Profile {
-    Profile {
-        status: "Running".into(),
-        driver: "docker".into(),
-        cpus: 2,
-        memory_mb: 3900,
-        kubernetes_version: "v1.31.0".into(),
-        container_runtime: "docker".into(),
-        addons: vec!["default-storageclass".into(), "storage-provisioner".into()],
-        images: vec![],
-        container_gone: false,
-    }
 }
 
 /// For `then_state.minikube_profile_status`.
@@ -465,7 +392,7 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
         // A new container is a new cluster: its namespaces and Helm's release Secrets are gone.
         kube.namespaces.clear();
         kube.deleted_pods.clear();
-        state::save(ctx, "helm", &helm::HelmState::default())?;
+        state::save(ctx, "helm", &releases::HelmState::default())?;
     }
     kube.managed = true;
     kube.current_context = Some(profile.to_string());
@@ -508,7 +435,7 @@ fn delete(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
             kube.current_context = None;
             kube.namespaces.clear();
             kube.deleted_pods.clear();
-            state::save(ctx, "helm", &helm::HelmState::default())?;
+            state::save(ctx, "helm", &releases::HelmState::default())?;
         }
     }
     state::save(ctx, "kube", &kube)?;
@@ -573,7 +500,7 @@ fn image_load(ctx: &Ctx, profile: &str, img: &str) -> Result<Reply> {
         // `pkg/minikube/machine/cache_images.go:203-269`; kubernetes/minikube#23471).
         return Ok(Reply::default());
     }
-    let name = crate::docker::normalize(img);
+    let name = crate::daemon::normalize(img);
     state::update(ctx, "minikube", |st: &mut MinikubeState| {
         if let Some(p) = st.profiles.get_mut(profile) {
             if !p.images.contains(&name) {

@@ -14,7 +14,7 @@ fn no_such_container(name: &str) -> Reply {
 }
 
 fn exists(ctx: &Ctx, name: &str) -> Result<bool> {
-    Ok(crate::docker::container_exists(ctx, name)? || crate::kind::node_exists(ctx, name)?)
+    Ok(crate::daemon::container_exists(ctx, name)? || crate::kind::node_exists(ctx, name)?)
 }
 
 /// `docker exec [-i] CONTAINER CMD...`: succeeds silently on a known container (the fake runs nothing in it).

@@ -164,7 +164,7 @@ fn apply_state(ctx: &Ctx, then: &ThenState) -> Result<()> {
         write_state_file(ctx, "kube/pods.json", &text)?;
     }
     if let Some(d) = &then.docker_daemon {
-        crate::docker::set_daemon(ctx, d == "down")?;
+        crate::daemon::set_daemon(ctx, d == "down")?;
     }
     for (rel, value) in &then.files {
         let text = match value {

@@ -317,13 +317,13 @@ fn image(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     let mut report: Value = match state::raw(ctx, &file) {
         Some(text) => serde_json::from_str(&text)?,
         None => {
-            let st: crate::docker::DockerState = state::load(ctx, "docker")?;
-            let norm = crate::docker::normalize(&img);
+            let st: crate::daemon::DockerState = state::load(ctx, "docker")?;
+            let norm = crate::daemon::normalize(&img);
             // FAKE_DOCKER_IMAGES: images the fake daemon is told it has (pulled bases), with no files we know of.
             let listed = ctx
                 .env("FAKE_DOCKER_IMAGES")
-                .is_some_and(|v| v.split(',').any(|i| crate::docker::normalize(i.trim()) == norm))
-                .then(|| crate::docker::Image {
+                .is_some_and(|v| v.split(',').any(|i| crate::daemon::normalize(i.trim()) == norm))
+                .then(|| crate::daemon::Image {
                     id: format!("sha256:{}", util::hex256(img.as_bytes())),
                     ..Default::default()
                 });
