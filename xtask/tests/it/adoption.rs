@@ -1,7 +1,7 @@
 //! Adoption: the unchanged xtask serves another team's app (a Next.js frontend and a FastAPI backend, their own
 //! Dockerfiles, Helm chart and `xtask.yaml`, in tests/fixtures/adoption) through `--config` alone.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! with a reason when a tool or key is missing (failures with --require-ai), and a tool's failure reported as a
 //! failure even when it exits 0 (kagent).
 
-mod support;
+use crate::support;
 
 use support::demo::{config, project};
 use support::latest_run;

@@ -3,7 +3,7 @@
 //! 7 before v1.35, `null` with exit 0 in v1.35-v1.37 and `null` with exit 7 from v1.38 (kubernetes/minikube#22466).
 //! `up` recreates the profile, `teardown --delete` removes it, and neither says "printed no status".
 
-mod support;
+use crate::support;
 
 use support::demo::project;
 use support::Sandbox;

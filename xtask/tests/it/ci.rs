@@ -1,7 +1,7 @@
 //! `cargo xtask ci` on the fakes: stages share one CI folder, each writes report.json, junit.xml and a job-summary
 //! section, and teardown runs even when an earlier stage failed.
 
-mod support;
+use crate::support;
 
 use support::demo::project;
 

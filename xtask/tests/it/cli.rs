@@ -1,7 +1,7 @@
 //! The command line's conventions: a `help` subcommand, `-q`, `--color` (with NO_COLOR and CLICOLOR_FORCE), shell
 //! completions, global options under their own heading, and exit code 143 for SIGTERM.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

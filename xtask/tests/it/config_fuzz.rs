@@ -2,7 +2,7 @@
 //! its expected outcome. A refused config exits 2 with `xtask.yaml:LINE:COLUMN` (the line of the offending key
 //! where the case knows it); an accepted one plans with exit 0. No case may panic (exit 101) or hang.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! only, a touched chart file upgrades the release without a build, and Ctrl-C stops watching and leaves the
 //! cluster and the release alone.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! does not send never does. On the fakes for the patterns where the matcher used to differ from Docker's, and on
 //! the real Docker engine, where Docker itself says which files it sent (`docker export` of the built image).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeSet;
 use std::process::{Command, Stdio};

@@ -1,6 +1,6 @@
 //! `cargo xtask doctor` on a machine with no tools, with fakes below the minimums, and with everything in place.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use support::demo::project;

@@ -2,7 +2,7 @@
 //! the stated bound, naming the URL and the timeout; the downloads run at once; Ctrl-C starts nothing new and
 //! names no tool as broken; `plan up` lists each download with its version, URL and checksum.
 
-mod support;
+use crate::support;
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};

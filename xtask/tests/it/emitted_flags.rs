@@ -9,7 +9,7 @@
 //! `XTASK_REAL_CLIENTS`): the replay is `#[ignore]`d in a plain `cargo test`; CI runs it with `--include-ignored`,
 //! where a missing client fails it under XTASK_REQUIRE_ENGINES=1.
 
-mod support;
+use crate::support;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

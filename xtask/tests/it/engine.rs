@@ -1,7 +1,7 @@
 //! The step engine on the fakes: parallel builds, the content-hash cache and its reasons, timeouts, interrupts,
 //! secret redaction and the run reports.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

@@ -2,7 +2,7 @@
 //! stops within seconds of the preflight failure (the long static-binary build is stopped), and `--keep-going`
 //! still builds the images and runs the gates that need only Docker.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -1,7 +1,7 @@
 //! The kind, k3d and `docker push` fakes answer as upstream does (kind v0.32.0, k3d v5.9.0, docker 20.10 against
 //! distribution 2.8), including the flag tables: a command line the real tool would reject, the fake rejects.
 
-mod support;
+use crate::support;
 
 use support::Sandbox;
 

@@ -1,7 +1,7 @@
 //! Tests of the fake tool executables (xtask/fake/): call log, state, scenario rules and the upstream-shaped
 //! answers the xtask's own integration tests rely on.
 
-mod support;
+use crate::support;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! ignore-unfixed, an ignore file with reasons and expiry dates, Trivy missing or skipped by request), the size
 //! gate's largest layers and each image-policy failure.
 
-mod support;
+use crate::support;
 
 use serde_json::{json, Value};
 use support::{report, step};

@@ -2,7 +2,7 @@
 //! test pods (Helm 3 and 4.0.0-4.0.4 delete them before reading their logs, helm/helm#9098), with the project's
 //! own chart tests and with a user chart that keeps `hook-succeeded`.
 
-mod support;
+use crate::support;
 
 use support::demo::project;
 use support::Sandbox;

@@ -2,10 +2,10 @@
 //! size and policy gates with their figures), the containers started from them (healthy, UID 1000, answering
 //! HTTP, talking to each other and to PostgreSQL), and the size gate failing on the real sizes.
 //!
-//! Trivy cannot be installed here, so these runs pass `--skip-gate vuln`; tests/gates.rs covers that gate on the
+//! Trivy cannot be installed here, so these runs pass `--skip-gate vuln`; tests/it/gates.rs covers that gate on the
 //! fakes. The release build takes a minute or two when cold; it runs once per test binary (see `real_build`).
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

@@ -2,7 +2,7 @@
 //! Dockerfiles and chart, writes a starter config that passes `verify --static` and `plan up` on the fakes, runs
 //! doctor, and never overwrites a config.
 
-mod support;
+use crate::support;
 
 use support::Sandbox;
 

@@ -2,7 +2,7 @@
 //! a node-side `image load` failure (exit 0), an addon that fails during `start` (exit 0), cpus/memory changes on
 //! a stopped profile (a warning only), and `service --url` for a Service that does not exist (exit 115).
 
-mod support;
+use crate::support;
 
 use support::demo::{config, project};
 

@@ -4,7 +4,7 @@
 //! those digests; a second `up` with nothing changed pushes nothing. kubectl and helm are the fakes (no cluster
 //! here).
 
-mod support;
+use crate::support;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

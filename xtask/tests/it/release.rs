@@ -1,7 +1,7 @@
 //! `up`, `teardown` and `rollback` on the fakes: the exact command sequences, a no-op rerun, idempotent teardown,
 //! and a failed upgrade that is rolled back with the culprit named.
 
-mod support;
+use crate::support;
 
 use support::Sandbox;
 use support::{latest_run, report};

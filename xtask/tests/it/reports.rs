@@ -3,7 +3,7 @@
 //! report.json records the provenance (git commit and dirty state, xtask version, command line, OS/arch, tool
 //! versions); report.html is one self-contained page that headless Chromium opens and renders.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,7 +1,7 @@
 //! Run retention: after a run, target/xtask/runs keeps the newest `runs.keep` runs and the newest failed one,
 //! deletes the rest, and says which it deleted.
 
-mod support;
+use crate::support;
 
 use support::Sandbox;
 

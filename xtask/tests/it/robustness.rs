@@ -2,7 +2,7 @@
 //! ends the run instead of hanging it, no config value reaching a tool as a flag, and no config path reaching
 //! outside the repository.
 
-mod support;
+use crate::support;
 
 use std::io::{BufRead, BufReader};
 use std::time::{Duration, Instant};

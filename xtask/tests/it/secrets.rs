@@ -3,7 +3,7 @@
 //! base64, or any line of a multi-line value — may appear in any file the xtask writes, in its stdout or stderr,
 //! or in any tool's argv.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 

@@ -2,7 +2,7 @@
 //! cluster deleted), an existing cluster behind its guard rails (named target, `--yes`, the recorded API server),
 //! values-prod.yaml deployed through a registry target and verified with that target's checks, and the plan.
 
-mod support;
+use crate::support;
 
 use support::app::AppServer;
 use support::demo;

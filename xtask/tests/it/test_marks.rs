@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// Calls that mean "this test needs an engine": the macros and probes of xtask/tests/support, apps/common's
+/// Calls that mean "this test needs an engine": the macros and probes of xtask/tests/it/support, apps/common's
 /// testing module and the tests' own probes for the CI Python tools.
 const ENGINE_PROBES: &[&str] = &[
     "require_postgres!",
@@ -27,11 +27,14 @@ fn test_files() -> Vec<PathBuf> {
         dirs.push(app.unwrap().path().join("tests"));
     }
     let mut files = Vec::new();
-    for dir in dirs {
+    // Recursive: the xtask's tests are modules of one binary under xtask/tests/it/ (and its support/).
+    while let Some(dir) = dirs.pop() {
         let Ok(entries) = std::fs::read_dir(&dir) else { continue };
         for e in entries {
             let path = e.unwrap().path();
-            if path.extension().is_some_and(|x| x == "rs") {
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|x| x == "rs") {
                 files.push(path);
             }
         }

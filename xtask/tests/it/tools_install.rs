@@ -1,7 +1,7 @@
 //! `cargo xtask tools install` against a local HTTP server on 127.0.0.1 serving fixture archives: a good archive
 //! installs, a tampered or missing one is refused and leaves nothing behind.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! upstream for each): two scans at once and the scan-cache lock, a Rust binary Trivy cannot read, a project's
 //! own `.trivyignore`/`trivy.yaml`, ignore entries by path and purl, a stale database offline, `--quiet` on 0.51.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

@@ -2,7 +2,7 @@
 //! pods, reached through the fake's real port-forward and service URL), and each failure shape failing fast with
 //! the pod and reason named and the diagnostics collected.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 

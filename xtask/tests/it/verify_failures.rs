@@ -3,7 +3,7 @@
 //! check, which goes through a port-forward to minikube's ingress controller instead of the node's IP (unreachable
 //! wherever minikube tunnels: Docker Desktop on macOS/Windows, WSL2, ...).
 
-mod support;
+use crate::support;
 
 use serde_json::json;
 use support::app::AppServer;

@@ -2,14 +2,12 @@
 //! real `xtask` binary (or one fake tool), and readers for the fakes' call log and state.
 //!
 //! ```ignore
-//! mod support;
-//! use support::Sandbox;
+//! use crate::support::Sandbox;
 //!
 //! let sb = Sandbox::new().with_file("xtask.yaml", "project: demo\n");
 //! sb.xtask(&["doctor"]).run().assert_success();
 //! assert_eq!(sb.commands()[0], "docker version --format {{json .}}");
 //! ```
-#![allow(dead_code)] // each test file uses a different part of this module
 
 pub mod app;
 pub mod demo;
