@@ -64,10 +64,13 @@ pub struct Container {
     pub image: String,
 }
 
+/// The PATH every built image's Env starts with: moby v20.10.24 builder/dockerfile/evaluator.go:242 adds
+/// `system.DefaultPathEnv` (vendor/github.com/moby/buildkit/util/system/path.go:6) when the config has none;
+/// observed in the Env of a FROM scratch build here on 20.10.24.
 const DEFAULT_PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
-/// docker/cli: the client's error when the daemon socket does not answer (captured:
-/// tests/fixtures/docker/version-json-daemon-down.stderr.txt).
+/// The client's error when the daemon socket does not answer: docker/cli v27.3.1
+/// vendor/github.com/docker/docker/client/errors.go:37 (captured: tests/fixtures/docker/version-json-daemon-down.stderr.txt).
 pub fn cannot_connect(ctx: &Ctx) -> String {
     let host = ctx.env("DOCKER_HOST").unwrap_or_else(|| "unix:///var/run/docker.sock".into());
     format!("Cannot connect to the Docker daemon at {host}. Is the docker daemon running?\n")
@@ -91,7 +94,9 @@ pub fn set_daemon(ctx: &Ctx, down: bool) -> Result<()> {
     state::update(ctx, "docker", |s: &mut DockerState| s.daemon_down = down)
 }
 
-/// `alpine` -> `alpine:latest`; `docker.io/library/x:1` -> `x:1` (reference.FamiliarString).
+/// `alpine` -> `alpine:latest`; `docker.io/library/x:1` -> `x:1`: the familiar form of a normalised reference
+/// (docker/cli v27.3.1 vendor/github.com/distribution/reference/helpers.go:27 `FamiliarString` of
+/// `ParseNormalizedNamed` + `TagNameOnly`).
 pub fn normalize(reference: &str) -> String {
     let r = reference.strip_prefix("docker.io/").unwrap_or(reference);
     let r = r.strip_prefix("library/").unwrap_or(r);
@@ -171,6 +176,16 @@ pub fn lookup(ctx: &Ctx, st: &DockerState, reference: &str) -> Option<Image> {
 
 pub fn tags_of(st: &DockerState, id: &str) -> Vec<String> {
     st.tags.iter().filter(|(_, v)| v.as_str() == id).map(|(k, _)| k.clone()).collect()
+}
+
+/// What a daemon without registry access answers to any pull (brief; the resolver error text of Go's net package).
+pub const NO_REGISTRY: &str =
+    "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host";
+
+/// The short id the CLI and the builder print: 12 hex digits without `sha256:` (docker/cli v27.3.1
+/// vendor/github.com/docker/docker/pkg/stringid/stringid.go:38 `TruncateID`).
+pub fn short(id: &str) -> String {
+    id.trim_start_matches("sha256:").chars().take(12).collect()
 }
 
 pub fn default_config() -> Value {

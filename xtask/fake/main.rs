@@ -5,6 +5,7 @@
 //! `$FAKE_DIR/scenario.json` override the built-in answers.
 
 mod ai;
+mod build;
 mod calls;
 mod cluster;
 mod daemon;

@@ -9,7 +9,6 @@
 //! (`daemon::daemon_error`) is the docker driver's, so a daemon that is down makes profiles unreadable as in
 //! kubernetes/minikube#22466; each profile is also a kube context (fake/cluster.rs).
 
-
 use anyhow::Result;
 use serde_json::{json, Value};
 
@@ -262,77 +261,79 @@ fn memory_mb(s: &str) -> Option<u64> {
     }
 }
 
-fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
-    let v = version(ctx);
-    let _lock = state::lock(ctx)?;
-    let mut st: MinikubeState = state::load(ctx, "minikube")?;
-    let existing = st.profiles.get(profile).cloned();
-    let mut p = existing.clone().unwrap_or_else(default_profile);
-    let mut recreated = false;
-    let mut err = String::new();
-    if existing.is_none() {
-        if let Some(d) = f.get(&["--driver", "--vm-driver"]) {
-            p.driver = d;
-        }
-        if let Some(c) = f.get(&["--cpus"]).and_then(|c| c.parse().ok()) {
-            p.cpus = c;
-        }
-        if let Some(m) = f.get(&["--memory"]) {
-            match memory_mb(&m) {
-                Some(mb) => p.memory_mb = mb,
-                None => {
-                    return Ok(Reply::fail(
-                        EX_PROGRAM_USAGE,
-                        format!("\n❌  Exiting due to MK_USAGE: Invalid memory value {m:?}\n\n"),
-                    ))
-                }
-            }
-        }
-        if let Some(k) = f.get(&["--kubernetes-version"]) {
-            p.kubernetes_version = if k.starts_with('v') { k } else { format!("v{k}") };
-        }
-        if let Some(r) = f.get(&["--container-runtime"]) {
-            p.container_runtime = r;
-        }
-    } else {
-        // Another driver: GUEST_DRIVER_MISMATCH, exit 81 (v1.35.0 `cmd/minikube/cmd/start.go:882-893`,
-        // `reason.go:398`, `exitcodes.go:127` ExGuestConflict).
-        if let Some(d) = f.get(&["--driver", "--vm-driver"]).filter(|d| *d != p.driver) {
-            let old = &p.driver;
-            return Ok(Reply::fail(
-                81,
-                format!("\n😿  Exiting due to GUEST_DRIVER_MISMATCH: The existing \"{profile}\" cluster was created using the \"{old}\" driver, which is incompatible with requested \"{d}\" driver.\n💡  Suggestion: Delete the existing '{profile}' cluster using: 'minikube delete -p {profile}', or start the existing '{profile}' cluster using: 'minikube start -p {profile} --driver={old}'\n\n"),
-            ));
-        }
-        // An older Kubernetes: K8S_DOWNGRADE_UNSUPPORTED, exit 106 (v1.35.0 `cmd/minikube/cmd/start.go:1841`,
-        // `reason.go:488-500`, `exitcodes.go:148` ExControlPlaneUnsupported; the advice block is not modelled).
-        if let Some(k) = f.get(&["--kubernetes-version"]) {
-            let num = |v: &str| -> Vec<u64> {
-                v.trim_start_matches('v').split('.').map(|n| n.parse().unwrap_or(0)).collect()
-            };
-            if num(&k) < num(&p.kubernetes_version) {
-                return Ok(Reply::fail(
-                    106,
-                    format!(
-                        "\n❌  Exiting due to K8S_DOWNGRADE_UNSUPPORTED: Unable to safely downgrade existing Kubernetes v{} cluster to v{}\n\n",
-                        p.kubernetes_version.trim_start_matches('v'),
-                        k.trim_start_matches('v')
-                    ),
-                ));
-            }
-        }
-        // Existing profiles keep their resources; start only warns (v1.35.0 `cmd/minikube/cmd/start_flags.go:760,764`).
-        if let Some(m) = f.get(&["--memory"]).and_then(|m| memory_mb(&m)) {
-            if m != p.memory_mb {
-                err.push_str("❗  You cannot change the memory size for an existing minikube cluster. Please first delete the cluster.\n");
-            }
-        }
-        if let Some(c) = f.get(&["--cpus"]).and_then(|c| c.parse::<u32>().ok()) {
-            if c != p.cpus {
-                err.push_str("❗  You cannot change the CPUs for an existing minikube cluster. Please first delete the cluster.\n");
+/// `start` of a new profile: the settings it is created with (a bad `--memory` is MK_USAGE, exit 14).
+fn new_profile_settings(f: &Flags, p: &mut Profile) -> Option<Reply> {
+    if let Some(d) = f.get(&["--driver", "--vm-driver"]) {
+        p.driver = d;
+    }
+    if let Some(c) = f.get(&["--cpus"]).and_then(|c| c.parse().ok()) {
+        p.cpus = c;
+    }
+    if let Some(m) = f.get(&["--memory"]) {
+        match memory_mb(&m) {
+            Some(mb) => p.memory_mb = mb,
+            None => {
+                return Some(Reply::fail(
+                    EX_PROGRAM_USAGE,
+                    format!("\n❌  Exiting due to MK_USAGE: Invalid memory value {m:?}\n\n"),
+                ))
             }
         }
     }
+    if let Some(k) = f.get(&["--kubernetes-version"]) {
+        p.kubernetes_version = if k.starts_with('v') { k } else { format!("v{k}") };
+    }
+    if let Some(r) = f.get(&["--container-runtime"]) {
+        p.container_runtime = r;
+    }
+    None
+}
+
+/// `start` of an existing profile: a different driver or an older Kubernetes fails; changed resources only warn.
+fn existing_profile_checks(f: &Flags, profile: &str, p: &Profile, err: &mut String) -> Option<Reply> {
+    // Another driver: GUEST_DRIVER_MISMATCH, exit 81 (v1.35.0 `cmd/minikube/cmd/start.go:882-893`,
+    // `reason.go:398`, `exitcodes.go:127` ExGuestConflict).
+    if let Some(d) = f.get(&["--driver", "--vm-driver"]).filter(|d| *d != p.driver) {
+        let old = &p.driver;
+        return Some(Reply::fail(
+            81,
+            format!("\n😿  Exiting due to GUEST_DRIVER_MISMATCH: The existing \"{profile}\" cluster was created using the \"{old}\" driver, which is incompatible with requested \"{d}\" driver.\n💡  Suggestion: Delete the existing '{profile}' cluster using: 'minikube delete -p {profile}', or start the existing '{profile}' cluster using: 'minikube start -p {profile} --driver={old}'\n\n"),
+        ));
+    }
+    // An older Kubernetes: K8S_DOWNGRADE_UNSUPPORTED, exit 106 (v1.35.0 `cmd/minikube/cmd/start.go:1841`,
+    // `reason.go:488-500`, `exitcodes.go:148` ExControlPlaneUnsupported; the advice block is not modelled).
+    if let Some(k) = f.get(&["--kubernetes-version"]) {
+        let num =
+            |v: &str| -> Vec<u64> { v.trim_start_matches('v').split('.').map(|n| n.parse().unwrap_or(0)).collect() };
+        if num(&k) < num(&p.kubernetes_version) {
+            return Some(Reply::fail(
+                106,
+                format!(
+                    "\n❌  Exiting due to K8S_DOWNGRADE_UNSUPPORTED: Unable to safely downgrade existing Kubernetes v{} cluster to v{}\n\n",
+                    p.kubernetes_version.trim_start_matches('v'),
+                    k.trim_start_matches('v')
+                ),
+            ));
+        }
+    }
+    // Existing profiles keep their resources; start only warns (v1.35.0 `cmd/minikube/cmd/start_flags.go:760,764`).
+    if let Some(m) = f.get(&["--memory"]).and_then(|m| memory_mb(&m)) {
+        if m != p.memory_mb {
+            err.push_str("❗  You cannot change the memory size for an existing minikube cluster. Please first delete the cluster.\n");
+        }
+    }
+    if let Some(c) = f.get(&["--cpus"]).and_then(|c| c.parse::<u32>().ok()) {
+        if c != p.cpus {
+            err.push_str(
+                "❗  You cannot change the CPUs for an existing minikube cluster. Please first delete the cluster.\n",
+            );
+        }
+    }
+    None
+}
+
+/// `--addons`: each enabled and kept, or (FAKE_MINIKUBE_ADDON_FAIL) a warning.
+fn enable_addons(ctx: &Ctx, f: &Flags, p: &mut Profile, err: &mut String) {
     let failing = ctx.env("FAKE_MINIKUBE_ADDON_FAIL").unwrap_or_default();
     for a in f.all(&["--addons"]) {
         for a in a.split(',') {
@@ -347,9 +348,13 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
             }
         }
     }
-    p.status = "Running".into();
-    let mut out = format!("😄  [{profile}] minikube {v} on Debian 12.7\n");
-    match existing.as_ref().map(|e| e.status.as_str()) {
+}
+
+/// The lines `start` prints for a new, missing-container, running or stopped profile; true when the container
+/// was recreated.
+fn start_lines(profile: &str, existing: Option<&Profile>, p: &mut Profile, out: &mut String) -> bool {
+    let mut recreated = false;
+    match existing.map(|e| e.status.as_str()) {
         None => {
             out.push_str(&format!(
                 "✨  Using the {d} driver based on user configuration\n📌  Using Docker driver with root privileges\n👍  Starting \"{profile}\" primary control-plane node in \"{profile}\" cluster\n🚜  Pulling base image v0.0.45 ...\n🔥  Creating {d} container (CPUs={c}, Memory={m}MB) ...\n",
@@ -380,6 +385,27 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
             d = p.driver
         )),
     }
+    recreated
+}
+
+fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
+    let v = version(ctx);
+    let _lock = state::lock(ctx)?;
+    let mut st: MinikubeState = state::load(ctx, "minikube")?;
+    let existing = st.profiles.get(profile).cloned();
+    let mut p = existing.clone().unwrap_or_else(default_profile);
+    let mut err = String::new();
+    if existing.is_none() {
+        if let Some(reply) = new_profile_settings(f, &mut p) {
+            return Ok(reply);
+        }
+    } else if let Some(reply) = existing_profile_checks(f, profile, &p, &mut err) {
+        return Ok(reply);
+    }
+    enable_addons(ctx, f, &mut p, &mut err);
+    p.status = "Running".into();
+    let mut out = format!("😄  [{profile}] minikube {v} on Debian 12.7\n");
+    let recreated = start_lines(profile, existing.as_ref(), &mut p, &mut out);
     out.push_str(&format!(
         "🐳  Preparing Kubernetes {k} on Docker 27.2.0 ...\n    ▪ Generating certificates and keys ...\n    ▪ Booting up control plane ...\n    ▪ Configuring RBAC rules ...\n🔗  Configuring bridge CNI (Container Networking Interface) ...\n🔎  Verifying Kubernetes components...\n    ▪ Using image gcr.io/k8s-minikube/storage-provisioner:v5\n🌟  Enabled addons: {a}\n🏄  Done! kubectl is now configured to use \"{profile}\" cluster and \"default\" namespace by default\n",
         k = p.kubernetes_version,
