@@ -5,27 +5,10 @@ use crate::support;
 
 use std::time::{Duration, Instant};
 
-use support::{report, Sandbox};
-
-const CONFIG: &str = r#"project: demo
-images:
-  - name: api
-    context: images/api
-    dockerfile: images/api/Dockerfile
-    tag: api:1.0.0
-    port: 8080
-cluster: { profile: demo }
-release: { chart: chart, name: demo, namespace: demo }
-"#;
-
-const DOCKERFILE: &str = "FROM scratch\nCOPY api /api\nUSER 1000:1000\nEXPOSE 8080\n\
-    HEALTHCHECK --interval=30s --timeout=10s --retries=3 CMD [\"/api\", \"healthcheck\"]\nENTRYPOINT [\"/api\"]\n";
+use support::{api_image, report, Sandbox};
 
 fn project() -> Sandbox {
-    Sandbox::new()
-        .with_file("xtask.yaml", CONFIG)
-        .with_file("images/api/Dockerfile", DOCKERFILE)
-        .with_file("images/api/api", "api binary v1")
+    api_image::project(&api_image::config("", ""), "api binary v1")
 }
 
 #[test]

@@ -6,7 +6,7 @@ use crate::support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::Sandbox;
+use support::{api_image, Sandbox};
 use support::{latest_run, report, step};
 
 const CONFIG: &str = r#"project: demo
@@ -26,22 +26,15 @@ cluster: { profile: demo }
 release: { chart: chart, name: demo, namespace: demo }
 "#;
 
-fn dockerfile(bin: &str) -> String {
-    format!(
-        "FROM scratch\nCOPY {bin} /{bin}\nUSER 1000:1000\nEXPOSE 8080\n\
-         HEALTHCHECK --interval=30s --timeout=10s --retries=3 CMD [\"/{bin}\", \"healthcheck\"]\nENTRYPOINT [\"/{bin}\"]\n"
-    )
-}
-
 /// Two images with their own contexts, built by the fake docker (slow enough to see overlap).
 fn project() -> Sandbox {
     Sandbox::new()
         .with_file("xtask.yaml", CONFIG)
-        .with_file("images/api/Dockerfile", dockerfile("api"))
+        .with_file("images/api/Dockerfile", api_image::dockerfile("api"))
         .with_file("images/api/api", "api binary v1")
         .with_file("images/api/.dockerignore", "*.tmp\n")
         .with_file("images/api/scratch.tmp", "ignored by .dockerignore")
-        .with_file("images/web/Dockerfile", dockerfile("web"))
+        .with_file("images/web/Dockerfile", api_image::dockerfile("web"))
         .with_file("images/web/web", "web binary v1")
         .with_env("FAKE_DOCKER_BUILD_MS", "400")
 }

@@ -5,38 +5,24 @@
 use crate::support;
 
 use serde_json::{json, Value};
+use support::{api_image, Output, Sandbox};
 use support::{report, step};
-use support::{Output, Sandbox};
 
 fn config(gates: &str) -> String {
-    format!(
-        r#"project: demo
-images:
-  - name: api
-    context: images/api
-    dockerfile: images/api/Dockerfile
-    tag: api:1.0.0
-    port: 8080
-    size_budget: {{ uncompressed: 5MB }}
-gates:
-{gates}cluster: {{ profile: demo }}
-release: {{ chart: chart, name: demo, namespace: demo }}
-"#
-    )
+    api_image::config("    size_budget: { uncompressed: 5MB }\n", &format!("gates:\n{gates}"))
 }
 
 /// The default gates, with the ignore file the repo's own xtask.yaml uses.
 const DEFAULT_GATES: &str = "  vulnerabilities:\n    ignore_file: .trivyignore.yaml\n";
 
-const GOOD_DOCKERFILE: &str = "FROM scratch\nCOPY api /api\nUSER 1000:1000\nEXPOSE 8080\n\
-     HEALTHCHECK --interval=30s --timeout=10s --retries=3 CMD [\"/api\", \"healthcheck\"]\nENTRYPOINT [\"/api\"]\n";
+/// The Dockerfile that passes every policy check; the policy tests break one thing in it at a time.
+fn good_dockerfile() -> String {
+    api_image::dockerfile("api")
+}
 
 /// One FROM-scratch image with a good Dockerfile; the fake trivy answers with `report` (its seeded state).
 fn project(gates: &str) -> Sandbox {
-    Sandbox::new()
-        .with_file("xtask.yaml", config(gates))
-        .with_file("images/api/Dockerfile", GOOD_DOCKERFILE)
-        .with_file("images/api/api", "api binary")
+    api_image::project(&config(gates), "api binary")
 }
 
 fn with_report(sb: Sandbox, report: impl AsRef<[u8]>) -> Sandbox {
@@ -362,17 +348,17 @@ fn policy_failure(dockerfile: &str) -> Output {
 
 #[test]
 fn each_policy_failure_is_named() {
-    let good = |from: &str| GOOD_DOCKERFILE.replacen("FROM scratch", from, 1);
-    policy_failure(&GOOD_DOCKERFILE.replace("USER 1000:1000\n", ""))
+    let good = |from: &str| good_dockerfile().replacen("FROM scratch", from, 1);
+    policy_failure(&good_dockerfile().replace("USER 1000:1000\n", ""))
         .stderr_contains("  - runs as root (User \"\"): add `USER 1000:1000` to images/api/Dockerfile");
-    policy_failure(&GOOD_DOCKERFILE.replace("USER 1000:1000", "USER root"))
+    policy_failure(&good_dockerfile().replace("USER 1000:1000", "USER root"))
         .stderr_contains("  - runs as root (User \"root\")");
-    policy_failure(&GOOD_DOCKERFILE.replace("USER 1000:1000", "USER app")).stderr_contains(
+    policy_failure(&good_dockerfile().replace("USER 1000:1000", "USER app")).stderr_contains(
         "  - runs as user \"app\": use a numeric UID (e.g. `USER 1000:1000`) so Kubernetes' runAsNonRoot can check it",
     );
-    let no_health = GOOD_DOCKERFILE.lines().filter(|l| !l.starts_with("HEALTHCHECK")).collect::<Vec<_>>().join("\n");
+    let no_health = good_dockerfile().lines().filter(|l| !l.starts_with("HEALTHCHECK")).collect::<Vec<_>>().join("\n");
     policy_failure(&no_health).stderr_contains("  - has no HEALTHCHECK: add one");
-    policy_failure(&GOOD_DOCKERFILE.replace("EXPOSE 8080", "EXPOSE 9090"))
+    policy_failure(&good_dockerfile().replace("EXPOSE 8080", "EXPOSE 9090"))
         .stderr_contains("  - does not EXPOSE 8080 (the port in xtask.yaml): add `EXPOSE 8080`");
     policy_failure(&good("FROM node:latest")).stderr_contains(
         "  - images/api/Dockerfile:1: base image `node:latest` is not pinned: use a version tag or digest, not `latest`",
@@ -393,7 +379,7 @@ fn every_policy_failure_of_one_image_is_listed_together() {
 #[test]
 fn a_pinned_base_passes_the_policy() {
     let sb = project(DEFAULT_GATES)
-        .with_file("images/api/Dockerfile", GOOD_DOCKERFILE.replacen("FROM scratch", "FROM node:22.11.0", 1))
+        .with_file("images/api/Dockerfile", good_dockerfile().replacen("FROM scratch", "FROM node:22.11.0", 1))
         .with_env("FAKE_DOCKER_IMAGES", "node:22.11.0");
     // The fake's node image is bigger than the budget: only the policy matters here.
     build(&sb, &["--skip-gate", "vuln", "--skip-gate", "size"])

@@ -3,20 +3,11 @@
 
 use crate::support;
 
-use support::Sandbox;
+use support::{api_image, Sandbox};
 
-const DOCKERFILE: &str = "FROM scratch\nCOPY api /api\nUSER 1000:1000\nEXPOSE 8080\n\
-    HEALTHCHECK --interval=30s --timeout=10s --retries=3 CMD [\"/api\", \"healthcheck\"]\nENTRYPOINT [\"/api\"]\n";
-
+/// The one-image project with `runs` (the retention keys) in its config.
 fn project(runs: &str) -> Sandbox {
-    let config = format!(
-        "project: demo\nimages:\n  - name: api\n    context: images/api\n    dockerfile: images/api/Dockerfile\n    \
-         tag: api:1.0.0\n    port: 8080\ncluster: {{ profile: demo }}\nrelease: {{ chart: chart, name: demo, namespace: demo }}\n{runs}"
-    );
-    Sandbox::new()
-        .with_file("xtask.yaml", config)
-        .with_file("images/api/Dockerfile", DOCKERFILE)
-        .with_file("images/api/api", "api binary")
+    api_image::project(&api_image::config("", runs), "api binary")
 }
 
 /// Earlier runs, oldest first, as the engine leaves them: a folder named by start time with a report.json.

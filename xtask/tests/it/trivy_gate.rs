@@ -7,10 +7,7 @@ use crate::support;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use support::{Output, Sandbox};
-
-const DOCKERFILE: &str = "FROM scratch\nCOPY app /app\nUSER 1000:1000\nEXPOSE 8080\n\
-     HEALTHCHECK --interval=30s --timeout=10s --retries=3 CMD [\"/app\", \"healthcheck\"]\nENTRYPOINT [\"/app\"]\n";
+use support::{api_image, Output, Sandbox};
 
 /// Two plain images (no `binary:`), the vulnerability gate on with `extra` gate keys.
 fn two_images(extra: &str) -> Sandbox {
@@ -31,7 +28,7 @@ release: {{ chart: chart, name: demo, namespace: demo }}
     );
     for name in ["one", "two"] {
         sb = sb
-            .with_file(&format!("images/{name}/Dockerfile"), DOCKERFILE)
+            .with_file(&format!("images/{name}/Dockerfile"), api_image::dockerfile("app"))
             .with_file(&format!("images/{name}/app"), format!("{name} binary"));
     }
     sb
@@ -248,7 +245,7 @@ cluster: { profile: demo }
 release: { chart: chart, name: demo, namespace: demo }
 ",
         )
-        .with_file("images/app/Dockerfile", DOCKERFILE.replace("COPY app /app", "COPY bin/app /app"))
+        .with_file("images/app/Dockerfile", api_image::dockerfile("app").replace("COPY app /app", "COPY bin/app /app"))
         .with_file("src/main.rs", "fn main() {}\n")
         .with_file("Cargo.lock", "# lock\n")
         .with_file("Cargo.toml", "[workspace]\n");

@@ -9,6 +9,7 @@
 //! assert_eq!(sb.commands()[0], "docker version --format {{json .}}");
 //! ```
 
+pub mod api_image;
 pub mod app;
 pub mod demo;
 
