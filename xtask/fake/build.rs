@@ -20,7 +20,7 @@ use crate::daemon::{
 use crate::dockerfile::{self, Instr};
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{state, Ctx};
+use crate::{ctx::Ctx, state};
 
 /// `docker build` flags that take a value (docker/cli v27.3.1 `cli/command/image/build.go:108-160`).
 const BUILD_VALUED: &[&str] = &[

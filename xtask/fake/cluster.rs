@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::{profiles, state, Ctx};
+use crate::{ctx::Ctx, profiles, state};
 
 #[derive(Serialize, Deserialize, Default)]
 pub struct Kube {

@@ -9,7 +9,7 @@ use anyhow::Result;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::{state, util, Ctx};
+use crate::{ctx::Ctx, state, util};
 
 #[derive(Serialize, Deserialize, Default)]
 pub struct DockerState {

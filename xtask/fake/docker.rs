@@ -17,7 +17,7 @@ use crate::daemon::{
 };
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{build, state, template, Ctx};
+use crate::{build, ctx::Ctx, state, template};
 
 const DEFAULT_VERSION: &str = "27.3.1";
 

@@ -15,7 +15,7 @@ use crate::cluster::{self, Kube};
 use crate::releases::{HelmState, Rev};
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{state, template, Ctx};
+use crate::{ctx::Ctx, state, template};
 
 const VALUED: &[&str] = &[
     "-n",

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::reply::Reply;
 use crate::util::Flags;
-use crate::{cluster, state, Ctx};
+use crate::{cluster, ctx::Ctx, state};
 
 #[derive(Serialize, Deserialize, Default)]
 struct K3d {

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::reply::Reply;
 use crate::util::Flags;
-use crate::{cluster, state, Ctx};
+use crate::{cluster, ctx::Ctx, state};
 
 #[derive(Serialize, Deserialize, Default)]
 struct Kind {

@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::cluster::{self, Kube};
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{releases, state, Ctx};
+use crate::{ctx::Ctx, releases, state};
 
 const VALUED: &[&str] = &[
     "-n",

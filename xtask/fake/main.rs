@@ -8,6 +8,7 @@ mod ai;
 mod build;
 mod calls;
 mod cluster;
+mod ctx;
 mod daemon;
 mod docker;
 mod dockerfile;
@@ -36,35 +37,8 @@ mod util;
 
 use std::path::PathBuf;
 
+use ctx::Ctx;
 use reply::Reply;
-
-/// One invocation: which tool, its arguments, and where the fake keeps its files.
-pub struct Ctx {
-    pub tool: String,
-    pub args: Vec<String>,
-    pub dir: PathBuf,
-    pub fixtures: PathBuf,
-    pub start_ms: u64,
-}
-
-impl Ctx {
-    pub fn state_dir(&self) -> PathBuf {
-        self.dir.join("state")
-    }
-
-    /// An environment variable, treating empty as unset.
-    pub fn env(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    }
-
-    pub fn env_is(&self, name: &str, value: &str) -> bool {
-        self.env(name).is_some_and(|v| v == value)
-    }
-
-    pub fn cwd(&self) -> PathBuf {
-        std::env::current_dir().unwrap_or_default()
-    }
-}
 
 fn tool_name(argv0: &str) -> String {
     let base = argv0.rsplit(['/', '\\']).next().unwrap_or(argv0);

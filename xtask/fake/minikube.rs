@@ -16,7 +16,7 @@ use crate::cluster::{self, Kube};
 use crate::profiles::{default_profile, host_error, load, MinikubeState, Profile};
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{releases, state, template, Ctx};
+use crate::{ctx::Ctx, releases, state, template};
 
 /// The pinned version (xtask/tools.lock.yaml): the first with the `null` status of a broken profile.
 const VERSION: &str = "v1.35.0";

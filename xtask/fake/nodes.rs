@@ -4,9 +4,9 @@
 
 use anyhow::Result;
 
+use crate::ctx::Ctx;
 use crate::reply::Reply;
 use crate::util::Flags;
-use crate::Ctx;
 
 /// moby's not-found error, as the CLI relays it (observed for exec, cp and network connect alike), exit 1.
 fn no_such_container(name: &str) -> Reply {

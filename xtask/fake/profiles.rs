@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::{daemon, state, Ctx};
+use crate::{ctx::Ctx, daemon, state};
 
 #[derive(Serialize, Deserialize, Default)]
 pub struct MinikubeState {

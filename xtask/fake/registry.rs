@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::reply::Reply;
 use crate::util::Flags;
-use crate::{state, util, Ctx};
+use crate::{ctx::Ctx, state, util};
 
 #[derive(Serialize, Deserialize, Default)]
 struct Registry {

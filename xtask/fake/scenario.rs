@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::reply::Reply;
-use crate::{state, util, Ctx};
+use crate::{ctx::Ctx, state, util};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]

@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{state, Ctx};
+use crate::{ctx::Ctx, state};
 
 const VALUED: &[&str] = &[
     "-f",

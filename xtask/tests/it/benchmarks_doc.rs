@@ -2,17 +2,13 @@
 //! has exactly the line formats scripts/bench_pairs.py and bench.sh print, every comparison the issue asks for is
 //! there with a verdict, and its last line is the sha256 digest of the lines above it, as bench.sh computes it.
 
-use std::path::{Path, PathBuf};
+use crate::support::repo;
 use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
 const BEGIN: &str = "<!-- figures: begin (bash scripts/bench.sh --write-doc) -->";
 const END: &str = "<!-- figures: end -->";
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 /// The lines of the figures block (inside its ```text fence).
 fn figures_block(doc: &str) -> Vec<String> {

@@ -5,11 +5,9 @@
 //! a missing tool prints a skip notice, or fails the test when XTASK_REQUIRE_ENGINES=1.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
+use crate::support::repo;
+use std::process::Command;
 
 /// The venv's python when .ci/run made one, else python3 on PATH; None when the chart tools are not importable.
 fn python_with_tools() -> Option<PathBuf> {

@@ -4,6 +4,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::repo;
+
 /// Calls that mean "this test needs an engine": the macros and probes of xtask/tests/it/support, apps/common's
 /// testing module and the tests' own probes for the CI Python tools.
 const ENGINE_PROBES: &[&str] = &[
@@ -16,10 +18,6 @@ const ENGINE_PROBES: &[&str] = &[
     "run_workflow_checker(",
     "validate_events(",
 ];
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf()
-}
 
 fn test_files() -> Vec<PathBuf> {
     let mut dirs = vec![repo().join("xtask/tests")];
