@@ -171,9 +171,11 @@ fn unknown_command(ctx: &Ctx, sub: &str) -> Reply {
     }
 }
 
-/// `docker version`'s data: the client and server parts of the engine 27.3.1 release (versions, commits and API
-/// 1.47 as the docker-ce 27.3.1 packages report them; the structure is docker/cli v27.3.1
-/// cli/command/system/version.go:64-84 `versionInfo`, `clientVersion`). `Server` is null when the daemon does not answer.
+/// `docker version`'s data for the 27.3.1 release: client commit ce12230 and engine commit 41ca978 (the v27.3.1
+/// tags of docker/cli and moby/moby), Go 1.22.7, containerd v1.7.22, runc v1.1.14 and docker-init (tini) v0.19.0
+/// (moby v27.3.1 Dockerfile:3, :199, :290, :325), API 1.47 with minimum 1.24 (api/common.go:6, :15); the build
+/// times and kernel are illustrative. The structure is docker/cli v27.3.1 cli/command/system/version.go:64-84
+/// `versionInfo`, `clientVersion`. `Server` is null when the daemon does not answer.
 fn version_json(ctx: &Ctx, down: bool) -> Value {
     let v = version(ctx);
     let client = json!({
@@ -317,6 +319,7 @@ fn inspect(ctx: &Ctx, rest: &[String], kind: &str) -> Result<Reply> {
             // moby v20.10.24 daemon/images/image.go:33 `No such image: %s`. DIFFERS: client 28.2.2 here prints
             // `no such image: REF: No such image: REF:latest` (observed on 20.10.24).
             ("image", None) => err.push_str(&format!("Error response from daemon: No such image: {r}\n")),
+            // moby v20.10.24 daemon/errors.go:17-19 `containerNotFound` (the fake runs no inspectable containers).
             ("container", _) => err.push_str(&format!("Error response from daemon: No such container: {r}\n")),
             // docker/cli v27.3.1 cli/command/system/inspect.go:215 (observed here as well).
             _ => err.push_str(&format!("Error: No such object: {r}\n")),
@@ -700,6 +703,7 @@ fn rm_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
             if s.containers.len() < before {
                 out.push_str(&format!("{r}\n"));
             } else if !force {
+                // moby v20.10.24 daemon/errors.go:17-19 (observed here on 20.10.24).
                 err.push_str(&format!("Error response from daemon: No such container: {r}\n"));
             }
         }
@@ -745,7 +749,8 @@ fn info(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     }))
 }
 
-/// How `docker images` and `docker ps` print rows: a `--format` template per row, `-q` ids only, or the table.
+/// How `docker images` and `docker ps` print rows: a `--format` template per row, `-q` ids only
+/// (`DefaultQuietFormat`, docker/cli v27.3.1 cli/command/formatter/image.go:37-42, container.go:32-37), or the table.
 fn listing(f: &Flags, rows: &[Value], header: &str, row: impl Fn(&Value) -> String) -> String {
     match f.get(&["--format"]) {
         Some(t) => rows.iter().map(|r| format!("{}\n", template::render(&t, r))).collect(),
