@@ -22,7 +22,7 @@ use crate::reply::Reply;
 use crate::util::{self, Flags};
 use crate::{ctx::Ctx, state};
 
-/// `docker build` flags that take a value (docker/cli v27.3.1 `cli/command/image/build.go:108-160`).
+/// `docker build` flags that take a value (docker/cli v27.3.1 `cli/command/image/build.go:115-160`).
 const BUILD_VALUED: &[&str] = &[
     "-f",
     "--file",
@@ -296,7 +296,8 @@ impl<'a> Builder<'a> {
         // go-units' HumanSizeWithPrecision with 4 digits). DIFFERS: the real line ends `\r\r\n` (observed here on
         // 20.10.24 with stdout not a terminal).
         let out = format!("Sending build context to Docker daemon  {}\r\n", util::human_size(input.files.total, 4));
-        // `--build-arg K` without `=V` takes the client's environment (docker/cli opts.ConvertKVStringsToMapWithNil).
+        // `--build-arg K` without `=V` takes the client's environment (docker/cli v27.3.1
+        // cli/command/image/build.go:87 `opts.ValidateEnv`, opts/env.go:18-30).
         let build_args = f
             .all(&["--build-arg"])
             .iter()
@@ -357,7 +358,8 @@ impl<'a> Builder<'a> {
                 stage.image.layers.push(format!("sha256:{}", util::hex256(format!("layer {step_seed}").as_bytes())));
                 stage.image.size += size;
                 // Only RUN runs a container among the layer steps; COPY/ADD commit the copied files directly
-                // (dispatchers.go:112-130 performCopy, no `Running in`; observed here on 20.10.24).
+                // (dispatchers.go:112 dispatchCopy, internals.go:160-168 performCopy: no `Running in`; observed
+                // here on 20.10.24).
                 if ins.cmd == "RUN" {
                     self.out.push_str(&running_in(&container));
                 }
@@ -647,7 +649,7 @@ fn copy(
     (format!("/bin/sh -c #(nop) {cmd} {kind}:{} in {dest} ", util::hex256(step_seed.as_bytes())), size)
 }
 
-/// `RUN`: the row is the command the container ran (dispatchers.go:344-375: exec form as is, shell form after
+/// `RUN`: the row is the command the container ran (dispatchers.go:344-407: exec form as is, shell form after
 /// `/bin/sh -c`), joined by spaces (image/image.go:171). The fake runs nothing, so the layer is empty.
 fn run(text: &str) -> String {
     let (v, exec) = dockerfile::exec_or_shell(text);
