@@ -39,6 +39,7 @@ mod robustness;
 mod secrets;
 mod snapshots;
 mod targets;
+mod test_layout;
 mod test_marks;
 mod tools_install;
 mod trivy_gate;
