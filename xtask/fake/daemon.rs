@@ -70,7 +70,8 @@ pub struct Container {
 const DEFAULT_PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// The client's error when the daemon socket does not answer: docker/cli v27.3.1
-/// vendor/github.com/docker/docker/client/errors.go:37 (captured: tests/fixtures/docker/version-json-daemon-down.stderr.txt).
+/// vendor/github.com/docker/docker/client/errors.go:37 (captured:
+/// tests/fixtures/docker/version-json-daemon-down.stderr.txt).
 pub fn cannot_connect(ctx: &Ctx) -> String {
     let host = ctx.env("DOCKER_HOST").unwrap_or_else(|| "unix:///var/run/docker.sock".into());
     format!("Cannot connect to the Docker daemon at {host}. Is the docker daemon running?\n")

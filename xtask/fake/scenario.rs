@@ -81,7 +81,8 @@ pub struct ThenState {
     /// driver cannot read its hosts (profiles.rs `host_error`).
     pub docker_daemon: Option<String>,
     /// Raw files to write under state/: path -> JSON value (strings are written verbatim). The files are the
-    /// seeds the fakes read (docs/dev/testing.md, "The fake: files in FAKE_DIR"), so a rule can change what a later call sees.
+    /// seeds the fakes read (docs/dev/testing.md, "The fake: files in FAKE_DIR"), so a rule can change what a
+    /// later call sees.
     #[serde(default)]
     pub files: BTreeMap<String, Value>,
 }
