@@ -2,9 +2,8 @@
 //! metrics-server from their project's Helm chart repositories, with `helm upgrade --install` (idempotent).
 
 use anyhow::{Context as _, Result};
-use xshell::cmd;
 
-use crate::pipeline::StepCx;
+use crate::pipeline::{Ran, StepCx};
 use crate::target::Addon;
 
 /// (release, chart, repository, namespace, extra flags) of an addon's Helm chart.
@@ -28,19 +27,19 @@ fn chart(addon: Addon) -> (&'static str, &'static str, &'static str, &'static st
 
 /// Installs (or upgrades in place) each addon into the cluster behind `context`.
 pub fn install(cx: &mut StepCx, context: &str, addons: &[Addon]) -> Result<()> {
+    let mut installed = vec![];
     for &addon in addons {
-        let (release, chart, repo, ns, extra) = chart(addon);
-        cx.run(
-            cmd!(
-                cx.sh,
-                "helm upgrade --install {release} {chart} --repo {repo} -n {ns} --create-namespace --kube-context {context} --wait --timeout 300s {extra...}"
-            )
-            .into(),
-        )
-        .with_context(|| format!("installing the {} addon", addon.name()))?;
+        let (name, chart, repo, namespace, extra) = chart(addon);
+        let release = crate::helm::Release { name, namespace, context };
+        let ran = cx
+            .query(crate::helm::install_from_repo_cmd(&cx.sh, release, chart, repo, &extra))
+            .with_context(|| format!("installing the {} addon", addon.name()))?;
+        if let Ran::Done(_) = ran {
+            installed.push(addon.name());
+        }
     }
-    if !addons.is_empty() && !cx.dry_run() {
-        cx.note(format!("addons: {}", addons.iter().map(|a| a.name()).collect::<Vec<_>>().join(", ")));
+    if !installed.is_empty() {
+        cx.note(format!("addons: {}", installed.join(", ")));
     }
     Ok(())
 }

@@ -11,8 +11,10 @@ use xshell::cmd;
 
 use crate::config::{AiTool, Config};
 use crate::context::Context;
+use crate::kinds::{StepId, StepKind};
+use crate::pipeline::console::{self, Shown};
 use crate::pipeline::exec::{Exec, Output};
-use crate::pipeline::{secrets, Done, Run, Step, StepCx};
+use crate::pipeline::{secrets, Done, Ran, Run, Step, StepCx};
 use crate::tools;
 
 /// `cargo xtask ai ask|agent|docker "..."`.
@@ -37,14 +39,14 @@ impl Ask {
     pub fn run(self, ctx: &Context) -> Result<()> {
         // The prompt is the tool's positional argument: one that starts with `-` would be read as a flag.
         if self.prompt.trim().is_empty() || self.prompt.starts_with('-') {
-            return Err(crate::pipeline::UsageError(
-                "the prompt must be non-empty and must not start with `-` (the AI tool would read it as a flag)".into(),
+            return Err(crate::error::Error::usage(
+                "the prompt must be non-empty and must not start with `-` (the AI tool would read it as a flag)",
             )
             .into());
         }
         if let Some(a) = &self.agent {
             crate::names::dns1123_subdomain(a, 253).map_err(|why| {
-                crate::pipeline::UsageError(format!(
+                crate::error::Error::usage(format!(
                     "--agent `{}` is not a kagent Agent name: {why}",
                     a.escape_default()
                 ))
@@ -54,13 +56,13 @@ impl Ask {
         let mut run = Run::new(ctx, format!("ai {}", verb(self.tool)));
         let tool = self.tool;
         let (prompt, agent) = (self.prompt, self.agent);
-        run.add(Step::new(format!("ai:{}", verb(tool)), "ai", format!("Ask {}", tool.tool_name()), move |cx| {
+        run.add(Step::new(StepId::ai(verb(tool)), StepKind::Ai, format!("Ask {}", tool.tool_name()), move |cx| {
             let answer = ask(cx, cfg, tool, &prompt, agent.as_deref(), Missing::Fail)?;
             finish(cx, "answer", answer)
         }));
-        let values = run.execute()?;
-        if let Some(a) = values.get("ai.answer") {
-            crate::outln!("{a}");
+        let facts = run.execute()?;
+        if let Some(a) = &facts.ai_answer {
+            console::show(Shown::Result(a));
         }
         Ok(())
     }
@@ -75,15 +77,15 @@ fn verb(tool: AiTool) -> &'static str {
 }
 
 /// The AI steps listed in xtask.yaml, run after deploy.
-pub fn add_config_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, after: &str, require: bool) {
+pub fn add_config_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, after: &StepId, require: bool) {
     let require = if require { Missing::FailByFlag } else { Missing::Skip };
     for s in &cfg.ai.steps {
         run.add(
-            Step::new(format!("ai:{}", s.name), "ai", format!("{}: {}", s.tool.tool_name(), s.name), move |cx| {
+            Step::new(StepId::ai(&s.name), StepKind::Ai, format!("{}: {}", s.tool.tool_name(), s.name), move |cx| {
                 let answer = ask(cx, cfg, s.tool, &s.prompt, s.agent.as_deref(), require)?;
                 finish(cx, &s.name, answer)
             })
-            .after([after.to_string()]),
+            .after([after.clone()]),
         );
     }
 }
@@ -93,14 +95,16 @@ fn finish(cx: &mut StepCx, name: &str, answer: Result<String, String>) -> Result
     match answer {
         Err(why) => Ok(Done::Skipped(why)),
         Ok(text) => {
-            if !cx.dry_run() {
+            // A plan asked nothing, so it saves nothing.
+            cx.unless_planning(|cx| {
                 let dir = cx.run_dir.join("ai");
                 std::fs::create_dir_all(&dir)?;
                 let file = dir.join(format!("{}.md", name.replace(['/', ':', ' '], "_")));
                 crate::files::write_atomic(&file, secrets::redact_global(&text).as_bytes())?;
                 cx.note(format!("answer saved to {}", cx.ctx.rel(&file).display()));
-                cx.set("ai.answer", secrets::redact_global(&text));
-            }
+                cx.facts().ai_answer = Some(secrets::redact_global(&text));
+                Ok(())
+            })?;
             Ok(Done::Passed)
         }
     }
@@ -122,12 +126,11 @@ fn ask(
             Missing::Fail => bail!("{why}; nothing was asked"),
         }
     };
-    let program = match tool {
-        AiTool::DockerAi => "docker",
-        other => other.tool_name(),
-    };
-    if !cx.dry_run() && tools::locate(&cx.ctx.local_bin(), program).is_none() {
-        let def = tools::find_def(tool.tool_name()).map(tools::hint).unwrap_or("");
+    // docker-ai is a plugin of the docker CLI.
+    let program = tools::def(tool.tool()).program;
+    // A plan shows the tool's command whether or not it is installed here.
+    if let Ran::Done(true) = cx.for_real(|| Ok(tools::locate(&cx.ctx.local_bin(), program).is_none()))? {
+        let def = tools::hint(tools::def(tool.tool()));
         return skip(format!("{} is not installed: {def}", tool.tool_name()));
     }
     let prompt = secrets::redact_global(prompt);
@@ -135,7 +138,7 @@ fn ask(
     let out = match tool {
         AiTool::KubectlAi => {
             let k = &cfg.ai.kubectl_ai;
-            if !cx.dry_run() && std::env::var(&k.api_key_env).map_or(true, |v| v.is_empty()) {
+            if let Ran::Done(true) = cx.for_real(|| Ok(std::env::var(&k.api_key_env).map_or(true, |v| v.is_empty())))? {
                 return skip(format!(
                     "{} is not set: kubectl-ai needs the {} provider's API key",
                     k.api_key_env, k.llm_provider
@@ -149,7 +152,7 @@ fn ask(
                 "kubectl-ai --quiet --llm-provider {provider} {model...} --kubeconfig {kubeconfig} {prompt}"
             ))
             .timeout(limit);
-            cx.exec_unchecked(e)?
+            cx.ask(e)?
         }
         AiTool::Kagent => {
             let ka = &cfg.ai.kagent;
@@ -163,20 +166,18 @@ fn ask(
                 cmd!(cx.sh, "kagent invoke --agent {agent} --task {prompt} -n {ns}").env("KUBECONFIG", &kubeconfig),
             )
             .timeout(limit);
-            cx.exec_unchecked(e)?
+            cx.ask(e)?
         }
         AiTool::DockerAi => {
             let e = Exec::from(cmd!(cx.sh, "docker ai {prompt}")).timeout(limit);
-            let out = cx.exec_unchecked(e)?;
-            if plugin_missing(&out) {
+            let out = cx.ask(e)?;
+            if matches!(&out, Ran::Done(out) if plugin_missing(out)) {
                 return skip("Docker AI (Gordon) is not available: it needs Docker Desktop with Gordon enabled".into());
             }
             out
         }
     };
-    if cx.dry_run() {
-        return Ok(Ok(String::new()));
-    }
+    let Ran::Done(out) = out else { return Ok(Ok(String::new())) };
     judge(tool, &out).map(Ok)
 }
 
@@ -257,26 +258,59 @@ fn strip_ansi(s: &str) -> String {
     out
 }
 
+/// The A2A task `kagent invoke` prints, as far as the answer needs it: its status (state and message) and the
+/// parts of its artifacts (trpc-a2a-go `protocol/types.go` Task; a2a-go `a2a/core.go` for A2A v1.0).
+#[derive(Debug, Default, serde::Deserialize)]
+struct A2aTask {
+    #[serde(default)]
+    status: Option<A2aStatus>,
+    #[serde(default)]
+    artifacts: Option<Vec<A2aParts>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct A2aStatus {
+    #[serde(default)]
+    state: Option<String>,
+    #[serde(default)]
+    message: Option<A2aParts>,
+}
+
+/// A message or an artifact: its parts, of which the text ones are read.
+#[derive(Debug, Default, serde::Deserialize)]
+struct A2aParts {
+    #[serde(default)]
+    parts: Option<Vec<A2aPart>>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+struct A2aPart {
+    #[serde(default)]
+    text: Option<String>,
+}
+
 /// `kagent invoke` prints the A2A task as JSON: the answer is the text parts of its artifacts, and a task whose
 /// state is failed (or rejected, canceled) is a failure whatever the exit code. None when it printed no task.
 fn a2a_answer(stdout: &str) -> Result<Option<String>> {
-    let Some(task) = stdout.lines().rev().find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok()) else {
+    let Some(task) = stdout.lines().rev().find_map(|l| serde_json::from_str::<A2aTask>(l.trim()).ok()) else {
         return Ok(None);
     };
     // Released CLIs print trpc-a2a-go v0.2 states (`failed`, protocol/types.go:30-37); kagent main (e4c1078ed,
     // A2A v1.0) prints a2a-go's `TASK_STATE_FAILED` (a2a/core.go TaskState).
-    let raw = task["status"]["state"].as_str().unwrap_or("");
+    let status = task.status.unwrap_or_default();
+    let raw = status.state.as_deref().unwrap_or("");
     let state = raw.strip_prefix("TASK_STATE_").unwrap_or(raw).to_ascii_lowercase();
     if matches!(state.as_str(), "failed" | "rejected" | "canceled" | "cancelled") {
-        let why = task["status"]["message"]["parts"][0]["text"].as_str().unwrap_or(&state);
+        let first = status.message.and_then(|m| m.parts.unwrap_or_default().into_iter().next());
+        let why = first.and_then(|p| p.text).unwrap_or_else(|| state.clone());
         bail!("kagent's task ended {state}: {why}");
     }
-    let texts: Vec<&str> = task["artifacts"]
-        .as_array()
+    let texts: Vec<String> = task
+        .artifacts
+        .unwrap_or_default()
         .into_iter()
-        .flatten()
-        .flat_map(|a| a["parts"].as_array().into_iter().flatten())
-        .filter_map(|p| p["text"].as_str())
+        .flat_map(|a| a.parts.unwrap_or_default())
+        .filter_map(|p| p.text)
         .collect();
     Ok((!texts.is_empty()).then(|| texts.join("\n")))
 }
@@ -285,9 +319,8 @@ fn a2a_answer(stdout: &str) -> Result<Option<String>> {
 /// credentials: it lives in the run folder (under target/, git-ignored) with mode 0600.
 fn kubeconfig_for(cx: &mut StepCx, cfg: &Config) -> Result<String> {
     let context = cfg.kube_context();
-    let out = cx.run(cmd!(cx.sh, "kubectl config view --minify --flatten --context {context}").into())?;
     let path = cx.run_dir.join("kubeconfig");
-    if !cx.dry_run() {
+    if let Ran::Done(out) = cx.query(crate::kube::kubeconfig_cmd(&cx.sh, context))? {
         crate::files::write_atomic(&path, out.stdout.as_bytes())?;
         #[cfg(unix)]
         {

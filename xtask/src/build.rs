@@ -9,9 +9,9 @@ use xshell::cmd;
 
 use crate::config::{ByteSize, Config, Image};
 use crate::context::Context;
-use crate::kinds::Gate;
+use crate::kinds::{Gate, StepId, StepKind, Tool};
 use crate::pipeline::cache::Fingerprint;
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::pipeline::{Done, Memo, Ran, Run, Step, StepCx};
 use crate::{docker, sbom, tools, trivy};
 
 #[derive(Clone)]
@@ -22,7 +22,7 @@ pub struct Build {
     pub images: Vec<String>,
     /// A step that makes the gates' tools available first (`up`'s preflight, which installs a missing pinned
     /// Trivy).
-    pub tools_step: Option<&'static str>,
+    pub tools_step: Option<StepId>,
 }
 
 impl Build {
@@ -34,12 +34,12 @@ impl Build {
 
     /// Adds the build and gate steps to `run`. Returns the ids of the steps that must pass before the images are
     /// used (the gates).
-    pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<Vec<String>> {
+    pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<Vec<StepId>> {
         let cfg = ctx.config()?;
         for name in &self.images {
             if cfg.image(name).is_none() {
                 let names: Vec<&str> = cfg.images.iter().map(|i| i.name.as_str()).collect();
-                return Err(crate::pipeline::UsageError(format!(
+                return Err(crate::error::Error::usage(format!(
                     "no image `{name}` in {}; images: {}",
                     ctx.config_shown.display(),
                     names.join(", ")
@@ -53,13 +53,12 @@ impl Build {
             return Ok(vec![]);
         }
         let tags: Vec<String> = images.iter().map(|i| i.tag.clone()).collect();
-        run.add(Step::new("preflight:docker", "preflight", "Docker daemon answers", move |cx| {
-            let (v, ids) = docker::versions_and_ids(cx, &tags)?;
-            cx.set("docker.version", v.clone());
-            for (tag, id) in ids {
-                cx.set(&format!("daemon:{tag}"), id);
-            }
-            if !cx.dry_run() {
+        run.add(Step::new(StepId::preflight_docker(), StepKind::Preflight, "Docker daemon answers", move |cx| {
+            if let Ran::Done((v, ids)) = docker::versions_and_ids(cx, &tags)? {
+                let mut facts = cx.facts();
+                facts.docker_version = Some(v.clone());
+                facts.daemon_ids.extend(ids);
+                drop(facts);
                 cx.note(format!("docker {v}"));
             }
             Ok(Done::Passed)
@@ -68,37 +67,41 @@ impl Build {
         if !with_binary.is_empty() {
             let names: Vec<&str> = with_binary.iter().map(|i| i.name.as_str()).collect();
             run.add(Step::new(
-                "prebuild:binaries",
-                "prebuild",
+                StepId::prebuild_binaries(),
+                StepKind::Prebuild,
                 format!("Static Linux binaries for {}", names.join(", ")),
                 move |cx| prebuild(cx, &with_binary),
             ));
         }
         let mut gates = vec![];
         for img in images {
-            let build_id = format!("build:{}", img.name);
-            let mut deps = vec!["preflight:docker".to_string()];
+            let build_id = StepId::build(&img.name);
+            let mut deps = vec![StepId::preflight_docker()];
             if img.binary.is_some() {
-                deps.push("prebuild:binaries".into());
+                deps.push(StepId::prebuild_binaries());
             }
             run.add(
-                Step::new(build_id.clone(), "build", format!("Build image {}", img.tag), move |cx| build(cx, img))
-                    .after(deps),
+                Step::new(build_id.clone(), StepKind::Build, format!("Build image {}", img.tag), move |cx| {
+                    build(cx, img)
+                })
+                .after(deps),
             );
-            let skip = |g: Gate| self.skip.contains(&g);
-            let (size_skip, vuln_skip, policy_skip) = (skip(Gate::Size), skip(Gate::Vuln), skip(Gate::Policy));
-            for (kind, title) in
-                [("size", "Size budget"), ("vuln", "Vulnerabilities (Trivy)"), ("policy", "Image policy")]
-            {
-                let id = format!("gate:{kind}:{}", img.name);
-                let title = format!("{title}: {}", img.tag);
-                let step = match kind {
-                    "size" => Step::new(id.clone(), "gate", title, move |cx| size_gate(cx, cfg, img, size_skip)),
-                    "vuln" => Step::new(id.clone(), "gate", title, move |cx| vuln_gate(cx, cfg, img, vuln_skip)),
-                    _ => Step::new(id.clone(), "gate", title, move |cx| policy_gate(cx, cfg, img, policy_skip)),
+            for gate in Gate::ALL {
+                let id = StepId::gate(gate, &img.name);
+                let skipped = self.skip.contains(&gate);
+                let title = match gate {
+                    Gate::Size => "Size budget",
+                    Gate::Vuln => "Vulnerabilities (Trivy)",
+                    Gate::Policy => "Image policy",
                 };
+                let title = format!("{title}: {}", img.tag);
+                let step = Step::new(id.clone(), StepKind::Gate, title, move |cx| match gate {
+                    Gate::Size => size_gate(cx, cfg, img, skipped),
+                    Gate::Vuln => vuln_gate(cx, cfg, img, skipped),
+                    Gate::Policy => policy_gate(cx, cfg, img, skipped),
+                });
                 // Only Trivy comes from the tools step; the size and policy gates need the image alone.
-                let tools = self.tools_step.filter(|_| kind == "vuln");
+                let tools = self.tools_step.clone().filter(|_| gate == Gate::Vuln);
                 run.add(step.after([build_id.clone()]).after(tools));
                 gates.push(id);
             }
@@ -126,10 +129,11 @@ pub const AUDITABLE_VERSION: &str = "0.7.7";
 /// other pinned tools.
 fn ensure_auditable(cx: &mut StepCx, cargo: &str) -> Result<()> {
     let install = format!("cargo install cargo-auditable --locked --version {AUDITABLE_VERSION}");
-    if cx.dry_run() {
-        crate::outln!("    check cargo-auditable (else `{install} --root .xtask`)");
-        return Ok(());
-    }
+    cx.plan(format!("check cargo-auditable (else `{install} --root .xtask`)"));
+    cx.unless_planning(|cx| install_auditable(cx, cargo, &install)).map(drop)
+}
+
+fn install_auditable(cx: &mut StepCx, cargo: &str, install: &str) -> Result<()> {
     if tools::locate(&cx.ctx.local_bin(), "cargo-auditable").is_some() {
         return Ok(());
     }
@@ -186,7 +190,7 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
     )
     .env(&var, "-C target-feature=+crt-static");
     cx.run(c.into()).map_err(|e| {
-        if crate::pipeline::stopped(&e) {
+        if crate::error::Error::is_timeout_or_interrupt(&e) {
             return e;
         }
         e.context(format!(
@@ -194,18 +198,21 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
              docs/images.md (build inside WSL2 or a Linux VM, or set `binary.target`)"
         ))
     })?;
-    if cx.dry_run() {
-        for img in images {
-            if let Some(b) = &img.binary {
-                let staged = staged_path(img, &b.package);
-                crate::outln!("    copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}", b.package, staged.display());
-            }
+    for img in images {
+        if let Some(b) = &img.binary {
+            let staged = staged_path(img, &b.package);
+            cx.plan(format!("copy {STATIC_TARGET_DIR}/{target}/release/{} -> {}", b.package, staged.display()));
         }
-        return Ok(Done::Passed);
     }
+    cx.unless_planning(|cx| stage_binaries(cx, &root, images, &target, &packages))?;
+    Ok(Done::Passed)
+}
+
+/// Copies each built binary into its image's build context (unless it is there already).
+fn stage_binaries(cx: &mut StepCx, root: &Path, images: &[&Image], target: &str, packages: &[String]) -> Result<()> {
     for img in images {
         let b = img.binary.as_ref().context("image without binary")?;
-        let built = root.join(STATIC_TARGET_DIR).join(&target).join("release").join(&b.package);
+        let built = root.join(STATIC_TARGET_DIR).join(target).join("release").join(&b.package);
         let dest = root.join(staged_path(img, &b.package));
         std::fs::create_dir_all(dest.parent().context("staged path has a parent")?)?;
         let same = std::fs::read(&dest).ok() == std::fs::read(&built).ok();
@@ -216,8 +223,8 @@ fn prebuild(cx: &mut StepCx, images: &[&Image]) -> Result<Done> {
         cx.note(format!("{} {} ({})", b.package, if same { "unchanged" } else { "staged" }, ByteSize(size)));
     }
     // Again with the binaries just staged, so the next run compares like with like.
-    cx.refresh_fingerprint(binaries_fingerprint(&root, images, &target, &packages)?);
-    Ok(Done::Passed)
+    cx.refresh_fingerprint(binaries_fingerprint(root, images, target, packages)?);
+    Ok(())
 }
 
 /// What the static binaries are built from (the lock file, the workspace manifest, each image's sources), the
@@ -243,7 +250,7 @@ fn build_args(img: &Image) -> Vec<String> {
 
 fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
     let root = cx.ctx.root.clone();
-    let docker_version = cx.get("docker.version").filter(|_| !cx.dry_run());
+    let docker_version = cx.facts().docker_version.clone();
     let fp = Fingerprint::new()
         .docker_context(&root, &img.context)?
         .file(&root, &img.dockerfile)?
@@ -252,35 +259,37 @@ fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
         .maybe_value("docker version", docker_version.as_deref());
     let tag = img.tag.clone();
     let cached = cx.cached(fp, |cx| {
-        let want = cx.remembered("image_id");
+        let want = cx.remembered(Memo::ImageId);
         // The preflight asked the daemon for every tag at once.
-        Ok(match (cx.get(&format!("daemon:{tag}")), want) {
+        let have = cx.facts().daemon_ids.get(&tag).cloned();
+        Ok(match (have, want) {
             (Some(have), Some(want)) if have == want => None,
             (Some(_), _) => Some(format!("{tag} in the daemon is another build")),
             (None, _) => Some(format!("{tag} is no longer in the Docker daemon")),
         })
     })?;
     if cached {
-        if let Some(id) = cx.remembered("image_id") {
-            cx.set(&format!("image:{}", img.name), id);
+        if let Some(id) = cx.remembered(Memo::ImageId) {
+            cx.facts().image_ids.insert(img.name.clone(), id);
         }
-        write_sbom(cx, img)?;
+        cx.unless_planning(|cx| write_sbom(cx, img))?;
         return Ok(Done::Cached);
     }
     let (df, ctxdir, args) = (&img.dockerfile, &img.context, build_args(img));
     let built = cx
-        .run(cmd!(cx.sh, "docker build -f {df} -t {tag} {args...} {ctxdir}").into())
+        .run(docker::build_cmd(&cx.sh, df, &tag, &args, ctxdir))
         .with_context(|| format!("building {tag} from {}", df.display()))?;
-    if cx.dry_run() {
-        // The id is not known before the build; later steps show it as `<image id>`.
-        return Ok(Done::Passed);
-    }
-    let Some(id) = docker::image_id(cx, &tag)? else {
-        bail!("{tag} is not in the Docker daemon after its build: {}", docker::why_not_loaded(cx, &built.stderr)?)
-    };
+    // The id is not known before the build: in a plan, later steps show it as a placeholder.
+    let found = cx.unless_planning(|cx| match docker::image_id(cx, &tag)? {
+        Some(id) => Ok(id),
+        None => {
+            bail!("{tag} is not in the Docker daemon after its build: {}", docker::why_not_loaded(cx, &built.stderr)?)
+        }
+    })?;
+    let Ran::Done(id) = found else { return Ok(Done::Passed) };
     cx.note(format!("{tag} {}", short_id(&id)));
-    cx.remember("image_id", &id);
-    cx.set(&format!("image:{}", img.name), id);
+    cx.remember(Memo::ImageId, &id);
+    cx.facts().image_ids.insert(img.name.clone(), id);
     write_sbom(cx, img)?;
     Ok(Done::Passed)
 }
@@ -289,9 +298,6 @@ fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
 /// binary: what is in the image, readable without Trivy. Images without a `binary:` have none of ours to list.
 fn write_sbom(cx: &mut StepCx, img: &Image) -> Result<()> {
     let Some(b) = &img.binary else { return Ok(()) };
-    if cx.dry_run() {
-        return Ok(());
-    }
     let staged = cx.ctx.root.join(staged_path(img, &b.package));
     let bytes = std::fs::read(&staged).with_context(|| format!("reading {}", staged.display()))?;
     let deps = match sbom::read_auditable(&bytes) {
@@ -316,13 +322,13 @@ fn short_id(id: &str) -> &str {
 
 /// The image id that the build step produced or found cached; gates fingerprint on it.
 fn image_for_gate(cx: &StepCx, img: &Image) -> String {
-    cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into())
+    cx.facts().image_id(&img.name).to_string()
 }
 
 /// A gate that does not run: turned off for this run (`--skip-gate`), or in the config. The report says which.
-fn gate_off(gate: &str, skipped: bool, enabled: bool, key: &str) -> Option<Done> {
+fn gate_off(gate: Gate, skipped: bool, enabled: bool, key: &str) -> Option<Done> {
     if skipped {
-        Some(Done::Skipped(format!("skipped by request (--skip-gate {gate})")))
+        Some(Done::Skipped(format!("skipped by request (--skip-gate {})", gate.name())))
     } else if !enabled {
         Some(Done::Skipped(format!("disabled in the config ({key}: false)")))
     } else {
@@ -332,14 +338,14 @@ fn gate_off(gate: &str, skipped: bool, enabled: bool, key: &str) -> Option<Done>
 
 /// On a cache hit, repeats the figures the gate found when it ran.
 fn cached_with_summary(cx: &mut StepCx) -> Result<Done> {
-    if let Some(s) = cx.remembered("summary") {
+    if let Some(s) = cx.remembered(Memo::Summary) {
         cx.note(s);
     }
     Ok(Done::Cached)
 }
 
 fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
-    if let Some(off) = gate_off("size", skip, cfg.gates.size, "gates.size") {
+    if let Some(off) = gate_off(Gate::Size, skip, cfg.gates.size, "gates.size") {
         return Ok(off);
     }
     let budget = &img.size_budget;
@@ -352,10 +358,7 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
     let tag = &img.tag;
     // From the saved layers, not `docker image inspect .Size`, whose meaning depends on the image store.
     let store = docker::image_store(cx)?;
-    let sizes = docker::save_sizes(cx, tag)?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let Ran::Done(sizes) = docker::save_sizes(cx, tag)? else { return Ok(Done::Passed) };
     let (size, compressed) = (sizes.uncompressed, sizes.compressed);
     let show = |v: u64, b: Option<ByteSize>| match b {
         Some(b) => format!("{} (budget {b})", ByteSize(v)),
@@ -373,7 +376,7 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         over.push(format!("compressed {} > {b}", ByteSize(compressed)));
     }
     if over.is_empty() {
-        cx.remember("summary", &summary);
+        cx.remember(Memo::Summary, &summary);
         return Ok(Done::Passed);
     }
     let mut layers = docker::history(cx, tag)?;
@@ -396,7 +399,7 @@ fn size_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
 
 fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
     let gate = &cfg.gates.vulnerabilities;
-    if let Some(off) = gate_off("vuln", skip, gate.enabled, "gates.vulnerabilities.enabled") {
+    if let Some(off) = gate_off(Gate::Vuln, skip, gate.enabled, "gates.vulnerabilities.enabled") {
         return Ok(off);
     }
     let root = cx.ctx.root.clone();
@@ -416,8 +419,9 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         Some(f) => trivy::load_ignores(&root, f)?,
         None => vec![],
     };
-    if !cx.dry_run() && tools::locate(&cx.ctx.local_bin(), "trivy").is_none() {
-        let def = tools::find_def("trivy").context("trivy is a known tool")?;
+    let def = tools::def(Tool::Trivy);
+    let installed = cx.unless_planning(|cx| Ok(tools::locate(&cx.ctx.local_bin(), def.program).is_some()))?;
+    if let Ran::Done(false) = installed {
         bail!(
             "trivy is not installed, so the vulnerability gate cannot run. Install it: {}. Or pass `--skip-gate vuln` \
              (recorded in the report as skipped by request)",
@@ -426,10 +430,7 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
     }
     let tag = &img.tag;
     trivy::prepare_db(cx)?;
-    let out = trivy::scan(cx, tag)?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let Ran::Done(out) = trivy::scan(cx, tag)? else { return Ok(Done::Passed) };
     // Trivy skips a Rust binary without cargo-auditable's dependency list without a word
     // (pkg/fanal/analyzer/language/rust/binary/binary.go:26-28): an empty scan would pass whatever crates we ship.
     if let Some(b) = &img.binary {
@@ -463,7 +464,7 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
         cx.note(format!("ignore entry no longer applies: {e}"));
     }
     if v.failing.is_empty() {
-        cx.remember("summary", &summary);
+        cx.remember(Memo::Summary, &summary);
         return Ok(Done::Passed);
     }
     let rows: Vec<String> = v.failing.iter().map(|f| format!("  {}", trivy::describe(f))).collect();
@@ -479,7 +480,7 @@ fn vuln_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<D
 
 fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result<Done> {
     let policy = &cfg.gates.policy;
-    if let Some(off) = gate_off("policy", skip, policy.enabled, "gates.policy.enabled") {
+    if let Some(off) = gate_off(Gate::Policy, skip, policy.enabled, "gates.policy.enabled") {
         return Ok(off);
     }
     let root = cx.ctx.root.clone();
@@ -492,10 +493,7 @@ fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result
         return cached_with_summary(cx);
     }
     let dockerfile = docker::read_dockerfile(&root, &img.dockerfile, &img.name)?;
-    let info = docker::inspect(cx, &img.tag)?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let Ran::Done(info) = docker::inspect(cx, &img.tag)? else { return Ok(Done::Passed) };
     let problems = policy_problems(&info["Config"], &dockerfile, &img.build_args, img, policy);
     if problems.is_empty() {
         let summary = format!(
@@ -504,7 +502,7 @@ fn policy_gate(cx: &mut StepCx, cfg: &Config, img: &Image, skip: bool) -> Result
             img.port.map(|p| p.to_string()).unwrap_or_else(|| "-".into())
         );
         cx.note(summary.clone());
-        cx.remember("summary", &summary);
+        cx.remember(Memo::Summary, &summary);
         return Ok(Done::Passed);
     }
     bail!(

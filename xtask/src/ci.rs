@@ -8,8 +8,10 @@ use anyhow::Result;
 
 use crate::build::Build;
 use crate::context::Context;
-use crate::kinds::{Gate, Stage};
-use crate::pipeline::{Done, Run, Step, StepsFailed};
+use crate::error::Error;
+use crate::kinds::{Gate, Stage, Tool};
+use crate::pipeline::console::{self, Shown};
+use crate::pipeline::Run;
 use crate::teardown::{ClusterAction, Teardown};
 use crate::up::Up;
 use crate::verify::Verify;
@@ -42,22 +44,26 @@ impl Ci {
         let mut failed = vec![];
         for stage in stages {
             if !failed.is_empty() && stage != Stage::Teardown {
-                crate::errln!("ci: stage {} not started: {} failed", stage.name(), failed.join(", "));
+                console::show(Shown::Info(&format!(
+                    "ci: stage {} not started: {} failed",
+                    stage.name(),
+                    failed.join(", ")
+                )));
                 continue;
             }
             let mut run = Run::new(ctx, format!("ci {}", stage.name())).in_dir(dir.join(stage.name()));
             self.add_stage(ctx, stage, &mut run)?;
             match run.execute() {
                 Ok(_) => {}
-                Err(e) if e.downcast_ref::<StepsFailed>().is_some() => failed.push(stage.name().to_string()),
+                Err(e) if Error::is_steps_failed(&e) => failed.push(stage.name().to_string()),
                 Err(e) => return Err(e),
             }
         }
-        crate::errln!("ci: reports in {}", ctx.rel(&dir).display());
+        console::show(Shown::Info(&format!("ci: reports in {}", ctx.rel(&dir).display())));
         if failed.is_empty() {
             Ok(())
         } else {
-            Err(StepsFailed(failed).into())
+            Err(Error::StepsFailed { steps: failed }.into())
         }
     }
 
@@ -65,25 +71,17 @@ impl Ci {
         match stage {
             Stage::Preflight => {
                 let cfg = ctx.config()?;
-                let mut names: Vec<&'static str> = vec!["helm"];
+                let mut tools = vec![Tool::Helm];
                 if !cfg.images.is_empty() {
-                    names.push("docker");
+                    tools.push(Tool::Docker);
                     if cfg.gates.vulnerabilities.enabled && !self.skip.contains(&Gate::Vuln) {
-                        names.push("trivy");
+                        tools.push(Tool::Trivy);
                     }
                 }
                 if self.stages.iter().any(|s| s.needs_cluster()) {
-                    names.extend(["minikube", "kubectl"]);
+                    tools.extend([Tool::Minikube, Tool::Kubectl]);
                 }
-                run.add(Step::new(
-                    "preflight:tools",
-                    "preflight",
-                    format!("{} at their minimums", names.join(", ")),
-                    move |cx| {
-                        crate::tools::ensure(cx, &names)?;
-                        Ok(Done::Passed)
-                    },
-                ));
+                run.add(crate::preflight::preflight_step(tools));
                 Ok(())
             }
             Stage::Static => Verify { only: vec![], skip: vec![], load: false, static_only: true }.add_steps(ctx, run),

@@ -9,6 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use serde::{Deserialize, Deserializer, Serialize};
 
+use crate::error::{Error, Position};
 pub use crate::target::Cluster;
 use crate::target::{context_of, k3d_registry_name, ClusterSpec, Delivery, RegistryRef, Target, LOCAL};
 use crate::units::number_or_text;
@@ -43,7 +44,7 @@ pub struct Config {
     #[serde(default)]
     pub secrets: BTreeMap<String, Secret>,
     #[serde(default)]
-    pub tools: BTreeMap<String, ToolReq>,
+    pub tools: BTreeMap<Key<kinds::Tool>, ToolReq>,
     #[serde(default)]
     pub timeouts: Timeouts,
     #[serde(default)]
@@ -353,12 +354,16 @@ pub enum AiTool {
 }
 
 impl AiTool {
-    pub fn tool_name(self) -> &'static str {
+    pub fn tool(self) -> kinds::Tool {
         match self {
-            AiTool::KubectlAi => "kubectl-ai",
-            AiTool::Kagent => "kagent",
-            AiTool::DockerAi => "docker-ai",
+            AiTool::KubectlAi => kinds::Tool::KubectlAi,
+            AiTool::Kagent => kinds::Tool::Kagent,
+            AiTool::DockerAi => kinds::Tool::DockerAi,
         }
+    }
+
+    pub fn tool_name(self) -> &'static str {
+        self.tool().name()
     }
 }
 
@@ -426,7 +431,68 @@ pub struct ToolReq {
 /// Per-step-kind timeouts; the step kinds are listed in docs/configuration.md.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(transparent)]
-pub struct Timeouts(pub BTreeMap<String, Dur>);
+pub struct Timeouts(pub BTreeMap<Key<kinds::StepKind>, Dur>);
+
+impl Timeouts {
+    /// The limit `timeouts:` sets for steps of `kind`, if any.
+    pub fn get(&self, kind: kinds::StepKind) -> Option<Duration> {
+        self.0.get(&Key::Known(kind)).map(|d| d.0)
+    }
+}
+
+/// A closed set whose members xtask.yaml names as map keys (`tools:`, `timeouts:`).
+pub trait Named: Copy + Ord {
+    fn from_name(name: &str) -> Option<Self>;
+    fn name(self) -> &'static str;
+}
+
+impl Named for kinds::StepKind {
+    fn from_name(name: &str) -> Option<Self> {
+        kinds::StepKind::from_name(name)
+    }
+    fn name(self) -> &'static str {
+        kinds::StepKind::name(self)
+    }
+}
+
+impl Named for kinds::Tool {
+    fn from_name(name: &str) -> Option<Self> {
+        kinds::Tool::from_name(name)
+    }
+    fn name(self) -> &'static str {
+        kinds::Tool::name(self)
+    }
+}
+
+/// A map key naming a member of a closed set, or a name that is none: kept, not rejected while parsing, so the
+/// config check reports it at its line and column with the nearest name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Key<K> {
+    Known(K),
+    Unknown(String),
+}
+
+impl<K: Named> fmt::Display for Key<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Known(k) => f.write_str(k.name()),
+            Key::Unknown(name) => f.write_str(name),
+        }
+    }
+}
+
+impl<'de, K: Named> Deserialize<'de> for Key<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        Ok(K::from_name(&name).map_or(Key::Unknown(name), Key::Known))
+    }
+}
+
+impl<K: Named> Serialize for Key<K> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
 
 /// A duration written as `90s`, `5m`, `1h30m` or a number of seconds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -517,63 +583,69 @@ impl Serialize for Dur {
 
 impl Config {
     /// Checks what serde cannot: references between sections, duplicate names.
-    pub(crate) fn check(&self, file: &Path, text: &str) -> Result<(), ConfigError> {
+    pub(crate) fn check(&self, file: &Path, text: &str) -> Result<(), Error> {
         let at = |key: &str, needle: &str| {
             let (l, c) = yaml::locate(text, key, needle, false);
-            format!("{}:{l}:{c}", file.display())
+            Position::new(file, l, c)
         };
         let mut seen = std::collections::BTreeSet::new();
         for img in &self.images {
             if !seen.insert(img.name.as_str()) {
                 let (l, c) = yaml::locate(text, "name", &img.name, true);
-                return Err(ConfigError(format!("{}:{l}:{c}: image `{}` is listed twice", file.display(), img.name)));
+                return Err(Error::config_at(
+                    Position::new(file, l, c),
+                    format!("image `{}` is listed twice", img.name),
+                ));
             }
         }
         for (key, secret) in &self.release.secret_values {
             if !self.secrets.contains_key(secret) {
-                return Err(ConfigError(format!(
-                    "{}: release.secret_values.{key} names secret `{secret}`, which is not under `secrets:`",
-                    at(key, secret)
-                )));
+                return Err(Error::config_at(
+                    at(key, secret),
+                    format!("release.secret_values.{key} names secret `{secret}`, which is not under `secrets:`"),
+                ));
             }
         }
         for (key, image) in &self.release.image_values {
             if !self.images.iter().any(|i| &i.name == image) {
-                return Err(ConfigError(format!(
-                    "{}: release.image_values.{key} names image `{image}`, which is not under `images:`",
-                    at(key, image)
-                )));
+                return Err(Error::config_at(
+                    at(key, image),
+                    format!("release.image_values.{key} names image `{image}`, which is not under `images:`"),
+                ));
             }
         }
         for (name, s) in &self.secrets {
             if s.env.is_none() && s.file.is_none() {
-                return Err(ConfigError(format!(
-                    "{}: secret `{name}` needs `env:` or `file:` (or both)",
-                    at(name, "")
-                )));
+                return Err(Error::config_at(
+                    at(name, ""),
+                    format!("secret `{name}` needs `env:` or `file:` (or both)"),
+                ));
             }
         }
-        for name in self.tools.keys() {
-            if !kinds::TOOL_NAMES.contains(&name.as_str()) {
+        for key in self.tools.keys() {
+            if let Key::Unknown(name) = key {
                 let hint = yaml::nearest(name, &kinds::TOOL_NAMES)
                     .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_default();
-                return Err(ConfigError(format!("{}: unknown tool `{name}`{hint}", at(name, ""))));
+                return Err(Error::config_at(at(name, ""), format!("unknown tool `{name}`{hint}")));
             }
         }
         if self.runs.keep == 0 {
-            return Err(ConfigError(format!(
-                "{}: runs.keep is 0, but the run that just finished is always kept — use 1 or more (default {DEFAULT_KEEP_RUNS})",
-                at("runs/keep", "")
-            )));
+            return Err(Error::config_at(
+                at("runs/keep", ""),
+                format!(
+                    "runs.keep is 0, but the run that just finished is always kept — use 1 or more (default \
+                     {DEFAULT_KEEP_RUNS})"
+                ),
+            ));
         }
-        check_targets(self).map_err(|e| ConfigError(format!("{}: {e}", at("targets", ""))))?;
-        for kind in self.timeouts.0.keys() {
-            if kinds::StepKind::from_name(kind).is_none() {
+        check_targets(self).map_err(|e| Error::config_at(at("targets", ""), e))?;
+        for key in self.timeouts.0.keys() {
+            if let Key::Unknown(kind) = key {
                 let hint = yaml::nearest(kind, &kinds::STEP_KIND_NAMES)
                     .map(|n| format!("; did you mean `{n}`?"))
                     .unwrap_or_default();
-                return Err(ConfigError(format!("{}: unknown step kind `{kind}` under timeouts{hint}", at(kind, ""))));
+                return Err(Error::config_at(at(kind, ""), format!("unknown step kind `{kind}` under timeouts{hint}")));
             }
         }
         Ok(())
@@ -589,16 +661,12 @@ impl Config {
         }
     }
 
-    /// `file:line:column` of `value` under `key` (a `/` path, see [`yaml::locate`]), for errors
-    /// found after loading; empty when the config was not read from a file.
-    pub fn position(&self, key: &str, value: &str) -> String {
-        match &self.source {
-            Some((file, text)) => {
-                let (l, c) = yaml::locate(text, key, value, false);
-                format!("{}:{l}:{c}: ", file.display())
-            }
-            None => String::new(),
-        }
+    /// Where `value` under `key` (a `/` path, see [`yaml::locate`]) is, for errors found after loading; None when
+    /// the config was not read from a file.
+    pub fn position(&self, key: &str, value: &str) -> Option<Position> {
+        let (file, text) = self.source.as_ref()?;
+        let (l, c) = yaml::locate(text, key, value, false);
+        Some(Position::new(file, l, c))
     }
 
     /// The kube context of the active target (the Minikube profile for `local`).
@@ -611,23 +679,11 @@ impl Config {
     }
 }
 
-/// A config value that parsed but makes no sense. Exit code 2.
-#[derive(Debug)]
-pub struct ConfigError(pub String);
-
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for ConfigError {}
-
 /// The config's text: a regular file of at most 4 MiB in UTF-8 (a FIFO or /dev/zero would block or never end).
-pub(crate) fn read_config(path: &Path, shown: &Path) -> Result<String, ConfigError> {
-    let fail = |why: String| ConfigError(format!("cannot read the pipeline config {}: {why}", shown.display()));
+pub(crate) fn read_config(path: &Path, shown: &Path) -> Result<String, Error> {
+    let fail = |why: String| Error::config(format!("cannot read the pipeline config {}: {why}", shown.display()));
     let meta = std::fs::metadata(path).map_err(|e| fail(format!("{e} — pass `--config PATH` or run from the repo")))?;
-    let at_start = |why: String| ConfigError(format!("{}:1:1: {why}", shown.display()));
+    let at_start = |why: String| Error::config_at(Position::new(shown, 1, 1), why);
     if !meta.is_file() {
         return Err(at_start("this is not a regular file: name the config file".into()));
     }
@@ -647,7 +703,7 @@ pub(crate) fn read_config(path: &Path, shown: &Path) -> Result<String, ConfigErr
     }
     String::from_utf8(bytes).map_err(|e| {
         let (line, col) = line_col(&e.as_bytes()[..e.utf8_error().valid_up_to()]);
-        ConfigError(format!("{}:{line}:{col}: the file is not UTF-8 text: save it as UTF-8", shown.display()))
+        Error::config_at(Position::new(shown, line, col), "the file is not UTF-8 text: save it as UTF-8")
     })
 }
 
@@ -756,7 +812,7 @@ pub fn select_target(cfg: &mut Config, flag: Option<&str>) -> anyhow::Result<()>
             let known = target_names(cfg);
             let refs: Vec<&str> = known.iter().map(String::as_str).collect();
             let hint = crate::yaml::nearest(&name, &refs).map(|n| format!(" Did you mean `{n}`?")).unwrap_or_default();
-            anyhow::bail!(ConfigError(format!(
+            anyhow::bail!(Error::config(format!(
                 "there is no target `{name}`: the config defines {}.{hint}",
                 known.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
             )));

@@ -1,13 +1,14 @@
 //! Checks of the config's values that serde cannot make: every path stays inside the repository and names what it
 //! should (a folder, a regular file — never a device or a FIFO), every name matches the grammar of the tool it is
 //! handed to (so none can start with `-` and be read as a flag), and nothing is listed twice. Each refusal is a
-//! [`ConfigError`] that starts with `file:line:column` of the offending value. [`Config::load`] lives here: it reads
+//! [`Error::Config`] at the `file:line:column` of the offending value. [`Config::load`] lives here: it reads
 //! the file, then runs these checks, so config.rs (the shape) need not import its checker.
 
 use std::collections::BTreeSet;
 use std::path::{Component, Path, PathBuf};
 
-use crate::config::{Config, ConfigError};
+use crate::config::Config;
+use crate::error::{Error, Position};
 pub use crate::yaml::locate;
 use crate::{names, yaml};
 
@@ -26,8 +27,8 @@ enum Kind {
 const MAX_READ: u64 = 16 << 20;
 
 impl Config {
-    /// Reads and checks the config. Errors are [`yaml::YamlError`] (file:line:column) or [`ConfigError`], both
-    /// usage errors (exit 2).
+    /// Reads and checks the config. Errors are [`Error::Config`], with file:line:column where the place is known
+    /// (exit 2).
     pub fn load(path: &Path, shown_as: &Path, root: &Path) -> anyhow::Result<Config> {
         let text = crate::config::read_config(path, shown_as).map_err(anyhow::Error::new)?;
         let mut cfg: Config = yaml::from_str(shown_as, &text)?;
@@ -42,7 +43,7 @@ impl Config {
     }
 }
 
-pub fn check(cfg: &Config, file: &Path, text: &str, root: &Path) -> Result<(), ConfigError> {
+pub fn check(cfg: &Config, file: &Path, text: &str, root: &Path) -> Result<(), Error> {
     let c = Checker { file, text, root, canon_root: std::fs::canonicalize(root).unwrap_or_else(|_| root.into()) };
     c.run(cfg)
 }
@@ -55,7 +56,7 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn run(&self, cfg: &Config) -> Result<(), ConfigError> {
+    fn run(&self, cfg: &Config) -> Result<(), Error> {
         // The project's name is also the repository path images are pushed under (a target's local registry).
         self.name("project", &cfg.project, "project", names::plain(&cfg.project))?;
         if cfg.project.trim().is_empty() || cfg.project.chars().any(char::is_control) {
@@ -69,7 +70,7 @@ impl Checker<'_> {
         for img in &cfg.images {
             self.name("name", &img.name, "images[].name", names::plain(&img.name))?;
             self.name("tag", &img.tag, &format!("image `{}`'s tag", img.name), names::image_reference(&img.tag, true))
-                .map_err(|e| ConfigError(format!("{e} — write a pinned tag such as `{}:0.1.0`", img.name)))?;
+                .map_err(|e| Error::config(format!("{e} — write a pinned tag such as `{}:0.1.0`", img.name)))?;
             if !tags.insert(img.tag.as_str()) {
                 return Err(self.err_last("tag", &img.tag, &format!("the tag `{}` is given to two images", img.tag)));
             }
@@ -244,7 +245,7 @@ impl Checker<'_> {
 
     /// A deploy target's names and paths: its name becomes part of file names and `--target`, its cluster's name
     /// and context reach kind, k3d and kubectl.
-    fn target(&self, name: &str, t: &crate::target::TargetSpec) -> Result<(), ConfigError> {
+    fn target(&self, name: &str, t: &crate::target::TargetSpec) -> Result<(), Error> {
         use crate::target::ClusterSpec;
         self.name(name, name, "a target's name", names::plain(name))?;
         if let Some(ns) = &t.namespace {
@@ -308,23 +309,23 @@ impl Checker<'_> {
     }
 
     /// A name checked against its grammar.
-    fn name(&self, key: &str, value: &str, what: &str, r: Result<(), names::Refusal>) -> Result<(), ConfigError> {
+    fn name(&self, key: &str, value: &str, what: &str, r: Result<(), names::Refusal>) -> Result<(), Error> {
         r.map_err(|why| self.err(key, value, &format!("{what} `{}` is not valid: {why}", shown(value))))
     }
 
-    fn err(&self, key: &str, value: &str, msg: &str) -> ConfigError {
+    fn err(&self, key: &str, value: &str, msg: &str) -> Error {
         let (l, c) = locate(self.text, key, value, false);
-        ConfigError(format!("{}:{l}:{c}: {msg}", self.file.display()))
+        Error::config_at(Position::new(self.file, l, c), msg)
     }
 
     /// Like [`Checker::err`], at the last occurrence (the second of two duplicates).
-    fn err_last(&self, key: &str, value: &str, msg: &str) -> ConfigError {
+    fn err_last(&self, key: &str, value: &str, msg: &str) -> Error {
         let (l, c) = locate(self.text, key, value, true);
-        ConfigError(format!("{}:{l}:{c}: {msg}", self.file.display()))
+        Error::config_at(Position::new(self.file, l, c), msg)
     }
 
     /// A configured path: relative, inside the repository (also through symbolic links), of the expected kind.
-    fn path(&self, key: &str, rel: &Path, kind: Kind) -> Result<(), ConfigError> {
+    fn path(&self, key: &str, rel: &Path, kind: Kind) -> Result<(), Error> {
         let value = rel.to_string_lossy();
         let shown_key = key.rsplit('/').next().unwrap_or(key);
         let fail = |why: &str| self.err(key, &value, &format!("`{}` ({shown_key}) {why}", shown(&value)));

@@ -3,10 +3,55 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use clap::Args;
 use xshell::Shell;
 
-use crate::cli::Global;
 use crate::config::{self, Config};
+use crate::output::ColorChoice;
+
+/// Options every command takes, listed under their own heading in each command's help.
+#[derive(Debug, Clone, Args)]
+#[command(next_help_heading = "Global options")]
+pub struct Global {
+    /// Pipeline config to use instead of xtask.yaml at the repo root
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Print the exact commands that would run, with each cache decision, and run nothing
+    #[arg(long, global = true)]
+    pub dry_run: bool,
+    /// Stream every tool's output to the terminal instead of only its log file
+    #[arg(short, long, global = true, conflicts_with = "quiet")]
+    pub verbose: bool,
+    /// Print only failures, warnings and results: no step progress
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// When to color the output: auto (a terminal, unless NO_COLOR is set; CLICOLOR_FORCE forces it), always, never
+    #[arg(long, global = true, value_enum, value_name = "WHEN", default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Print the run as JSON Lines events on stdout (docs/events.schema.json); for `doctor`, its table as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// How many independent steps (image builds, gates) may run at once [default: number of CPUs]
+    #[arg(short, long, global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// Never install a missing tool from the pinned versions in xtask/tools.lock.yaml (nor cargo-auditable)
+    #[arg(long, global = true)]
+    pub no_install: bool,
+    /// After a step fails, still run every step that does not depend on it [default: stop at the first failure]
+    #[arg(long, global = true)]
+    pub keep_going: bool,
+}
+
+/// Which deploy target a cluster command acts on, and the confirmation protected targets need.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TargetArgs {
+    /// Deploy target from `targets:` in the config (`local` is the `cluster:` section) [default: default_target]
+    #[arg(long = "target", value_name = "NAME")]
+    pub target: Option<String>,
+    /// Confirm acting on a protected target without a prompt (needed in CI and off a terminal)
+    #[arg(long)]
+    pub yes: bool,
+}
 
 pub struct Context {
     pub root: PathBuf,
@@ -15,7 +60,7 @@ pub struct Context {
     pub config_shown: PathBuf,
     pub global: Global,
     /// `--target`/`--yes` of a command that acts on a cluster; `None` for the others (build, manifests...).
-    pub target_args: Option<crate::cli::TargetArgs>,
+    pub target_args: Option<TargetArgs>,
     config: std::sync::OnceLock<Config>,
 }
 
@@ -44,7 +89,7 @@ impl Context {
     }
 
     /// Marks this run as acting on a cluster: the config is read with the chosen target's overrides.
-    pub fn select_target(&mut self, args: crate::cli::TargetArgs) {
+    pub fn select_target(&mut self, args: TargetArgs) {
         self.target_args = Some(args);
     }
 

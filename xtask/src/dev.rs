@@ -11,8 +11,10 @@ use anyhow::Result;
 
 use crate::config::Config;
 use crate::context::Context;
+use crate::error::Error;
 use crate::pipeline::cache::Fingerprint;
-use crate::pipeline::{exec, Interrupted, StepsFailed};
+use crate::pipeline::console::{self, Shown};
+use crate::pipeline::exec;
 
 pub struct Dev {
     /// `--skip-gate` and `--image`, as for `up`.
@@ -31,30 +33,27 @@ type Snapshot = BTreeMap<String, BTreeMap<String, String>>;
 impl Dev {
     pub fn run(self, ctx: &Context) -> Result<()> {
         if ctx.global.dry_run {
-            return Err(crate::pipeline::UsageError(
-                "dev runs until Ctrl-C; see one cycle with `cargo xtask plan up`".into(),
-            )
-            .into());
+            return Err(Error::usage("dev runs until Ctrl-C; see one cycle with `cargo xtask plan up`").into());
         }
         let cfg = ctx.config()?;
         // Ctrl-C between cycles must end the loop, not the process: the engine's handler only marks the run.
         exec::install_interrupt_handler();
         let mut seen = snapshot(ctx, cfg)?;
         let mut cycle = 1;
-        crate::errln!("dev: cycle {cycle}: first `up`");
+        console::show(Shown::Info(&format!("dev: cycle {cycle}: first `up`")));
         self.up(ctx, cycle)?;
         loop {
             let files: usize = seen.values().map(BTreeMap::len).sum();
-            crate::errln!(
+            console::show(Shown::Info(&format!(
                 "dev: watching {files} files in {} groups; Ctrl-C stops watching and leaves the cluster running",
                 seen.len()
-            );
+            )));
             let now = self.wait_for_change(ctx, cfg, &seen)?;
             // Run ids are made of the start second and the pid, which stays the same across cycles: start the
             // next cycle in a new second so its report does not overwrite the previous one.
             std::thread::sleep(Duration::from_millis(1000 - u64::from(subsec_millis())));
             cycle += 1;
-            crate::errln!("dev: cycle {cycle}: changed {}", describe(&seen, &now));
+            console::show(Shown::Info(&format!("dev: cycle {cycle}: changed {}", describe(&seen, &now))));
             seen = now;
             self.up(ctx, cycle)?;
         }
@@ -68,11 +67,13 @@ impl Dev {
         };
         match up.run(ctx) {
             Ok(()) => Ok(()),
-            Err(e) if e.downcast_ref::<StepsFailed>().is_some() => {
-                crate::errln!("dev: cycle {cycle} failed (see above); fix it and save: the next change starts a cycle");
+            Err(e) if Error::is_steps_failed(&e) => {
+                console::show(Shown::Info(&format!(
+                    "dev: cycle {cycle} failed (see above); fix it and save: the next change starts a cycle"
+                )));
                 Ok(())
             }
-            Err(e) if e.downcast_ref::<Interrupted>().is_some() => Err(stopped()),
+            Err(e) if Error::is_interrupted(&e) => Err(stopped()),
             Err(e) => Err(e),
         }
     }
@@ -105,8 +106,10 @@ fn subsec_millis() -> u32 {
 }
 
 fn stopped() -> anyhow::Error {
-    crate::errln!("dev: stopped; the cluster and the release keep running (`cargo xtask teardown` stops them)");
-    Interrupted.into()
+    console::show(Shown::Info(
+        "dev: stopped; the cluster and the release keep running (`cargo xtask teardown` stops them)",
+    ));
+    Error::Interrupted.into()
 }
 
 /// The inputs of every image and of the chart, fingerprinted the way the build and deploy steps do.

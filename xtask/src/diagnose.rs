@@ -5,27 +5,30 @@
 use std::path::Path;
 
 use anyhow::Result;
-use serde_json::Value;
-use xshell::cmd;
 
 use crate::config::Config;
-use crate::pipeline::{secrets, Done, Run, Step, StepCx};
-use crate::{ai, kube};
+use crate::kinds::{StepId, StepKind};
+use crate::kube::{self, Event, Target};
+use crate::pipeline::{secrets, Done, Ran, Run, Step, StepCx};
+use crate::{ai, helm};
 
 /// Adds the diagnostics (and, when configured, the AI diagnosis) to run after a failure.
 pub fn add_on_failure<'c>(cfg: &'c Config, run: &mut Run<'c>) {
     run.on_failure(Step::new(
-        "diagnose:cluster",
-        "diagnose",
+        StepId::diagnose_cluster(),
+        StepKind::Diagnose,
         "Collect events, pod descriptions and logs, helm status and history",
         move |cx| collect(cx, cfg),
     ));
     if let Some(tool) = cfg.ai.on_failure {
         run.on_failure(
-            Step::new("ai:diagnose", "ai", format!("Ask {} what went wrong", tool.tool_name()), move |cx| {
-                ai::diagnose_failure(cx, cfg, tool)
-            })
-            .after(["diagnose:cluster"])
+            Step::new(
+                StepId::ai("diagnose"),
+                StepKind::Ai,
+                format!("Ask {} what went wrong", tool.tool_name()),
+                move |cx| ai::diagnose_failure(cx, cfg, tool),
+            )
+            .after([StepId::diagnose_cluster()])
             .always(),
         );
     }
@@ -36,17 +39,16 @@ fn write(dir: &Path, name: &str, text: &str) -> Result<()> {
 }
 
 /// When an event happened: newer events carry only `eventTime` (`lastTimestamp` is null), older ones the reverse.
-fn event_time(e: &Value) -> String {
-    ["lastTimestamp", "eventTime", "firstTimestamp"]
-        .iter()
-        .find_map(|k| e[*k].as_str())
-        .or_else(|| e["metadata"]["creationTimestamp"].as_str())
+fn event_time(e: &Event) -> String {
+    [&e.last_timestamp, &e.event_time, &e.first_timestamp, &e.metadata.creation_timestamp]
+        .into_iter()
+        .find_map(|t| t.as_deref())
         .unwrap_or("")
         .to_string()
 }
 
-pub fn events_in_order(list: &Value) -> Vec<String> {
-    let mut events: Vec<&Value> = list["items"].as_array().into_iter().flatten().collect();
+pub fn events_in_order(list: &[Event]) -> Vec<String> {
+    let mut events: Vec<&Event> = list.iter().collect();
     events.sort_by_key(|e| event_time(e));
     events
         .iter()
@@ -54,23 +56,24 @@ pub fn events_in_order(list: &Value) -> Vec<String> {
             format!(
                 "{}  {:<7} {:<20} {}/{}: {}",
                 event_time(e),
-                e["type"].as_str().unwrap_or(""),
-                e["reason"].as_str().unwrap_or(""),
-                e["involvedObject"]["kind"].as_str().unwrap_or(""),
-                e["involvedObject"]["name"].as_str().unwrap_or(""),
-                e["message"].as_str().unwrap_or("").trim()
+                e.kind.as_deref().unwrap_or(""),
+                e.reason.as_deref().unwrap_or(""),
+                e.involved_object.kind.as_deref().unwrap_or(""),
+                e.involved_object.name.as_deref().unwrap_or(""),
+                e.message.as_deref().unwrap_or("").trim()
             )
         })
         .collect()
 }
 
 fn collect(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
-    let (ns, context, release) = (&cfg.release.namespace, cfg.kube_context(), &cfg.release.name);
+    let (t, rel) = (Target::release(cfg), helm::Release::of(cfg));
+    let (ns, release) = (t.namespace, rel.name);
     let dir = cx.run_dir.join("diagnostics");
     std::fs::create_dir_all(&dir)?;
     let mut summary = vec![];
-    let out = cx.probe(cmd!(cx.sh, "kubectl --context {context} get events -n {ns} -o json").into())?;
-    let events: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
+    let out = cx.probe(kube::events_cmd(&cx.sh, t))?;
+    let events = kube::parse_or_default::<kube::List<Event>>(&out.stdout).items;
     if !out.success() {
         // A failed call is a finding of its own (no context, an API server that does not answer, RBAC).
         summary.push(format!("could not read the events: {}", out.tail(1)));
@@ -78,15 +81,16 @@ fn collect(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     } else {
         write(&dir, "events.txt", &(events_in_order(&events).join("\n") + "\n"))?;
     }
-    let pods = match kube::get_pods(cx, context, ns) {
-        Ok(p) => p,
+    let pods = match kube::get_pods(cx, t) {
+        Ok(Ran::Done(p)) => p,
+        Ok(Ran::Planned) => kube::Pods::default(),
         Err(e) => {
             summary.push(format!("could not list the pods: {e:#}"));
-            Value::Null
+            kube::Pods::default()
         }
     };
-    write(&dir, "pods.json", &serde_json::to_string_pretty(&pods)?)?;
-    let problems = kube::pod_problems(&pods);
+    write(&dir, "pods.json", &serde_json::to_string_pretty(&pods.json)?)?;
+    let problems = kube::pod_problems(&pods.items);
     let mut seen = std::collections::BTreeSet::new();
     for p in &problems {
         let pod = p.pod.clone();
@@ -100,14 +104,11 @@ fn collect(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             continue;
         }
         let file = crate::names::file_safe(&pod);
-        let describe = cx.probe(cmd!(cx.sh, "kubectl --context {context} describe pod {pod} -n {ns}").into())?;
+        let describe = cx.probe(kube::describe_pod_cmd(&cx.sh, t, &pod))?;
         write(&dir, &format!("describe-{file}.txt"), &describe.stdout)?;
-        let logs =
-            cx.probe(cmd!(cx.sh, "kubectl --context {context} logs {pod} -n {ns} --all-containers --tail=100").into())?;
+        let logs = cx.probe(kube::logs_cmd(&cx.sh, t, &pod, false, 100))?;
         write(&dir, &format!("logs-{file}.txt"), &format!("{}{}", logs.stdout, logs.stderr))?;
-        let prev = cx.probe(
-            cmd!(cx.sh, "kubectl --context {context} logs {pod} -n {ns} --all-containers --previous --tail=100").into(),
-        )?;
+        let prev = cx.probe(kube::logs_cmd(&cx.sh, t, &pod, true, 100))?;
         if prev.success() {
             write(&dir, &format!("logs-{file}-previous.txt"), &prev.stdout)?;
         }
@@ -121,9 +122,9 @@ fn collect(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
         cx.note(format!("culprit: {line}"));
         summary.push(line);
     }
-    let status = cx.probe(cmd!(cx.sh, "helm status {release} -n {ns} --kube-context {context} -o json").into())?;
+    let status = cx.probe(helm::status_cmd(&cx.sh, rel))?;
     write(&dir, "helm-status.json", &format!("{}{}", status.stdout, status.stderr))?;
-    let history = cx.probe(cmd!(cx.sh, "helm history {release} -n {ns} --kube-context {context} -o json").into())?;
+    let history = cx.probe(helm::history_cmd(&cx.sh, rel))?;
     write(&dir, "helm-history.json", &format!("{}{}", history.stdout, history.stderr))?;
     if summary.is_empty() {
         summary.push("no unhealthy pod found; see events.txt".into());
@@ -153,7 +154,8 @@ mod tests {
             {"lastTimestamp": null, "eventTime": "2026-01-01T00:00:01.000000Z", "type": "Normal", "reason": "Scheduled",
              "message": "a", "involvedObject": {"kind": "Pod", "name": "p"}}
         ]});
-        let lines = events_in_order(&list);
+        let list: kube::List<Event> = serde_json::from_value(list).unwrap();
+        let lines = events_in_order(&list.items);
         assert!(lines[0].contains("Scheduled") && lines[1].contains("BackOff"), "{lines:?}");
     }
 }

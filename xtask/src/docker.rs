@@ -11,7 +11,7 @@ use xshell::cmd;
 use std::collections::BTreeMap;
 
 use crate::pipeline::exec::{self, Exec, Output};
-use crate::pipeline::StepCx;
+use crate::pipeline::{Ran, StepCx};
 
 // Go templates for --format; cmd! reads braces as interpolation, so they are passed as values.
 const JSON: &str = "{{json .}}";
@@ -20,12 +20,13 @@ const HISTORY: &str = "{{.Size}}\t{{.CreatedBy}}";
 
 /// `docker version` (the client and server versions, or why the daemon cannot be used) and, in parallel, the ids
 /// of `tags` in the daemon (absent ones left out): one round trip for a run that may build nothing.
-pub fn versions_and_ids(cx: &mut StepCx, tags: &[String]) -> Result<(String, BTreeMap<String, String>)> {
+pub fn versions_and_ids(cx: &mut StepCx, tags: &[String]) -> Result<Ran<(String, BTreeMap<String, String>)>> {
     let fmt = "{{.Id}} {{json .RepoTags}}";
-    let outs = cx.probe_all(vec![
+    let asked = cx.ask_all(vec![
         cmd!(cx.sh, "docker version --format {JSON}").into(),
         Exec::from(cmd!(cx.sh, "docker image inspect --format {fmt} {tags...}")).quiet_stdout(),
     ])?;
+    let Ran::Done(outs) = asked else { return Ok(Ran::Planned) };
     let version = parse_versions(&outs[0])?;
     let mut ids = BTreeMap::new();
     for line in outs[1].stdout.lines() {
@@ -34,23 +35,107 @@ pub fn versions_and_ids(cx: &mut StepCx, tags: &[String]) -> Result<(String, BTr
             ids.insert(t, id.to_string());
         }
     }
-    Ok((version, ids))
+    Ok(Ran::Done((version, ids)))
+}
+
+/// `docker version --format '{{json .}}'`: the client's and the server's versions; `Server` is null when the daemon
+/// does not answer (docker/cli `cli/command/system/version.go` versionInfo: `Client`, `Server`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VersionAnswer {
+    #[serde(default)]
+    pub client: Option<VersionPart>,
+    #[serde(default)]
+    pub server: Option<VersionPart>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct VersionPart {
+    #[serde(default)]
+    pub version: Option<String>,
 }
 
 fn parse_versions(out: &Output) -> Result<String> {
-    if out.code.is_none() && out.stdout.is_empty() {
-        return Ok("dry-run".into());
-    }
-    let v: Option<Value> = out.stdout.lines().find_map(|l| serde_json::from_str(l.trim()).ok());
-    let client = v.as_ref().and_then(|v| v["Client"]["Version"].as_str()).unwrap_or("?").to_string();
-    match v.as_ref().map(|v| &v["Server"]) {
-        Some(s) if s.is_object() => Ok(format!("client {client}, server {}", s["Version"].as_str().unwrap_or("?"))),
+    let v: Option<VersionAnswer> = out.stdout.lines().find_map(|l| serde_json::from_str(l.trim()).ok());
+    let v = v.unwrap_or_default();
+    let client = v.client.and_then(|c| c.version).unwrap_or_else(|| "?".into());
+    match v.server {
+        Some(s) => Ok(format!("client {client}, server {}", s.version.as_deref().unwrap_or("?"))),
         _ => bail!(
             "the Docker daemon does not answer ({}). Start Docker (Docker Desktop, or `sudo systemctl start docker`) \
              and check that this user may use it (`docker info`)",
             out.tail(1).trim()
         ),
     }
+}
+
+/// `docker build -f DOCKERFILE -t TAG ARGS... CONTEXT`.
+pub fn build_cmd(sh: &xshell::Shell, dockerfile: &Path, tag: &str, args: &[String], context: &Path) -> Exec {
+    cmd!(sh, "docker build -f {dockerfile} -t {tag} {args...} {context}").into()
+}
+
+/// `docker push REFERENCE`.
+pub fn push_cmd(sh: &xshell::Shell, reference: &str) -> Exec {
+    cmd!(sh, "docker push {reference}").into()
+}
+
+/// `docker image inspect --format '{{json .RepoDigests}}' REFERENCE`: the `repo@sha256:...` digests the daemon
+/// recorded for the image (moby image inspect; one per repository).
+pub fn repo_digests_cmd(sh: &xshell::Shell, reference: &str) -> Exec {
+    let format = "{{json .RepoDigests}}";
+    cmd!(sh, "docker image inspect --format {format} {reference}").into()
+}
+
+/// `docker ps --format '{{.Names}}'`: the running containers' names, one a line.
+pub fn running_names_cmd(sh: &xshell::Shell) -> Exec {
+    let format = "{{.Names}}";
+    cmd!(sh, "docker ps --format {format}").into()
+}
+
+/// `docker run -d --restart=always -p PUBLISH --network bridge --name NAME IMAGE`: a long-running service
+/// container.
+pub fn run_service_cmd(sh: &xshell::Shell, name: &str, publish: &str, image: &str) -> Exec {
+    cmd!(sh, "docker run -d --restart=always -p {publish} --network bridge --name {name} {image}").into()
+}
+
+/// `docker exec CONTAINER mkdir -p DIR`.
+pub fn mkdir_in_cmd(sh: &xshell::Shell, container: &str, dir: &str) -> Exec {
+    cmd!(sh, "docker exec {container} mkdir -p {dir}").into()
+}
+
+/// `docker cp SOURCE CONTAINER:PATH`.
+pub fn copy_into_cmd(sh: &xshell::Shell, source: &Path, target: &str) -> Exec {
+    cmd!(sh, "docker cp {source} {target}").into()
+}
+
+/// `docker network connect NETWORK CONTAINER`.
+pub fn network_connect_cmd(sh: &xshell::Shell, network: &str, container: &str) -> Exec {
+    cmd!(sh, "docker network connect {network} {container}").into()
+}
+
+/// `docker tag SOURCE TARGET`.
+pub fn tag_cmd(sh: &xshell::Shell, source: &str, target: &str) -> Exec {
+    cmd!(sh, "docker tag {source} {target}").into()
+}
+
+/// What `docker system info --format '{{json .}}'` says about where the daemon runs (docker/cli `docker info` is
+/// `docker system info`; fields of docker/docker `api/types/system/info.go`).
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct SystemInfo {
+    #[serde(default)]
+    pub operating_system: Option<String>,
+    #[serde(default)]
+    pub security_options: Option<Vec<String>>,
+}
+
+/// `docker info --format '{{json .}}'`; an answer that is not JSON (a daemon that does not answer) reads as no
+/// information. A plan does not ask.
+pub fn system_info(cx: &mut StepCx) -> Result<Ran<SystemInfo>> {
+    let e = cmd!(cx.sh, "docker info --format {JSON}").into();
+    let Ran::Done(out) = cx.unless_planning(|cx| cx.probe(e))? else { return Ok(Ran::Planned) };
+    Ok(Ran::Done(serde_json::from_str(out.stdout.trim()).unwrap_or_default()))
 }
 
 /// The image's id, or None when the daemon does not have it.
@@ -84,13 +169,10 @@ pub fn why_not_loaded(cx: &mut StepCx, build_stderr: &str) -> Result<String> {
 }
 
 /// `docker image inspect` as JSON (the first element of the array it prints).
-pub fn inspect(cx: &mut StepCx, tag: &str) -> Result<Value> {
-    let out = cx.run(cmd!(cx.sh, "docker image inspect {tag}").into())?;
-    if cx.dry_run() {
-        return Ok(Value::Null);
-    }
+pub fn inspect(cx: &mut StepCx, tag: &str) -> Result<Ran<Value>> {
+    let Ran::Done(out) = cx.query(cmd!(cx.sh, "docker image inspect {tag}").into())? else { return Ok(Ran::Planned) };
     let v: Value = serde_json::from_str(&out.stdout).context("docker image inspect printed no JSON")?;
-    v.get(0).cloned().ok_or_else(|| anyhow!("docker image inspect printed an empty list for {tag}"))
+    v.get(0).cloned().map(Ran::Done).ok_or_else(|| anyhow!("docker image inspect printed an empty list for {tag}"))
 }
 
 /// One layer as `docker history` lists it, newest first.
@@ -137,11 +219,13 @@ pub fn image_store(cx: &mut StepCx) -> Result<String> {
     Ok(crate::image_size::store_name(driver, status))
 }
 
-pub fn save_sizes(cx: &mut StepCx, tag: &str) -> Result<Sizes> {
-    if cx.dry_run() {
-        crate::outln!("    $ docker save {tag} | gzip | wc -c");
-        return Ok(Sizes { uncompressed: 0, compressed: 0, layers: 0 });
-    }
+/// `docker save TAG | gzip | wc -c`, streamed in-process: a command the step runs itself, so a plan shows it
+/// whole.
+pub fn save_sizes(cx: &mut StepCx, tag: &str) -> Result<Ran<Sizes>> {
+    cx.command_of_its_own(format!("docker save {tag} | gzip | wc -c"), |cx| stream_sizes(cx, tag))
+}
+
+fn stream_sizes(cx: &mut StepCx, tag: &str) -> Result<Sizes> {
     let e = Exec::from(cmd!(cx.sh, "docker save {tag}"));
     let mut save = exec::spawn_streaming(e).context("running docker save")?;
     let pid = save.child.id();
@@ -176,7 +260,7 @@ pub fn save_sizes(cx: &mut StepCx, tag: &str) -> Result<Sizes> {
     let (status, stderr) = save.finish()?;
     if killed {
         if exec::interrupted() {
-            return Err(crate::pipeline::Interrupted.into());
+            return Err(crate::error::Error::Interrupted.into());
         }
         bail!("`docker save {tag}` did not finish before the step's timeout; it was stopped (is the Docker daemon stuck?)");
     }

@@ -5,7 +5,9 @@ use anyhow::{bail, Result};
 use serde::Serialize;
 
 use crate::context::Context;
-use crate::tools::{self, Probe, ToolDef};
+use crate::kinds::Tool;
+use crate::pipeline::console::{self, Shown};
+use crate::tools::{self, Probe, Shortfall, ToolDef};
 
 pub struct Doctor {
     pub json: bool,
@@ -20,7 +22,7 @@ struct Row {
     needed_for: Vec<&'static str>,
     ok: bool,
     /// Why this tool fails the check; null when it passes.
-    shortfall: Option<String>,
+    shortfall: Option<Shortfall>,
     install_hint: &'static str,
 }
 
@@ -32,7 +34,7 @@ impl Doctor {
             let ok = rows.iter().all(|r| r.ok || !r.required);
             // Versioned like report.json and the --json events: bumped when a field's meaning changes.
             let doc = serde_json::json!({ "schema_version": 1, "ok": ok, "tools": rows });
-            crate::outln!("{}", serde_json::to_string_pretty(&doc)?);
+            console::show(Shown::Result(&serde_json::to_string_pretty(&doc)?));
         } else {
             print_table(&rows);
         }
@@ -41,7 +43,8 @@ impl Doctor {
             let lines: Vec<String> = failing
                 .iter()
                 .map(|r| {
-                    format!("  - {}: {} — {}", r.probe.name, r.shortfall.as_deref().unwrap_or("?"), r.install_hint)
+                    let why = r.shortfall.as_ref().map_or("?".to_string(), Shortfall::to_string);
+                    format!("  - {}: {why} — {}", r.probe.name, r.install_hint)
                 })
                 .collect();
             bail!("{} required tool(s) missing or too old:\n{}", failing.len(), lines.join("\n"));
@@ -54,7 +57,7 @@ fn check(ctx: &Context, cfg: &crate::config::Config) -> Vec<Row> {
     // The cluster providers of targets the config does not use are not worth a row.
     let defs: Vec<&'static ToolDef> = tools::DEFS
         .iter()
-        .filter(|d| !matches!(d.name, "kind" | "k3d") || !tools::needed_for(d, cfg).is_empty())
+        .filter(|d| !matches!(d.tool, Tool::Kind | Tool::K3d) || !tools::needed_for(d, cfg).is_empty())
         .collect();
     let probes: Vec<Probe> = std::thread::scope(|s| {
         let handles: Vec<_> = defs
@@ -102,8 +105,8 @@ fn print_table(rows: &[Row]) {
             (None, _) => "ok",
             (Some(_), false) if !r.probe.found => "optional",
             (Some(_), false) => "unusable",
-            (Some(s), true) if s.contains("older than") => "TOO OLD",
-            (Some(s), true) if s.contains(" is refused: ") => "REFUSED",
+            (Some(Shortfall::TooOld { .. }), true) => "TOO OLD",
+            (Some(Shortfall::Refused { .. }), true) => "REFUSED",
             (Some(_), true) if !r.probe.found => "MISSING",
             (Some(_), true) => "UNUSABLE",
         };
@@ -122,14 +125,14 @@ fn print_table(rows: &[Row]) {
     let widths: Vec<usize> = (0..6).map(|i| lines.iter().map(|l| l[i].chars().count()).max().unwrap_or(0)).collect();
     for l in &lines {
         let cells: Vec<String> = l.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        crate::outln!("{}", cells.join("  ").trim_end());
+        console::show(Shown::Result(cells.join("  ").trim_end()));
     }
     let hints: Vec<&Row> = rows.iter().filter(|r| !r.ok).collect();
     if !hints.is_empty() {
-        crate::outln!();
+        console::show(Shown::Result(""));
         for r in hints {
-            let why = r.shortfall.as_deref().unwrap_or("");
-            crate::outln!("{}: {why}\n  install: {}", r.probe.name, r.install_hint);
+            let why = r.shortfall.as_ref().map_or(String::new(), Shortfall::to_string);
+            console::show(Shown::Result(&format!("{}: {why}\n  install: {}", r.probe.name, r.install_hint)));
         }
     }
 }

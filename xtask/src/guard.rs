@@ -2,15 +2,15 @@
 //! by default) must be named with `--target` and confirmed (a typed name on a terminal, `--yes` elsewhere), and an
 //! existing cluster's kube context must still point at the API server recorded for the target.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 
 use anyhow::{Context as _, Result};
 use serde::{Deserialize, Serialize};
-use xshell::cmd;
 
 use crate::context::Context;
-use crate::pipeline::UsageError;
+use crate::error::Error;
+use crate::pipeline::console::{self, Shown};
 use crate::target::{ClusterSpec, Target};
 
 /// What the pipeline remembers about a target between runs (target/xtask/targets/<name>.json).
@@ -57,18 +57,15 @@ pub fn check(ctx: &Context) -> Result<()> {
     let t = &cfg.target;
     let dry = ctx.global.dry_run;
     let yes = ctx.target_args.as_ref().is_some_and(|a| a.yes);
-    if dry {
-        crate::outln!("{}", t.describe());
-    } else {
-        crate::errln!("{}", t.describe());
-    }
+    console::show(Shown::Guard { line: &t.describe(), dry });
     // In order, stopping at the first refusal: a refused run asks nothing of the cluster.
     let show = |d: Decision| -> Result<()> {
         match d {
-            Decision::Pass(s) if dry => crate::outln!("guard: {s}"),
-            Decision::Refuse(s) if dry => crate::outln!("guard: would refuse: {s}"),
-            Decision::Pass(s) => crate::errln!("guard: {s}"),
-            Decision::Refuse(s) => anyhow::bail!(UsageError(format!("refusing to act on target `{}`: {s}", t.name))),
+            Decision::Pass(s) => console::show(Shown::Guard { line: &format!("guard: {s}"), dry }),
+            Decision::Refuse(s) if dry => {
+                console::show(Shown::Guard { line: &format!("guard: would refuse: {s}"), dry })
+            }
+            Decision::Refuse(s) => anyhow::bail!(Error::usage(format!("refusing to act on target `{}`: {s}", t.name))),
         }
         Ok(())
     };
@@ -109,11 +106,11 @@ fn confirmed(t: &Target, yes: bool, dry: bool) -> Result<Decision> {
     if dry {
         return Ok(Decision::Pass("a confirmation will be asked (type the target's name)".into()));
     }
-    crate::pipeline::output::write(
-        true,
-        &format!("Target `{}` is protected (context {}). Type its name to go on: ", t.name, t.kube_context()),
-    );
-    let _ = std::io::stderr().flush();
+    console::show(Shown::Prompt(&format!(
+        "Target `{}` is protected (context {}). Type its name to go on: ",
+        t.name,
+        t.kube_context()
+    )));
     let mut line = String::new();
     std::io::stdin().lock().read_line(&mut line).context("reading the confirmation")?;
     Ok(typed(t, &line))
@@ -167,20 +164,21 @@ fn server(ctx: &Context, t: &Target, configured: Option<&str>, context: &str, dr
 /// `kubectl config view --minify --context C`: the one cluster's `server` (YAML; JSON with `-o json`).
 fn context_server(ctx: &Context, context: &str) -> Result<String> {
     let sh = ctx.shell()?;
-    let out = cmd!(sh, "kubectl config view --minify --context {context}").quiet().ignore_status().output()?;
+    let out = crate::kube::context_view_cmd(&sh, context).quiet().ignore_status().output()?;
     let stderr = String::from_utf8_lossy(&out.stderr);
     if !out.status.success() {
-        anyhow::bail!(UsageError(format!(
+        anyhow::bail!(Error::usage(format!(
             "cannot read kube context `{context}`: {} — check `kubectl config get-contexts` and the target's \
              `cluster.context`",
             stderr.trim()
         )));
     }
-    let v: serde_norway::Value =
+    let v: crate::kube::KubeconfigView =
         serde_norway::from_slice(&out.stdout).context("`kubectl config view` printed no YAML")?;
-    v["clusters"][0]["cluster"]["server"]
-        .as_str()
-        .map(String::from)
+    v.clusters
+        .into_iter()
+        .next()
+        .and_then(|c| c.cluster.server)
         .with_context(|| format!("`kubectl config view --minify --context {context}` names no server"))
 }
 

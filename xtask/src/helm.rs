@@ -1,32 +1,150 @@
-//! Helm: the release's values and flags, and the differences between Helm 3 and Helm 4 (`--atomic` became
-//! `--rollback-on-failure`, and a bare `--wait` now means the watcher strategy). The major version is read from
-//! `helm version` once per run.
+//! Helm: every helm command line the xtask runs, each aimed at a [`Release`] (name, namespace, kube context);
+//! the release's values and flags; the JSON helm prints read into small typed structs; and the differences
+//! between Helm 3 and Helm 4 (`--atomic` became `--rollback-on-failure`, and a bare `--wait` now means the watcher
+//! strategy). The major version is read from `helm version` once per run.
 
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::{Context as _, Result};
+use serde::Deserialize;
 use serde_json::Value;
-use xshell::cmd;
+use xshell::{cmd, Shell};
 
 use crate::config::{self, Config};
-use crate::pipeline::{secrets, StepCx};
+use crate::pipeline::exec::Exec;
+use crate::pipeline::{secrets, Ran, StepCx};
 use crate::version::Version;
+
+/// The release a helm call acts on, and where: every cluster-side call names its namespace and kube context, so
+/// another current context never changes what the xtask acts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Release<'a> {
+    pub name: &'a str,
+    pub namespace: &'a str,
+    pub context: &'a str,
+}
+
+impl<'a> Release<'a> {
+    /// The configured release on the configured cluster.
+    pub fn of(cfg: &'a Config) -> Release<'a> {
+        Release { name: &cfg.release.name, namespace: &cfg.release.namespace, context: cfg.kube_context() }
+    }
+}
+
+/// `helm status -o json`, as far as the xtask reads it (Helm `pkg/release/release.go`, `info.status`).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct StatusAnswer {
+    #[serde(default)]
+    pub info: Option<Info>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Info {
+    #[serde(default)]
+    pub status: Option<String>,
+}
+
+/// One entry of `helm history -o json` (Helm 3 `cmd/helm/history.go` releaseInfo: `revision`, `updated`,
+/// `status`, `chart`, `app_version`, `description`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct Revision {
+    #[serde(default)]
+    pub revision: u64,
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// `helm lint CHART ARGS...`.
+pub fn lint_cmd(sh: &Shell, chart: &Path, args: &[String]) -> Exec {
+    cmd!(sh, "helm lint {chart} {args...}").into()
+}
+
+/// `helm template NAME CHART -n NS ARGS...`.
+pub fn template_cmd(sh: &Shell, name: &str, chart: &Path, namespace: &str, args: &[String]) -> Exec {
+    cmd!(sh, "helm template {name} {chart} -n {namespace} {args...}").into()
+}
+
+/// `helm ARGS...` for a command line built and shown elsewhere (the plain manifests' header names the same
+/// `helm template` arguments, so users can run it by hand).
+pub fn with_args_cmd(sh: &Shell, args: &[String]) -> Exec {
+    cmd!(sh, "helm {args...}").into()
+}
+
+/// `helm upgrade NAME CHART -n NS --kube-context C FLAGS... ARGS...`. Helm enforces --timeout itself; the
+/// caller's `backstop` is ours, kills helm only when Helm's own limit failed.
+pub fn upgrade_cmd(
+    sh: &Shell,
+    r: Release,
+    chart: &Path,
+    flags: &[String],
+    args: &[String],
+    backstop: Duration,
+) -> Exec {
+    let Release { name, namespace, context } = r;
+    Exec::from(cmd!(sh, "helm upgrade {name} {chart} -n {namespace} --kube-context {context} {flags...} {args...}"))
+        .timeout(backstop)
+}
+
+/// `helm upgrade --install RELEASE CHART --repo REPO -n NS --create-namespace --kube-context C --wait --timeout
+/// 300s EXTRA...`: a chart straight from its repository (the addons on kind and k3d), upgraded in place when there.
+pub fn install_from_repo_cmd(sh: &Shell, r: Release, chart: &str, repo: &str, extra: &[String]) -> Exec {
+    let Release { name, namespace, context } = r;
+    cmd!(
+        sh,
+        "helm upgrade --install {name} {chart} --repo {repo} -n {namespace} --create-namespace --kube-context {context} --wait --timeout 300s {extra...}"
+    )
+    .into()
+}
+
+/// `helm test NAME -n NS --kube-context C --timeout T`.
+pub fn test_cmd(sh: &Shell, r: Release, timeout: &str) -> Exec {
+    let Release { name, namespace, context } = r;
+    cmd!(sh, "helm test {name} -n {namespace} --kube-context {context} --timeout {timeout}").into()
+}
+
+/// `helm rollback NAME REVISION -n NS --kube-context C WAIT --timeout T`; Helm 4's `--wait` takes a strategy.
+pub fn rollback_cmd(sh: &Shell, r: Release, revision: &str, major: u64, timeout: &str) -> Exec {
+    let Release { name, namespace, context } = r;
+    let wait = if major >= 4 { "--wait=watcher" } else { "--wait" };
+    cmd!(sh, "helm rollback {name} {revision} -n {namespace} --kube-context {context} {wait} --timeout {timeout}")
+        .into()
+}
+
+/// `helm uninstall NAME -n NS --kube-context C --wait`.
+pub fn uninstall_cmd(sh: &Shell, r: Release) -> Exec {
+    let Release { name, namespace, context } = r;
+    cmd!(sh, "helm uninstall {name} -n {namespace} --kube-context {context} --wait").into()
+}
+
+/// `helm status NAME -n NS --kube-context C -o json`.
+pub fn status_cmd(sh: &Shell, r: Release) -> Exec {
+    let Release { name, namespace, context } = r;
+    cmd!(sh, "helm status {name} -n {namespace} --kube-context {context} -o json").into()
+}
+
+/// `helm history NAME -n NS --kube-context C -o json`.
+pub fn history_cmd(sh: &Shell, r: Release) -> Exec {
+    let Release { name, namespace, context } = r;
+    cmd!(sh, "helm history {name} -n {namespace} --kube-context {context} -o json").into()
+}
 
 /// Helm's major version, from `helm version --short` (`v3.16.2+g13654a5`, `v4.0.0+g...`).
 pub fn major(cx: &mut StepCx) -> Result<u64> {
-    if let Some(v) = cx.get("helm.major") {
-        return Ok(v.parse().unwrap_or(3));
+    if let Some(major) = cx.facts().helm_major {
+        return Ok(major);
     }
-    let out = cx.run(cmd!(cx.sh, "helm version --short").into()).context("helm version")?;
-    let major = if cx.dry_run() {
-        3
-    } else {
-        Version::find(&out.stdout)
+    let major = match cx.query(cmd!(cx.sh, "helm version --short").into()).context("helm version")? {
+        Ran::Done(out) => Version::find(&out.stdout)
             .map(|v| v.major)
-            .with_context(|| format!("`helm version --short` printed no version: {}", out.tail(2)))?
+            .with_context(|| format!("`helm version --short` printed no version: {}", out.tail(2)))?,
+        // A plan shows Helm 3's flags.
+        Ran::Planned => 3,
     };
-    cx.set("helm.major", major.to_string());
+    cx.facts().helm_major = Some(major);
     Ok(major)
 }
 
@@ -60,12 +178,18 @@ pub fn secret_values(root: &Path, cfg: &Config, dry_run: bool) -> Result<BTreeMa
                 format!("<generated into {}>", s.file.as_deref().unwrap_or(Path::new("")).display())
             }
             None if s.generate && s.file.is_some() => generate(root, s.file.as_deref().unwrap_or(Path::new("")))?,
-            None => anyhow::bail!(crate::config::ConfigError(format!(
-                "{}secret `{name}` has no value: set {}{}",
-                cfg.position(&format!("secrets/{name}"), s.env.as_deref().unwrap_or("")),
-                s.env.as_deref().map(|e| format!("the env var {e}")).unwrap_or_default(),
-                s.file.as_deref().map(|f| format!(" or write it to {} (git-ignored)", f.display())).unwrap_or_default()
-            ))),
+            None => anyhow::bail!(crate::error::Error::Config {
+                at: cfg.position(&format!("secrets/{name}"), s.env.as_deref().unwrap_or("")),
+                message: format!(
+                    "secret `{name}` has no value: set {}{}",
+                    s.env.as_deref().map(|e| format!("the env var {e}")).unwrap_or_default(),
+                    s.file
+                        .as_deref()
+                        .map(|f| format!(" or write it to {} (git-ignored)", f.display()))
+                        .unwrap_or_default()
+                ),
+                help: None,
+            }),
         };
         secrets::register(&value);
         out.insert(name.clone(), value);
@@ -156,24 +280,29 @@ impl SecretValues {
         let Some(json) = json else { return Ok((SecretValues(None), vec![])) };
         let path = cx.run_dir.join("secrets").join(format!("{}.json", step.replace([':', '/', ' '], "_")));
         let shown = cx.ctx.rel(&path).display().to_string();
-        if cx.dry_run() {
+        // A plan writes nothing: it shows where the file would be.
+        let Ran::Done(guard) = cx.for_real(|| Self::write_file(&path, json))? else {
             return Ok((SecretValues(None), vec!["-f".into(), shown]));
-        }
+        };
+        Ok((guard, vec!["-f".into(), shown]))
+    }
+
+    fn write_file(path: &Path, json: &str) -> Result<SecretValues> {
         let dir = path.parent().context("secrets folder")?;
         std::fs::create_dir_all(dir)?;
         // Tracked before it exists, so a hard exit between the write and the guard still removes it.
-        secrets::track_file(&path);
-        let guard = SecretValues(Some(path.clone()));
+        secrets::track_file(path);
+        let guard = SecretValues(Some(path.to_path_buf()));
         #[cfg(unix)]
         {
             use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
             std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(&path)?;
+            let mut f = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
             std::io::Write::write_all(&mut f, json.as_bytes())?;
         }
         #[cfg(not(unix))]
-        std::fs::write(&path, json)?;
-        Ok((guard, vec!["-f".into(), shown]))
+        std::fs::write(path, json)?;
+        Ok(guard)
     }
 }
 
@@ -187,35 +316,24 @@ impl Drop for SecretValues {
 
 /// `helm status -o json`: the release's status (`deployed`, `failed`, `pending-upgrade`, ...), None when there is
 /// no such release (`Error: release: not found`).
-pub fn status(cx: &mut StepCx, context: &str, release: &str, ns: &str) -> Result<Option<String>> {
-    let out = cx.probe(cmd!(cx.sh, "helm status {release} -n {ns} --kube-context {context} -o json").into())?;
+pub fn status(cx: &mut StepCx, r: Release) -> Result<Option<String>> {
+    let out = cx.probe(status_cmd(&cx.sh, r))?;
     if !out.success() {
         // Only Helm's own `release: not found` (pkg/storage/driver/driver.go:29): a missing kube context also says
         // "not found" (`Kubernetes cluster unreachable: context was not found for specified context: P`).
         if out.stderr.contains("release: not found") {
             return Ok(None);
         }
-        anyhow::bail!("`helm status {release}` failed: {}", out.tail(3));
+        anyhow::bail!("`helm status {}` failed: {}", r.name, out.tail(3));
     }
-    let v: Value = serde_json::from_str(out.stdout.trim()).context("helm status printed no JSON")?;
-    Ok(v["info"]["status"].as_str().map(str::to_string))
+    let v: StatusAnswer = serde_json::from_str(out.stdout.trim()).context("helm status printed no JSON")?;
+    Ok(v.info.and_then(|i| i.status))
 }
 
-/// `helm history -o json`: (revision, status, description), oldest first.
-pub fn history(cx: &mut StepCx, context: &str, release: &str, ns: &str) -> Result<Vec<(u64, String, String)>> {
-    let out = cx.run(cmd!(cx.sh, "helm history {release} -n {ns} --kube-context {context} -o json").into())?;
-    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
-    Ok(v.as_array()
-        .into_iter()
-        .flatten()
-        .map(|r| {
-            (
-                r["revision"].as_u64().unwrap_or(0),
-                r["status"].as_str().unwrap_or("").to_string(),
-                r["description"].as_str().unwrap_or("").to_string(),
-            )
-        })
-        .collect())
+/// `helm history -o json`: the release's revisions, oldest first; no answer reads as no revisions.
+pub fn history(cx: &mut StepCx, r: Release) -> Result<Ran<Vec<Revision>>> {
+    let Ran::Done(out) = cx.query(history_cmd(&cx.sh, r))? else { return Ok(Ran::Planned) };
+    Ok(Ran::Done(serde_json::from_str(out.stdout.trim()).unwrap_or_default()))
 }
 
 /// The reason in a failed `helm upgrade`'s error: the line after `Error: UPGRADE FAILED:` / `INSTALLATION FAILED:`.
@@ -245,6 +363,19 @@ pub fn rolled_back(stderr: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/tests/fixtures/helm/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn reads_status_and_history() {
+        let status: StatusAnswer = serde_json::from_str(&fixture("status.stdout.json")).unwrap();
+        assert_eq!(status.info.and_then(|i| i.status).as_deref(), Some("deployed"));
+        let history: Vec<Revision> = serde_json::from_str(&fixture("history.stdout.json")).unwrap();
+        let got: Vec<(u64, &str)> = history.iter().map(|r| (r.revision, r.status.as_str())).collect();
+        assert_eq!(got, [(3, "superseded"), (4, "deployed")]);
+    }
 
     #[test]
     fn flags_per_major_version() {

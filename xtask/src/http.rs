@@ -70,7 +70,7 @@ fn send(method: &str, url: &str, host: Option<&str>, body: Option<&str>, timeout
             Err(e) => return Err(e).with_context(|| format!("reading the answer to {method} {url}")),
         }
         if crate::pipeline::exec::interrupted() {
-            return Err(crate::pipeline::Interrupted.into());
+            return Err(crate::error::Error::Interrupted.into());
         }
     }
     parse(&raw).with_context(|| format!("{method} {url}"))

@@ -8,7 +8,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context as _, Result};
 
 use crate::context::Context;
-use crate::pipeline::UsageError;
+use crate::error::Error;
+use crate::pipeline::console::{self, Shown};
 
 pub struct Init;
 
@@ -40,7 +41,7 @@ struct FoundChart {
 impl Init {
     pub fn run(self, ctx: &Context) -> Result<()> {
         if ctx.config_path.exists() {
-            return Err(UsageError(format!(
+            return Err(Error::usage(format!(
                 "{} already exists; init never overwrites a config. Delete it first, or write a new one elsewhere \
                  with `cargo xtask --config NEW.yaml init`",
                 ctx.config_shown.display()
@@ -52,7 +53,7 @@ impl Init {
         let project = project_name(&ctx.root, charts.first());
         let text = starter(&project, &images, &charts);
         std::fs::write(&ctx.config_path, &text).with_context(|| format!("writing {}", ctx.config_shown.display()))?;
-        crate::errln!(
+        console::show(Shown::Info(&format!(
             "wrote {}: {} image(s) ({}), {}. Read it through, then run `cargo xtask verify --static` and \
              `cargo xtask plan up`.",
             ctx.config_shown.display(),
@@ -62,8 +63,8 @@ impl Init {
                 Some(c) => format!("chart {}", c.dir.display()),
                 None => "no Helm chart (release: needs one)".to_string(),
             }
-        );
-        crate::errln!("\nnow `cargo xtask doctor`:");
+        )));
+        console::show(Shown::Info("\nnow `cargo xtask doctor`:"));
         crate::doctor::Doctor { json: false }.run(ctx)
     }
 }

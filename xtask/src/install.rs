@@ -17,8 +17,9 @@ use xshell::cmd;
 
 use crate::config::ByteSize;
 use crate::context::Context;
+use crate::error::Error;
+use crate::pipeline::console::{self, Shown};
 use crate::pipeline::exec::{self, Exec};
-use crate::pipeline::Interrupted;
 use crate::report::CommandRecord;
 use crate::text::hex;
 use crate::yaml;
@@ -96,10 +97,10 @@ impl Lock {
     fn check(&self, text: &str) -> Result<()> {
         let at = |key: &str, v: &str| {
             let (l, c) = crate::config_check::locate(text, key, v, false);
-            format!("xtask/tools.lock.yaml:{l}:{c}")
+            crate::error::Position::new(Path::new("xtask/tools.lock.yaml"), l, c)
         };
         let refuse = |key: &str, v: &str, why: String| -> anyhow::Error {
-            crate::config::ConfigError(format!("{}: {key} `{}` {why}", at(key, v), v.escape_default())).into()
+            Error::config_at(at(key, v), format!("{key} `{}` {why}", v.escape_default())).into()
         };
         for (name, t) in &self.tools {
             crate::names::plain(name).map_err(|w| refuse(name, name, format!("is not a plain tool name: {w}")))?;
@@ -162,7 +163,7 @@ impl Install {
         for name in &names {
             if !lock.tools.contains_key(name) {
                 let known: Vec<&str> = lock.tools.keys().map(String::as_str).collect();
-                return Err(crate::pipeline::UsageError(format!(
+                return Err(Error::usage(format!(
                     "no pinned version of `{name}` in xtask/tools.lock.yaml; pinned tools: {}",
                     known.join(", ")
                 ))
@@ -176,7 +177,7 @@ impl Install {
             let due = last.get(name).is_none_or(|t| t.elapsed() >= Duration::from_secs(5));
             if due {
                 last.insert(name.to_string(), Instant::now());
-                crate::errln!("{line}");
+                console::show(Shown::Info(line));
             }
         };
         let results: Vec<(String, Result<String>)> = std::thread::scope(|scope| {
@@ -198,14 +199,14 @@ impl Install {
                 .collect()
         });
         if exec::interrupted() {
-            return Err(Interrupted.into());
+            return Err(Error::Interrupted.into());
         }
         let mut failed = vec![];
         for (name, r) in results {
             match r {
-                Ok(msg) => crate::errln!("{msg}"),
+                Ok(msg) => console::show(Shown::Info(&msg)),
                 Err(e) => {
-                    crate::errln!("{name}: {e:#}");
+                    console::show(Shown::Info(&format!("{name}: {e:#}")));
                     failed.push(name);
                 }
             }
@@ -247,7 +248,7 @@ impl InstallIo<'_> {
 pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool, io: &InstallIo) -> Result<String> {
     let progress = io.progress;
     if exec::interrupted() {
-        return Err(Interrupted.into());
+        return Err(Error::Interrupted.into());
     }
     let tool = &lock.tools[name];
     let platform = host_platform();
@@ -319,7 +320,7 @@ pub fn install_one(ctx: &Context, lock: &Lock, name: &str, force: bool, io: &Ins
     })
     .context("running curl (is it installed?)")?;
     if out.interrupted {
-        return Err(Interrupted.into());
+        return Err(Error::Interrupted.into());
     }
     if !out.success() {
         bail!("{}", download_failure(url, &out));
@@ -458,13 +459,13 @@ impl Drop for RemoveOnDrop {
 pub fn list(ctx: &Context) -> Result<()> {
     let lock = load_lock(&ctx.root)?;
     let platform = host_platform();
-    crate::outln!("{:<10}  {:<10}  {:<12}  LOCAL", "TOOL", "PINNED", "PLATFORM");
+    console::show(Shown::Result(&format!("{:<10}  {:<10}  {:<12}  LOCAL", "TOOL", "PINNED", "PLATFORM")));
     for (name, t) in &lock.tools {
         let exe = t.binary.as_deref().unwrap_or(name);
         let stamp = ctx.local_bin().join(format!(".{exe}.version"));
         let local = std::fs::read_to_string(stamp).unwrap_or_else(|_| "-".into());
         let plat = if t.platforms.contains_key(&platform) { platform.as_str() } else { "(none here)" };
-        crate::outln!("{name:<10}  {:<10}  {plat:<12}  {local}", t.version);
+        console::show(Shown::Result(&format!("{name:<10}  {:<10}  {plat:<12}  {local}", t.version)));
     }
     Ok(())
 }

@@ -2,31 +2,45 @@
 //! side-loaded with `k3d image import`. Behaviour as of k3d v5.9.0 (k3d-io/k3d).
 
 use anyhow::{Context as _, Result};
-use serde_json::Value;
 use xshell::cmd;
 
+use crate::kinds::StepFamily;
 use crate::minikube::State;
-use crate::pipeline::{Done, StepCx};
+use crate::pipeline::{Done, Ran, StepCx};
 use crate::target::{Addon, LocalCluster};
+
+/// One cluster of `k3d cluster list -o json` (k3d `cmd/cluster/clusterList.go:102-172`: `name`, the server and
+/// agent counts and how many of each run).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Listed {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    servers_count: u64,
+    #[serde(default)]
+    servers_running: u64,
+    #[serde(default)]
+    agents_count: u64,
+    #[serde(default)]
+    agents_running: u64,
+}
 
 /// The cluster's state. `k3d cluster list -o json` prints every cluster as a JSON array with `name`,
 /// `serversCount`/`serversRunning` and `agentsCount`/`agentsRunning` (cmd/cluster/clusterList.go:102-172); asking
 /// for one unknown name instead exits 1 (:88-93), so the whole list is read.
 pub fn state(cx: &mut StepCx, name: &str) -> Result<State> {
-    let out = cx.probe(cmd!(cx.sh, "k3d cluster list -o json").into())?;
-    if cx.dry_run() {
-        return Ok(State::Nonexistent);
-    }
+    // A plan takes the path that creates the cluster.
+    let Ran::Done(out) = cx.ask(cmd!(cx.sh, "k3d cluster list -o json").into())? else { return Ok(State::Nonexistent) };
     if !out.success() {
         anyhow::bail!("`k3d cluster list -o json` failed ({}): {} — is Docker running?", out.ending(), out.tail(3));
     }
-    let list: Value = serde_json::from_str(out.stdout.trim())
+    let list: Vec<Listed> = serde_json::from_str(out.stdout.trim())
         .with_context(|| format!("`k3d cluster list -o json` printed no JSON: {}", out.tail(3)))?;
-    let Some(c) = list.as_array().into_iter().flatten().find(|c| c["name"] == name) else {
+    let Some(c) = list.iter().find(|c| c.name.as_deref() == Some(name)) else {
         return Ok(State::Nonexistent);
     };
-    let n = |k: &str| c[k].as_u64().unwrap_or(0);
-    Ok(match (n("serversRunning"), n("serversCount"), n("agentsRunning"), n("agentsCount")) {
+    Ok(match (c.servers_running, c.servers_count, c.agents_running, c.agents_count) {
         (0, _, 0, _) => State::Stopped,
         (sr, sc, ar, ac) if sr == sc && ar == ac => State::Running,
         _ => State::Degraded,
@@ -50,9 +64,9 @@ pub fn ensure(cx: &mut StepCx, k: &LocalCluster) -> Result<Done> {
             Ok(Done::Passed)
         }
         State::Nonexistent => {
-            cx.invalidate_prefix("load:");
-            cx.invalidate_prefix("deploy:");
-            cx.invalidate_prefix("test:");
+            cx.invalidate_family(StepFamily::Load);
+            cx.invalidate_family(StepFamily::Deploy);
+            cx.invalidate_family(StepFamily::Test);
             let agents = (k.nodes.max(1) - 1).to_string();
             let mut extra: Vec<String> = vec![];
             if let Some(v) = &k.kubernetes_version {
@@ -81,10 +95,11 @@ pub fn ensure(cx: &mut StepCx, k: &LocalCluster) -> Result<Done> {
 }
 
 /// `k3d image import TAG -c NAME` (cmd/image/imageImport.go:93 for `--cluster/-c`).
-pub fn load(cx: &mut StepCx, name: &str, tag: &str) -> Result<()> {
-    cx.run(cmd!(cx.sh, "k3d image import {tag} -c {name}").into())
+pub fn load(cx: &mut StepCx, name: &str, tag: &str) -> Result<Ran<()>> {
+    let ran = cx
+        .query(cmd!(cx.sh, "k3d image import {tag} -c {name}").into())
         .with_context(|| format!("importing {tag} into k3d cluster `{name}`"))?;
-    Ok(())
+    Ok(ran.map(drop))
 }
 
 pub fn stop(cx: &mut StepCx, name: &str, state: State) -> Result<Done> {
@@ -99,7 +114,9 @@ pub fn stop(cx: &mut StepCx, name: &str, state: State) -> Result<Done> {
 }
 
 pub fn delete(cx: &mut StepCx, name: &str, state: State) -> Result<Done> {
-    if state == State::Nonexistent && !cx.dry_run() {
+    // A run that found no cluster skips; a plan, which asked nothing (its state is the plan's default), shows the
+    // delete.
+    if let Ran::Done(true) = cx.unless_planning(|_| Ok(state == State::Nonexistent))? {
         return Ok(Done::Skipped(format!("k3d cluster `{name}` does not exist")));
     }
     cx.run(cmd!(cx.sh, "k3d cluster delete {name}").into())?;

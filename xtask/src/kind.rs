@@ -7,16 +7,16 @@ use std::path::PathBuf;
 use anyhow::{Context as _, Result};
 use xshell::cmd;
 
-use crate::pipeline::{Done, StepCx};
+use crate::docker;
+use crate::kinds::StepFamily;
+use crate::pipeline::{Done, Ran, StepCx};
 use crate::target::{Addon, LocalCluster};
 
 /// Whether the cluster exists. `kind get clusters` prints one name per line on stdout, or `No kind clusters
 /// found.` through the logger (stderr) with exit 0 (pkg/cmd/kind/get/clusters/clusters.go:58-66).
 pub fn exists(cx: &mut StepCx, name: &str) -> Result<bool> {
-    let out = cx.probe(cmd!(cx.sh, "kind get clusters").into())?;
-    if cx.dry_run() {
-        return Ok(false);
-    }
+    // A plan takes the path that creates the cluster.
+    let Ran::Done(out) = cx.ask(cmd!(cx.sh, "kind get clusters").into())? else { return Ok(false) };
     if !out.success() {
         anyhow::bail!("`kind get clusters` failed ({}): {} — is Docker running?", out.ending(), out.tail(3));
     }
@@ -53,9 +53,9 @@ pub fn ensure(cx: &mut StepCx, k: &LocalCluster) -> Result<Done> {
         return Ok(Done::Cached);
     }
     // A new cluster has none of the images and no release.
-    cx.invalidate_prefix("load:");
-    cx.invalidate_prefix("deploy:");
-    cx.invalidate_prefix("test:");
+    cx.invalidate_family(StepFamily::Load);
+    cx.invalidate_family(StepFamily::Deploy);
+    cx.invalidate_family(StepFamily::Test);
     let file = config_file(cx, k)?;
     let image: Vec<String> =
         k.kubernetes_version.iter().flat_map(|v| ["--image".to_string(), format!("kindest/node:{v}")]).collect();
@@ -76,34 +76,34 @@ pub const REGISTRY: &str = "kind-registry";
 /// localhost:PORT to it (step 3; copied with `docker cp` instead of a shell on the node), the container joined to
 /// the `kind` network (step 4) and the KEP-1755 `local-registry-hosting` ConfigMap (step 5).
 fn local_registry(cx: &mut StepCx, name: &str, port: u16) -> Result<()> {
-    let format = "{{.Names}}";
-    let names = cx.probe(cmd!(cx.sh, "docker ps --format {format}").into())?;
-    if cx.dry_run() || !names.stdout.lines().any(|l| l.trim() == REGISTRY) {
+    let running = match cx.ask(docker::running_names_cmd(&cx.sh))? {
+        Ran::Done(names) => names.stdout.lines().any(|l| l.trim() == REGISTRY),
+        Ran::Planned => false,
+    };
+    if !running {
         let publish = format!("127.0.0.1:{port}:5000");
-        cx.run(
-            cmd!(cx.sh, "docker run -d --restart=always -p {publish} --network bridge --name {REGISTRY} registry:3")
-                .into(),
-        )
-        .context("starting the kind-registry container")?;
+        cx.run(docker::run_service_cmd(&cx.sh, REGISTRY, &publish, "registry:3"))
+            .context("starting the kind-registry container")?;
     }
     let dir = format!("/etc/containerd/certs.d/localhost:{port}");
     let hosts =
         write_state_file(cx, &format!("kind-{name}-hosts.toml"), &format!("[host.\"http://{REGISTRY}:5000\"]\n"))?;
-    let nodes = cx.run(cmd!(cx.sh, "kind get nodes --name {name}").into())?;
-    let nodes: Vec<String> = if cx.dry_run() {
-        vec![format!("{name}-control-plane")]
-    } else {
-        nodes.stdout.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+    let nodes: Vec<String> = match cx.query(cmd!(cx.sh, "kind get nodes --name {name}").into())? {
+        Ran::Done(nodes) => nodes.stdout.lines().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect(),
+        // A new cluster has its control plane only.
+        Ran::Planned => vec![format!("{name}-control-plane")],
     };
     for node in &nodes {
-        cx.run(cmd!(cx.sh, "docker exec {node} mkdir -p {dir}").into())?;
+        cx.run(docker::mkdir_in_cmd(&cx.sh, node, &dir))?;
         let target = format!("{node}:{dir}/hosts.toml");
-        cx.run(cmd!(cx.sh, "docker cp {hosts} {target}").into())?;
+        cx.run(docker::copy_into_cmd(&cx.sh, &hosts, &target))?;
     }
-    let out = cx.exec_unchecked(cmd!(cx.sh, "docker network connect kind {REGISTRY}").into())?;
+    let connected = cx.ask(docker::network_connect_cmd(&cx.sh, "kind", REGISTRY))?;
     // Already on the network (a second cluster, a rerun): the state the guide wants.
-    if !cx.dry_run() && !out.success() && !out.stderr.contains("already exists") {
-        anyhow::bail!("`docker network connect kind {REGISTRY}` failed ({}): {}", out.ending(), out.tail(3));
+    if let Ran::Done(out) = connected {
+        if !out.success() && !out.stderr.contains("already exists") {
+            anyhow::bail!("`docker network connect kind {REGISTRY}` failed ({}): {}", out.ending(), out.tail(3));
+        }
     }
     let configmap = write_state_file(
         cx,
@@ -113,42 +113,44 @@ fn local_registry(cx: &mut StepCx, name: &str, port: u16) -> Result<()> {
         ),
     )?;
     let context = format!("kind-{name}");
-    cx.run(cmd!(cx.sh, "kubectl --context {context} apply -f {configmap}").into())?;
+    cx.run(crate::kube::apply_cmd(&cx.sh, &context, &configmap))?;
     Ok(())
 }
 
 /// Writes a file under target/xtask (not in a dry run) and returns its path relative to the repo.
 fn write_state_file(cx: &StepCx, file: &str, text: &str) -> Result<PathBuf> {
     let path = cx.ctx.state_dir().join(file);
-    if !cx.dry_run() {
+    cx.for_real(|| {
         std::fs::create_dir_all(cx.ctx.state_dir())?;
-        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))?;
-    }
+        std::fs::write(&path, text).with_context(|| format!("writing {}", path.display()))
+    })?;
     Ok(cx.ctx.rel(&path).into_owned())
 }
 
 fn config_file(cx: &StepCx, k: &LocalCluster) -> Result<PathBuf> {
     let path = cx.ctx.state_dir().join(format!("kind-{}.yaml", k.name));
-    if !cx.dry_run() {
+    cx.for_real(|| {
         std::fs::create_dir_all(cx.ctx.state_dir())?;
-        std::fs::write(&path, config_yaml(k)).with_context(|| format!("writing {}", path.display()))?;
-    }
+        std::fs::write(&path, config_yaml(k)).with_context(|| format!("writing {}", path.display()))
+    })?;
     Ok(cx.ctx.rel(&path).into_owned())
 }
 
 /// `kind load docker-image TAG --name N` copies the image into every node that lacks it (it compares image ids
 /// per node and skips nodes that have it: pkg/cmd/kind/load/docker-image/docker-image.go:131-163) and fails with
 /// `no nodes found for cluster` when the cluster is gone (:103-108).
-pub fn load(cx: &mut StepCx, name: &str, tag: &str) -> Result<()> {
-    cx.run(cmd!(cx.sh, "kind load docker-image {tag} --name {name}").into())
+pub fn load(cx: &mut StepCx, name: &str, tag: &str) -> Result<Ran<()>> {
+    let ran = cx
+        .query(cmd!(cx.sh, "kind load docker-image {tag} --name {name}").into())
         .with_context(|| format!("loading {tag} into kind cluster `{name}`"))?;
-    Ok(())
+    Ok(ran.map(drop))
 }
 
 /// `kind delete cluster --name N`; deleting a cluster that is not there is not an error upstream ("like rm -f",
 /// pkg/cmd/kind/delete/cluster/deletecluster.go:44-48), but the step says it was skipped.
 pub fn delete(cx: &mut StepCx, name: &str) -> Result<Done> {
-    if !cx.dry_run() && !exists(cx, name)? {
+    // A plan shows the delete (it cannot know whether the cluster is there).
+    if let Ran::Done(false) = cx.unless_planning(|cx| exists(cx, name))? {
         return Ok(Done::Skipped(format!("kind cluster `{name}` does not exist")));
     }
     cx.run(cmd!(cx.sh, "kind delete cluster --name {name}").into())?;

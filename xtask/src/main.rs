@@ -3,6 +3,7 @@
 mod addons;
 mod ai;
 mod build;
+mod chart;
 mod ci;
 mod cli;
 mod config;
@@ -12,6 +13,7 @@ mod dev;
 mod diagnose;
 mod docker;
 mod doctor;
+mod error;
 mod events;
 mod files;
 mod guard;
@@ -29,6 +31,7 @@ mod minikube;
 mod names;
 mod output;
 mod pipeline;
+mod preflight;
 mod registry;
 mod report;
 mod report_files;
@@ -69,12 +72,14 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let code = exit_code(&e);
-            let interrupted = e.downcast_ref::<pipeline::Interrupted>().is_some();
-            if !interrupted && e.downcast_ref::<pipeline::StepsFailed>().is_none() {
+            // The one place an error becomes an exit code: 2 usage or config error (or a held run lock), 130
+            // interrupted by Ctrl-C (SIGINT), 143 by SIGTERM (128 + the signal number, the shell's convention), 1
+            // otherwise.
+            let typed = e.downcast_ref::<error::Error>();
+            if !typed.is_some_and(error::Error::already_shown) {
                 crate::errln!("error: {}", pipeline::secrets::redact_global(&format!("{e:#}")));
             }
-            ExitCode::from(code)
+            ExitCode::from(typed.map_or(1, error::Error::exit_code))
         }
     }
 }
@@ -113,8 +118,8 @@ fn run(mut cli: Cli) -> anyhow::Result<()> {
         c => c,
     };
     if cli.global.json && cli.global.dry_run {
-        return Err(pipeline::UsageError(
-            "--json streams the events of a run; a plan (`plan`, --dry-run) is text: drop one of them".into(),
+        return Err(error::Error::usage(
+            "--json streams the events of a run; a plan (`plan`, --dry-run) is text: drop one of them",
         )
         .into());
     }
@@ -191,20 +196,5 @@ fn teardown_action(t: &TeardownArgs) -> teardown::ClusterAction {
         (true, _) => teardown::ClusterAction::Delete,
         (_, true) => teardown::ClusterAction::Keep,
         _ => teardown::ClusterAction::Stop,
-    }
-}
-
-/// Maps an error to the documented exit codes: 2 usage or config error, 130 interrupted by Ctrl-C (SIGINT), 143
-/// by SIGTERM (128 + the signal number, the shell's convention), 1 otherwise.
-fn exit_code(e: &anyhow::Error) -> u8 {
-    if e.downcast_ref::<yaml::YamlError>().is_some()
-        || e.downcast_ref::<config::ConfigError>().is_some()
-        || e.downcast_ref::<pipeline::UsageError>().is_some()
-    {
-        2
-    } else if e.downcast_ref::<pipeline::Interrupted>().is_some() {
-        signals::interrupt_code()
-    } else {
-        1
     }
 }

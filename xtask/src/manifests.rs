@@ -5,11 +5,11 @@ use std::path::Path;
 
 use anyhow::{bail, Context as _, Result};
 use serde_json::Value;
-use xshell::cmd;
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::kinds::{StepId, StepKind, Tool};
+use crate::pipeline::{Done, Ran, Run, Step, StepCx};
 
 /// `cargo xtask manifests [--check]`: writes the rendered chart to the configured file, or with `--check` fails
 /// when the committed file no longer matches the chart.
@@ -21,7 +21,7 @@ impl Manifests {
     pub fn run(self, ctx: &Context) -> Result<()> {
         let cfg = ctx.config()?;
         if cfg.manifests.is_none() {
-            return Err(crate::pipeline::UsageError(format!(
+            return Err(crate::error::Error::usage(format!(
                 "{} has no `manifests:` section saying where and how to render the plain manifests",
                 ctx.config_shown.display()
             ))
@@ -30,19 +30,21 @@ impl Manifests {
         let check = self.check;
         let mut run = Run::new(ctx, if check { "manifests --check" } else { "manifests" });
         let title = if check { "k8s manifests match the chart" } else { "Render the chart into plain manifests" };
-        run.add(crate::tools::preflight_step(vec!["helm"]));
+        run.add(crate::preflight::preflight_step(vec![Tool::Helm]));
         run.add(
-            Step::new("render:manifests", "render", title, move |cx| render(cx, cfg, check)).after(["preflight:tools"]),
+            Step::new(StepId::render_manifests(), StepKind::Render, title, move |cx| render(cx, cfg, check))
+                .after([StepId::preflight_tools()]),
         );
         run.execute().map(drop)
     }
 }
 
 /// Adds the drift check of the committed plain manifests (part of `verify --static`).
-pub fn add_check_step<'c>(cfg: &'c Config, run: &mut Run<'c>, after: Option<&str>) {
+pub fn add_check_step<'c>(cfg: &'c Config, run: &mut Run<'c>, after: Option<StepId>) {
     if cfg.manifests.is_some() {
+        let title = "k8s manifests match the chart";
         run.add(
-            Step::new("render:manifests", "render", "k8s manifests match the chart", move |cx| render(cx, cfg, true))
+            Step::new(StepId::render_manifests(), StepKind::Render, title, move |cx| render(cx, cfg, true))
                 .after(after),
         );
     }
@@ -86,11 +88,7 @@ fn header(cfg: &Config, args: &[String]) -> String {
 fn render(cx: &mut StepCx, cfg: &Config, check: bool) -> Result<Done> {
     let m = cfg.manifests.as_ref().context("no manifests section")?;
     let args = template_args(cfg);
-    let a = &args;
-    let out = cx.run(cmd!(cx.sh, "helm {a...}").into())?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let Ran::Done(out) = cx.query(crate::helm::with_args_cmd(&cx.sh, &args))? else { return Ok(Done::Passed) };
     let fresh = format!("{}{}", header(cfg, &args), out.stdout);
     let path = cx.ctx.root.join(&m.output);
     let shown = m.output.display();

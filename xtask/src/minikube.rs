@@ -1,43 +1,109 @@
-//! Minikube: the cluster's state from `minikube status -o json` and its exit code, start with the config's
-//! settings, images loaded into the cluster, and service URLs that never hang.
+//! Minikube: every minikube command line the xtask runs, each naming its profile (`-p`); the cluster's state
+//! from `minikube status -o json` and its exit code, start with the config's settings, images loaded into the
+//! cluster, and service URLs that never hang. The JSON minikube prints is read into small typed structs.
 
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use anyhow::{bail, Result};
-use serde_json::Value;
-use xshell::cmd;
+use serde::Deserialize;
+use xshell::{cmd, Shell};
 
 use crate::config::Cluster;
 use crate::pipeline::exec::Exec;
-use crate::pipeline::StepCx;
+use crate::pipeline::{Ran, StepCx};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Running,
-    Stopped,
-    /// No such profile.
-    Nonexistent,
-    /// Some parts run, others not (paused, an apiserver that is down, ...).
-    Degraded,
-    /// The profile exists but minikube cannot read its host: the container is gone (`docker system prune -a`, a
-    /// Docker Desktop reset) or the driver's daemon does not answer.
-    Broken {
-        daemon_down: bool,
-    },
+/// A cluster's state (minikube's, and kind's and k3d's in its terms); the vocabulary holds it so the run's facts
+/// can carry it from teardown's probe to the steps after it.
+pub use crate::kinds::ClusterState as State;
+
+/// `minikube status -o json`: one node's object, an array for several nodes, or `null` for a profile whose host
+/// cannot be read (minikube `cmd/minikube/cmd/status.go` Status, kubernetes/minikube#22466).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum StatusAnswer {
+    Nodes(Vec<Option<NodeStatus>>),
+    Node(Option<NodeStatus>),
 }
 
-impl State {
-    /// The word the pipeline records for this state (`cluster.state`) and shows in notes.
-    pub fn word(self) -> &'static str {
-        match self {
-            State::Running => "running",
-            State::Stopped => "stopped",
-            State::Nonexistent => "absent",
-            State::Degraded => "degraded",
-            State::Broken { daemon_down: true } => "unreadable",
-            State::Broken { daemon_down: false } => "broken",
-        }
-    }
+/// One node's status (minikube `cmd/minikube/cmd/status.go` Status: `Name`, `Host`, `Kubelet`, `APIServer`,
+/// `Kubeconfig`, `Worker`).
+#[derive(Debug, Default, Deserialize)]
+struct NodeStatus {
+    #[serde(rename = "Host", default)]
+    host: Option<String>,
+    #[serde(rename = "APIServer", default)]
+    api_server: Option<String>,
+    #[serde(rename = "Kubeconfig", default)]
+    kubeconfig: Option<String>,
+}
+
+/// `minikube profile list -o json`: `{"invalid":[...],"valid":[{"Name":..,"Status":..,"Config":{...}}]}` (minikube
+/// `cmd/minikube/cmd/config/profile_list.go`).
+#[derive(Debug, Default, Deserialize)]
+struct ProfileList {
+    #[serde(default)]
+    valid: Option<Vec<Profile>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct Profile {
+    #[serde(rename = "Name", default)]
+    name: Option<String>,
+    #[serde(rename = "Config", default)]
+    config: ProfileConfig,
+}
+
+/// The settings a profile was created with (minikube `pkg/minikube/config/types.go` ClusterConfig), as far as
+/// only a re-create can change them.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProfileConfig {
+    #[serde(rename = "Driver", default)]
+    pub driver: Option<String>,
+    #[serde(rename = "CPUs", default)]
+    pub cpus: Option<u64>,
+    #[serde(rename = "Memory", default)]
+    pub memory: Option<u64>,
+    #[serde(rename = "KubernetesConfig", default)]
+    pub kubernetes_config: KubernetesConfig,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct KubernetesConfig {
+    #[serde(rename = "KubernetesVersion", default)]
+    pub kubernetes_version: Option<String>,
+}
+
+/// One addon of `minikube addons list -o json` (`{"ingress":{"Profile":"p","Status":"enabled"},...}`).
+#[derive(Debug, Default, Deserialize)]
+struct Addon {
+    #[serde(rename = "Status", default)]
+    status: Option<String>,
+}
+
+/// `minikube service SVC -n NS -p P --url`.
+pub fn service_url_cmd(sh: &Shell, profile: &str, namespace: &str, service: &str) -> Exec {
+    cmd!(sh, "minikube service {service} -n {namespace} -p {profile} --url").into()
+}
+
+/// `minikube image load TAG -p P`.
+pub fn image_load_cmd(sh: &Shell, profile: &str, tag: &str) -> Exec {
+    cmd!(sh, "minikube image load {tag} -p {profile}").into()
+}
+
+/// `minikube image ls -p P --format short`.
+pub fn image_ls_cmd(sh: &Shell, profile: &str) -> Exec {
+    cmd!(sh, "minikube image ls -p {profile} --format short").into()
+}
+
+/// `minikube stop -p P`.
+pub fn stop_cmd(sh: &Shell, profile: &str) -> Exec {
+    cmd!(sh, "minikube stop -p {profile}").into()
+}
+
+/// `minikube delete -p P`.
+pub fn delete_cmd(sh: &Shell, profile: &str) -> Exec {
+    cmd!(sh, "minikube delete -p {profile}").into()
 }
 
 /// Whether minikube's error text is the Docker client's "daemon does not answer" (docker/cli's
@@ -48,24 +114,28 @@ fn daemon_down(text: &str) -> bool {
         || text.contains("error during connect")
 }
 
+/// The control plane's status from `minikube status -o json`: several nodes print an array (the first is the
+/// control plane), a profile whose host cannot be read `null`; anything else reads as no status.
+fn node_status(stdout: &str) -> NodeStatus {
+    match serde_json::from_str::<StatusAnswer>(stdout.trim()) {
+        Ok(StatusAnswer::Nodes(nodes)) => nodes.into_iter().next().flatten(),
+        Ok(StatusAnswer::Node(node)) => node,
+        Err(_) => None,
+    }
+    .unwrap_or_default()
+}
+
 /// Reads the profile's state. The exit code of `minikube status` is a bit field (1 host, 2 kubelet/apiserver, 4
 /// kubeconfig; 7 = stopped) and 85 means no such profile, so a non-zero exit is information, not a failure.
-pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
-    let out = cx.probe(cmd!(cx.sh, "minikube status -p {profile} -o json").into())?;
-    if cx.dry_run() {
-        return Ok((State::Nonexistent, "unknown (dry run)".into()));
-    }
-    // Several nodes print an array; the first is the control plane.
-    let v: Option<Value> = serde_json::from_str::<Value>(out.stdout.trim()).ok().map(|v| {
-        if let Value::Array(a) = v {
-            a.into_iter().next().unwrap_or(Value::Null)
-        } else {
-            v
-        }
-    });
-    let host = v.as_ref().and_then(|v| v["Host"].as_str()).unwrap_or("").to_string();
-    let apiserver = v.as_ref().and_then(|v| v["APIServer"].as_str()).unwrap_or("").to_string();
-    let kubeconfig = v.as_ref().and_then(|v| v["Kubeconfig"].as_str()).unwrap_or("").to_string();
+/// In a plan nothing is asked: the caller decides what a plan assumes.
+pub fn status(cx: &mut StepCx, profile: &str) -> Result<Ran<(State, String)>> {
+    let Ran::Done(out) = cx.ask(cmd!(cx.sh, "minikube status -p {profile} -o json").into())? else {
+        return Ok(Ran::Planned);
+    };
+    let v = node_status(&out.stdout);
+    let host = v.host.unwrap_or_default();
+    let apiserver = v.api_server.unwrap_or_default();
+    let kubeconfig = v.kubeconfig.unwrap_or_default();
     // A profile whose host cannot be read: from v1.35.0 `null` (exit 0 up to v1.37, 7 from v1.38; minikube
     // `pkg/minikube/cluster/status.go` GetStatus, kubernetes/minikube#22466); before, every field `Nonexistent`
     // with exit 7. A missing profile exits 85 (mustload.Partial) before any of this.
@@ -89,39 +159,38 @@ pub fn status(cx: &mut StepCx, profile: &str) -> Result<(State, String)> {
         }
         _ => format!("host {host}, apiserver {apiserver}"),
     };
-    Ok((state, detail))
+    Ok(Ran::Done((state, detail)))
 }
 
 /// The settings a running profile was created with, from `minikube profile list -o json`.
-pub fn profile_settings(cx: &mut StepCx, profile: &str) -> Result<Option<Value>> {
+pub fn profile_settings(cx: &mut StepCx, profile: &str) -> Result<Option<ProfileConfig>> {
     let out = cx.probe(cmd!(cx.sh, "minikube profile list -o json").into())?;
-    let v: Value = match serde_json::from_str(out.stdout.trim()) {
+    let v: ProfileList = match serde_json::from_str(out.stdout.trim()) {
         Ok(v) => v,
         Err(_) => return Ok(None),
     };
-    Ok(v["valid"].as_array().and_then(|a| a.iter().find(|p| p["Name"] == profile)).map(|p| p["Config"].clone()))
+    Ok(v.valid.unwrap_or_default().into_iter().find(|p| p.name.as_deref() == Some(profile)).map(|p| p.config))
 }
 
 /// Differences between a profile's settings and the config that only a re-create can change.
-pub fn drift(settings: &Value, want: &Cluster) -> Vec<String> {
+pub fn drift(settings: &ProfileConfig, want: &Cluster) -> Vec<String> {
     let mut d = vec![];
-    let s = |k: &str| settings[k].clone();
-    if let Some(driver) = s("Driver").as_str() {
-        if driver != want.driver {
+    if let Some(driver) = &settings.driver {
+        if *driver != want.driver {
             d.push(format!("driver is {driver}, the config says {}", want.driver));
         }
     }
-    if let Some(cpus) = s("CPUs").as_u64() {
+    if let Some(cpus) = settings.cpus {
         if cpus != u64::from(want.cpus) {
             d.push(format!("cpus is {cpus}, the config says {}", want.cpus));
         }
     }
-    if let Some(mem) = s("Memory").as_u64() {
+    if let Some(mem) = settings.memory {
         if mem != want.memory.mib() {
             d.push(format!("memory is {mem}MiB, the config says {}MiB", want.memory.mib()));
         }
     }
-    if let Some(k) = settings["KubernetesConfig"]["KubernetesVersion"].as_str() {
+    if let Some(k) = &settings.kubernetes_config.kubernetes_version {
         if k.trim_start_matches('v') != want.kubernetes_version.trim_start_matches('v') {
             d.push(format!("Kubernetes is {k}, the config says {}", want.kubernetes_version));
         }
@@ -157,10 +226,10 @@ pub fn start(cx: &mut StepCx, c: &Cluster) -> Result<()> {
 pub fn ensure_addons(cx: &mut StepCx, c: &Cluster) -> Result<Vec<String>> {
     let profile = &c.profile;
     let out = cx.probe(cmd!(cx.sh, "minikube addons list -p {profile} -o json").into())?;
-    let v: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
+    let v: BTreeMap<String, Addon> = serde_json::from_str(out.stdout.trim()).unwrap_or_default();
     let mut enabled = vec![];
     for addon in &c.addons {
-        if v[addon]["Status"].as_str() == Some("enabled") {
+        if v.get(addon).and_then(|a| a.status.as_deref()) == Some("enabled") {
             continue;
         }
         cx.run(cmd!(cx.sh, "minikube addons enable {addon} -p {profile}").into())?;
@@ -171,13 +240,12 @@ pub fn ensure_addons(cx: &mut StepCx, c: &Cluster) -> Result<Vec<String>> {
 
 /// The URL of a NodePort service. `minikube service --url` keeps running after printing it with some drivers
 /// (docker on macOS and Windows, where it holds a tunnel open), so it is stopped at the first URL line.
-pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &str) -> Result<Option<String>> {
-    let mut e = Exec::from(cmd!(cx.sh, "minikube service {service} -n {namespace} -p {profile} --url"))
-        .timeout(Duration::from_secs(60));
+pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &str) -> Result<Ran<Option<String>>> {
+    let mut e = service_url_cmd(&cx.sh, profile, namespace, service).timeout(Duration::from_secs(60));
     e.stop_when = Some(Box::new(|line: &str| line.starts_with("http://") || line.starts_with("https://")));
-    let out = cx.probe(e)?;
+    let Ran::Done(out) = cx.ask(e)? else { return Ok(Ran::Planned) };
     let url = out.stdout.lines().map(str::trim).find(|l| l.starts_with("http")).map(str::to_string);
-    if url.is_none() && !cx.dry_run() && !out.success() {
+    if url.is_none() && !out.success() {
         // SVC_NOT_FOUND (exit 115, minikube `cmd/minikube/cmd/service.go:115-139`) and the like: minikube's words.
         bail!(
             "`minikube service {service} -n {namespace} -p {profile} --url` failed ({}): {}",
@@ -185,7 +253,7 @@ pub fn service_url(cx: &mut StepCx, profile: &str, namespace: &str, service: &st
             out.tail(3)
         );
     }
-    Ok(url)
+    Ok(Ran::Done(url))
 }
 
 /// Whether the driver needs `minikube service` to keep running for the URL to work (a tunnel from the host):
@@ -199,17 +267,13 @@ pub fn url_needs_tunnel(cx: &mut StepCx, driver: &str) -> Result<bool> {
     if needs_tunnel(driver, cfg!(target_os = "macos") || cfg!(windows), &|k| std::env::var(k).ok()) {
         return Ok(true);
     }
-    if driver != "docker" || cx.dry_run() {
+    if driver != "docker" {
         return Ok(false);
     }
-    // `docker info` is `docker system info` (the same command in docker/cli).
-    let format = "{{json .}}";
-    let out = cx.probe(cmd!(cx.sh, "docker info --format {format}").into())?;
-    let info: Value = serde_json::from_str(out.stdout.trim()).unwrap_or(Value::Null);
-    let rootless = info["SecurityOptions"]
-        .as_array()
-        .is_some_and(|o| o.iter().any(|s| s.as_str().is_some_and(|s| s.starts_with("name=rootless"))));
-    Ok(info["OperatingSystem"] == "Docker Desktop" || rootless)
+    // A plan does not ask.
+    let Ran::Done(info) = crate::docker::system_info(cx)? else { return Ok(false) };
+    let rootless = info.security_options.unwrap_or_default().iter().any(|s| s.starts_with("name=rootless"));
+    Ok(info.operating_system.as_deref() == Some("Docker Desktop") || rootless)
 }
 
 fn needs_tunnel(driver: &str, desktop_os: bool, env: &dyn Fn(&str) -> Option<String>) -> bool {
@@ -229,6 +293,33 @@ fn needs_tunnel(driver: &str, desktop_os: bool, env: &dyn Fn(&str) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!("{}/tests/fixtures/minikube/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+    }
+
+    #[test]
+    fn reads_one_node_several_nodes_and_null() {
+        let running = node_status(&fixture("status-running.stdout.json"));
+        assert_eq!((running.host.as_deref(), running.api_server.as_deref()), (Some("Running"), Some("Running")));
+        assert_eq!(node_status(&fixture("status-stopped.stdout.json")).host.as_deref(), Some("Stopped"));
+        let two = format!("[{},{}]", fixture("status-stopped.stdout.json"), fixture("status-running.stdout.json"));
+        assert_eq!(node_status(&two).host.as_deref(), Some("Stopped"));
+        assert_eq!(node_status("null").host, None);
+        assert_eq!(node_status("").host, None);
+    }
+
+    #[test]
+    fn reads_a_profiles_settings() {
+        let list: ProfileList = serde_json::from_str(&fixture("profile-list.stdout.json")).unwrap();
+        let p = list.valid.unwrap_or_default().into_iter().next().unwrap();
+        assert_eq!(p.name.as_deref(), Some("minikube"));
+        let c = p.config;
+        assert_eq!((c.driver.as_deref(), c.cpus, c.memory), (Some("docker"), Some(2), Some(3890)));
+        assert_eq!(c.kubernetes_config.kubernetes_version.as_deref(), Some("v1.20.0"));
+        let empty: ProfileList = serde_json::from_str(&fixture("profile-list-empty.stdout.json")).unwrap();
+        assert!(empty.valid.unwrap_or_default().is_empty());
+    }
 
     #[test]
     fn tunnels_where_minikube_does() {

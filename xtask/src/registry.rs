@@ -3,18 +3,17 @@
 //! bytes that were gated run in the cluster, whatever happens to the tag later.
 
 use anyhow::{bail, Context as _, Result};
-use xshell::cmd;
 
-use crate::pipeline::StepCx;
+use crate::docker;
+use crate::pipeline::{Ran, StepCx};
 use crate::target::RegistryRef;
 
 /// The digest the registry gave `repo` when this daemon last pushed or pulled it: `docker image inspect`'s
 /// `RepoDigests` holds `repo@sha256:...` entries (moby image inspect; one per repository). `None` when this image
 /// was never pushed to `repo`.
 pub fn known_digest(cx: &mut StepCx, reference: &str, repo: &str) -> Result<Option<String>> {
-    let format = "{{json .RepoDigests}}";
-    let out = cx.probe(cmd!(cx.sh, "docker image inspect --format {format} {reference}").into())?;
-    if cx.dry_run() || !out.success() {
+    let out = cx.probe(docker::repo_digests_cmd(&cx.sh, reference))?;
+    if !out.success() {
         return Ok(None);
     }
     let digests: Vec<String> = serde_json::from_str(out.stdout.trim()).unwrap_or_default();
@@ -25,12 +24,9 @@ pub fn known_digest(cx: &mut StepCx, reference: &str, repo: &str) -> Result<Opti
 /// `docker push` ends with `<tag>: digest: sha256:... size: N` (moby distribution/push_v2.go, `progress.Messagef`
 /// after the manifest put), and the daemon then records `repo@digest` in the image's RepoDigests
 /// (`addDigestReference`, same file); the latter is read first, the printed line is the fallback.
-pub fn push(cx: &mut StepCx, reg: &RegistryRef, src: &str, reference: &str, repo: &str) -> Result<Option<String>> {
-    cx.run(cmd!(cx.sh, "docker tag {src} {reference}").into())?;
-    let out = cx.exec_unchecked(cmd!(cx.sh, "docker push {reference}").into())?;
-    if cx.dry_run() {
-        return Ok(None);
-    }
+pub fn push(cx: &mut StepCx, reg: &RegistryRef, src: &str, reference: &str, repo: &str) -> Result<Ran<String>> {
+    cx.run(docker::tag_cmd(&cx.sh, src, reference))?;
+    let Ran::Done(out) = cx.ask(docker::push_cmd(&cx.sh, reference))? else { return Ok(Ran::Planned) };
     if !out.success() {
         let tail = out.tail(3);
         let hint = if tail.contains("unauthorized") || tail.contains("authentication required") {
@@ -53,8 +49,8 @@ pub fn push(cx: &mut StepCx, reg: &RegistryRef, src: &str, reference: &str, repo
         .map(|r| r.split_whitespace().next().unwrap_or_default().to_string());
     let known = known_digest(cx, reference, repo)?;
     match (printed, known) {
-        (_, Some(d)) => Ok(Some(d)),
-        (Some(d), None) if d.starts_with("sha256:") => Ok(Some(d)),
+        (_, Some(d)) => Ok(Ran::Done(d)),
+        (Some(d), None) if d.starts_with("sha256:") => Ok(Ran::Done(d)),
         _ => Err(anyhow::anyhow!("the push printed no digest and `docker image inspect` lists none"))
             .with_context(|| format!("reading the digest of {reference}")),
     }

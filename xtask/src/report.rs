@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::kinds::StepKind;
 use crate::secrets::redact_global;
 use crate::text::esc;
 
@@ -33,7 +34,7 @@ pub struct CommandRecord {
 #[derive(Debug, Clone, Serialize)]
 pub struct StepRecord {
     pub id: String,
-    pub kind: &'static str,
+    pub kind: StepKind,
     pub title: String,
     pub status: StepStatus,
     pub started_at: Option<String>,
@@ -191,7 +192,7 @@ impl RunReport {
         for s in &self.steps {
             x += &format!(
                 "    <testcase classname=\"xtask.{}\" name=\"{}\" time=\"{}\">\n",
-                esc(s.kind),
+                esc(s.kind.name()),
                 esc(&s.id),
                 secs(s.duration_ms)
             );
@@ -206,7 +207,7 @@ impl RunReport {
                     x += &format!(
                         "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
                         esc(first_line(msg)),
-                        esc(s.kind),
+                        esc(s.kind.name()),
                         esc(&body)
                     );
                 }

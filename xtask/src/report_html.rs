@@ -135,7 +135,7 @@ fn waterfall(h: &mut String, r: &RunReport) {
 
 /// The gates' figures (sizes against budgets, findings, policy), as the gate steps noted them.
 fn gates(h: &mut String, steps: &[StepRecord]) {
-    let gates: Vec<&StepRecord> = steps.iter().filter(|s| s.kind == "gate").collect();
+    let gates: Vec<&StepRecord> = steps.iter().filter(|s| s.kind == crate::kinds::StepKind::Gate).collect();
     if gates.is_empty() {
         return;
     }

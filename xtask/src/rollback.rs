@@ -1,12 +1,12 @@
 //! `cargo xtask rollback [REVISION]`: return the release to an earlier revision (the last good one by default).
 
 use anyhow::{bail, Result};
-use xshell::cmd;
 
 use crate::config::Config;
 use crate::context::Context;
 use crate::helm;
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::kinds::{StepId, StepKind, Tool};
+use crate::pipeline::{Done, Placeholder, Ran, Run, Step, StepCx};
 
 pub struct Rollback {
     pub revision: Option<u64>,
@@ -18,12 +18,12 @@ impl Rollback {
         let mut run = Run::new(ctx, "rollback");
         let rev = self.revision;
         let name = cfg.release.name.clone();
-        run.add(crate::tools::preflight_step(vec!["helm"]));
+        run.add(crate::preflight::preflight_step(vec![Tool::Helm]));
         run.add(
-            Step::new(format!("rollback:{name}"), "deploy", format!("helm rollback {name}"), move |cx| {
+            Step::new(StepId::rollback(&name), StepKind::Deploy, format!("helm rollback {name}"), move |cx| {
                 rollback(cx, cfg, rev)
             })
-            .after(["preflight:tools"]),
+            .after([StepId::preflight_tools()]),
         );
         run.execute().map(drop)
     }
@@ -31,13 +31,15 @@ impl Rollback {
 
 fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done> {
     let r = &cfg.release;
-    let (name, ns, context) = (&r.name, &r.namespace, cfg.kube_context());
-    let history = helm::history(cx, context, name, ns)?;
-    let target = match revision {
-        Some(rev) => {
-            if !cx.dry_run() && !history.iter().any(|(n, ..)| *n == rev) {
-                let known: Vec<String> = history.iter().map(|(n, s, _)| format!("{n} ({s})")).collect();
-                return Err(crate::pipeline::UsageError(format!(
+    let rel = helm::Release::of(cfg);
+    let name = rel.name;
+    let history = helm::history(cx, rel)?;
+    let target = match (revision, history) {
+        (Some(rev), Ran::Planned) => rev.to_string(),
+        (Some(rev), Ran::Done(history)) => {
+            if !history.iter().any(|h| h.revision == rev) {
+                let known: Vec<String> = history.iter().map(|h| format!("{} ({})", h.revision, h.status)).collect();
+                return Err(crate::error::Error::usage(format!(
                     "release {name} has no revision {rev}; revisions: {}",
                     known.join(", ")
                 ))
@@ -45,13 +47,17 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
             }
             rev.to_string()
         }
-        None if cx.dry_run() => "<previous>".into(),
-        None => {
+        (None, Ran::Planned) => Placeholder::PreviousRevision.to_string(),
+        (None, Ran::Done(history)) => {
             // The newest revision before the current one that went live: superseded by a later one, or still
             // `deployed` when the current one is failed or stuck pending.
-            let current = history.last().map(|(n, ..)| *n).unwrap_or(0);
-            match history.iter().rev().find(|(n, s, _)| *n < current && (s == "superseded" || s == "deployed")) {
-                Some((n, ..)) => n.to_string(),
+            let current = history.last().map(|h| h.revision).unwrap_or(0);
+            match history
+                .iter()
+                .rev()
+                .find(|h| h.revision < current && (h.status == "superseded" || h.status == "deployed"))
+            {
+                Some(h) => h.revision.to_string(),
                 None => bail!(
                     "release {name} has no earlier good revision to return to (history: {} revision(s))",
                     history.len()
@@ -61,11 +67,10 @@ fn rollback(cx: &mut StepCx, cfg: &Config, revision: Option<u64>) -> Result<Done
     };
     let t = helm::go_duration(r.timeout.0);
     let major = helm::major(cx)?;
-    let wait = if major >= 4 { "--wait=watcher" } else { "--wait" };
-    cx.run(cmd!(cx.sh, "helm rollback {name} {target} -n {ns} --kube-context {context} {wait} --timeout {t}").into())?;
+    cx.run(helm::rollback_cmd(&cx.sh, rel, &target, major, &t))?;
     // The release no longer matches what `up` last deployed: the next `up` must upgrade again.
-    cx.invalidate(&format!("deploy:{name}"));
-    cx.invalidate(&format!("test:{name}"));
+    cx.invalidate(&StepId::deploy(name));
+    cx.invalidate(&StepId::test(name));
     cx.note(format!("release {name} rolled back to revision {target}"));
     Ok(Done::Passed)
 }

@@ -2,13 +2,13 @@
 //! forget the cluster-side cache. Idempotent: whatever is already gone counts as done.
 
 use anyhow::{bail, Result};
-use xshell::cmd;
 
 use crate::config::Config;
 use crate::context::Context;
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::kinds::{ClusterState, StepFamily, StepId, StepKind, Tool};
+use crate::pipeline::{Done, Ran, Run, Step, StepCx};
 use crate::target::ClusterSpec;
-use crate::{helm, minikube};
+use crate::{helm, kube, minikube};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClusterAction {
@@ -30,23 +30,25 @@ impl Teardown {
 
     pub fn add_steps<'c>(&self, ctx: &'c Context, run: &mut Run<'c>) -> Result<()> {
         let cfg = ctx.config()?;
-        run.add(Step::new("teardown:cluster-state", "teardown", "Is the cluster there?", move |cx| {
+        use crate::kinds::TeardownPart::{Cluster, ClusterState, Namespace, Release};
+        let id = StepId::teardown;
+        run.add(Step::new(id(ClusterState), StepKind::Teardown, "Is the cluster there?", move |cx| {
             probe_cluster(cx, cfg)
         }));
         run.add(
-            Step::new("teardown:release", "teardown", format!("helm uninstall {}", cfg.release.name), move |cx| {
+            Step::new(id(Release), StepKind::Teardown, format!("helm uninstall {}", cfg.release.name), move |cx| {
                 uninstall(cx, cfg)
             })
-            .after(["teardown:cluster-state"]),
+            .after([id(ClusterState)]),
         );
         run.add(
             Step::new(
-                "teardown:namespace",
-                "teardown",
+                id(Namespace),
+                StepKind::Teardown,
                 format!("Delete namespace {}", cfg.release.namespace),
                 move |cx| delete_namespace(cx, cfg),
             )
-            .after(["teardown:release"]),
+            .after([id(Release)]),
         );
         let action = self.cluster;
         let title = match (action, cfg.target.provider()) {
@@ -56,8 +58,8 @@ impl Teardown {
             (ClusterAction::Keep, _) => "Keep the cluster running (--keep-cluster)",
         };
         run.add(
-            Step::new("teardown:cluster", "teardown", title, move |cx| cluster(cx, cfg, action))
-                .after(["teardown:namespace"]),
+            Step::new(id(Cluster), StepKind::Teardown, title, move |cx| cluster(cx, cfg, action))
+                .after([id(Namespace)]),
         );
         Ok(())
     }
@@ -68,35 +70,38 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let (state, detail) = match &cfg.target.cluster {
         ClusterSpec::Minikube(_) => {
             // Without minikube there is no minikube cluster: nothing to remove is success, so cleanup scripts can
-            // run this.
-            if !cx.dry_run() && crate::tools::locate(&cx.ctx.local_bin(), "minikube").is_none() {
-                cx.set("cluster.state", "absent");
+            // run this. A plan does not look.
+            let program = crate::tools::def(Tool::Minikube).program;
+            if let Ran::Done(true) = cx.for_real(|| Ok(crate::tools::locate(&cx.ctx.local_bin(), program).is_none()))? {
+                cx.facts().cluster_state = Some(ClusterState::Nonexistent);
                 cx.note(format!("minikube is not installed, so there is no cluster `{profile}`: nothing to remove"));
                 return Ok(Done::Passed);
             }
-            minikube::status(cx, profile)?
+            let Ran::Done(status) = minikube::status(cx, profile)? else { return finish_probe(cx, PLANNED_STATE) };
+            status
         }
         ClusterSpec::Kind(k) => {
             let there = crate::kind::exists(cx, &k.name)?;
-            let state = if there || cx.dry_run() { minikube::State::Running } else { minikube::State::Nonexistent };
-            cx.set("cluster.state", if there { "running" } else { "absent" });
+            // kind answers "absent" in a plan (the path `up` plans); teardown plans for a cluster that is there.
+            let Ran::Done(there) = cx.for_real(|| Ok(there))? else { return finish_probe(cx, PLANNED_STATE) };
             cx.note(format!("kind cluster `{}`: {}", k.name, if there { "exists" } else { "absent" }));
-            return finish_probe(cx, state);
+            return finish_probe(cx, if there { ClusterState::Running } else { ClusterState::Nonexistent });
         }
         ClusterSpec::K3d(k) => {
             let state = crate::k3d::state(cx, &k.name)?;
+            let Ran::Done(state) = cx.for_real(|| Ok(state))? else { return finish_probe(cx, PLANNED_STATE) };
             cx.note(format!("k3d cluster `{}`: {state:?}", k.name));
             return finish_probe(cx, state);
         }
         ClusterSpec::Existing(e) => {
             // Never probed for a lifecycle: the release commands below find out whether it answers.
-            cx.set("cluster.state", "running");
+            cx.facts().cluster_state = Some(ClusterState::Running);
             cx.note(format!("existing cluster (context `{}`): the pipeline never stops or deletes it", e.context));
             return Ok(Done::Passed);
         }
     };
     let s = state.word();
-    cx.set("cluster.state", s);
+    cx.facts().cluster_state = Some(state);
     if state == minikube::State::Nonexistent {
         cx.note(format!("profile `{profile}` does not exist: nothing to remove"));
     } else {
@@ -105,29 +110,33 @@ fn probe_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     Ok(Done::Passed)
 }
 
+/// What a plan assumes of the cluster: there and running, so it shows everything teardown would remove.
+const PLANNED_STATE: ClusterState = ClusterState::Running;
+
 fn finish_probe(cx: &mut StepCx, state: minikube::State) -> Result<Done> {
-    let s = state.word();
-    cx.set("cluster.state", s);
+    cx.facts().cluster_state = Some(state);
     Ok(Done::Passed)
 }
 
 /// Release and namespace live in the cluster: with no running cluster they are gone or unreachable, and
 /// starting a cluster only to empty it would be wasted minutes.
 fn cluster_running(cx: &StepCx) -> bool {
-    cx.dry_run() || cx.get("cluster.state").as_deref() == Some("running")
+    cx.facts().cluster_state == Some(ClusterState::Running)
 }
 
 fn uninstall(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     if !cluster_running(cx) {
         return Ok(Done::Skipped("the cluster is not running".into()));
     }
-    let (name, ns, context) = (&cfg.release.name, &cfg.release.namespace, cfg.kube_context());
-    cx.invalidate(&format!("deploy:{name}"));
-    cx.invalidate(&format!("test:{name}"));
-    if !cx.dry_run() && helm::status(cx, context, name, ns)?.is_none() {
+    let rel = helm::Release::of(cfg);
+    let name = rel.name;
+    cx.invalidate(&StepId::deploy(name));
+    cx.invalidate(&StepId::test(name));
+    // A plan does not ask whether the release is there.
+    if let Ran::Done(None) = cx.unless_planning(|cx| helm::status(cx, rel))? {
         return Ok(Done::Skipped(format!("release {name} is not installed")));
     }
-    let out = cx.exec_unchecked(cmd!(cx.sh, "helm uninstall {name} -n {ns} --kube-context {context} --wait").into())?;
+    let Ran::Done(out) = cx.ask(helm::uninstall_cmd(&cx.sh, rel))? else { return Ok(Done::Passed) };
     if !out.success() {
         // Another teardown may have won the race; "not found" is the state we want.
         if out.stderr.contains("release: not found") {
@@ -142,7 +151,8 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     if !cluster_running(cx) {
         return Ok(Done::Skipped("the cluster is not running".into()));
     }
-    let (ns, context) = (&cfg.release.namespace, cfg.kube_context());
+    let t = kube::Target::release(cfg);
+    let ns = t.namespace;
     if let ClusterSpec::Existing(_) = cfg.target.cluster {
         // On someone else's cluster the namespace goes only if this pipeline created it (recorded by `up`).
         if crate::guard::load_record(cx.ctx, &cfg.target.name).created_namespace != Some(true) {
@@ -151,13 +161,10 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             )));
         }
     }
-    let out = cx.run(
-        cmd!(cx.sh, "kubectl --context {context} delete namespace {ns} --ignore-not-found --wait=true --timeout=180s")
-            .into(),
-    )?;
+    let Ran::Done(out) = cx.query(kube::delete_namespace_cmd(&cx.sh, t))? else { return Ok(Done::Passed) };
     // A missing namespace prints `No resources found` (kubectl `pkg/cmd/delete/delete.go:437-440`), a deleted
     // one `namespace "x" deleted`.
-    if !cx.dry_run() && !out.stdout.contains("deleted") {
+    if !out.stdout.contains("deleted") {
         return Ok(Done::Skipped(format!("namespace {ns} does not exist")));
     }
     Ok(Done::Passed)
@@ -165,13 +172,13 @@ fn delete_namespace(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 
 fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done> {
     let profile = &cfg.cluster.profile;
-    let state = cx.get("cluster.state").unwrap_or_default();
+    let state = cx.facts().cluster_state;
     // Images loaded into a stopped cluster stay there; a deleted cluster loses them.
-    cx.invalidate(&format!("deploy:{}", cfg.release.name));
-    let k3d_state = match state.as_str() {
-        "absent" => minikube::State::Nonexistent,
-        "stopped" => minikube::State::Stopped,
-        _ => minikube::State::Running,
+    cx.invalidate(&StepId::deploy(&cfg.release.name));
+    let k3d_state = match state {
+        Some(ClusterState::Nonexistent) => ClusterState::Nonexistent,
+        Some(ClusterState::Stopped) => ClusterState::Stopped,
+        _ => ClusterState::Running,
     };
     match (&cfg.target.cluster, action) {
         (_, ClusterAction::Keep) => return Ok(Done::Skipped("kept running (--keep-cluster)".into())),
@@ -188,36 +195,40 @@ fn cluster(cx: &mut StepCx, cfg: &Config, action: ClusterAction) -> Result<Done>
             )))
         }
         (ClusterSpec::Kind(k), ClusterAction::Delete) => {
-            cx.invalidate_prefix("load:");
+            cx.invalidate_family(StepFamily::Load);
             return crate::kind::delete(cx, &k.name);
         }
         (ClusterSpec::K3d(k), ClusterAction::Stop) => return crate::k3d::stop(cx, &k.name, k3d_state),
         (ClusterSpec::K3d(k), ClusterAction::Delete) => {
-            cx.invalidate_prefix("load:");
+            cx.invalidate_family(StepFamily::Load);
             return crate::k3d::delete(cx, &k.name, k3d_state);
         }
         (ClusterSpec::Minikube(_), _) => {}
     }
     let result = match action {
         ClusterAction::Keep => Done::Skipped("kept running (--keep-cluster)".into()),
-        ClusterAction::Stop if state == "absent" => Done::Skipped(format!("profile `{profile}` does not exist")),
-        ClusterAction::Stop if state == "stopped" => Done::Skipped(format!("profile `{profile}` is already stopped")),
-        ClusterAction::Stop if state == "broken" => Done::Skipped(format!(
+        ClusterAction::Stop if state == Some(ClusterState::Nonexistent) => {
+            Done::Skipped(format!("profile `{profile}` does not exist"))
+        }
+        ClusterAction::Stop if state == Some(ClusterState::Stopped) => {
+            Done::Skipped(format!("profile `{profile}` is already stopped"))
+        }
+        ClusterAction::Stop if state == Some(ClusterState::Broken { daemon_down: false }) => Done::Skipped(format!(
             "profile `{profile}` has no container to stop; `cargo xtask teardown --delete` removes the profile"
         )),
-        ClusterAction::Stop if state == "unreadable" => {
+        ClusterAction::Stop if state == Some(ClusterState::Broken { daemon_down: true }) => {
             bail!("the Docker daemon does not answer, so profile `{profile}` cannot be stopped: start Docker and rerun")
         }
         ClusterAction::Stop => {
-            cx.run(cmd!(cx.sh, "minikube stop -p {profile}").into())?;
+            cx.run(minikube::stop_cmd(&cx.sh, profile))?;
             Done::Passed
         }
         ClusterAction::Delete => {
-            cx.invalidate_prefix("load:");
-            if state == "absent" {
+            cx.invalidate_family(StepFamily::Load);
+            if state == Some(ClusterState::Nonexistent) {
                 Done::Skipped(format!("profile `{profile}` does not exist"))
             } else {
-                cx.run(cmd!(cx.sh, "minikube delete -p {profile}").into())?;
+                cx.run(minikube::delete_cmd(&cx.sh, profile))?;
                 Done::Passed
             }
         }

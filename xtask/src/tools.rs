@@ -6,15 +6,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::config::{AiTool, Config};
+use crate::config::{AiTool, Config, Key};
 use crate::context::Context;
+use crate::kinds::Tool;
 use crate::pipeline::exec::{self, Exec};
 use crate::version::Version;
 
 /// How a tool reports its version, and what to tell users who lack it.
 pub struct ToolDef {
-    /// Name in doctor, the config's `tools:` and `tools install`.
-    pub name: &'static str,
+    pub tool: Tool,
     /// The executable; `docker-ai` is a docker CLI plugin.
     pub program: &'static str,
     pub version_args: &'static [&'static str],
@@ -25,7 +25,7 @@ pub struct ToolDef {
 /// Every tool, in the order doctor lists them. Version commands and their traps: docs/dev/tool-facts.md.
 pub const DEFS: &[ToolDef] = &[
     ToolDef {
-        name: "docker",
+        tool: Tool::Docker,
         program: "docker",
         // JSON carries the client and, when the daemon answers, the server; a down daemon exits 1 but still
         // prints the client part.
@@ -38,7 +38,7 @@ pub const DEFS: &[ToolDef] = &[
         ],
     },
     ToolDef {
-        name: "minikube",
+        tool: Tool::Minikube,
         program: "minikube",
         version_args: &["version", "--short"],
         default_minimum: "1.32.0",
@@ -49,7 +49,7 @@ pub const DEFS: &[ToolDef] = &[
         ],
     },
     ToolDef {
-        name: "kubectl",
+        tool: Tool::Kubectl,
         program: "kubectl",
         // Without --client kubectl contacts the cluster (and waits on it); --short is gone since 1.28.
         version_args: &["version", "--client", "-o", "json"],
@@ -61,7 +61,7 @@ pub const DEFS: &[ToolDef] = &[
         ],
     },
     ToolDef {
-        name: "helm",
+        tool: Tool::Helm,
         program: "helm",
         // Same on Helm 3 and 4: `v3.16.2+g13654a5`.
         version_args: &["version", "--short"],
@@ -74,7 +74,7 @@ pub const DEFS: &[ToolDef] = &[
     },
     // kind and k3d: only for targets that use them (doctor leaves them out otherwise).
     ToolDef {
-        name: "kind",
+        tool: Tool::Kind,
         program: "kind",
         // `kind version` prints `kind v0.32.0 go1.24.6 linux/amd64` (pkg/cmd/kind/version/version.go:56-58 at v0.32.0).
         version_args: &["version"],
@@ -86,7 +86,7 @@ pub const DEFS: &[ToolDef] = &[
         ],
     },
     ToolDef {
-        name: "k3d",
+        tool: Tool::K3d,
         program: "k3d",
         // `k3d version` prints `k3d version v5.9.0` then `k3s version ...` (cmd/root.go:258-259 at v5.9.0).
         version_args: &["version"],
@@ -98,7 +98,7 @@ pub const DEFS: &[ToolDef] = &[
         ],
     },
     ToolDef {
-        name: "trivy",
+        tool: Tool::Trivy,
         program: "trivy",
         version_args: &["--version"],
         // 0.65: the first release that finds images through the active docker context (#9166); older ones miss
@@ -111,7 +111,7 @@ pub const DEFS: &[ToolDef] = &[
         ],
     },
     ToolDef {
-        name: "kubectl-ai",
+        tool: Tool::KubectlAi,
         program: "kubectl-ai",
         version_args: &["version"],
         default_minimum: "0.0.10",
@@ -122,7 +122,7 @@ pub const DEFS: &[ToolDef] = &[
         ],
     },
     ToolDef {
-        name: "kagent",
+        tool: Tool::Kagent,
         program: "kagent",
         version_args: &["version"],
         default_minimum: "0.3.0",
@@ -133,7 +133,7 @@ pub const DEFS: &[ToolDef] = &[
         ],
     },
     ToolDef {
-        name: "docker-ai",
+        tool: Tool::DockerAi,
         program: "docker",
         version_args: &["ai", "version"],
         default_minimum: "0.0.0",
@@ -145,8 +145,16 @@ pub const DEFS: &[ToolDef] = &[
     },
 ];
 
-pub fn find_def(name: &str) -> Option<&'static ToolDef> {
-    DEFS.iter().find(|d| d.name == name)
+impl ToolDef {
+    /// Name in doctor, the config's `tools:` and `tools install`.
+    pub fn name(&self) -> &'static str {
+        self.tool.name()
+    }
+}
+
+/// The table entry of `tool` (`DEFS` has one per tool, in [`Tool::ALL`]'s order; a test checks).
+pub fn def(tool: Tool) -> &'static ToolDef {
+    &DEFS[tool as usize]
 }
 
 /// The install hint for the host OS.
@@ -164,20 +172,22 @@ pub fn hint(def: &ToolDef) -> &'static str {
 pub fn needed_for(def: &ToolDef, cfg: &Config) -> Vec<&'static str> {
     let uses = |p: crate::target::Provider| cfg.targets.values().any(|t| t.cluster.provider() == p);
     let ai_uses = |t: AiTool| cfg.ai.on_failure == Some(t) || cfg.ai.steps.iter().any(|s| s.tool == t);
-    let mut v = match def.name {
-        "docker" if !cfg.images.is_empty() => vec!["build", "up"],
-        "minikube" => vec!["up", "verify", "teardown"],
-        "kubectl" => vec!["up", "verify", "manifests"],
-        "helm" => vec!["up", "verify --static", "manifests"],
-        "trivy" if cfg.gates.vulnerabilities.enabled && !cfg.images.is_empty() => vec!["build (vulnerability gate)"],
-        "kind" if uses(crate::target::Provider::Kind) => vec!["up --target (kind)"],
-        "k3d" if uses(crate::target::Provider::K3d) => vec!["up --target (k3d)"],
-        "kubectl-ai" if ai_uses(AiTool::KubectlAi) => vec!["ai steps"],
-        "kagent" if ai_uses(AiTool::Kagent) => vec!["ai steps"],
-        "docker-ai" if ai_uses(AiTool::DockerAi) => vec!["ai steps"],
+    let mut v = match def.tool {
+        Tool::Docker if !cfg.images.is_empty() => vec!["build", "up"],
+        Tool::Minikube => vec!["up", "verify", "teardown"],
+        Tool::Kubectl => vec!["up", "verify", "manifests"],
+        Tool::Helm => vec!["up", "verify --static", "manifests"],
+        Tool::Trivy if cfg.gates.vulnerabilities.enabled && !cfg.images.is_empty() => {
+            vec!["build (vulnerability gate)"]
+        }
+        Tool::Kind if uses(crate::target::Provider::Kind) => vec!["up --target (kind)"],
+        Tool::K3d if uses(crate::target::Provider::K3d) => vec!["up --target (k3d)"],
+        Tool::KubectlAi if ai_uses(AiTool::KubectlAi) => vec!["ai steps"],
+        Tool::Kagent if ai_uses(AiTool::Kagent) => vec!["ai steps"],
+        Tool::DockerAi if ai_uses(AiTool::DockerAi) => vec!["ai steps"],
         _ => vec![],
     };
-    match cfg.tools.get(def.name).and_then(|t| t.required) {
+    match cfg.tools.get(&Key::Known(def.tool)).and_then(|t| t.required) {
         Some(false) => v.clear(),
         Some(true) if v.is_empty() => v.push("tools (required in xtask.yaml)"),
         _ => {}
@@ -186,7 +196,7 @@ pub fn needed_for(def: &ToolDef, cfg: &Config) -> Vec<&'static str> {
 }
 
 pub fn minimum(def: &ToolDef, cfg: Option<&Config>) -> Version {
-    cfg.and_then(|c| c.tools.get(def.name))
+    cfg.and_then(|c| c.tools.get(&Key::Known(def.tool)))
         .and_then(|t| t.minimum.as_deref())
         .and_then(Version::parse)
         .or_else(|| Version::parse(def.default_minimum))
@@ -194,15 +204,15 @@ pub fn minimum(def: &ToolDef, cfg: Option<&Config>) -> Version {
 }
 
 /// Releases refused whatever the minimum, with why: (tool, version, reason).
-pub const REFUSED: &[(&str, &str, &str)] = &[(
-    "trivy",
+pub const REFUSED: &[(Tool, &str, &str)] = &[(
+    Tool::Trivy,
     "0.69.4",
     "a malicious build was published under that number in March 2026 (NixOS/nixpkgs#501606, \
      microsoft/winget-pkgs#350435)",
 )];
 
 /// Why `version` of `tool` is refused, if it is a known-bad release.
-pub fn refused(tool: &str, version: &Version) -> Option<&'static str> {
+pub fn refused(tool: Tool, version: &Version) -> Option<&'static str> {
     REFUSED.iter().find(|(t, v, _)| *t == tool && Version::parse(v).as_ref() == Some(version)).map(|(_, _, why)| *why)
 }
 
@@ -227,6 +237,8 @@ pub enum Source {
 #[derive(Debug, Clone, Serialize)]
 pub struct Probe {
     pub name: &'static str,
+    #[serde(skip)]
+    pub tool: Tool,
     pub found: bool,
     pub path: Option<PathBuf>,
     pub source: Option<Source>,
@@ -244,7 +256,8 @@ pub struct Probe {
 impl Probe {
     fn empty(def: &'static ToolDef) -> Probe {
         Probe {
-            name: def.name,
+            name: def.name(),
+            tool: def.tool,
             found: false,
             path: None,
             source: None,
@@ -287,12 +300,12 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
         return p;
     }
     let text = format!("{}\n{}", out.stdout, out.stderr);
-    match def.name {
-        "docker" => {
+    match def.tool {
+        Tool::Docker => {
             p.found = true;
             parse_docker(&out.stdout, &text, &mut p);
         }
-        "docker-ai" => {
+        Tool::DockerAi => {
             // A missing CLI plugin: "docker: 'ai' is not a docker command." with exit 1.
             if out.success() {
                 p.found = true;
@@ -302,22 +315,22 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
                 p.source = None;
             }
         }
-        "kubectl" => {
+        Tool::Kubectl => {
             p.found = true;
-            p.version = serde_json::from_str::<serde_json::Value>(&out.stdout)
+            p.version = serde_json::from_str::<crate::kube::VersionAnswer>(&out.stdout)
                 .ok()
-                .and_then(|v| v["clientVersion"]["gitVersion"].as_str().map(str::to_string))
+                .and_then(|v| v.client_version.git_version)
                 .and_then(|s| Version::parse(&s))
                 .or_else(|| Version::find(&text))
                 .map(|v| v.text);
         }
-        "kagent" => {
+        Tool::Kagent => {
             // JSON with sorted keys: `backend_version` (the controller's, "unknown" when unreachable) comes before
             // `kagent_version` (the CLI's), kagent v0.9.12 `go/core/cli/internal/cli/agent/version.go:14-30`.
             p.found = true;
-            p.version = serde_json::from_str::<serde_json::Value>(out.stdout.trim())
+            p.version = serde_json::from_str::<KagentVersion>(out.stdout.trim())
                 .ok()
-                .and_then(|v| v["kagent_version"].as_str().map(str::to_string))
+                .and_then(|v| v.kagent_version)
                 .and_then(|s| Version::parse(&s))
                 .or_else(|| Version::find(&text))
                 .map(|v| v.text);
@@ -339,13 +352,20 @@ pub fn probe(ctx: &Context, sh: &xshell::Shell, def: &'static ToolDef) -> Probe 
     p
 }
 
+/// `kagent version`: the CLI's version (`kagent_version`) beside the controller's (`backend_version`).
+#[derive(Debug, Default, serde::Deserialize)]
+struct KagentVersion {
+    #[serde(default)]
+    kagent_version: Option<String>,
+}
+
 fn parse_docker(stdout: &str, all: &str, p: &mut Probe) {
     // `{{json .}}` prints one JSON line even when the daemon is down (then Server is null and the exit code 1).
-    let json = stdout.lines().find_map(|l| serde_json::from_str::<serde_json::Value>(l.trim()).ok());
+    let json = stdout.lines().find_map(|l| serde_json::from_str::<crate::docker::VersionAnswer>(l.trim()).ok());
     match json {
         Some(v) => {
-            p.version = v["Client"]["Version"].as_str().and_then(Version::parse).map(|v| v.text);
-            p.daemon = Some(v["Server"].is_object());
+            p.version = v.client.and_then(|c| c.version).as_deref().and_then(Version::parse).map(|v| v.text);
+            p.daemon = Some(v.server.is_some());
         }
         None => {
             p.version = Version::find(all).map(|v| v.text);
@@ -357,175 +377,68 @@ fn parse_docker(stdout: &str, all: &str, p: &mut Probe) {
     }
 }
 
+/// Why a probed tool cannot be used: what doctor's STATUS column and the preflight's message are decided from.
+#[derive(Debug, Clone)]
+pub enum Shortfall {
+    NotFound,
+    /// Found, but it could not be run, did not answer, printed no version, or is not the real tool (Podman).
+    Unusable(String),
+    /// Docker's CLI answers but its daemon does not (a shortfall only where Docker is needed).
+    DaemonDown,
+    /// A release known to be bad ([`refused`]), with why.
+    Refused {
+        found: Version,
+        why: &'static str,
+    },
+    TooOld {
+        found: Version,
+        minimum: Version,
+    },
+    VersionUnknown,
+}
+
+impl std::fmt::Display for Shortfall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Shortfall::NotFound => f.write_str("not found"),
+            Shortfall::Unusable(problem) => f.write_str(problem),
+            Shortfall::DaemonDown => {
+                f.write_str("the Docker daemon does not answer (is it running, and may this user use it?)")
+            }
+            Shortfall::Refused { found, why } => {
+                write!(f, "version {found} is refused: {why}; install another release")
+            }
+            Shortfall::TooOld { found, minimum } => write!(f, "version {found} is older than the minimum {minimum}"),
+            Shortfall::VersionUnknown => f.write_str("version unknown"),
+        }
+    }
+}
+
+/// As its text (doctor's JSON `shortfall` field).
+impl Serialize for Shortfall {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 /// Why a probed tool cannot be used, or None when it is fine. `needed` makes a down Docker daemon a shortfall.
-pub fn shortfall(probe: &Probe, minimum: &Version, needed: bool) -> Option<String> {
+pub fn shortfall(probe: &Probe, minimum: &Version, needed: bool) -> Option<Shortfall> {
     if !probe.found {
-        return Some("not found".to_string());
+        return Some(Shortfall::NotFound);
     }
     if let Some(problem) = &probe.problem {
-        return Some(problem.clone());
+        return Some(Shortfall::Unusable(problem.clone()));
     }
     if probe.daemon == Some(false) && needed {
-        return Some("the Docker daemon does not answer (is it running, and may this user use it?)".to_string());
+        return Some(Shortfall::DaemonDown);
     }
     match probe.version.as_deref().and_then(Version::parse) {
-        Some(v) if refused(probe.name, &v).is_some() => Some(format!(
-            "version {v} is refused: {}; install another release",
-            refused(probe.name, &v).unwrap_or_default()
-        )),
-        Some(v) if &v < minimum => Some(format!("version {v} is older than the minimum {minimum}")),
-        Some(_) => None,
-        None => Some("version unknown".to_string()),
-    }
-}
-
-/// Preflight for a command: every tool in `names` present at its minimum. Missing ones that are pinned in
-/// xtask/tools.lock.yaml are installed into .xtask/bin first, all at once (unless `--no-install`), and the step
-/// says so. After Ctrl-C nothing new starts and the step ends as interrupted, naming no tool.
-pub fn ensure(cx: &mut crate::pipeline::StepCx, names: &[&str]) -> anyhow::Result<()> {
-    let ctx = cx.ctx;
-    let cfg = ctx.config()?;
-    let lock = crate::install::load_lock(&ctx.root).ok();
-    let pinned = |name: &str| lock.as_ref().and_then(|l| l.tools.get(name));
-    let mut defs = vec![];
-    for name in names {
-        defs.push(find_def(name).ok_or_else(|| anyhow::anyhow!("internal error: unknown tool {name}"))?);
-    }
-    if cx.dry_run() {
-        for def in &defs {
-            crate::outln!("    check {} >= {}", def.name, minimum(def, Some(cfg)));
-            if locate(&ctx.local_bin(), def.program).is_some() {
-                continue;
-            }
-            let art = pinned(def.name).and_then(|t| Some((t, t.platforms.get(&crate::install::host_platform())?)));
-            match art {
-                Some((t, a)) if !ctx.global.no_install => crate::outln!(
-                    "    {} is not installed: would download {} {} from {} (sha256 {}) into .xtask/bin",
-                    def.name,
-                    def.name,
-                    t.version,
-                    a.url,
-                    a.sha256
-                ),
-                _ => crate::outln!("    {} is not installed: the step would fail", def.name),
-            }
-        }
-        return Ok(());
-    }
-    let mut probes: Vec<Probe> = defs.iter().map(|def| probe(ctx, &cx.sh, def)).collect();
-    record_probes(cx, &probes);
-    if crate::pipeline::exec::interrupted() {
-        return Err(crate::pipeline::Interrupted.into());
-    }
-    let mut install_errors: std::collections::BTreeMap<&str, String> = Default::default();
-    let to_install: Vec<&'static ToolDef> = defs
-        .iter()
-        .zip(&probes)
-        .filter(|(d, p)| !p.found && pinned(d.name).is_some() && !ctx.global.no_install)
-        .map(|(d, _)| *d)
-        .collect();
-    if !to_install.is_empty() {
-        let lock = lock.as_ref().expect("pinned tools come from the lock");
-        for def in &to_install {
-            let url = lock.tools[def.name].platforms.get(&crate::install::host_platform()).map(|a| a.url.as_str());
-            cx.note(format!(
-                "{} is missing: installing the pinned version from {} (turn this off with --no-install)",
-                def.name,
-                url.unwrap_or("(no download for this platform)")
-            ));
-        }
-        let status = cx.status_line();
-        let commands = std::sync::Mutex::new(vec![]);
-        let io = crate::install::InstallIo {
-            progress: &status,
-            log: cx.log_path().map(Path::to_path_buf),
-            commands: &commands,
-        };
-        // Independent downloads run at once, so stalls overlap instead of adding up.
-        let results: Vec<(&str, anyhow::Result<String>)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = to_install
-                .iter()
-                .map(|def| {
-                    let io = &io;
-                    scope.spawn(move || (def.name, crate::install::install_one(ctx, lock, def.name, false, io)))
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|_| ("?", Err(anyhow::anyhow!("the install thread panicked")))))
-                .collect()
-        });
-        cx.record_commands(commands.into_inner().unwrap_or_else(|p| p.into_inner()));
-        if crate::pipeline::exec::interrupted() {
-            return Err(crate::pipeline::Interrupted.into());
-        }
-        for (name, r) in results {
-            match r {
-                Ok(msg) => cx.note(msg),
-                Err(e) => {
-                    install_errors.insert(name, format!("{e:#}"));
-                }
-            }
-        }
-        for (def, p) in defs.iter().zip(probes.iter_mut()) {
-            if to_install.iter().any(|d| d.name == def.name) && !install_errors.contains_key(def.name) {
-                *p = probe(ctx, &cx.sh, def);
-                record_probes(cx, std::slice::from_ref(p));
-            }
-        }
-    }
-    let mut missing = vec![];
-    for (def, probe) in defs.iter().zip(&probes) {
-        let name = def.name;
-        let min = minimum(def, Some(cfg));
-        let why = match install_errors.get(name) {
-            Some(e) => Some(format!("not found, and installing the pinned version failed: {e}")),
-            None if !probe.found && ctx.global.no_install && pinned(name).is_some() => {
-                Some("not found (not installed: --no-install)".to_string())
-            }
-            None => shortfall(probe, &min, true),
-        };
-        if let Some(v) = &probe.version {
-            cx.set(&format!("tool:{name}"), v.clone());
-        }
-        if let (Some(v), "helm") = (probe.version.as_deref().and_then(Version::parse), name) {
-            // Later steps pick Helm 3 or Helm 4 flags from this, without asking helm again.
-            cx.set("helm.major", v.major.to_string());
-        }
-        match why {
-            None => {
-                let src = if probe.source == Some(Source::Pinned) { " (pinned, .xtask/bin)" } else { "" };
-                cx.note(format!("{name} {}{src}", probe.version.as_deref().unwrap_or("?")));
-            }
-            Some(w) => {
-                // The flag that makes the tool unnecessary, where there is one.
-                let bypass = if name == "trivy" { "; or pass `--skip-gate vuln`" } else { "" };
-                missing.push(format!("  - {name}: {w} — {}{bypass}", hint(def)));
-            }
-        }
-    }
-    if !missing.is_empty() {
-        anyhow::bail!("required tools are missing or too old:\n{}", missing.join("\n"));
-    }
-    Ok(())
-}
-
-/// A command's `preflight:tools` step: `names` at their minimums, a missing pinned one installed first (unless
-/// `--no-install`), the same for every command that needs a pinned tool.
-pub fn preflight_step<'c>(names: Vec<&'static str>) -> crate::pipeline::Step<'c> {
-    let title = format!("{} at their minimums", names.join(", "));
-    crate::pipeline::Step::new("preflight:tools", "preflight", title, move |cx| {
-        ensure(cx, &names)?;
-        Ok(crate::pipeline::Done::Passed)
-    })
-}
-
-/// Puts the version commands the probes ran into the step's log and report.
-fn record_probes(cx: &mut crate::pipeline::StepCx, probes: &[Probe]) {
-    for p in probes {
-        if let Some((shown, out)) = &p.ran {
-            cx.record_output(shown, out);
-        }
+        Some(v) => match refused(probe.tool, &v) {
+            Some(why) => Some(Shortfall::Refused { found: v, why }),
+            None if &v < minimum => Some(Shortfall::TooOld { found: v, minimum: minimum.clone() }),
+            None => None,
+        },
+        None => Some(Shortfall::VersionUnknown),
     }
 }
 
@@ -535,13 +448,13 @@ mod tests {
 
     #[test]
     fn the_config_vocabulary_names_every_tool_in_the_table() {
-        let table: Vec<&str> = DEFS.iter().map(|d| d.name).collect();
-        assert_eq!(table, crate::kinds::TOOL_NAMES, "kinds::TOOL_NAMES and tools::DEFS list the same tools in order");
+        let table: Vec<Tool> = DEFS.iter().map(|d| d.tool).collect();
+        assert_eq!(table, Tool::ALL, "Tool::ALL and tools::DEFS list the same tools in order");
     }
 
     #[test]
     fn docker_json_with_and_without_daemon() {
-        let mut p = Probe { found: true, ..Probe::empty(find_def("docker").unwrap()) };
+        let mut p = Probe { found: true, ..Probe::empty(def(Tool::Docker)) };
         let up = r#"{"Client":{"Version":"28.2.2"},"Server":{"Version":"20.10.24+dfsg1"}}"#;
         parse_docker(up, up, &mut p);
         assert_eq!(p.version.as_deref(), Some("28.2.2"));
@@ -556,9 +469,10 @@ mod tests {
 mod version_gate_tests {
     use super::*;
 
-    fn probe_at(name: &'static str, version: &str) -> Probe {
+    fn probe_at(tool: Tool, version: &str) -> Probe {
         Probe {
-            name,
+            name: tool.name(),
+            tool,
             found: true,
             path: None,
             source: None,
@@ -573,15 +487,20 @@ mod version_gate_tests {
     fn a_pre_release_is_below_its_release_and_a_known_bad_release_is_refused_with_its_reason() {
         let min = Version::parse("3.14.0").unwrap();
         assert_eq!(
-            shortfall(&probe_at("helm", "3.14.0-rc.1"), &min, true).as_deref(),
+            shortfall(&probe_at(Tool::Helm, "3.14.0-rc.1"), &min, true).map(|s| s.to_string()).as_deref(),
             Some("version 3.14.0-rc.1 is older than the minimum 3.14.0")
         );
-        assert_eq!(shortfall(&probe_at("helm", "3.14.0+g3fc9f4b"), &min, true), None);
-        let trivy_min = minimum(find_def("trivy").unwrap(), None);
+        assert!(shortfall(&probe_at(Tool::Helm, "3.14.0+g3fc9f4b"), &min, true).is_none());
+        let trivy_min = minimum(def(Tool::Trivy), None);
         assert_eq!(trivy_min.text, "0.65.0");
-        let why = shortfall(&probe_at("trivy", "0.69.4"), &trivy_min, true).unwrap();
+        let why = shortfall(&probe_at(Tool::Trivy, "0.69.4"), &trivy_min, true).unwrap().to_string();
         assert!(why.starts_with("version 0.69.4 is refused: a malicious build was published"), "{why}");
-        assert_eq!(shortfall(&probe_at("trivy", "0.69.3"), &trivy_min, true), None);
-        assert!(shortfall(&probe_at("trivy", "0.64.1"), &trivy_min, true).unwrap().contains("older than"));
+        assert!(shortfall(&probe_at(Tool::Trivy, "0.69.3"), &trivy_min, true).is_none());
+        assert!(matches!(
+            shortfall(&probe_at(Tool::Trivy, "0.64.1"), &trivy_min, true),
+            Some(Shortfall::TooOld { .. })
+        ));
+        let old = shortfall(&probe_at(Tool::Trivy, "0.64.1"), &trivy_min, true).unwrap().to_string();
+        assert!(old.contains("older than"), "{old}");
     }
 }

@@ -11,7 +11,7 @@ use xshell::cmd;
 
 use crate::config::{Severity, VulnGate};
 use crate::pipeline::exec::Exec;
-use crate::pipeline::StepCx;
+use crate::pipeline::{Ran, StepCx};
 use crate::yaml;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,44 +30,90 @@ pub struct Finding {
     pub purl: Option<String>,
 }
 
+/// One result of a Trivy report: a scanned target (the OS packages, a binary, a lock file) and its findings
+/// (trivy `pkg/types/report.go` Result: `Target`, `Class`, `Type`, `Vulnerabilities`).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ReportResult {
+    #[serde(default)]
+    target: Option<String>,
+    #[serde(default)]
+    class: Option<String>,
+    #[serde(rename = "Type", default)]
+    kind: Option<String>,
+    #[serde(default)]
+    vulnerabilities: Option<Vec<Vulnerability>>,
+}
+
+/// One finding (trivy `pkg/types/vulnerability.go` DetectedVulnerability, with the `Vulnerability` it embeds).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Vulnerability {
+    #[serde(rename = "VulnerabilityID", default)]
+    vulnerability_id: Option<String>,
+    #[serde(default)]
+    pkg_name: Option<String>,
+    #[serde(default)]
+    installed_version: Option<String>,
+    #[serde(default)]
+    fixed_version: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    pkg_path: Option<String>,
+    #[serde(default)]
+    pkg_identifier: Option<PkgIdentifier>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct PkgIdentifier {
+    #[serde(rename = "PURL", default)]
+    purl: Option<String>,
+}
+
+/// The results of a report: a bare array before v0.20, else the `Results` of the schema-2 object.
+fn results_of(v: Value) -> Result<Vec<ReportResult>> {
+    let results = match v {
+        Value::Array(a) => Value::Array(a),
+        Value::Object(mut o) => match o.remove("Results") {
+            Some(Value::Array(a)) => Value::Array(a),
+            Some(Value::Null) | None => return Ok(vec![]),
+            Some(_) => bail!("Trivy's report has a `Results` that is not a list"),
+        },
+        _ => bail!("Trivy's report is neither an object nor a list"),
+    };
+    serde_json::from_value(results).context("Trivy's report has results of an unexpected shape")
+}
+
 /// All findings in a `trivy image --format json` report. Handles: schema 2 (`{"SchemaVersion":2,"Results":[...]}`),
 /// `Results` or `Vulnerabilities` absent (Trivy omits empty lists) or null, and pre-0.20 reports (a bare array of
 /// results). Unknown severities count as UNKNOWN.
 pub fn parse_report(json: &str) -> Result<Vec<Finding>> {
     let v: Value = serde_json::from_str(json.trim()).context("Trivy did not print a JSON report")?;
-    let results = match &v {
-        Value::Array(a) => a.clone(),
-        Value::Object(o) => match o.get("Results") {
-            Some(Value::Array(a)) => a.clone(),
-            Some(Value::Null) | None => vec![],
-            Some(_) => bail!("Trivy's report has a `Results` that is not a list"),
-        },
-        _ => bail!("Trivy's report is neither an object nor a list"),
-    };
     let mut out = vec![];
-    for r in results {
-        let target = r["Target"].as_str().unwrap_or("").to_string();
-        let Some(vulns) = r["Vulnerabilities"].as_array() else { continue };
+    for r in results_of(v)? {
+        let target = r.target.unwrap_or_default();
+        let Some(vulns) = r.vulnerabilities else { continue };
         for f in vulns {
-            let s = |k: &str| f[k].as_str().unwrap_or("").to_string();
-            let severity = match f["Severity"].as_str().unwrap_or("UNKNOWN").to_ascii_uppercase().as_str() {
+            let severity = match f.severity.as_deref().unwrap_or("UNKNOWN").to_ascii_uppercase().as_str() {
                 "CRITICAL" => Severity::Critical,
                 "HIGH" => Severity::High,
                 "MEDIUM" => Severity::Medium,
                 "LOW" => Severity::Low,
                 _ => Severity::Unknown,
             };
-            let fixed = f["FixedVersion"].as_str().filter(|x| !x.is_empty()).map(str::to_string);
             out.push(Finding {
-                id: s("VulnerabilityID"),
-                package: s("PkgName"),
-                installed: s("InstalledVersion"),
-                fixed,
-                status: f["Status"].as_str().filter(|x| !x.is_empty()).map(str::to_string),
+                id: f.vulnerability_id.unwrap_or_default(),
+                package: f.pkg_name.unwrap_or_default(),
+                installed: f.installed_version.unwrap_or_default(),
+                fixed: f.fixed_version.filter(|x| !x.is_empty()),
+                status: f.status.filter(|x| !x.is_empty()),
                 severity,
                 target: target.clone(),
-                pkg_path: f["PkgPath"].as_str().map(str::to_string),
-                purl: f["PkgIdentifier"]["PURL"].as_str().map(str::to_string),
+                pkg_path: f.pkg_path,
+                purl: f.pkg_identifier.and_then(|p| p.purl),
             });
         }
     }
@@ -78,15 +124,31 @@ pub fn parse_report(json: &str) -> Result<Vec<Finding>> {
 /// match crates against. Trivy leaves out a binary it cannot read, so none for a Rust image means it saw no crate.
 pub fn language_targets(json: &str) -> Vec<String> {
     let v: Value = serde_json::from_str(json.trim()).unwrap_or(Value::Null);
-    let results = match &v {
-        Value::Array(a) => a.clone(),
-        _ => v["Results"].as_array().cloned().unwrap_or_default(),
-    };
-    results
-        .iter()
-        .filter(|r| r["Class"] == "lang-pkgs" || matches!(r["Type"].as_str(), Some("rustbinary" | "cargo")))
-        .filter_map(|r| r["Target"].as_str().map(str::to_string))
+    results_of(v)
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|r| {
+            r.class.as_deref() == Some("lang-pkgs") || matches!(r.kind.as_deref(), Some("rustbinary" | "cargo"))
+        })
+        .filter_map(|r| r.target)
         .collect()
+}
+
+/// `trivy version --format json`: the cached vulnerability database, when there is one (trivy
+/// `pkg/version/version.go` VersionInfo: `VulnerabilityDB` with `DownloadedAt`, `NextUpdate`).
+#[derive(Debug, Default, Deserialize)]
+struct VersionAnswer {
+    #[serde(rename = "VulnerabilityDB", default)]
+    vulnerability_db: Option<DbInfo>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct DbInfo {
+    #[serde(default)]
+    downloaded_at: Option<String>,
+    #[serde(default)]
+    next_update: Option<String>,
 }
 
 /// Variables through which Trivy would filter or judge findings before we see them (flags win over them, but
@@ -113,21 +175,21 @@ const ALL_SEVERITIES: &str = "UNKNOWN,LOW,MEDIUM,HIGH,CRITICAL";
 /// An empty config file and an empty ignore file of our own, so Trivy reads neither `trivy.yaml` nor
 /// `.trivyignore` from the project (`pkg/flag/global_flags.go:15-22`, `pkg/flag/report_flags.go:67-71`): the
 /// verdict and its ignore rules (with reason and expiry) are ours alone.
-fn neutral_files(cx: &StepCx) -> Result<(String, String)> {
+fn neutral_files(cx: &mut StepCx) -> Result<(String, String)> {
     let dir = cx.ctx.state_dir().join("trivy");
     let config = dir.join("empty-config.yaml");
     let ignore = dir.join("empty.trivyignore");
-    let shown = |p: &Path| cx.ctx.rel(p).display().to_string();
-    if cx.dry_run() {
-        // A plan writes nothing.
-        return Ok((shown(&config), shown(&ignore)));
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    for f in [&config, &ignore] {
-        if !f.is_file() {
-            std::fs::write(f, "").with_context(|| format!("writing {}", f.display()))?;
+    // A plan writes nothing.
+    cx.unless_planning(|_| {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        for f in [&config, &ignore] {
+            if !f.is_file() {
+                std::fs::write(f, "").with_context(|| format!("writing {}", f.display()))?;
+            }
         }
-    }
+        Ok(())
+    })?;
+    let shown = |p: &Path| cx.ctx.rel(p).display().to_string();
     Ok((shown(&config), shown(&ignore)))
 }
 
@@ -151,17 +213,16 @@ fn skip_db_update_env() -> bool {
 
 /// Makes sure the DB is there and current (`trivy image --download-db-only`), once per run.
 pub fn prepare_db(cx: &mut StepCx) -> Result<()> {
-    if cx.dry_run() {
-        let (config, _) = neutral_files(cx)?;
-        cx.run(neutral(cmd!(cx.sh, "trivy image --download-db-only --no-progress --config {config}")))?;
-        return Ok(());
-    }
+    let (config, _) = neutral_files(cx)?;
+    let download = neutral(cmd!(cx.sh, "trivy image --download-db-only --no-progress --config {config}"));
+    // A plan shows the download for every gate; a run downloads once, in the first gate that gets here.
+    let Ran::Done(download) = cx.declare(download) else { return Ok(()) };
     let mut ready = DB_READY.lock().unwrap_or_else(|p| p.into_inner());
     if ready.is_none() {
         *ready = Some(if skip_db_update_env() {
             Ok("TRIVY_SKIP_DB_UPDATE=true: scanning with the cached vulnerability database as it is".into())
         } else {
-            fetch_db(cx)
+            fetch_db(cx, download)
         });
     }
     match ready.as_ref().expect("set above") {
@@ -175,11 +236,8 @@ pub fn prepare_db(cx: &mut StepCx) -> Result<()> {
     }
 }
 
-fn fetch_db(cx: &mut StepCx) -> std::result::Result<String, String> {
-    let (config, _) = neutral_files(cx).map_err(|e| format!("{e:#}"))?;
-    let out = cx
-        .probe(neutral(cmd!(cx.sh, "trivy image --download-db-only --no-progress --config {config}")))
-        .map_err(|e| format!("{e:#}"))?;
+fn fetch_db(cx: &mut StepCx, download: Exec) -> std::result::Result<String, String> {
+    let out = cx.probe(download).map_err(|e| format!("{e:#}"))?;
     if out.success() {
         return Ok(String::new());
     }
@@ -188,17 +246,16 @@ fn fetch_db(cx: &mut StepCx) -> std::result::Result<String, String> {
     let cached = cx
         .probe(cmd!(cx.sh, "trivy version --format json").into())
         .ok()
-        .and_then(|o| serde_json::from_str::<Value>(o.stdout.trim()).ok())
-        .map(|v| v["VulnerabilityDB"].clone())
-        .filter(|db| db.is_object());
+        .and_then(|o| serde_json::from_str::<VersionAnswer>(o.stdout.trim()).ok())
+        .and_then(|v| v.vulnerability_db);
     Err(match cached {
         Some(db) if why.contains("failed to download vulnerability DB") => format!(
             "Trivy's vulnerability database is out of date (downloaded {}, next update due {}) and could not be \
              refreshed: {why}. If this machine is offline, scan with the cached database: set \
              TRIVY_SKIP_DB_UPDATE=true (Trivy's --skip-db-update), e.g. `TRIVY_SKIP_DB_UPDATE=true cargo xtask build`; \
              see docs/troubleshooting.md#trivy",
-            db["DownloadedAt"].as_str().unwrap_or("?"),
-            db["NextUpdate"].as_str().unwrap_or("?")
+            db.downloaded_at.as_deref().unwrap_or("?"),
+            db.next_update.as_deref().unwrap_or("?")
         ),
         None if why.contains("failed to download vulnerability DB") => format!(
             "Trivy could not download its vulnerability database and has none cached yet: {why}. Run once with \
@@ -219,16 +276,16 @@ pub fn fatal_line(stderr: &str) -> Option<String> {
 /// One scan: JSON on stdout, logs on stderr (no `--quiet`, which on 0.51.x also hid the fatal error: v0.51.0
 /// `pkg/log/logger.go:30-34`), the DB as prepared, a scan cache in memory (no `fanal.db` lock for parallel scans
 /// to collide on: `pkg/cache/fs.go:19,34-41`), and neither config nor ignore file of the project's.
-pub fn scan(cx: &mut StepCx, tag: &str) -> Result<String> {
+pub fn scan(cx: &mut StepCx, tag: &str) -> Result<Ran<String>> {
     let (config, ignore) = neutral_files(cx)?;
     let sev = ALL_SEVERITIES;
     let c = cmd!(
         cx.sh,
         "trivy image --format json --scanners vuln --no-progress --skip-db-update --cache-backend memory --config {config} --ignorefile {ignore} --severity {sev} --exit-code 0 {tag}"
     );
-    let out = cx.probe(neutral(c))?;
-    if cx.dry_run() || out.success() {
-        return Ok(out.stdout);
+    let Ran::Done(out) = cx.ask(neutral(c))? else { return Ok(Ran::Planned) };
+    if out.success() {
+        return Ok(Ran::Done(out.stdout));
     }
     let why = fatal_line(&out.stderr)
         .unwrap_or_else(|| format!("it printed no error ({}); run `trivy image {tag}` to see why", out.ending()));

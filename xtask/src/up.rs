@@ -4,16 +4,16 @@
 use std::collections::BTreeMap;
 
 use anyhow::{bail, Context as _, Result};
-use xshell::cmd;
 
 use crate::build::Build;
 use crate::config::{Config, Image};
 use crate::context::Context;
+use crate::kinds::{Gate, StepFamily, StepId, StepKind, Tool};
 use crate::pipeline::cache::Fingerprint;
-use crate::pipeline::exec::Exec;
-use crate::pipeline::{Done, Run, Step, StepCx};
+use crate::pipeline::console::{self, Shown};
+use crate::pipeline::{Done, Placeholder, Planned, Pushed, Ran, Run, Step, StepCx};
 use crate::target::{ClusterSpec, Delivery, Provider};
-use crate::{helm, kube, minikube, tools};
+use crate::{docker, helm, kube, minikube};
 
 pub struct Up {
     pub build: Build,
@@ -25,13 +25,9 @@ impl Up {
     pub fn run(self, ctx: &Context) -> Result<()> {
         let mut run = Run::new(ctx, "up");
         self.add_steps(ctx, &mut run)?;
-        let values = run.execute()?;
-        if let Some(url) = values.get("app.url") {
-            if crate::events::enabled() {
-                crate::events::emit("result", serde_json::json!({ "name": "app.url", "value": url }));
-            } else {
-                crate::outln!("{url}");
-            }
+        let facts = run.execute()?;
+        if let Some(url) = &facts.app_url {
+            console::show(Shown::Value { name: "app.url", value: url });
         }
         Ok(())
     }
@@ -41,29 +37,25 @@ impl Up {
         // Read (and register for redaction) before any step can print them.
         let secrets = helm::secret_values(&ctx.root, cfg, ctx.global.dry_run)?;
         let mut needed = match cfg.target.provider() {
-            Provider::Minikube => vec!["minikube", "kubectl", "helm"],
-            Provider::Kind => vec!["kind", "kubectl", "helm"],
-            Provider::K3d => vec!["k3d", "kubectl", "helm"],
-            Provider::Existing => vec!["kubectl", "helm"],
+            Provider::Minikube => vec![Tool::Minikube, Tool::Kubectl, Tool::Helm],
+            Provider::Kind => vec![Tool::Kind, Tool::Kubectl, Tool::Helm],
+            Provider::K3d => vec![Tool::K3d, Tool::Kubectl, Tool::Helm],
+            Provider::Existing => vec![Tool::Kubectl, Tool::Helm],
         };
         if matches!(cfg.target.delivery, Delivery::Registry(_)) || cfg.target.provider() != Provider::Minikube {
-            needed.push("docker");
+            needed.push(Tool::Docker);
         }
         if cfg.gates.vulnerabilities.enabled
             && !cfg.images.is_empty()
             && !self.build.skip.contains(&crate::kinds::Gate::Vuln)
         {
-            needed.push("trivy");
+            needed.push(Tool::Trivy);
         }
-        let title = format!("{} at their minimums", needed.join(", "));
-        run.add(Step::new("preflight:tools", "preflight", title, move |cx| {
-            tools::ensure(cx, &needed)?;
-            Ok(Done::Passed)
-        }));
-        let build = Build { tools_step: Some("preflight:tools"), ..self.build.clone() };
+        run.add(crate::preflight::preflight_step(needed));
+        let build = Build { tools_step: Some(StepId::preflight_tools()), ..self.build.clone() };
         let gates = build.add_steps(ctx, run)?;
         add_cluster_steps(cfg, run, &gates);
-        let render = add_static_steps(cfg, run, secrets.clone(), Some("preflight:tools"));
+        let render = crate::chart::add_static_steps(cfg, run, secrets.clone(), Some(StepId::preflight_tools()));
         let last = add_release_steps(cfg, run, secrets, &render);
         crate::ai::add_config_steps(cfg, run, &last, self.require_ai);
         crate::diagnose::add_on_failure(cfg, run);
@@ -72,7 +64,7 @@ impl Up {
 }
 
 /// The cluster, then each gated image loaded into it.
-fn add_cluster_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, gates: &[String]) {
+fn add_cluster_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, gates: &[StepId]) {
     let c = &cfg.cluster;
     let title = match &cfg.target.cluster {
         ClusterSpec::Minikube(_) => format!("Minikube profile `{}` running", c.profile),
@@ -81,23 +73,26 @@ fn add_cluster_steps<'c>(cfg: &'c Config, run: &mut Run<'c>, gates: &[String]) {
         ClusterSpec::Existing(e) => format!("Existing cluster reachable through context `{}`", e.context),
     };
     run.add(
-        Step::new("cluster:start", "cluster", title, move |cx| match &cfg.target.cluster {
+        Step::new(StepId::cluster_start(), StepKind::Cluster, title, move |cx| match &cfg.target.cluster {
             ClusterSpec::Minikube(_) => ensure_cluster(cx, cfg),
             ClusterSpec::Kind(k) => crate::kind::ensure(cx, k),
             ClusterSpec::K3d(k) => crate::k3d::ensure(cx, k),
             ClusterSpec::Existing(e) => existing_cluster(cx, cfg, &e.context),
         })
-        .after(["preflight:tools"]),
+        .after([StepId::preflight_tools()]),
     );
     for img in &cfg.images {
-        let mut deps = vec!["cluster:start".to_string()];
-        deps.extend(gates.iter().filter(|g| g.ends_with(&format!(":{}", img.name))).cloned());
+        let mut deps = vec![StepId::cluster_start()];
+        let own_gates: Vec<StepId> = Gate::ALL.iter().map(|g| StepId::gate(*g, &img.name)).collect();
+        deps.extend(gates.iter().filter(|g| own_gates.contains(g)).cloned());
         if deps.len() == 1 {
-            deps.push(format!("build:{}", img.name));
+            deps.push(StepId::build(&img.name));
         }
         run.add(
-            Step::new(format!("load:{}", img.name), "load", load_title(cfg, img), move |cx| load_image(cx, cfg, img))
-                .after(deps),
+            Step::new(StepId::load(&img.name), StepKind::Load, load_title(cfg, img), move |cx| {
+                load_image(cx, cfg, img)
+            })
+            .after(deps),
         );
     }
 }
@@ -114,12 +109,9 @@ fn load_title(cfg: &Config, img: &Image) -> String {
 /// An existing cluster has no lifecycle: only reachability, and whether the release namespace is already there
 /// (recorded, so teardown deletes the namespace only when the pipeline created it).
 fn existing_cluster(cx: &mut StepCx, cfg: &Config, context: &str) -> Result<Done> {
-    let ns = &cfg.release.namespace;
-    let out =
-        cx.probe(cmd!(cx.sh, "kubectl --context {context} get namespace {ns} --ignore-not-found -o name").into())?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
+    let t = kube::Target { context, namespace: &cfg.release.namespace };
+    let ns = t.namespace;
+    let Ran::Done(out) = cx.ask(kube::namespace_if_any_cmd(&cx.sh, t))? else { return Ok(Done::Passed) };
     if !out.success() {
         bail!("the cluster behind context `{context}` does not answer ({}): {}", out.ending(), out.tail(3));
     }
@@ -138,7 +130,11 @@ fn existing_cluster(cx: &mut StepCx, cfg: &Config, context: &str) -> Result<Done
 
 fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let c = &cfg.cluster;
-    let (state, detail) = minikube::status(cx, &c.profile)?;
+    let (state, detail) = match minikube::status(cx, &c.profile)? {
+        Ran::Done(status) => status,
+        // A plan takes the path that creates the cluster.
+        Ran::Planned => (minikube::State::Nonexistent, "unknown (dry run)".into()),
+    };
     match state {
         minikube::State::Running => {
             refuse_drift(cx, c, "running")?;
@@ -172,17 +168,17 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
                  reset, ...): recreating it with `minikube start`",
                 c.profile
             ));
-            cx.invalidate_prefix("load:");
-            cx.invalidate_prefix("deploy:");
-            cx.invalidate_prefix("test:");
+            cx.invalidate_family(StepFamily::Load);
+            cx.invalidate_family(StepFamily::Deploy);
+            cx.invalidate_family(StepFamily::Test);
             minikube::start(cx, c)?;
             Ok(Done::Passed)
         }
         minikube::State::Nonexistent => {
             // A new cluster has none of the images and no release: forget what earlier runs loaded and deployed.
-            cx.invalidate_prefix("load:");
-            cx.invalidate_prefix("deploy:");
-            cx.invalidate_prefix("test:");
+            cx.invalidate_family(StepFamily::Load);
+            cx.invalidate_family(StepFamily::Deploy);
+            cx.invalidate_family(StepFamily::Test);
             minikube::start(cx, c)?;
             check_addons(cx, c)?;
             Ok(Done::Passed)
@@ -194,32 +190,36 @@ fn ensure_cluster(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
 /// error`, minikube `pkg/addons/addons.go:536`): enable what is missing now, so the failure surfaces here with
 /// minikube's reason instead of later as an HPA without metrics or an unreachable ingress.
 fn check_addons(cx: &mut StepCx, c: &crate::config::Cluster) -> Result<()> {
-    if cx.dry_run() {
-        return Ok(());
-    }
-    let enabled = minikube::ensure_addons(cx, c)
-        .with_context(|| format!("`minikube start` did not enable every addon of profile `{}`", c.profile))?;
-    if !enabled.is_empty() {
-        cx.note(format!("enabled addons that start left out: {}", enabled.join(", ")));
-    }
-    Ok(())
+    // A plan has started nothing whose addons could be read.
+    cx.unless_planning(|cx| {
+        let enabled = minikube::ensure_addons(cx, c)
+            .with_context(|| format!("`minikube start` did not enable every addon of profile `{}`", c.profile))?;
+        if !enabled.is_empty() {
+            cx.note(format!("enabled addons that start left out: {}", enabled.join(", ")));
+        }
+        Ok(())
+    })
+    .map(drop)
 }
 
 /// The tag an image gets in the cluster: its configured tag plus the image id, so a rebuilt image under the same
 /// tag still rolls the pods (Kubernetes compares tags, not content).
-fn cluster_tag(img: &Image, id: &str) -> String {
-    if id == "pending" {
-        return format!("{}-{{image-id}}", img.tag);
+fn cluster_tag(img: &Image, id: &Planned<String>) -> String {
+    match id {
+        Planned::Known(id) => {
+            let short = id.strip_prefix("sha256:").unwrap_or(id);
+            format!("{}-{}", img.tag, &short[..short.len().min(12)])
+        }
+        Planned::Unknown(p) => format!("{}-{p}", img.tag),
     }
-    let short = id.strip_prefix("sha256:").unwrap_or(id);
-    format!("{}-{}", img.tag, &short[..short.len().min(12)])
 }
 
 fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
-    let id = cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into());
+    let planned_id = cx.facts().image_id(&img.name);
+    let id = planned_id.to_string();
     let profile = &cfg.cluster.profile;
-    let tag = cluster_tag(img, &id);
-    cx.set(&format!("cluster_tag:{}", img.name), tag.clone());
+    let tag = cluster_tag(img, &planned_id);
+    cx.facts().cluster_tags.insert(img.name.clone(), tag.clone());
     if let Delivery::Registry(reg) = &cfg.target.delivery {
         return push_image(cx, reg, img, &tag);
     }
@@ -231,9 +231,8 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
     if cx.cached(fp, |_| Ok(None))? {
         return Ok(Done::Cached);
     }
-    let src = &img.tag;
-    cx.run(cmd!(cx.sh, "docker tag {src} {tag}").into())?;
-    match &cfg.target.cluster {
+    cx.run(docker::tag_cmd(&cx.sh, &img.tag, &tag))?;
+    let loaded = match &cfg.target.cluster {
         ClusterSpec::Kind(k) => crate::kind::load(cx, &k.name, &tag)?,
         ClusterSpec::K3d(k) => crate::k3d::load(cx, &k.name, &tag)?,
         ClusterSpec::Existing(e) => bail!(
@@ -243,8 +242,8 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
             e.context
         ),
         ClusterSpec::Minikube(_) => minikube_load(cx, profile, &tag)?,
-    }
-    if !cx.dry_run() {
+    };
+    if let Ran::Done(()) = loaded {
         cx.note(format!("loaded as {tag}"));
     }
     Ok(Done::Passed)
@@ -253,13 +252,10 @@ fn load_image(cx: &mut StepCx, cfg: &Config, img: &Image) -> Result<Done> {
 /// `minikube image load`, checked: it exits 0 when the node-side load failed (minikube
 /// `pkg/minikube/machine/cache_images.go` DoLoadImages: "Live pushes are not considered a failure";
 /// kubernetes/minikube#23471), so the tag is looked for before the step is cached.
-fn minikube_load(cx: &mut StepCx, profile: &str, tag: &str) -> Result<()> {
-    cx.run(cmd!(cx.sh, "minikube image load {tag} -p {profile}").into())
+fn minikube_load(cx: &mut StepCx, profile: &str, tag: &str) -> Result<Ran<()>> {
+    cx.run(minikube::image_load_cmd(&cx.sh, profile, tag))
         .with_context(|| format!("loading {tag} into the cluster"))?;
-    let listed = cx.probe(cmd!(cx.sh, "minikube image ls -p {profile} --format short").into())?;
-    if cx.dry_run() {
-        return Ok(());
-    }
+    let Ran::Done(listed) = cx.ask(minikube::image_ls_cmd(&cx.sh, profile))? else { return Ok(Ran::Planned) };
     let present = listed.stdout.lines().map(str::trim).any(|l| l == tag || l.ends_with(&format!("/{tag}")));
     if !present {
         bail!(
@@ -268,13 +264,13 @@ fn minikube_load(cx: &mut StepCx, profile: &str, tag: &str) -> Result<()> {
              then rerun `cargo xtask up`"
         );
     }
-    Ok(())
+    Ok(Ran::Done(()))
 }
 
 /// Pushes the image under `<registry>/<name>:<tag>-<id12>` and hands its digest on to the deploy. Cached on the
 /// image id and the repository while the daemon still knows the digest for it.
 fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, tag: &str) -> Result<Done> {
-    let id = cx.get(&format!("image:{}", img.name)).unwrap_or_else(|| "pending".into());
+    let id = cx.facts().image_id(&img.name).to_string();
     let repo = reg.repository(&img.name);
     // What the release references: the same content under the name the cluster pulls from.
     let pull = reg.pull_repository(&img.name);
@@ -283,32 +279,34 @@ fn push_image(cx: &mut StepCx, reg: &crate::target::RegistryRef, img: &Image, ta
     let fp = Fingerprint::new().value("image", &id).value("repository", &repo);
     // A plan asks nothing of Docker: it shows the digest recorded when this exact tag was last pushed.
     let recorded = pushed_record(cx, img);
-    let known = if cx.dry_run() {
-        recorded.as_ref().and_then(|(r, d)| (*r == reference).then(|| d.clone()))
-    } else {
-        crate::registry::known_digest(cx, &reference, &repo)?
+    let asked = cx.unless_planning(|cx| crate::registry::known_digest(cx, &reference, &repo))?;
+    let planning = matches!(asked, Ran::Planned);
+    let known = match asked {
+        Ran::Done(known) => known,
+        Ran::Planned => recorded.as_ref().and_then(|(r, d)| (*r == reference).then(|| d.clone())),
     };
     let k = known.clone();
     if cx.cached(fp, move |_| Ok(if k.is_some() { None } else { Some("the registry digest is unknown".into()) }))? {
         if let Some(d) = known {
-            cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
-            if cx.dry_run() {
-                crate::outln!("    digest: {pull}@{d} (pushed earlier)");
-            } else {
+            let pushed = Pushed { repository: pull.clone(), digest: Planned::Known(d.clone()) };
+            cx.facts().pushed.insert(img.name.clone(), pushed);
+            cx.plan(format!("digest: {pull}@{d} (pushed earlier)"));
+            if !planning {
                 cx.note(format!("already pushed: {repo}@{d}"));
                 record_pushed(cx, img, &reference, &d)?;
             }
         }
         return Ok(Done::Cached);
     }
-    match crate::registry::push(cx, reg, &img.tag, &reference, &repo)? {
-        Some(d) => {
+    let digest = match crate::registry::push(cx, reg, &img.tag, &reference, &repo)? {
+        Ran::Done(d) => {
             cx.note(format!("pushed {repo}@{d}"));
-            cx.set(&format!("digest:{}", img.name), format!("{pull}@{d}"));
             record_pushed(cx, img, &reference, &d)?;
+            Planned::Known(d)
         }
-        None => cx.set(&format!("digest:{}", img.name), format!("{pull}@{{digest from the push}}")),
-    }
+        Ran::Planned => Planned::Unknown(Placeholder::PushDigest),
+    };
+    cx.facts().pushed.insert(img.name.clone(), Pushed { repository: pull, digest });
     Ok(Done::Passed)
 }
 
@@ -333,89 +331,41 @@ fn record_pushed(cx: &StepCx, img: &Image, reference: &str, digest: &str) -> Res
     crate::files::write_atomic(&path, json.to_string().as_bytes())
 }
 
-/// The steps that need no cluster: helm lint with each values file, then render and check the manifests.
-/// Returns the id of the render step.
-pub fn add_static_steps<'c>(
-    cfg: &'c Config,
-    run: &mut Run<'c>,
-    secrets: BTreeMap<String, String>,
-    after: Option<&str>,
-) -> String {
-    let r = &cfg.release;
-    let secrets = std::sync::Arc::new(secrets);
-    let mut lint_ids = vec![];
-    let mut files: Vec<Option<&'c std::path::PathBuf>> = vec![None];
-    files.extend(r.values.iter().chain(&r.lint_values).map(Some));
-    for file in files {
-        let name = file.map(|f| f.display().to_string()).unwrap_or_else(|| "values.yaml".into());
-        let id = format!("lint:{name}");
-        let s = secrets.clone();
-        let step = Step::new(id.clone(), "lint", format!("helm lint with {name}"), move |cx| lint(cx, cfg, file, &s));
-        run.add(step.after(after));
-        lint_ids.push(id);
-    }
-    let s = secrets.clone();
-    run.add(
-        Step::new(
-            "render:chart",
-            "render",
-            format!("Render {} and check the manifests", r.chart.display()),
-            move |cx| render(cx, cfg, &s),
-        )
-        .after(lint_ids),
-    );
-    "render:chart".into()
-}
-
 /// Deploy, helm test, URL. Returns the id of the last step.
 fn add_release_steps<'c>(
     cfg: &'c Config,
     run: &mut Run<'c>,
     secrets: BTreeMap<String, String>,
-    render: &str,
-) -> String {
+    render: &StepId,
+) -> StepId {
     let r = &cfg.release;
     let secrets = std::sync::Arc::new(secrets);
-    let mut deps = vec![render.to_string(), "cluster:start".into()];
-    deps.extend(cfg.images.iter().map(|i| format!("load:{}", i.name)));
-    let deploy_id = format!("deploy:{}", r.name);
+    let mut deps = vec![render.clone(), StepId::cluster_start()];
+    deps.extend(cfg.images.iter().map(|i| StepId::load(&i.name)));
+    let deploy_id = StepId::deploy(&r.name);
     let s = secrets.clone();
     run.add(
         Step::new(
             deploy_id.clone(),
-            "deploy",
+            StepKind::Deploy,
             format!("helm upgrade --install {} (rolls back on failure)", r.name),
             move |cx| deploy(cx, cfg, &s),
         )
         .after(deps),
     );
-    let test_id = format!("test:{}", r.name);
+    let test_id = StepId::test(&r.name);
     run.add(
-        Step::new(test_id.clone(), "test", format!("helm test {}", r.name), move |cx| helm_test(cx, cfg))
+        Step::new(test_id.clone(), StepKind::Test, format!("helm test {}", r.name), move |cx| helm_test(cx, cfg))
             .after([deploy_id]),
     );
     if r.service.is_some() {
-        run.add(Step::new("url:app", "verify", "How to reach the app", move |cx| app_url(cx, cfg)).after([test_id]));
-        return "url:app".into();
+        run.add(
+            Step::new(StepId::url_app(), StepKind::Verify, "How to reach the app", move |cx| app_url(cx, cfg))
+                .after([test_id]),
+        );
+        return StepId::url_app();
     }
     test_id
-}
-
-/// The chart's files, values files and every value passed: what decides a render, a lint or a deploy.
-fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option<&str>) -> Result<Fingerprint> {
-    let root = &cx.ctx.root;
-    let mut fp = Fingerprint::new().tree(root, &cfg.release.chart)?;
-    for f in cfg.release.values.iter().chain(&cfg.release.lint_values) {
-        fp = fp.file(root, f)?;
-    }
-    // Keyed, never stored in plain or as a bare hash: a rotated secret redeploys.
-    // A plan writes nothing: without a key yet, no recorded fingerprint can match, whatever key it uses.
-    let key = if cx.dry_run() {
-        std::fs::read(cx.ctx.state_dir().join("secret.key")).unwrap_or_default()
-    } else {
-        crate::pipeline::cache::checkout_key(&cx.ctx.state_dir())?
-    };
-    Ok(fp.value("helm args", &args.join("\u{0}")).secret_value("secret values", secrets.unwrap_or(""), &key))
 }
 
 /// For images pushed to a registry: `<prefix>.repository=<registry>/<name>` and `<prefix>.digest=sha256:...` beside
@@ -423,12 +373,12 @@ fn chart_fingerprint(cx: &StepCx, cfg: &Config, args: &[String], secrets: Option
 fn digest_args(cx: &StepCx, cfg: &Config) -> Vec<String> {
     let mut a = vec![];
     for (key, image) in &cfg.release.image_values {
-        let (Some(prefix), Some(pushed)) = (key.strip_suffix(".tag"), cx.get(&format!("digest:{image}"))) else {
+        let pushed = cx.facts().pushed.get(image).cloned();
+        let (Some(prefix), Some(pushed)) = (key.strip_suffix(".tag"), pushed) else {
             continue;
         };
-        let Some((repo, digest)) = pushed.split_once('@') else { continue };
-        a.extend(["--set".into(), format!("{prefix}.repository={repo}")]);
-        a.extend(["--set".into(), format!("{prefix}.digest={digest}")]);
+        a.extend(["--set".into(), format!("{prefix}.repository={}", pushed.repository)]);
+        a.extend(["--set".into(), format!("{prefix}.digest={}", pushed.digest)]);
     }
     a
 }
@@ -437,85 +387,26 @@ fn image_tags(cx: &StepCx, cfg: &Config) -> BTreeMap<String, String> {
     cfg.images
         .iter()
         .filter_map(|i| {
-            let t = cx.get(&format!("cluster_tag:{}", i.name)).unwrap_or_else(|| i.tag.clone());
+            let t = cx.facts().cluster_tags.get(&i.name).cloned().unwrap_or_else(|| i.tag.clone());
             t.rsplit_once(':').map(|(_, tag)| (i.name.clone(), tag.to_string()))
         })
         .collect()
 }
 
-fn lint(
-    cx: &mut StepCx,
-    cfg: &Config,
-    file: Option<&std::path::PathBuf>,
-    secrets: &BTreeMap<String, String>,
-) -> Result<Done> {
-    let chart = &cfg.release.chart;
-    let mut args = vec![];
-    if let Some(f) = file {
-        args.extend(["-f".to_string(), f.display().to_string()]);
-    }
-    // The secrets are set so templates that require them render; image tags do not matter to lint.
-    let mut no_files = cfg.clone();
-    no_files.release.values.clear();
-    args.extend(helm::value_args(&no_files, &BTreeMap::new()));
-    let secret_json = helm::secret_values_json(cfg, secrets);
-    let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?
-        .value("strict", &cfg.release.strict_lint.to_string());
-    if cx.cached(fp, |_| Ok(None))? {
-        return Ok(Done::Cached);
-    }
-    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
-    args.extend(secret_args);
-    if cfg.release.strict_lint {
-        args.push("--strict".into());
-    }
-    let out = cx.run(cmd!(cx.sh, "helm lint {chart} {args...}").into())?;
-    if let Some(l) = out.stdout.lines().rev().find(|l| l.contains("chart(s) linted")) {
-        cx.note(l.trim().to_string());
-    }
-    Ok(Done::Passed)
-}
-
-fn render(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> Result<Done> {
-    let r = &cfg.release;
-    let (chart, name, ns) = (&r.chart, &r.name, &r.namespace);
-    let mut args = helm::value_args(cfg, &BTreeMap::new());
-    let secret_json = helm::secret_values_json(cfg, secrets);
-    let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?;
-    if cx.cached(fp, |_| Ok(None))? {
-        return Ok(Done::Cached);
-    }
-    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
-    args.extend(secret_args);
-    let out = cx.run(cmd!(cx.sh, "helm template {name} {chart} -n {ns} {args...}").into())?;
-    if cx.dry_run() {
-        return Ok(Done::Passed);
-    }
-    let docs = crate::manifests::parse(&out.stdout)?;
-    let problems = crate::manifests::check_docs(&docs);
-    cx.note(format!("{} manifests rendered", docs.len()));
-    if !problems.is_empty() {
-        bail!(
-            "the rendered manifests break the deployment policy:\n{}",
-            problems.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n")
-        );
-    }
-    Ok(Done::Passed)
-}
-
 fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> Result<Done> {
     let r = &cfg.release;
-    let (chart, name, ns, context) = (&r.chart, &r.name, &r.namespace, cfg.kube_context());
+    let rel = helm::Release::of(cfg);
+    let (chart, name, context) = (&r.chart, rel.name, rel.context);
     let major = helm::major(cx)?;
     let mut args = helm::value_args(cfg, &image_tags(cx, cfg));
     args.extend(digest_args(cx, cfg));
     let secret_json = helm::secret_values_json(cfg, secrets);
-    let fp = chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?
+    let fp = crate::chart::chart_fingerprint(cx, cfg, &args, secret_json.as_deref())?
         .value("helm major", &major.to_string())
         .value("context", context);
-    cx.set("deploy.fingerprint", fp.digest());
+    cx.facts().deploy_fingerprint = Some(fp.digest());
     let cached = cx.cached(fp, |cx| {
-        Ok(match helm::status(cx, context, name, ns)? {
+        Ok(match helm::status(cx, rel)? {
             Some(s) if s == "deployed" => None,
             Some(s) => Some(format!("the release is {s}")),
             None => Some("the release is not installed".into()),
@@ -525,16 +416,16 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
         return Ok(Done::Cached);
     }
     let flags = helm::upgrade_flags(major, &helm::go_duration(r.timeout.0));
-    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), &cx.id)?;
+    let (_secret_file, secret_args) = helm::SecretValues::write(cx, secret_json.as_deref(), cx.id.as_str())?;
     args.extend(secret_args);
     // Helm enforces --timeout itself; ours is a backstop. A failed upgrade's automatic rollback gets a fresh full
     // --timeout (v3.21.4 `pkg/action/upgrade.go:527-536`, v4.2.2 `upgrade.go:582-592`), and killing helm during it
     // leaves the release `pending-rollback`: allow both, plus a minute.
-    let e =
-        Exec::from(cmd!(cx.sh, "helm upgrade {name} {chart} -n {ns} --kube-context {context} {flags...} {args...}"))
-            .timeout(r.timeout.0 * 2 + std::time::Duration::from_secs(60));
-    let out = cx.exec_unchecked(e)?;
-    if cx.dry_run() || out.success() {
+    let backstop = r.timeout.0 * 2 + std::time::Duration::from_secs(60);
+    let Ran::Done(out) = cx.ask(helm::upgrade_cmd(&cx.sh, rel, chart, &flags, &args, backstop))? else {
+        return Ok(Done::Passed);
+    };
+    if out.success() {
         if let Some(rev) = out.stdout.lines().find_map(|l| l.strip_prefix("REVISION: ")) {
             cx.note(format!("release {name} revision {rev} deployed"));
         }
@@ -542,7 +433,10 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
     }
     let reason = helm::failure_reason(&out.stderr);
     // The deploy's own error matters more than a failed look at the pods.
-    let pods = kube::get_pods(cx, context, ns).unwrap_or(serde_json::Value::Null);
+    let pods = match kube::get_pods(cx, kube::Target::release(cfg)) {
+        Ok(Ran::Done(p)) => p.items,
+        _ => vec![],
+    };
     let culprits: Vec<String> = kube::pod_problems(&pods).iter().take(3).map(|p| p.to_string()).collect();
     let rolled = if helm::rolled_back(&out.stderr) { " and was rolled back" } else { "" };
     let culprit =
@@ -555,9 +449,10 @@ fn deploy(cx: &mut StepCx, cfg: &Config, secrets: &BTreeMap<String, String>) -> 
 
 fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     let r = &cfg.release;
-    let (name, ns, context) = (&r.name, &r.namespace, cfg.kube_context());
+    let rel = helm::Release::of(cfg);
+    let name = rel.name;
     // The same inputs as the deploy: tests rerun when the release changed, or when they failed last time.
-    let deployed = cx.get("deploy.fingerprint").unwrap_or_default();
+    let deployed = cx.facts().deploy_fingerprint.clone().unwrap_or_default();
     let root = cx.ctx.root.clone();
     let fp = Fingerprint::new()
         .tree(&root, &r.chart)?
@@ -570,11 +465,10 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     // No `--logs`: Helm 3 and 4.0.0-4.0.4 delete `hook-succeeded` test pods before `--logs` reads them and then
     // fail a passing suite (helm/helm#9098); the logs of a failed test pod are read with kubectl below instead,
     // which works on every Helm version and with any chart's delete policy (docs/architecture.md).
-    let out =
-        cx.exec_unchecked(cmd!(cx.sh, "helm test {name} -n {ns} --kube-context {context} --timeout {t}").into())?;
+    let Ran::Done(out) = cx.ask(helm::test_cmd(&cx.sh, rel, &t))? else { return Ok(Done::Passed) };
     let phases: Vec<String> =
         out.stdout.lines().filter(|l| l.trim_start().starts_with("Phase:")).map(|l| l.trim().to_string()).collect();
-    if cx.dry_run() || out.success() {
+    if out.success() {
         if !phases.is_empty() {
             cx.note(format!("{} test pod(s): {}", phases.len(), phases.join(", ")));
         }
@@ -588,8 +482,7 @@ fn helm_test(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
     };
     let mut logs = String::new();
     for pod in failed {
-        let e = Exec::from(cmd!(cx.sh, "kubectl --context {context} logs {pod} -n {ns} --all-containers --tail=20"));
-        let l = cx.probe(e)?;
+        let l = cx.probe(kube::logs_cmd(&cx.sh, kube::Target::release(cfg), &pod, false, 20))?;
         let text = if l.success() { l.stdout.trim_end().to_string() } else { format!("(no logs: {})", l.tail(1)) };
         logs.push_str(&format!("\nLogs of test pod {pod}:\n{text}"));
     }
@@ -606,7 +499,7 @@ fn app_url(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             r.namespace
         );
         cx.note(hint.clone());
-        cx.set("app.url", hint);
+        cx.facts().app_url = Some(hint);
         return Ok(Done::Passed);
     }
     if minikube::url_needs_tunnel(cx, &c.driver)? {
@@ -615,16 +508,16 @@ fn app_url(cx: &mut StepCx, cfg: &Config) -> Result<Done> {
             r.namespace, c.profile
         );
         cx.note(hint.clone());
-        cx.set("app.url", hint);
+        cx.facts().app_url = Some(hint);
         return Ok(Done::Passed);
     }
     match minikube::service_url(cx, &c.profile, &r.namespace, service)? {
-        Some(url) => {
+        Ran::Done(Some(url)) => {
             cx.note(format!("the app: {url}"));
-            cx.set("app.url", url);
+            cx.facts().app_url = Some(url);
         }
-        None if cx.dry_run() => {}
-        None => bail!("`minikube service {service} --url` printed no URL; is the Service a NodePort?"),
+        Ran::Planned => {}
+        Ran::Done(None) => bail!("`minikube service {service} --url` printed no URL; is the Service a NodePort?"),
     }
     Ok(Done::Passed)
 }

@@ -1,37 +1,20 @@
 //! The one place that parses YAML, with serde_norway (the maintained fork of the archived serde_yaml; a later switch
 //! stays a change to this module). Errors carry file:line:column and, for unknown keys, the nearest valid key.
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::de::DeserializeOwned;
 
-/// A YAML document that could not be read into the expected shape. Exit code 2 (a usage/config error).
-#[derive(Debug)]
-pub struct YamlError {
-    pub file: PathBuf,
-    pub line: usize,
-    pub column: usize,
-    pub message: String,
-}
+use crate::error::{Error, Position};
 
-impl fmt::Display for YamlError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}:{}: {}", self.file.display(), self.line, self.column, self.message)
-    }
-}
-
-impl std::error::Error for YamlError {}
-
-/// Parses `text` (the contents of `file`) into `T`. `file` is only used in messages.
-pub fn from_str<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, YamlError> {
+/// Parses `text` (the contents of `file`) into `T`. `file` is only used in messages. A document that cannot be read
+/// into `T` is an [`Error::Config`] at its file:line:column (exit code 2).
+pub fn from_str<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, Error> {
     if text.trim().lines().all(|l| l.trim().is_empty() || l.trim_start().starts_with('#')) {
-        return Err(YamlError {
-            file: file.to_path_buf(),
-            line: 1,
-            column: 1,
-            message: "the file is empty: expected a mapping of settings (see docs/configuration.md)".into(),
-        });
+        return Err(Error::config_at(
+            Position::new(file, 1, 1),
+            "the file is empty: expected a mapping of settings (see docs/configuration.md)",
+        ));
     }
     serde_norway::from_str(text).map_err(|e| {
         let (mut line, mut column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
@@ -45,7 +28,7 @@ pub fn from_str<T: DeserializeOwned>(file: &Path, text: &str) -> Result<T, YamlE
         if deeper_next_line(text, line) {
             message.push_str(" — the next line is indented deeper than this one: check the indentation");
         }
-        YamlError { file: file.to_path_buf(), line, column, message }
+        Error::config_at(Position::new(file, line, column), message)
     })
 }
 
@@ -81,13 +64,13 @@ fn deeper_next_line(text: &str, line: usize) -> bool {
 
 /// Every document of a multi-document YAML stream (`helm template` output) as JSON values; empty documents are
 /// left out.
-pub fn documents(file: &Path, text: &str) -> Result<Vec<serde_json::Value>, YamlError> {
+pub fn documents(file: &Path, text: &str) -> Result<Vec<serde_json::Value>, Error> {
     use serde::Deserialize;
     let mut out = vec![];
     for doc in serde_norway::Deserializer::from_str(text) {
         let v = serde_json::Value::deserialize(doc).map_err(|e| {
             let (line, column) = e.location().map(|l| (l.line(), l.column())).unwrap_or((1, 1));
-            YamlError { file: file.to_path_buf(), line, column, message: explain(&e.to_string()) }
+            Error::config_at(Position::new(file, line, column), explain(&e.to_string()))
         })?;
         if !v.is_null() {
             out.push(v);

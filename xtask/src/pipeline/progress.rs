@@ -1,6 +1,6 @@
 //! What a run shows while it works: a live line per running step with its elapsed time when stderr is a terminal
 //! (and not CI), otherwise one plain line per event. Everything goes to stderr, redacted; color and `-q` follow
-//! crate::output (--color, NO_COLOR, CLICOLOR_FORCE).
+//! crate::output (--color, NO_COLOR, CLICOLOR_FORCE). It is the console's consumer of the engine's events.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::event::{Event, Failure, Tally};
 use crate::report::StepStatus;
 use crate::secrets::redact_global;
 use crate::text::fmt_duration;
@@ -42,7 +43,55 @@ impl Progress {
         }
     }
 
-    pub fn println(&self, line: &str) {
+    /// Shows `event` on stderr (events the console does not show, such as the plan's, are left out).
+    pub fn show(&self, event: &Event<'_>) {
+        match event {
+            Event::StepStarted { step, title } => self.start(step, title),
+            Event::Status { step, message } => self.status(step, message),
+            Event::Note { step, message } => self.note(step, message),
+            Event::StepNotStarted { step, why } => self.finish(step, StepStatus::Skipped, Duration::ZERO, Some(why)),
+            Event::StepFinished { step, status, took, detail, message, failure } => {
+                self.finish(step, *status, *took, *detail);
+                if let Some(f) = failure {
+                    self.failure(step, message.unwrap_or(""), f);
+                }
+            }
+            Event::FailFast { first, stopped, not_started } => self.println(&format!(
+                "`{first}` failed: stopped {stopped} running and did not start {not_started} independent step(s); \
+                 `--keep-going` runs every step that does not depend on a failure"
+            )),
+            Event::Message(line) => self.println(line),
+            Event::RunFinished { command, status, tally, took, report, .. } => {
+                let Tally { passed, cached, skipped, failed } = tally;
+                self.println(&format!(
+                    "{command}: {status} — {passed} passed, {cached} cached, {skipped} skipped, {failed} failed in {}; \
+                     report: {}",
+                    fmt_duration(*took),
+                    report.display()
+                ))
+            }
+            Event::RunStarted { .. }
+            | Event::CommandPlanned { .. }
+            | Event::PlanLine { .. }
+            | Event::CommandFinished { .. }
+            | Event::CommandRecorded { .. }
+            | Event::CacheDecided { .. } => {}
+        }
+    }
+
+    /// A failed step's block: the error, the tail of its log and the log's path.
+    fn failure(&self, step: &str, message: &str, f: &Failure<'_>) {
+        let mut text = format!("error in {step}: {message}");
+        if let Some(t) = f.log_tail {
+            text += &format!("\n  last output:\n{}", indent(t, "    | "));
+        }
+        if let Some(l) = f.log {
+            text += &format!("\n  full log: {l}");
+        }
+        self.println(&text);
+    }
+
+    fn println(&self, line: &str) {
         let line = redact_global(line);
         match &self.live {
             Some(mp) => {
@@ -52,8 +101,7 @@ impl Progress {
         }
     }
 
-    pub fn start(&self, id: &str, title: &str) {
-        crate::events::emit("step_started", serde_json::json!({ "step": id, "title": title }));
+    fn start(&self, id: &str, title: &str) {
         if self.quiet {
             return;
         }
@@ -76,7 +124,7 @@ impl Progress {
     /// A step's changing state (a download's bytes): the spinner's text on a terminal, otherwise a plain line at most
     /// every 5 s per step and topic (the text before the message's first `:`, e.g. the tool being downloaded), so a
     /// CI log shows that each one moves without filling up.
-    pub fn status(&self, id: &str, msg: &str) {
+    fn status(&self, id: &str, msg: &str) {
         if self.quiet {
             return;
         }
@@ -95,19 +143,14 @@ impl Progress {
         }
     }
 
-    pub fn note(&self, id: &str, msg: &str) {
-        crate::events::emit("note", serde_json::json!({ "step": id, "message": msg }));
+    fn note(&self, id: &str, msg: &str) {
         if self.quiet {
             return;
         }
         self.println(&format!("    {id}: {msg}"));
     }
 
-    pub fn finish(&self, id: &str, status: StepStatus, took: Duration, detail: Option<&str>) {
-        crate::events::emit(
-            "step_finished",
-            serde_json::json!({ "step": id, "status": status, "duration_ms": took.as_millis() as u64, "detail": detail }),
-        );
+    fn finish(&self, id: &str, status: StepStatus, took: Duration, detail: Option<&str>) {
         if let Some(pb) = self.bars.lock().unwrap_or_else(|p| p.into_inner()).remove(id) {
             pb.finish_and_clear();
         }
@@ -123,4 +166,8 @@ impl Progress {
         let detail = detail.map(|d| format!(" — {d}")).unwrap_or_default();
         self.println(&format!("  {} {id} ({}){detail}", self.paint(code, mark), fmt_duration(took)));
     }
+}
+
+fn indent(text: &str, prefix: &str) -> String {
+    text.lines().map(|l| format!("{prefix}{l}")).collect::<Vec<_>>().join("\n")
 }

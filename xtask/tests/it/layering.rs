@@ -11,14 +11,32 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("vocabulary", &["kinds"]),
     (
         "leaves",
-        &["files", "image_size", "names", "output", "secrets", "signals", "text", "time", "units", "version", "yaml"],
+        &[
+            "error",
+            "files",
+            "image_size",
+            "names",
+            "output",
+            "secrets",
+            "signals",
+            "text",
+            "time",
+            "units",
+            "version",
+            "yaml",
+        ],
     ),
     ("targets", &["target"]),
     ("config", &["config"]),
     ("config loading", &["config_check"]),
-    ("cli and context", &["cli", "context"]),
+    ("context", &["context"]),
+    ("cli", &["cli"]),
     ("reports", &["report", "report_files", "report_html"]),
     ("engine", &["events", "pipeline"]),
+    (
+        "tool adapters",
+        &["addons", "docker", "helm", "http", "k3d", "kind", "kube", "minikube", "registry", "tools", "trivy"],
+    ),
 ];
 
 /// The rules as docs/architecture.md states them (each line must appear there verbatim).
@@ -155,7 +173,7 @@ fn layer_violations(graph: &BTreeMap<String, BTreeSet<String>>) -> Vec<String> {
     for (m, deps) in graph {
         for d in deps {
             if layer(d) > layer(m) {
-                let name = |i: usize| LAYERS.get(i).map_or("commands and tool adapters", |l| l.0);
+                let name = |i: usize| LAYERS.get(i).map_or("commands", |l| l.0);
                 bad.push(format!("{m} ({}) imports {d} ({})", name(layer(m)), name(layer(d))));
             }
         }
@@ -260,13 +278,15 @@ fn the_rules_are_the_documented_invariants() {
 /// The checks above catch what they claim: a made-up module set with an upward import and a loop fails them.
 #[test]
 fn the_checks_fail_on_a_violation() {
-    let known: BTreeSet<String> = ["kinds", "config", "pipeline", "pipeline::exec", "build"].map(String::from).into();
+    let known: BTreeSet<String> =
+        ["kinds", "config", "pipeline", "pipeline::exec", "build", "kube"].map(String::from).into();
     let g: BTreeMap<String, BTreeSet<String>> = [
         ("kinds", "use crate::config::Config;\n"),
         ("config", "use crate::{kinds::Check, yaml};\n"),
         ("pipeline", "use self::exec::Exec;\nuse crate::build::policy;\n"),
         ("pipeline::exec", "fn f() { super::run(); }\n"),
         ("build", "//! uses crate::pipeline in a comment only\nuse crate::pipeline::{exec::Exec, Step};\n#[cfg(test)]\nmod tests { use crate::kinds; }\n"),
+        ("kube", "use crate::pipeline::StepCx;\nfn f() { crate::build::run(); }\n"),
     ]
     .into_iter()
     .map(|(m, t)| (m.to_string(), imports(m, t, &known)))
@@ -277,6 +297,7 @@ fn the_checks_fail_on_a_violation() {
     assert_eq!(g["build"], ["pipeline", "pipeline::exec"].map(String::from).into());
     let bad = layer_violations(&g);
     assert!(bad.contains(&"kinds (vocabulary) imports config (config)".to_string()), "{bad:?}");
-    assert!(bad.contains(&"pipeline (engine) imports build (commands and tool adapters)".to_string()), "{bad:?}");
+    assert!(bad.contains(&"pipeline (engine) imports build (commands)".to_string()), "{bad:?}");
+    assert!(bad.contains(&"kube (tool adapters) imports build (commands)".to_string()), "{bad:?}");
     assert_eq!(loops(&g), vec![vec!["build".to_string(), "pipeline".into(), "pipeline::exec".into()]]);
 }
