@@ -11,7 +11,7 @@
 #      same statements over as many connections as the API's pool (target >= 0.9x), with p99 and peak RSS.
 #
 # Usage: bash scripts/bench.sh [--write-doc] [--skip fakes|scale|docker|api]... [--images A,B] [--duration S]
-#   --write-doc    replace the figures block of docs/benchmarks.md with this run's (xtask/tests/benchmarks_doc.rs
+#   --write-doc    replace the figures block of docs/benchmarks.md with this run's (xtask/tests/it/benchmarks_doc.rs
 #                  checks the block's format and digest, so the figures cannot be edited by hand)
 #   --skip PART    leave a part out (repeatable)
 #   --images A,B   image counts of the scaling comparison (default 64,1000)

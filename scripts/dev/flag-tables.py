@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Regenerates xtask/tests/fixtures/flags/{helm,minikube}.tsv: the flags each helm / minikube subcommand that the
 xtask runs defines, per upstream tag, read from the Go source with `git show TAG:FILE`. Each row cites the file and
-line that defines the flag. The CLIs cannot run here; xtask/tests/emitted_flags.rs checks every emitted command line
+line that defines the flag. The CLIs cannot run here; xtask/tests/it/emitted_flags.rs checks every emitted command line
 against these tables.
 
 Usage: scripts/dev/flag-tables.py HELM_GIT_DIR MINIKUBE_GIT_DIR   (clones of helm/helm and kubernetes/minikube)

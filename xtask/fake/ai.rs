@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{cluster, Ctx};
+use crate::{cluster, ctx::Ctx};
 
 fn answer(ctx: &Ctx, prompt: &str) -> String {
     ctx.env("FAKE_AI_ANSWER").unwrap_or_else(|| {

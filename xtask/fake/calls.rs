@@ -6,7 +6,7 @@ use std::io::Write;
 
 use serde_json::{json, Map, Value};
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 
 /// Variables worth asserting on; secrets are recorded only as "<set>". PATH is deliberately left out.
 const RECORDED: &[&str] = &["DOCKER_HOST", "KUBECONFIG", "HELM_NAMESPACE", "MINIKUBE_PROFILE"];

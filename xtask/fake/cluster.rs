@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use anyhow::Result;
 use serde::{Deserialize, Serialize};
 
-use crate::{minikube, state, Ctx};
+use crate::{ctx::Ctx, profiles, state};
 
 #[derive(Serialize, Deserialize, Default)]
 pub struct Kube {
@@ -92,7 +92,7 @@ pub fn reach(ctx: &Ctx) -> Result<Option<Unreachable>> {
         return Ok(None);
     }
     let Some(context) = named else { return Ok(Some(Unreachable::Refused(SERVER))) };
-    Ok(match minikube::status_of(ctx, &context)? {
+    Ok(match profiles::status_of(ctx, &context)? {
         None => Some(Unreachable::NoContext(context)),
         Some(s) if s == "Running" => None,
         Some(_) => Some(Unreachable::Refused(SERVER)),

@@ -2,79 +2,24 @@
 //! `save`, minimal `run`/`ps`/`rm`/`info`, and the Docker AI (`ai`) plugin probe.
 //!
 //! Output shapes follow the captures in tests/fixtures/docker/ (docker client 28.2.2 against engine 20.10,
-//! legacy builder) and docker/cli's formatters; messages cite their origin where they are matched on.
-
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+//! legacy builder) and docker/cli's formatters. The client it answers as is docker/cli v27.3.1 (FAKE_DOCKER_VERSION
+//! changes the version it reports and, from 28, the unknown-command wording), the daemon moby v20.10.24 (the engine
+//! here); each answer cites the file and line it follows. `DIFFERS` marks what the real pair does otherwise,
+//! observed here (client 28.2.2, engine 20.10.24), left as it is because tests rely on the fake's answer.
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::dockerfile::{self, Instr};
+use crate::daemon::{
+    cannot_connect, daemon_down, load, lookup, normalize, preseeded, short, synth_base, tags_of, Container,
+    DockerState, Image, NO_REGISTRY,
+};
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{state, template, Ctx};
-
-#[derive(Serialize, Deserialize, Default)]
-pub struct DockerState {
-    #[serde(default)]
-    pub images: BTreeMap<String, Image>,
-    /// Normalised `repo:tag` -> image id.
-    #[serde(default)]
-    pub tags: BTreeMap<String, String>,
-    #[serde(default)]
-    pub daemon_down: bool,
-    #[serde(default)]
-    pub containers: Vec<Container>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Default, Debug)]
-pub struct Image {
-    pub id: String,
-    pub created_ms: u64,
-    pub size: u64,
-    pub config: Value,
-    pub layers: Vec<String>,
-    /// Oldest first (the CLI prints newest first).
-    pub history: Vec<Hist>,
-    /// Files COPY/ADD put in the image from the build context, for scanners that read the image (fake trivy).
-    #[serde(default)]
-    pub files: Vec<ImageFile>,
-}
-
-/// One file in an image's filesystem: what a scanner needs to know about it.
-#[derive(Serialize, Deserialize, Clone, Default, Debug)]
-pub struct ImageFile {
-    /// Path inside the image, without the leading `/` (Trivy's result `Target` for a binary).
-    pub path: String,
-    pub executable: bool,
-    /// An ELF file with cargo-auditable's `.dep-v0` section (the only Rust binaries Trivy can read).
-    pub dep_v0: bool,
-}
-
-#[derive(Serialize, Deserialize, Clone, Default, Debug)]
-pub struct Hist {
-    /// `sha256:...`, or `<missing>` for layers of pulled base images.
-    pub id: String,
-    pub created_ms: u64,
-    pub created_by: String,
-    pub size: u64,
-}
-
-#[derive(Serialize, Deserialize, Clone, Default, Debug)]
-pub struct Container {
-    pub id: String,
-    pub name: String,
-    pub image: String,
-}
+use crate::{build, ctx::Ctx, state, template};
 
 const DEFAULT_VERSION: &str = "27.3.1";
-const DEFAULT_PATH_ENV: &str = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-/// What a daemon without registry access answers to any pull (brief; the resolver error text of Go's net package).
-const NO_REGISTRY: &str =
-    "Get \"https://registry-1.docker.io/v2/\": dial tcp: lookup registry-1.docker.io: no such host";
 
 fn version(ctx: &Ctx) -> String {
     ctx.env("FAKE_DOCKER_VERSION").unwrap_or_else(|| DEFAULT_VERSION.into())
@@ -84,144 +29,37 @@ fn major(ctx: &Ctx) -> u32 {
     version(ctx).split('.').next().and_then(|m| m.parse().ok()).unwrap_or(27)
 }
 
-/// docker/cli: the client's error when the daemon socket does not answer (captured:
-/// tests/fixtures/docker/version-json-daemon-down.stderr.txt).
-fn cannot_connect(ctx: &Ctx) -> String {
-    let host = ctx.env("DOCKER_HOST").unwrap_or_else(|| "unix:///var/run/docker.sock".into());
-    format!("Cannot connect to the Docker daemon at {host}. Is the docker daemon running?\n")
-}
-
-fn load(ctx: &Ctx) -> Result<DockerState> {
-    state::load(ctx, "docker")
-}
-
-fn daemon_down(ctx: &Ctx, st: &DockerState) -> bool {
-    ctx.env_is("FAKE_DOCKER_DAEMON", "down") || st.daemon_down
-}
-
-/// For the tools that drive this daemon (minikube's docker driver): whether it answers, and docker's own words
-/// when it does not.
-pub fn daemon_error(ctx: &Ctx) -> Result<Option<String>> {
-    Ok(daemon_down(ctx, &load(ctx)?).then(|| cannot_connect(ctx)))
-}
-
-pub fn set_daemon(ctx: &Ctx, down: bool) -> Result<()> {
-    state::update(ctx, "docker", |s: &mut DockerState| s.daemon_down = down)
-}
-
-/// `alpine` -> `alpine:latest`; `docker.io/library/x:1` -> `x:1` (reference.FamiliarString).
-pub fn normalize(reference: &str) -> String {
-    let r = reference.strip_prefix("docker.io/").unwrap_or(reference);
-    let r = r.strip_prefix("library/").unwrap_or(r);
-    let last = r.rsplit('/').next().unwrap_or(r);
-    if last.contains(':') || r.contains('@') {
-        r.to_string()
-    } else {
-        format!("{r}:latest")
-    }
-}
-
-fn preseeded(ctx: &Ctx) -> Vec<String> {
-    ctx.env("FAKE_DOCKER_IMAGES")
-        .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).map(normalize).collect())
-        .unwrap_or_default()
-}
-
-/// A small pulled-looking base image (alpine-sized) for FAKE_DOCKER_IMAGES / FAKE_DOCKER_PULL=ok.
-fn synth_base(name: &str) -> Image {
-    let id = format!("sha256:{}", util::hex256(name.as_bytes()));
-    let created = 1_717_200_000_000;
-    let size = 7_800_000;
-    let mut config = default_config();
-    config["Cmd"] = json!(["/bin/sh"]);
-    Image {
-        id,
-        created_ms: created,
-        size,
-        config,
-        layers: vec![format!("sha256:{}", util::hex256(format!("layer {name}").as_bytes()))],
-        history: vec![
-            Hist {
-                id: "<missing>".into(),
-                created_ms: created,
-                created_by: format!(
-                    "/bin/sh -c #(nop) ADD file:{} in / ",
-                    util::hex256(format!("rootfs {name}").as_bytes())
-                ),
-                size,
-            },
-            Hist {
-                id: "<missing>".into(),
-                created_ms: created,
-                created_by: "/bin/sh -c #(nop)  CMD [\"/bin/sh\"]".into(),
-                size: 0,
-            },
-        ],
-        files: vec![],
-    }
-}
-
-/// Whether `docker run -d` started a container of that name (or id prefix).
-pub fn container_exists(ctx: &Ctx, name: &str) -> Result<bool> {
-    Ok(load(ctx)?.containers.iter().any(|c| c.name == name || c.id.starts_with(name)))
-}
-
-/// The id of a local image, for the fakes that copy images out of the daemon (kind, k3d, push).
-pub fn image_id(ctx: &Ctx, reference: &str) -> Result<Option<String>> {
-    let st = load(ctx)?;
-    Ok(lookup(ctx, &st, reference).map(|i| i.id))
-}
-
-/// By tag, by (prefix of) id, or a FAKE_DOCKER_IMAGES entry.
-fn lookup(ctx: &Ctx, st: &DockerState, reference: &str) -> Option<Image> {
-    let norm = normalize(reference);
-    if let Some(img) = st.tags.get(&norm).and_then(|id| st.images.get(id)) {
-        return Some(img.clone());
-    }
-    let hex = reference.strip_prefix("sha256:").unwrap_or(reference);
-    if hex.len() >= 4 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
-        if let Some(img) = st.images.values().find(|i| i.id.trim_start_matches("sha256:").starts_with(hex)) {
-            return Some(img.clone());
-        }
-    }
-    preseeded(ctx).contains(&norm).then(|| synth_base(&norm))
-}
-
-fn tags_of(st: &DockerState, id: &str) -> Vec<String> {
-    st.tags.iter().filter(|(_, v)| v.as_str() == id).map(|(k, _)| k.clone()).collect()
-}
-
-fn short(id: &str) -> String {
-    id.trim_start_matches("sha256:").chars().take(12).collect()
-}
-
-fn default_config() -> Value {
-    json!({
-        "Hostname": "", "Domainname": "", "User": "",
-        "AttachStdin": false, "AttachStdout": false, "AttachStderr": false,
-        "Tty": false, "OpenStdin": false, "StdinOnce": false,
-        "Env": [DEFAULT_PATH_ENV], "Cmd": null, "Image": "", "Volumes": null, "WorkingDir": "",
-        "Entrypoint": null, "OnBuild": null, "Labels": null
-    })
-}
+/// Subcommands the fake client knows; others are unknown commands (plugins aside).
+const KNOWN: &[&str] = &[
+    "build",
+    "image",
+    "images",
+    "inspect",
+    "history",
+    "save",
+    "rmi",
+    "tag",
+    "run",
+    "ps",
+    "rm",
+    "info",
+    "load",
+    "pull",
+    "push",
+    "container",
+    "builder",
+    "exec",
+    "cp",
+    "network",
+];
 
 pub fn run(ctx: &Ctx) -> Result<Reply> {
-    let mut args: &[String] = &ctx.args;
-    // Global options precede the subcommand (docker/cli cli/flags/options.go).
-    loop {
-        match args.first().map(String::as_str) {
-            Some("-v" | "--version") => {
-                return Ok(Reply::ok(format!("Docker version {}, build ce12230\n", version(ctx))));
-            }
-            Some("-H" | "--host" | "-c" | "--context" | "--config" | "-l" | "--log-level") => {
-                args = args.get(2..).unwrap_or(&[]);
-            }
-            Some("-D" | "--debug" | "--tls" | "--tlsverify") => args = &args[1..],
-            Some(a) if a.starts_with("--") && a.contains('=') => args = &args[1..],
-            _ => break,
-        }
-    }
+    let args = match global_options(ctx, &ctx.args) {
+        Ok(args) => args,
+        Err(reply) => return Ok(reply),
+    };
     let Some(sub) = args.first().map(String::as_str) else {
+        // docker/cli v27.3.1 cmd/docker/docker.go:79 (`Short`) in the usage template of cli/cobra.go:425.
         return Ok(Reply::ok("\nUsage:  docker [OPTIONS] COMMAND\n\nA self-sufficient runtime for containers\n"));
     };
     let rest = &args[1..];
@@ -234,60 +72,20 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
         return ai(ctx, rest);
     }
     // A CLI plugin, like `ai`: present only when FAKE_DOCKER_BUILDER says buildx is installed.
-    if sub == "buildx" && builder(ctx).is_some() {
+    if sub == "buildx" && build::builder(ctx).is_some() {
         return buildx(ctx, rest);
     }
-    let known = [
-        "build",
-        "image",
-        "images",
-        "inspect",
-        "history",
-        "save",
-        "rmi",
-        "tag",
-        "run",
-        "ps",
-        "rm",
-        "info",
-        "load",
-        "pull",
-        "push",
-        "container",
-        "builder",
-        "exec",
-        "cp",
-        "network",
-    ];
-    if !known.contains(&sub) {
+    if !KNOWN.contains(&sub) {
         return Ok(unknown_command(ctx, sub));
     }
+    // Every known command needs the daemon: the client's connection error (daemon.rs `cannot_connect`).
     if down {
         return Ok(Reply::fail(1, cannot_connect(ctx)));
     }
     match sub {
-        "build" => build(ctx, rest),
-        "builder" if rest.first().is_some_and(|a| a == "build") => build(ctx, &rest[1..]),
-        "image" => {
-            let Some(op) = rest.first().map(String::as_str) else {
-                return Ok(Reply::ok("\nUsage:  docker image COMMAND\n\nManage images\n"));
-            };
-            let r = &rest[1..];
-            match op {
-                "inspect" => inspect(ctx, r, "image"),
-                "ls" | "list" => images(ctx, r),
-                "rm" | "remove" => rmi(ctx, r),
-                "history" => history(ctx, r),
-                "save" => save(ctx, r),
-                "tag" => tag(ctx, r),
-                "build" => build(ctx, r),
-                "pull" => pull(ctx, r),
-                other => Ok(Reply::fail(
-                    1,
-                    format!("docker: unknown command: docker image {other}\n\nRun 'docker image --help' for more information\n"),
-                )),
-            }
-        }
+        "build" => build::build(ctx, rest),
+        "builder" if rest.first().is_some_and(|a| a == "build") => build::build(ctx, &rest[1..]),
+        "image" => image_command(ctx, rest),
         "container" => match rest.first().map(String::as_str) {
             Some("run") => run_container(ctx, &rest[1..]),
             Some("rm") => rm_container(ctx, &rest[1..]),
@@ -317,8 +115,54 @@ pub fn run(ctx: &Ctx) -> Result<Reply> {
     }
 }
 
-/// docker 28 says `docker: unknown command: docker X` (captured, tests/fixtures/docker-ai/); older clients
-/// `docker: 'X' is not a docker command.` (quoted in many CI logs). The switch is assumed at 28.0 (unverified).
+/// Global options precede the subcommand (docker/cli v27.3.1 cli/flags/options.go:75-102 `InstallFlags`);
+/// `-v/--version` answers at once with the root command's version template (cli/cobra.go:78,
+/// cmd/docker/docker.go:92: `Docker version X, build COMMIT`).
+fn global_options<'a>(ctx: &Ctx, mut args: &'a [String]) -> std::result::Result<&'a [String], Reply> {
+    loop {
+        match args.first().map(String::as_str) {
+            Some("-v" | "--version") => {
+                return Err(Reply::ok(format!("Docker version {}, build ce12230\n", version(ctx))));
+            }
+            Some("-H" | "--host" | "-c" | "--context" | "--config" | "-l" | "--log-level") => {
+                args = args.get(2..).unwrap_or(&[]);
+            }
+            Some("-D" | "--debug" | "--tls" | "--tlsverify") => args = &args[1..],
+            Some(a) if a.starts_with("--") && a.contains('=') => args = &args[1..],
+            _ => return Ok(args),
+        }
+    }
+}
+
+/// `docker image SUBCOMMAND` (docker/cli v27.3.1 cli/command/image/cmd.go:12-13: `Manage images`).
+fn image_command(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
+    let Some(op) = rest.first().map(String::as_str) else {
+        return Ok(Reply::ok("\nUsage:  docker image COMMAND\n\nManage images\n"));
+    };
+    let r = &rest[1..];
+    match op {
+        "inspect" => inspect(ctx, r, "image"),
+        "ls" | "list" => images(ctx, r),
+        "rm" | "remove" => rmi(ctx, r),
+        "history" => history(ctx, r),
+        "save" => save(ctx, r),
+        "tag" => tag(ctx, r),
+        "build" => build::build(ctx, r),
+        "pull" => pull(ctx, r),
+        // docker/cli v28.0.0 cli/required.go:16 `NoArgs` (the 28 wording, whatever FAKE_DOCKER_VERSION says).
+        // DIFFERS: the real message has a `Usage:  docker image` paragraph (observed here with client 28.2.2).
+        other => Ok(Reply::fail(
+            1,
+            format!(
+                "docker: unknown command: docker image {other}\n\nRun 'docker image --help' for more information\n"
+            ),
+        )),
+    }
+}
+
+/// docker 28 says `docker: unknown command: docker X` (docker/cli v28.0.0 cmd/docker/docker.go:133; captured,
+/// tests/fixtures/docker-ai/); older clients `docker: 'X' is not a docker command.` (v27.3.1
+/// cmd/docker/docker.go:87). The wording changed in 28.0.0 (docker/cli commit a6e96c758e).
 fn unknown_command(ctx: &Ctx, sub: &str) -> Reply {
     if major(ctx) >= 28 {
         Reply::fail(1, format!("docker: unknown command: docker {sub}\n\nRun 'docker --help' for more information\n"))
@@ -327,6 +171,11 @@ fn unknown_command(ctx: &Ctx, sub: &str) -> Reply {
     }
 }
 
+/// `docker version`'s data for the 27.3.1 release: client commit ce12230 and engine commit 41ca978 (the v27.3.1
+/// tags of docker/cli and moby/moby), Go 1.22.7, containerd v1.7.22, runc v1.1.14 and docker-init (tini) v0.19.0
+/// (moby v27.3.1 Dockerfile:3, :199, :290, :325), API 1.47 with minimum 1.24 (api/common.go:6, :15); the build
+/// times and kernel are illustrative. The structure is docker/cli v27.3.1 cli/command/system/version.go:64-84
+/// `versionInfo`, `clientVersion`. `Server` is null when the daemon does not answer.
 fn version_json(ctx: &Ctx, down: bool) -> Value {
     let v = version(ctx);
     let client = json!({
@@ -356,7 +205,8 @@ fn version_json(ctx: &Ctx, down: bool) -> Value {
 }
 
 /// `docker version [--format T]`: the client part prints even when the daemon is down (then exit 1,
-/// captured: tests/fixtures/docker/version-json-daemon-down.*).
+/// captured: tests/fixtures/docker/version-json-daemon-down.*); the table is cli/command/system/version.go:25
+/// `defaultVersionTemplate`.
 fn version_cmd(ctx: &Ctx, rest: &[String], down: bool) -> Result<Reply> {
     let f = Flags::parse(rest, &["-f", "--format", "--context"]);
     let v = version_json(ctx, down);
@@ -400,148 +250,9 @@ fn ai(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
 
 // ---------------------------------------------------------------------------------------------- build
 
-const BUILD_VALUED: &[&str] = &[
-    "-f",
-    "--file",
-    "-t",
-    "--tag",
-    "--build-arg",
-    "--label",
-    "--iidfile",
-    "--target",
-    "--platform",
-    "--network",
-    "--progress",
-    "--cache-from",
-    "--secret",
-    "--ssh",
-    "-o",
-    "--output",
-    "--add-host",
-    "-m",
-    "--memory",
-    "--shm-size",
-    "--ulimit",
-    "--isolation",
-    "--cpu-shares",
-    "--cgroup-parent",
-];
-
-struct Stage {
-    name: Option<String>,
-    image: Image,
-    /// Index into `image.history` where this build's own steps start.
-    own_from: usize,
-}
-
-struct ContextFiles {
-    files: Vec<(String, u64)>,
-    total: u64,
-    digest: String,
-}
-
-fn walk(dir: &Path, root: &Path, out: &mut Vec<(String, u64)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut entries: Vec<_> = entries.flatten().collect();
-    entries.sort_by_key(|e| e.file_name());
-    for e in entries {
-        let path = e.path();
-        let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
-        if meta.is_dir() {
-            walk(&path, root, out);
-        } else {
-            let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
-            out.push((rel, meta.len()));
-        }
-    }
-}
-
-/// Files the daemon receives: everything under the context that `.dockerignore` does not exclude, read as the
-/// docker CLI reads it (moby/patternmatcher `ignorefile.ReadAll` + `MatchesOrParentMatches`, ported in
-/// xtask/src/pipeline/dockerignore.rs). A pattern Go's filepath.Match rejects fails the build
-/// (`filepath.ErrBadPattern`: "syntax error in pattern").
-fn context_files(dir: &Path) -> std::result::Result<ContextFiles, String> {
-    let mut files = Vec::new();
-    walk(dir, dir, &mut files);
-    let text = std::fs::read_to_string(dir.join(".dockerignore")).unwrap_or_default();
-    let ignore = crate::dockerignore::Ignore::parse(&text).map_err(|_| "syntax error in pattern".to_string())?;
-    files.retain(|(rel, _)| !ignore.excluded(rel));
-    let mut hasher_input = Vec::new();
-    for (rel, size) in &files {
-        hasher_input.extend_from_slice(rel.as_bytes());
-        hasher_input.extend_from_slice(&size.to_le_bytes());
-        if let Ok(bytes) = std::fs::read(dir.join(rel)) {
-            hasher_input.extend_from_slice(&util::hash64(&bytes, 7).to_le_bytes());
-        }
-    }
-    let total = files.iter().map(|(_, s)| s).sum();
-    Ok(ContextFiles { digest: util::hex256(&hasher_input), files, total })
-}
-
-fn copy_size(files: &ContextFiles, src: &str) -> u64 {
-    let src = src.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
-    files
-        .files
-        .iter()
-        .filter(|(rel, _)| {
-            src.is_empty()
-                || src == "."
-                || rel == src
-                || rel.starts_with(&format!("{src}/"))
-                || util::glob_match(src, rel)
-        })
-        .map(|(_, s)| s)
-        .sum()
-}
-
-/// The files a `COPY srcs... dest` brings in from the context, where they land (dockerfile reference: a single
-/// file to a destination without a trailing `/` is renamed to it; anything else goes under the destination).
-fn copied_files(ctx_dir: &Path, files: &ContextFiles, srcs: &[&String], dest: &str) -> Vec<ImageFile> {
-    let mut out = vec![];
-    for src in srcs {
-        let src = src.trim_start_matches("./").trim_start_matches('/').trim_end_matches('/');
-        for (rel, _) in &files.files {
-            let inside = if src.is_empty() || src == "." {
-                Some(rel.as_str())
-            } else if rel == src {
-                Some(rel.rsplit('/').next().unwrap_or(rel))
-            } else {
-                rel.strip_prefix(&format!("{src}/"))
-            };
-            let Some(name) = inside else { continue };
-            let single = rel == src && srcs.len() == 1 && !dest.ends_with('/');
-            let path = if single { dest.to_string() } else { format!("{}/{name}", dest.trim_end_matches('/')) };
-            let full = ctx_dir.join(rel);
-            out.push(ImageFile {
-                path: path.trim_start_matches('/').to_string(),
-                executable: util::is_executable(&full),
-                dep_v0: std::fs::read(&full).is_ok_and(|b| util::elf_has_section(&b, ".dep-v0")),
-            });
-        }
-    }
-    out
-}
-
-/// Go's `%q` of a string slice, as the legacy builder writes exec forms into history (`["a" "b"]`).
-fn go_quoted(v: &[String]) -> String {
-    format!("[{}]", v.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(" "))
-}
-
-fn nop(text: &str) -> String {
-    format!("/bin/sh -c #(nop)  {text}")
-}
-
-/// FAKE_DOCKER_BUILDER=`name:driver`: the buildx plugin is installed and `name` (driver `docker-container`,
-/// `kubernetes`, `remote` or `docker`) is the selected builder. Unset: no buildx plugin (this machine's setup).
-fn builder(ctx: &Ctx) -> Option<(String, String)> {
-    let v = ctx.env("FAKE_DOCKER_BUILDER")?;
-    let (name, driver) = v.split_once(':').unwrap_or((&v, "docker"));
-    Some((name.to_string(), driver.to_string()))
-}
-
 /// `docker buildx inspect`: docker/buildx commands/inspect.go:58-59 prints `Name:` and `Driver:` first (tabwriter).
 fn buildx(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
-    let (name, driver) = builder(ctx).unwrap_or_default();
+    let (name, driver) = build::builder(ctx).unwrap_or_default();
     match rest.first().map(String::as_str) {
         Some("inspect") => Ok(Reply::ok(format!(
             "Name:          {name}\nDriver:        {driver}\n\nNodes:\nName:      {name}0\nEndpoint:  unix:///var/run/docker.sock\nStatus:    running\n"
@@ -550,378 +261,10 @@ fn buildx(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     }
 }
 
-fn build(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
-    // With a buildx builder whose driver is not `docker` and no --load/--output, the build only fills the
-    // builder's cache and nothing reaches the daemon: docker/buildx build/opt.go (`len(opt.Exports) == 0`, only
-    // the docker driver or DefaultLoad export), with the warning of build/build.go:292-299, exit 0.
-    if let Some((_, driver)) = builder(ctx).filter(|(_, d)| d != "docker") {
-        let f = Flags::parse(rest, BUILD_VALUED);
-        if !f.has(&["--load"]) && f.get(&["-o", "--output"]).is_none() {
-            return Ok(Reply::ok("").with_err(format!(
-                "#0 building with \"{}\" instance using {driver} driver\n\nWARNING: No output specified with {driver} driver. Build result will only remain in the build cache. To push result image into registry use --push or to load image into docker use --load\n",
-                builder(ctx).map(|b| b.0).unwrap_or_default()
-            )));
-        }
-    }
-    // docker/cli cmd/docker/builder.go: DOCKER_BUILDKIT=1 without the buildx plugin is an error.
-    if ctx.env_is("DOCKER_BUILDKIT", "1") && builder(ctx).is_none() {
-        return Ok(Reply::fail(
-            1,
-            "ERROR: BuildKit is enabled but the buildx component is missing or broken.\n       Install the buildx component to build images with BuildKit:\n       https://docs.docker.com/go/buildx/\n",
-        ));
-    }
-    let f = Flags::parse(rest, BUILD_VALUED);
-    if f.pos.len() != 1 {
-        return Ok(Reply::fail(
-            1,
-            "\"docker build\" requires exactly 1 argument.\nSee 'docker build --help'.\n\nUsage:  docker build [OPTIONS] PATH | URL | -\n\nBuild an image from a Dockerfile\n",
-        ));
-    }
-    let cwd = ctx.cwd();
-    let ctx_dir = cwd.join(&f.pos[0]);
-    if !ctx_dir.is_dir() {
-        return Ok(Reply::fail(1, format!("unable to prepare context: path {:?} not found\n", f.pos[0])));
-    }
-    let df_path: PathBuf = match f.get(&["-f", "--file"]) {
-        Some(p) => cwd.join(p),
-        None => ctx_dir.join("Dockerfile"),
-    };
-    let Ok(df_text) = std::fs::read_to_string(&df_path) else {
-        return Ok(Reply::fail(
-            1,
-            format!(
-                "unable to prepare context: unable to evaluate symlinks in Dockerfile path: lstat {}: no such file or directory\n",
-                df_path.display()
-            ),
-        ));
-    };
-    let files = match context_files(&ctx_dir) {
-        Ok(f) => f,
-        Err(e) => return Ok(Reply::fail(1, format!("{e}\n"))),
-    };
-    let quiet = f.has(&["-q", "--quiet"]);
-    // docker/cli prints this on stderr whenever it falls back to the legacy builder (no buildx plugin).
-    let deprecation = "DEPRECATED: The legacy builder is deprecated and will be removed in a future release.\n            Install the buildx component to build images with BuildKit:\n            https://docs.docker.com/go/buildx/\n\n";
-    let mut out = format!("Sending build context to Docker daemon  {}\r\n", util::human_size(files.total, 4));
-    let instrs = dockerfile::parse(&df_text);
-    let build_args: BTreeMap<String, String> = f
-        .all(&["--build-arg"])
-        .iter()
-        .map(|kv| match kv.split_once('=') {
-            Some((k, v)) => (k.to_string(), v.to_string()),
-            None => (kv.clone(), std::env::var(kv).unwrap_or_default()),
-        })
-        .collect();
-    let st = load(ctx)?;
-    let now = util::now_ms();
-    let mut vars: BTreeMap<String, String> = BTreeMap::new();
-    let mut stages: Vec<Stage> = Vec::new();
-    let mut pulled: Vec<(String, Image)> = Vec::new();
-    let mut prev_id = util::hex256(format!("{}{}", files.digest, df_text).as_bytes());
-    let n = instrs.len();
-    for (i, ins) in instrs.iter().enumerate() {
-        out.push_str(&format!("Step {}/{} : {}\n", i + 1, n, ins.original));
-        let step_seed = format!("{prev_id}|{}|{:?}|{}", ins.original, build_args, files.digest);
-        let step_id = format!("sha256:{}", util::hex256(step_seed.as_bytes()));
-        prev_id = step_id.clone();
-        let container = util::hex256(format!("container {step_seed}").as_bytes());
-        if ins.cmd == "FROM" {
-            let words = dockerfile::shell_words(&dockerfile::substitute(&ins.rest, &vars));
-            let words: Vec<&String> = words.iter().filter(|w| !w.starts_with("--")).collect();
-            let Some(base) = words.first().map(|s| s.to_string()) else {
-                return Ok(parse_error(out, deprecation, ins, "FROM requires either one or three arguments"));
-            };
-            let alias = match words.as_slice() {
-                [_, kw, name] if kw.eq_ignore_ascii_case("as") => Some(name.to_string()),
-                _ => None,
-            };
-            let from_stage = stages.iter().rev().find(|s| s.name.as_deref() == Some(base.as_str()));
-            let image = if base == "scratch" {
-                out.push_str(" ---> \n");
-                Image { config: default_config(), ..Image::default() }
-            } else if let Some(s) = from_stage {
-                out.push_str(&format!(" ---> {}\n", short(&s.image.id)));
-                s.image.clone()
-            } else if let Some(img) = lookup(ctx, &st, &base) {
-                out.push_str(&format!(" ---> {}\n", short(&img.id)));
-                img
-            } else if ctx.env_is("FAKE_DOCKER_PULL", "ok") {
-                let norm = normalize(&base);
-                let img = synth_base(&norm);
-                let tag = norm.rsplit(':').next().unwrap_or("latest");
-                out.push_str(&format!(
-                    "{tag}: Pulling from library/{}\nDigest: sha256:{}\nStatus: Downloaded newer image for {norm}\n ---> {}\n",
-                    norm.split(':').next().unwrap_or(&norm),
-                    util::hex256(format!("digest {norm}").as_bytes()),
-                    short(&img.id)
-                ));
-                pulled.push((norm, img.clone()));
-                img
-            } else {
-                let reply = if quiet { Reply::default() } else { Reply::ok(out) };
-                return Ok(reply
-                    .with_err(format!("{deprecation}Error response from daemon: {NO_REGISTRY}\n"))
-                    .with_code(1));
-            };
-            let own_from = image.history.len();
-            stages.push(Stage { name: alias, image, own_from });
-            continue;
-        }
-        if ins.cmd == "ARG" && stages.is_empty() {
-            for (k, v) in dockerfile::key_values(&ins.rest, false) {
-                let v = build_args.get(&k).cloned().unwrap_or(v);
-                vars.insert(k, v);
-            }
-            out.push_str(&format!(
-                " ---> Running in {}\nRemoving intermediate container {}\n",
-                &container[..12],
-                &container[..12]
-            ));
-            continue;
-        }
-        let Some(stage) = stages.last_mut() else {
-            return Ok(parse_error(out, deprecation, ins, "no build stage in current context"));
-        };
-        let text = dockerfile::substitute(&ins.rest, &vars);
-        let cfg = &mut stage.image.config;
-        let mut layer_size: Option<u64> = None;
-        let created_by = match ins.cmd.as_str() {
-            "ARG" => {
-                for (k, v) in dockerfile::key_values(&ins.rest, false) {
-                    let v = build_args.get(&k).cloned().unwrap_or(v);
-                    vars.insert(k, v);
-                }
-                nop(&format!("ARG {}", ins.rest))
-            }
-            "ENV" => {
-                let mut env: Vec<String> = serde_json::from_value(cfg["Env"].clone()).unwrap_or_default();
-                for (k, v) in dockerfile::key_values(&text, true) {
-                    env.retain(|e| !e.starts_with(&format!("{k}=")));
-                    env.push(format!("{k}={v}"));
-                    vars.insert(k, v);
-                }
-                cfg["Env"] = json!(env);
-                nop(&format!("ENV {text}"))
-            }
-            "LABEL" => {
-                let mut labels = cfg["Labels"].as_object().cloned().unwrap_or_default();
-                for (k, v) in dockerfile::key_values(&text, false) {
-                    labels.insert(k, json!(v));
-                }
-                cfg["Labels"] = Value::Object(labels);
-                nop(&format!("LABEL {text}"))
-            }
-            "USER" => {
-                cfg["User"] = json!(text.trim());
-                nop(&format!("USER {}", text.trim()))
-            }
-            "WORKDIR" => {
-                let cur = cfg["WorkingDir"].as_str().unwrap_or("").to_string();
-                let dir =
-                    if text.starts_with('/') { text.trim().to_string() } else { format!("{cur}/{}", text.trim()) };
-                cfg["WorkingDir"] = json!(dir);
-                nop(&format!("WORKDIR {dir}"))
-            }
-            "EXPOSE" => {
-                let mut ports = cfg.get("ExposedPorts").and_then(Value::as_object).cloned().unwrap_or_default();
-                let mut shown = Vec::new();
-                for p in text.split_whitespace() {
-                    let p = if p.contains('/') { p.to_lowercase() } else { format!("{p}/tcp") };
-                    ports.insert(p.clone(), json!({}));
-                    shown.push(p);
-                }
-                cfg["ExposedPorts"] = Value::Object(ports);
-                nop(&format!("EXPOSE {}", shown.join(" ")))
-            }
-            "HEALTHCHECK" => {
-                let Some(hc) = dockerfile::healthcheck(&text) else {
-                    return Ok(parse_error(out, deprecation, ins, "Unknown type \"\" in HEALTHCHECK (try CMD)"));
-                };
-                let mut obj = serde_json::Map::new();
-                obj.insert("Test".into(), json!(hc.test));
-                for (k, v) in
-                    [("Interval", hc.interval_ns), ("Timeout", hc.timeout_ns), ("StartPeriod", hc.start_period_ns)]
-                {
-                    if v > 0 {
-                        obj.insert(k.into(), json!(v));
-                    }
-                }
-                if hc.retries > 0 {
-                    obj.insert("Retries".into(), json!(hc.retries));
-                }
-                cfg["Healthcheck"] = Value::Object(obj);
-                // Go's %v of the HealthConfig struct, as in tests/fixtures/docker/history-no-trunc.tsv.
-                nop(&format!(
-                    "HEALTHCHECK &{{{} {:?} {:?} {:?} '\\x{:02x}'}}",
-                    go_quoted(&hc.test),
-                    util::go_duration(hc.interval_ns),
-                    util::go_duration(hc.timeout_ns),
-                    util::go_duration(hc.start_period_ns),
-                    hc.retries
-                ))
-            }
-            "ENTRYPOINT" | "CMD" => {
-                let (v, exec) = dockerfile::exec_or_shell(&text);
-                let key = if ins.cmd == "CMD" { "Cmd" } else { "Entrypoint" };
-                cfg[key] = json!(v);
-                if ins.cmd == "ENTRYPOINT" {
-                    cfg["Cmd"] = Value::Null;
-                }
-                let shown = if exec { go_quoted(&v) } else { format!("[\"/bin/sh\" \"-c\" {:?}]", text) };
-                nop(&format!("{} {shown}", ins.cmd))
-            }
-            "COPY" | "ADD" => {
-                let words = dockerfile::shell_words(&text);
-                let from = words.iter().find_map(|w| w.strip_prefix("--from=")).map(str::to_string);
-                let paths: Vec<&String> = words.iter().filter(|w| !w.starts_with("--")).collect();
-                let (dest, srcs) = paths.split_last().map(|(d, s)| (d.to_string(), s.to_vec())).unwrap_or_default();
-                let size = match &from {
-                    Some(name) => stages_size(&stages_snapshot(&st, ctx, name)),
-                    None => srcs.iter().map(|s| copy_size(&files, s)).sum(),
-                };
-                layer_size = Some(size);
-                if from.is_none() {
-                    stage.image.files.extend(copied_files(&ctx_dir, &files, &srcs, &dest));
-                }
-                let kind = if srcs.len() == 1 && files.files.iter().any(|(r, _)| r == srcs[0].trim_start_matches("./"))
-                {
-                    "file"
-                } else {
-                    "dir"
-                };
-                format!("/bin/sh -c #(nop) {} {kind}:{} in {dest} ", ins.cmd, util::hex256(step_seed.as_bytes()))
-            }
-            "RUN" => {
-                layer_size = Some(0);
-                let (v, exec) = dockerfile::exec_or_shell(&text);
-                if exec {
-                    v.join(" ")
-                } else {
-                    format!("/bin/sh -c {text}")
-                }
-            }
-            "SHELL" | "STOPSIGNAL" | "VOLUME" | "ONBUILD" | "MAINTAINER" => nop(&format!("{} {text}", ins.cmd)),
-            other => {
-                return Ok(parse_error(out, deprecation, ins, &format!("unknown instruction: {other}")));
-            }
-        };
-        match layer_size {
-            Some(size) => {
-                stage.image.layers.push(format!("sha256:{}", util::hex256(format!("layer {step_seed}").as_bytes())));
-                stage.image.size += size;
-                if ins.cmd == "RUN" {
-                    out.push_str(&format!(
-                        " ---> Running in {}\nRemoving intermediate container {}\n",
-                        &container[..12],
-                        &container[..12]
-                    ));
-                }
-            }
-            None => {
-                out.push_str(&format!(
-                    " ---> Running in {}\nRemoving intermediate container {}\n",
-                    &container[..12],
-                    &container[..12]
-                ));
-            }
-        }
-        stage.image.history.push(Hist {
-            id: step_id.clone(),
-            created_ms: now,
-            created_by,
-            size: layer_size.unwrap_or(0),
-        });
-        stage.image.id = step_id.clone();
-        out.push_str(&format!(" ---> {}\n", short(&step_id)));
-    }
-    let target = f.get(&["--target"]);
-    let stage = match &target {
-        Some(t) => stages.iter().find(|s| s.name.as_deref() == Some(t.as_str())),
-        None => stages.last(),
-    };
-    let Some(stage) = stage else {
-        let msg = match target {
-            Some(t) => format!("failed to reach build target {t} in Dockerfile\n"),
-            None => "the Dockerfile (Dockerfile) cannot be empty\n".to_string(),
-        };
-        return Ok(Reply::fail(1, format!("{deprecation}Error response from daemon: {msg}")));
-    };
-    let mut image = stage.image.clone();
-    // The brief's size model: every non-ignored context byte plus FAKE_IMAGE_EXTRA_BYTES (a real image only
-    // holds what COPY brings in). The surplus goes to the biggest layer so `history` still sums to `Size`.
-    let extra: u64 = ctx.env("FAKE_IMAGE_EXTRA_BYTES").and_then(|v| v.parse().ok()).unwrap_or(0);
-    let base_size: u64 = image.history[..stage.own_from].iter().map(|h| h.size).sum();
-    let own: u64 = image.history[stage.own_from..].iter().map(|h| h.size).sum();
-    let surplus = (files.total + extra).saturating_sub(own);
-    if surplus > 0 {
-        let idx = (stage.own_from..image.history.len()).max_by_key(|&i| (image.history[i].size, i));
-        if let Some(i) = idx {
-            image.history[i].size += surplus;
-        }
-    }
-    image.size = base_size + own + surplus;
-    let labels = f.all(&["--label"]);
-    if !labels.is_empty() {
-        let mut map = image.config["Labels"].as_object().cloned().unwrap_or_default();
-        for kv in &labels {
-            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-            map.insert(k.to_string(), json!(v));
-        }
-        image.config["Labels"] = Value::Object(map);
-    }
-    if !labels.is_empty() {
-        image.id = format!("sha256:{}", util::hex256(format!("{}|{labels:?}", image.id).as_bytes()));
-    }
-    image.created_ms = now;
-    if let Some(last) = image.history.last_mut() {
-        last.id = image.id.clone();
-    }
-    if let Some(ms) = ctx.env("FAKE_DOCKER_BUILD_MS").and_then(|v| v.parse::<u64>().ok()) {
-        std::thread::sleep(Duration::from_millis(ms));
-    }
-    let tags: Vec<String> = f.all(&["-t", "--tag"]).iter().map(|t| normalize(t)).collect();
-    let id = image.id.clone();
-    state::update(ctx, "docker", |s: &mut DockerState| {
-        for (name, img) in &pulled {
-            s.tags.insert(name.clone(), img.id.clone());
-            s.images.insert(img.id.clone(), img.clone());
-        }
-        for t in &tags {
-            s.tags.insert(t.clone(), id.clone());
-        }
-        s.images.insert(id.clone(), image);
-    })?;
-    if let Some(p) = f.get(&["--iidfile"]) {
-        std::fs::write(cwd.join(p), &id)?;
-    }
-    if quiet {
-        return Ok(Reply::ok(format!("{id}\n")).with_err(deprecation));
-    }
-    out.push_str(&format!("Successfully built {}\n", short(&id)));
-    for t in &tags {
-        out.push_str(&format!("Successfully tagged {t}\n"));
-    }
-    Ok(Reply::ok(out).with_err(deprecation))
-}
-
-/// Size of a named stage or image referenced by `COPY --from=`; only used for the layer's size.
-fn stages_snapshot(st: &DockerState, ctx: &Ctx, name: &str) -> Option<Image> {
-    lookup(ctx, st, name)
-}
-
-fn stages_size(img: &Option<Image>) -> u64 {
-    img.as_ref().map(|i| i.size).unwrap_or(0)
-}
-
-/// moby/buildkit frontend/dockerfile/parser: `dockerfile parse error on line N: ...`.
-fn parse_error(out: String, deprecation: &str, ins: &Instr, msg: &str) -> Reply {
-    Reply::ok(out)
-        .with_err(format!("{deprecation}Error response from daemon: dockerfile parse error line {}: {msg}\n", ins.line))
-        .with_code(1)
-}
-
 // ---------------------------------------------------------------------------------------------- images
 
+/// An image as `docker image inspect` prints it: moby v20.10.24 api/types/types.go:29-77 `ImageInspect`
+/// (fields as in tests/fixtures/docker/image-inspect.json).
 fn inspect_value(ctx: &Ctx, st: &DockerState, img: &Image, version: &str) -> Value {
     json!({
         "Id": img.id,
@@ -951,9 +294,13 @@ fn pretty4(v: &Value) -> String {
     String::from_utf8(buf).unwrap_or_default()
 }
 
+/// `docker [image] inspect`: the found objects as one JSON array (`[]` when none), one line per object with
+/// `--format`, an error line per missing one and exit 1.
 fn inspect(ctx: &Ctx, rest: &[String], kind: &str) -> Result<Reply> {
     let f = Flags::parse(rest, &["-f", "--format", "--type", "--platform"]);
     if f.pos.is_empty() {
+        // docker/cli v27.3.1 cli/required.go:30-46 `RequiresMinArgs` (image/inspect.go:29). DIFFERS: without
+        // its `Usage:` paragraph.
         return Ok(Reply::fail(
             1,
             "\"docker image inspect\" requires at least 1 argument.\nSee 'docker image inspect --help'.\n",
@@ -969,8 +316,12 @@ fn inspect(ctx: &Ctx, rest: &[String], kind: &str) -> Result<Reply> {
                 v["RepoDigests"] = json!(crate::registry::repo_digests(ctx, &img.id)?);
                 found.push(v)
             }
+            // moby v20.10.24 daemon/images/image.go:33 `No such image: %s`. DIFFERS: client 28.2.2 here prints
+            // `no such image: REF: No such image: REF:latest` (observed on 20.10.24).
             ("image", None) => err.push_str(&format!("Error response from daemon: No such image: {r}\n")),
+            // moby v20.10.24 daemon/errors.go:17-19 `containerNotFound` (the fake runs no inspectable containers).
             ("container", _) => err.push_str(&format!("Error response from daemon: No such container: {r}\n")),
+            // docker/cli v27.3.1 cli/command/system/inspect.go:215 (observed here as well).
             _ => err.push_str(&format!("Error: No such object: {r}\n")),
         }
     }
@@ -982,6 +333,9 @@ fn inspect(ctx: &Ctx, rest: &[String], kind: &str) -> Result<Reply> {
     Ok(Reply::ok(out).with_err(err).with_code(code))
 }
 
+/// `CREATED` as `N units ago`: docker/cli v27.3.1 vendor/github.com/docker/go-units/duration.go:12-35
+/// `HumanDuration` plus ` ago`. DIFFERS: upstream says `1 second`, `About a minute`, `About an hour`, counts
+/// hours up to 48 and then days, weeks, months; the fake's coarser steps are enough for the tests.
 fn since(ms: u64) -> String {
     let secs = util::now_ms().saturating_sub(ms) / 1000;
     match secs {
@@ -994,16 +348,21 @@ fn since(ms: u64) -> String {
 }
 
 /// `docker history`: newest first; sizes human (`5.24MB`, precision 3) unless `--human=false` (then bytes);
-/// CreatedBy truncated to 45 characters without `--no-trunc` (docker/cli cli/command/image/formatter_history.go).
+/// CreatedBy truncated to 45 characters without `--no-trunc` (docker/cli v27.3.1
+/// cli/command/image/formatter_history.go:15 table format, :73-76 `TruncateID`, :98-101 `Ellipsis(createdBy, 45)`;
+/// `-H/--human` defaults to true, history.go:43).
 fn history(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["--format", "--platform"]);
     if f.pos.len() != 1 {
+        // docker/cli v27.3.1 cli/required.go:85-97 `ExactArgs` (image/history.go:28-30).
         return Ok(Reply::fail(
             1,
             "\"docker history\" requires exactly 1 argument.\nSee 'docker history --help'.\n\nUsage:  docker history [OPTIONS] IMAGE\n\nShow the history of an image\n",
         ));
     }
     let st = load(ctx)?;
+    // moby v20.10.24 daemon/images/image.go:33. DIFFERS: the real message names the normalised reference
+    // (`No such image: x:latest`, observed here on 20.10.24); the fake repeats the argument.
     let Some(img) = lookup(ctx, &st, &f.pos[0]) else {
         return Ok(Reply::fail(1, format!("Error response from daemon: No such image: {}\n", f.pos[0])));
     };
@@ -1048,6 +407,8 @@ fn history(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     Ok(Reply::ok(out))
 }
 
+/// `docker images [REPOSITORY[:TAG]]`: one row per tag (docker/cli v27.3.1 cli/command/formatter/image.go:14
+/// `defaultImageTableFormat`; sizes with go-units `HumanSizeWithPrecision(size, 3)`).
 fn images(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["--format", "-f", "--filter"]);
     let st = load(ctx)?;
@@ -1077,9 +438,12 @@ fn images(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     })))
 }
 
+/// `docker rmi`: `Untagged:` per removed tag, `Deleted:` once no tag is left (docker/cli v27.3.1
+/// cli/command/image/remove.go:72-77 prints the daemon's list), an error line per unknown image and exit 1.
 fn rmi(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &[]);
     if f.pos.is_empty() {
+        // cli/required.go:30-46 `RequiresMinArgs` (image/remove.go:29). DIFFERS: without `Usage:`.
         return Ok(Reply::fail(1, "\"docker rmi\" requires at least 1 argument.\nSee 'docker rmi --help'.\n"));
     }
     let (out, err) = state::update(ctx, "docker", |s: &mut DockerState| {
@@ -1106,6 +470,7 @@ fn rmi(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
                     s.images.remove(&id);
                     out.push_str(&format!("Deleted: {id}\n"));
                 }
+                // moby v20.10.24 daemon/images/image.go:33. DIFFERS: the real one says `REF:latest` (observed).
                 None => err.push_str(&format!("Error response from daemon: No such image: {r}\n")),
             }
         }
@@ -1117,10 +482,12 @@ fn rmi(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
 
 fn tag(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &[]);
+    // docker/cli v27.3.1 cli/required.go:85-97 `ExactArgs(2)` (image/tag.go:24). DIFFERS: without `Usage:`.
     let [src, dst] = f.pos.as_slice() else {
         return Ok(Reply::fail(1, "\"docker tag\" requires exactly 2 arguments.\nSee 'docker tag --help'.\n"));
     };
     let st = load(ctx)?;
+    // moby v20.10.24 daemon/images/image.go:33. DIFFERS: the real one says `REF:latest` (observed).
     let Some(img) = lookup(ctx, &st, src) else {
         return Ok(Reply::fail(1, format!("Error response from daemon: No such image: {src}\n")));
     };
@@ -1132,12 +499,18 @@ fn tag(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     Ok(Reply::default())
 }
 
+/// `docker pull`: only FAKE_DOCKER_PULL=ok or a FAKE_DOCKER_IMAGES entry succeeds (no registry here). The
+/// output is moby v20.10.24 distribution/pull_v2.go:436 (`Pulling from`) and pull.go:168 (`Status: Downloaded
+/// newer image`), then the reference the client pulled (docker/cli v27.3.1 cli/command/image/pull.go:89).
 fn pull(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["--platform"]);
+    // cli/required.go:85-97 `ExactArgs` (image/pull.go:33). DIFFERS: the `See`/`Usage:` lines are missing.
     let Some(r) = f.pos.first() else {
         return Ok(Reply::fail(1, "\"docker pull\" requires exactly 1 argument.\n"));
     };
     let norm = normalize(r);
+    // The pull's resolver error, as the engine here answers it (observed on 20.10.24, with the resolver's
+    // address that NO_REGISTRY leaves out).
     if !ctx.env_is("FAKE_DOCKER_PULL", "ok") && !preseeded(ctx).contains(&norm) {
         return Ok(Reply::fail(1, format!("Error response from daemon: {NO_REGISTRY}\n")));
     }
@@ -1269,6 +642,10 @@ const RUN_VALUED: &[&str] = &[
     "-h",
 ];
 
+/// `docker run [-d] IMAGE`: exit 125 for the client's and daemon's own failures (docker/cli v27.3.1
+/// cli/command/container/run.go:38 `RequiresMinArgs(1)`, :87-107 and :307-310 status 125); a missing image is
+/// pulled first (create.go:271 `Unable to find image '%s' locally`), which fails without a registry. `-d` prints
+/// the new container's id and records it; otherwise FAKE_DOCKER_RUN_STDOUT is the container's output.
 fn run_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, RUN_VALUED);
     let Some(image_ref) = f.pos.first() else {
@@ -1291,6 +668,8 @@ fn run_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     Ok(Reply::ok(ctx.env("FAKE_DOCKER_RUN_STDOUT").unwrap_or_default()))
 }
 
+/// `docker ps`: the containers `run -d` started (docker/cli v27.3.1 cli/command/formatter/container.go:21
+/// `defaultContainerTableFormat`); every one reads as up.
 fn ps(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["--format", "-f", "--filter", "-n", "--last"]);
     let st = load(ctx)?;
@@ -1310,6 +689,9 @@ fn ps(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     })))
 }
 
+/// `docker rm [-f] NAME...`: each removed name on stdout (docker/cli v27.3.1 cli/command/container/rm.go:74), a
+/// missing one an error and exit 1, unless `-f` (rm.go:67-68). DIFFERS: with `-f` the real client still prints
+/// the not-found error on stderr; the fake prints nothing.
 fn rm_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &[]);
     let force = f.has(&["-f", "--force"]);
@@ -1321,6 +703,7 @@ fn rm_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
             if s.containers.len() < before {
                 out.push_str(&format!("{r}\n"));
             } else if !force {
+                // moby v20.10.24 daemon/errors.go:17-19 (observed here on 20.10.24).
                 err.push_str(&format!("Error response from daemon: No such container: {r}\n"));
             }
         }
@@ -1330,6 +713,7 @@ fn rm_container(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     Ok(Reply::ok(out).with_err(err).with_code(code))
 }
 
+/// `docker info [--format T]`: the fields the xtask and minikube read (moby v20.10.24 api/types/types.go:148 `Info`).
 fn info(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     let f = Flags::parse(rest, &["-f", "--format"]);
     // `docker info` on the containerd store: Driver is the snapshotter and DriverStatus names the driver type
@@ -1365,7 +749,8 @@ fn info(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
     }))
 }
 
-/// How `docker images` and `docker ps` print rows: a `--format` template per row, `-q` ids only, or the table.
+/// How `docker images` and `docker ps` print rows: a `--format` template per row, `-q` ids only
+/// (`DefaultQuietFormat`, docker/cli v27.3.1 cli/command/formatter/image.go:37-42, container.go:32-37), or the table.
 fn listing(f: &Flags, rows: &[Value], header: &str, row: impl Fn(&Value) -> String) -> String {
     match f.get(&["--format"]) {
         Some(t) => rows.iter().map(|r| format!("{}\n", template::render(&t, r))).collect(),

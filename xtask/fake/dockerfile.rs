@@ -1,6 +1,10 @@
 //! A Dockerfile reader for the fake daemon: instructions (continuations, comments), exec vs shell form,
 //! variable substitution, and the `HEALTHCHECK`/`EXPOSE`/`LABEL` argument forms of the Dockerfile reference
 //! (https://docs.docker.com/reference/dockerfile/).
+//!
+//! Modelled on the parser the engine here (moby v20.10.24, legacy builder) vendors from moby/buildkit:
+//! `vendor/github.com/moby/buildkit/frontend/dockerfile/{parser,shell,instructions}/`, cited below as
+//! `parser/...`, `shell/...` and `instructions/...`. Parser directives (`# escape=`) are not modelled.
 
 use std::collections::BTreeMap;
 
@@ -16,6 +20,9 @@ pub struct Instr {
     pub line: usize,
 }
 
+/// parser/parser.go:250-332 `Parse`: blank and `#` lines are skipped (:265), a trailing `\` joins the next line
+/// (:280, `trimContinuationCharacter` :352-358), and comment lines inside a continued instruction are dropped
+/// (:293-295).
 pub fn parse(text: &str) -> Vec<Instr> {
     let mut out = Vec::new();
     let mut buf = String::new();
@@ -46,6 +53,8 @@ pub fn parse(text: &str) -> Vec<Instr> {
     out
 }
 
+/// The keyword is the first word, matched case-insensitively (parser/split_command.go:10-16 lower-cases it; the
+/// legacy builder echoes the instruction with the keyword upper-cased in its `Step` lines).
 fn push(out: &mut Vec<Instr>, line: &str, number: usize) {
     let line = line.trim();
     let (cmd, rest) = line.split_once(char::is_whitespace).unwrap_or((line, ""));
@@ -55,7 +64,9 @@ fn push(out: &mut Vec<Instr>, line: &str, number: usize) {
     out.push(Instr { cmd, rest, original, line: number });
 }
 
-/// Exec form (`["a","b"]`) or shell form (`/bin/sh -c "..."`).
+/// Exec form (`["a","b"]`) or shell form (`/bin/sh -c "..."`): parser/line_parsers.go:307-323 `parseMaybeJSON`
+/// (a JSON string array, else the raw text), the shell form run by the default shell `/bin/sh -c` (moby v20.10.24
+/// builder/dockerfile/builder_unix.go:7).
 pub fn exec_or_shell(rest: &str) -> (Vec<String>, bool) {
     if rest.trim_start().starts_with('[') {
         if let Ok(v) = serde_json::from_str::<Vec<String>>(rest.trim()) {
@@ -65,7 +76,8 @@ pub fn exec_or_shell(rest: &str) -> (Vec<String>, bool) {
     (vec!["/bin/sh".into(), "-c".into(), rest.to_string()], false)
 }
 
-/// `$X`, `${X}`, `${X:-default}` from ARG/ENV values (unknown variables become empty, like the builder).
+/// `$X`, `${X}`, `${X:-default}` from ARG/ENV values: shell/lex.go:280-397 `processDollar` (an unknown `$X` is
+/// empty, :284-294; `:-` takes the word when the value is empty or unset, :361-368), `\$` is a literal `$`.
 pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::new();
@@ -112,7 +124,9 @@ pub fn substitute(s: &str, vars: &BTreeMap<String, String>) -> String {
     out
 }
 
-/// Splits `k=v k2="v 2"` (LABEL, ENV, ARG) into pairs; the legacy `ENV K V` form gives one pair.
+/// Splits `k=v k2="v 2"` (LABEL, ENV, ARG) into pairs; the legacy `ENV K V` form gives one pair:
+/// parser/line_parsers.go:141-175 `parseNameVal` (the old form when the first word has no `=`, split once at
+/// whitespace, :153-159).
 pub fn key_values(rest: &str, legacy_space_form: bool) -> Vec<(String, String)> {
     let words = shell_words(rest);
     if legacy_space_form && !words.first().is_some_and(|w| w.contains('=')) {
@@ -128,7 +142,8 @@ pub fn key_values(rest: &str, legacy_space_form: bool) -> Vec<(String, String)> 
         .collect()
 }
 
-/// Whitespace-separated words with double/single quotes removed.
+/// Whitespace-separated words with double/single quotes removed and `\` escaping inside quotes
+/// (parser/line_parsers.go:54-139 `parseWords`).
 pub fn shell_words(s: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut cur = String::new();
@@ -163,7 +178,10 @@ pub fn shell_words(s: &str) -> Vec<String> {
     words
 }
 
-/// `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--retries=N] CMD ...` or `NONE`.
+/// `HEALTHCHECK [--interval=D] [--timeout=D] [--start-period=D] [--retries=N] CMD ...` or `NONE`:
+/// instructions/parse.go:431-512 `parseHealthcheck` (flags :453-456, `NONE` :441, exec form `CMD` and shell form
+/// `CMD-SHELL` :463-472, anything else an unknown type :475). Bad durations and `--retries` below 1 are errors
+/// upstream (:478-502); the fake reads them as 0.
 pub struct Healthcheck {
     pub test: Vec<String>,
     pub interval_ns: u64,

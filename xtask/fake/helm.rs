@@ -6,47 +6,16 @@
 //! --rollback-on-failure/--force-replace and makes --wait a strategy), `pkg/cmd/version.go` (formatVersion),
 //! `pkg/cmd/testdata/output/*` and the issues quoted in tests/fixtures/helm/SOURCES.md for error texts.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::cluster::{self, Kube};
+use crate::releases::{HelmState, Rev};
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{state, template, Ctx};
-
-#[derive(Serialize, Deserialize, Default)]
-pub struct HelmState {
-    /// `namespace/release` -> revisions, oldest first.
-    #[serde(default)]
-    pub releases: BTreeMap<String, Vec<Rev>>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Default, Debug)]
-pub struct Rev {
-    pub revision: u32,
-    pub first_ms: u64,
-    pub updated_ms: u64,
-    pub status: String,
-    pub chart: String,
-    pub chart_version: String,
-    pub app_version: String,
-    pub description: String,
-    #[serde(default)]
-    pub chart_path: String,
-    #[serde(default)]
-    pub values: Value,
-    #[serde(default)]
-    pub notes: String,
-    #[serde(default)]
-    pub tests: Vec<String>,
-    /// Test pods whose template says `helm.sh/hook-delete-policy: ...hook-succeeded`.
-    #[serde(default)]
-    pub deleted_on_success: Vec<String>,
-}
+use crate::{ctx::Ctx, state, template};
 
 const VALUED: &[&str] = &[
     "-n",
@@ -420,13 +389,15 @@ fn block(ctx: &Ctx, name: &str, ns: &str, rev: &Rev, test_runs: Option<&[(String
     s
 }
 
-fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
+/// The flags that differ between Helm 3 and 4: an error for a flag the version does not have, the deprecation
+/// warnings (printed before anything else) otherwise.
+fn flag_warnings(ctx: &Ctx, f: &Flags) -> std::result::Result<String, Reply> {
     let v4 = helm4(ctx);
     let mut warn = String::new();
     // Flag differences between the majors (helm/helm pkg/cmd/upgrade.go and flags.go in Helm 4).
     for flag in ["--rollback-on-failure", "--force-replace", "--force-conflicts", "--take-ownership", "--server-side"] {
         if !v4 && f.flags.iter().any(|(k, _)| k == flag) && flag != "--take-ownership" {
-            return Ok(fail(format!("unknown flag: {flag}")));
+            return Err(fail(format!("unknown flag: {flag}")));
         }
     }
     if v4 && f.has(&["--atomic"]) {
@@ -453,17 +424,42 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
                 "--wait=false is deprecated (boolean value) and can be replaced by omitting the --wait flag\n",
             ),
             (false, other) => {
-                return Ok(fail(format!(
+                return Err(fail(format!(
                     "invalid argument \"{other}\" for \"--wait\" flag: strconv.ParseBool: parsing \"{other}\": invalid syntax"
                 )))
             }
             (true, other) => {
-                return Ok(fail(format!(
+                return Err(fail(format!(
                     "invalid argument \"{other}\" for \"--wait\" flag: invalid wait input \"{other}\". Valid inputs are {valid}"
                 )))
             }
         }
     }
+    Ok(warn)
+}
+
+/// The chart at PATH, or with `--repo URL CHART` the named chart: LocateChart fetches CHART from that
+/// repository's index (helm/helm pkg/action/install.go, the RepoURL branch). The fake has no network: any name
+/// resolves to an empty chart (addons on kind/k3d).
+fn chart_of(ctx: &Ctx, f: &Flags, path: &str) -> Option<Chart> {
+    match (read_chart(ctx, path), f.get(&["--repo"])) {
+        (Some(c), _) => Some(c),
+        (None, Some(_)) => Some(Chart {
+            dir: ctx.state_dir().join("repo-charts").join(path),
+            name: path.to_string(),
+            version: "0.0.0".into(),
+            app_version: String::new(),
+            has_icon: false,
+        }),
+        (None, None) => None,
+    }
+}
+
+fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
+    let warn = match flag_warnings(ctx, f) {
+        Ok(warn) => warn,
+        Err(reply) => return Ok(reply),
+    };
     let (name, path) = match f.pos.as_slice() {
         [_, name, path, ..] => (name.clone(), path.clone()),
         _ => return Ok(fail(format!("\"helm {}\" requires 2 arguments", f.pos[0]))),
@@ -471,18 +467,8 @@ fn upgrade(ctx: &Ctx, f: &Flags, plain_install: bool) -> Result<Reply> {
     if let Some(u) = cluster::reach(ctx)? {
         return Ok(Reply::fail(1, format!("{warn}{}", cluster::helm_error(&u))));
     }
-    let chart = match (read_chart(ctx, &path), f.get(&["--repo"])) {
-        (Some(c), _) => c,
-        // `--repo URL CHART`: LocateChart fetches CHART from that repository's index (helm/helm pkg/action/install.go,
-        // the RepoURL branch). The fake has no network: any name resolves to an empty chart (addons on kind/k3d).
-        (None, Some(_)) => Chart {
-            dir: ctx.state_dir().join("repo-charts").join(&path),
-            name: path.clone(),
-            version: "0.0.0".into(),
-            app_version: String::new(),
-            has_icon: false,
-        },
-        (None, None) => return Ok(chart_missing(&path).with_err_prefix(&warn)),
+    let Some(chart) = chart_of(ctx, f, &path) else {
+        return Ok(chart_missing(&path).with_err_prefix(&warn));
     };
     for v in f.all(&["-f", "--values"]) {
         if !ctx.cwd().join(&v).is_file() {

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::reply::Reply;
 use crate::util::Flags;
-use crate::{cluster, state, Ctx};
+use crate::{cluster, ctx::Ctx, state};
 
 #[derive(Serialize, Deserialize, Default)]
 struct K3d {
@@ -233,7 +233,7 @@ fn import(ctx: &Ctx, f: &Flags, images: &[&str]) -> Result<Reply> {
     };
     let mut ids = vec![];
     for img in images {
-        match crate::docker::image_id(ctx, img)? {
+        match crate::daemon::image_id(ctx, img)? {
             Some(id) => ids.push(id),
             None => return Ok(fatal(format!("Failed to import image(s): image '{img}' not found"))),
         }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::reply::Reply;
 use crate::util::Flags;
-use crate::{cluster, state, Ctx};
+use crate::{cluster, ctx::Ctx, state};
 
 #[derive(Serialize, Deserialize, Default)]
 struct Kind {
@@ -165,7 +165,7 @@ fn load(ctx: &Ctx, f: &Flags, images: &[&str]) -> Result<Reply> {
     let n = name(ctx, f);
     let mut ids = vec![];
     for img in images {
-        match crate::docker::image_id(ctx, img)? {
+        match crate::daemon::image_id(ctx, img)? {
             Some(id) => ids.push(id),
             // docker-image.go:91-97: checked before the cluster.
             None => return Ok(error(format!("image: \"{img}\" not present locally"))),

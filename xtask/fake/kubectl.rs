@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::cluster::{self, Kube};
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{helm, state, Ctx};
+use crate::{ctx::Ctx, releases, state};
 
 const VALUED: &[&str] = &[
     "-n",
@@ -81,7 +81,7 @@ pub fn run_args(ctx: &Ctx, args: &[String]) -> Result<Reply> {
                     "apiVersion: v1\nclusters:\n- cluster:\n    certificate-authority-data: DATA+OMITTED\n    server: {server}\n  name: {c}\ncontexts:\n- context:\n    cluster: {c}\n    user: {c}\n  name: {c}\ncurrent-context: {c}\nkind: Config\npreferences: {{}}\nusers:\n- name: {c}\n  user:\n    client-certificate-data: DATA+OMITTED\n    client-key-data: DATA+OMITTED\n"
                 )));
             }
-            if kube.managed && crate::minikube::status_of(ctx, &c)?.is_none() {
+            if kube.managed && crate::profiles::status_of(ctx, &c)?.is_none() {
                 // client-go `clientcmd/api/helpers.go` MinifyConfig; kubectl `pkg/cmd/config/view.go:140-144`.
                 return Ok(Reply::fail(1, format!("error: cannot locate context {c}\n")));
             }
@@ -192,7 +192,7 @@ fn normalize_kinds(kinds: &str) -> String {
 }
 
 fn release_in(ctx: &Ctx, ns: &str) -> Result<String> {
-    let st: helm::HelmState = state::load(ctx, "helm")?;
+    let st: releases::HelmState = state::load(ctx, "helm")?;
     Ok(st
         .releases
         .keys()
@@ -366,7 +366,7 @@ fn delete(ctx: &Ctx, f: &Flags, ns: &str, kind: &str, names: &[&str]) -> Result<
                 let existed = state::update(ctx, "kube", |k: &mut Kube| k.namespaces.remove(*n) || !k.managed)?;
                 if existed {
                     // Helm keeps releases as Secrets in the namespace: they go with it.
-                    state::update(ctx, "helm", |h: &mut helm::HelmState| {
+                    state::update(ctx, "helm", |h: &mut releases::HelmState| {
                         h.releases.retain(|key, _| !key.starts_with(&format!("{n}/")))
                     })?;
                     out.push_str(&format!("namespace \"{n}\" deleted\n"));
@@ -575,7 +575,7 @@ fn run_pod(args: &[String], name: &str) -> Result<Reply> {
 
 /// The test pods of the releases installed in a namespace (fake helm's state).
 fn test_pods(ctx: &Ctx, ns: &str) -> Result<Vec<String>> {
-    let st: helm::HelmState = state::load(ctx, "helm")?;
+    let st: releases::HelmState = state::load(ctx, "helm")?;
     Ok(st
         .releases
         .iter()
@@ -599,7 +599,7 @@ fn forward_target_missing(ctx: &Ctx, ns: &str, target: &str) -> Result<Option<Re
             return Ok(None);
         }
         let profile = cluster::named_context(ctx)?.unwrap_or_default();
-        return Ok(if crate::minikube::has_addon(ctx, &profile, "ingress")? { None } else { not_found() });
+        return Ok(if crate::profiles::has_addon(ctx, &profile, "ingress")? { None } else { not_found() });
     }
     if !namespace_exists(ctx, ns)? {
         return Ok(not_found());

@@ -5,8 +5,11 @@
 //! `$FAKE_DIR/scenario.json` override the built-in answers.
 
 mod ai;
+mod build;
 mod calls;
 mod cluster;
+mod ctx;
+mod daemon;
 mod docker;
 mod dockerfile;
 /// moby/patternmatcher, ported with citations: the same reading of `.dockerignore` the docker CLI does.
@@ -19,7 +22,9 @@ mod kind;
 mod kubectl;
 mod minikube;
 mod nodes;
+mod profiles;
 mod registry;
+mod releases;
 mod reply;
 mod scenario;
 mod state;
@@ -32,35 +37,8 @@ mod util;
 
 use std::path::PathBuf;
 
+use ctx::Ctx;
 use reply::Reply;
-
-/// One invocation: which tool, its arguments, and where the fake keeps its files.
-pub struct Ctx {
-    pub tool: String,
-    pub args: Vec<String>,
-    pub dir: PathBuf,
-    pub fixtures: PathBuf,
-    pub start_ms: u64,
-}
-
-impl Ctx {
-    pub fn state_dir(&self) -> PathBuf {
-        self.dir.join("state")
-    }
-
-    /// An environment variable, treating empty as unset.
-    pub fn env(&self, name: &str) -> Option<String> {
-        std::env::var(name).ok().filter(|v| !v.is_empty())
-    }
-
-    pub fn env_is(&self, name: &str, value: &str) -> bool {
-        self.env(name).is_some_and(|v| v == value)
-    }
-
-    pub fn cwd(&self) -> PathBuf {
-        std::env::current_dir().unwrap_or_default()
-    }
-}
 
 fn tool_name(argv0: &str) -> String {
     let base = argv0.rsplit(['/', '\\']).next().unwrap_or(argv0);

@@ -6,43 +6,17 @@
 //! `pkg/minikube/mustload` (missing profile: exit 85 = reason.ExGuestNotFound), `cmd/minikube/cmd/version.go`.
 //! Modelled versions: v1.32.0-v1.38.x (FAKE_MINIKUBE_VERSION, default the pinned v1.35.0); what changed between
 //! them (a broken profile's status) is cited where it is answered. Shared state: the fake Docker daemon
-//! (`docker::daemon_error`) is the docker driver's, so a daemon that is down makes profiles unreadable as in
+//! (`daemon::daemon_error`) is the docker driver's, so a daemon that is down makes profiles unreadable as in
 //! kubernetes/minikube#22466; each profile is also a kube context (fake/cluster.rs).
 
-use std::collections::BTreeMap;
-
 use anyhow::Result;
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::cluster::{self, Kube};
+use crate::profiles::{default_profile, host_error, load, MinikubeState, Profile};
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{helm, state, template, Ctx};
-
-#[derive(Serialize, Deserialize, Default)]
-pub struct MinikubeState {
-    #[serde(default)]
-    pub profiles: BTreeMap<String, Profile>,
-}
-
-#[derive(Serialize, Deserialize, Clone, Default, Debug)]
-pub struct Profile {
-    pub status: String,
-    pub driver: String,
-    pub cpus: u32,
-    pub memory_mb: u64,
-    pub kubernetes_version: String,
-    pub container_runtime: String,
-    #[serde(default)]
-    pub addons: Vec<String>,
-    #[serde(default)]
-    pub images: Vec<String>,
-    /// The profile's config is on disk but its container is gone (`docker system prune -a` after a stop, a Docker
-    /// Desktop reset): kubernetes/minikube#22466.
-    #[serde(default)]
-    pub container_gone: bool,
-}
+use crate::{ctx::Ctx, releases, state, template};
 
 /// The pinned version (xtask/tools.lock.yaml): the first with the `null` status of a broken profile.
 const VERSION: &str = "v1.35.0";
@@ -98,57 +72,9 @@ pub fn profile_flag(ctx: &Ctx) -> String {
         .unwrap_or_else(|| "minikube".into())
 }
 
-fn load(ctx: &Ctx) -> Result<MinikubeState> {
-    state::load(ctx, "minikube")
-}
-
-pub fn status_of(ctx: &Ctx, profile: &str) -> Result<Option<String>> {
-    let Some(p) = load(ctx)?.profiles.get(profile).cloned() else { return Ok(None) };
-    Ok(Some(if host_error(ctx, profile, &p)?.is_some() { "Nonexistent".into() } else { p.status }))
-}
-
-/// Whether a profile has an addon enabled.
-pub fn has_addon(ctx: &Ctx, profile: &str, addon: &str) -> Result<bool> {
-    Ok(load(ctx)?.profiles.get(profile).is_some_and(|p| p.addons.iter().any(|a| a == addon)))
-}
-
-/// Why the driver cannot tell the host's state, as klog prints it: `machine.Status` only checks the machine folder,
-/// then the kic driver's `GetState` runs `docker container inspect`, which fails when the container is gone or the
-/// daemon is down (v1.35.0 `pkg/minikube/machine/host.go:30-49`, `pkg/drivers/kic/oci/oci.go:630-647`
-/// `ContainerStatus`: `unknown state %q`).
-fn host_error(ctx: &Ctx, profile: &str, p: &Profile) -> Result<Option<String>> {
-    if p.driver != "docker" {
-        return Ok(None);
-    }
-    let docker = if let Some(down) = crate::docker::daemon_error(ctx)? {
-        down
-    } else if p.container_gone {
-        format!("Error response from daemon: No such container: {profile}\n")
-    } else {
-        return Ok(None);
-    };
-    Ok(Some(format!(
-        "unknown state \"{profile}\": docker container inspect {profile} --format={{{{.State.Status}}}}: exit status 1\nstdout:\n\n\nstderr:\n{docker}"
-    )))
-}
-
 /// minikube's minor version within 1.x.
 fn minor(ctx: &Ctx) -> u64 {
     version(ctx).trim_start_matches('v').split('.').nth(1).and_then(|m| m.parse().ok()).unwrap_or(35)
-}
-
-fn default_profile() -> Profile {
-    Profile {
-        status: "Running".into(),
-        driver: "docker".into(),
-        cpus: 2,
-        memory_mb: 3900,
-        kubernetes_version: "v1.31.0".into(),
-        container_runtime: "docker".into(),
-        addons: vec!["default-storageclass".into(), "storage-provisioner".into()],
-        images: vec![],
-        container_gone: false,
-    }
 }
 
 /// For `then_state.minikube_profile_status`.
@@ -335,77 +261,79 @@ fn memory_mb(s: &str) -> Option<u64> {
     }
 }
 
-fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
-    let v = version(ctx);
-    let _lock = state::lock(ctx)?;
-    let mut st: MinikubeState = state::load(ctx, "minikube")?;
-    let existing = st.profiles.get(profile).cloned();
-    let mut p = existing.clone().unwrap_or_else(default_profile);
-    let mut recreated = false;
-    let mut err = String::new();
-    if existing.is_none() {
-        if let Some(d) = f.get(&["--driver", "--vm-driver"]) {
-            p.driver = d;
-        }
-        if let Some(c) = f.get(&["--cpus"]).and_then(|c| c.parse().ok()) {
-            p.cpus = c;
-        }
-        if let Some(m) = f.get(&["--memory"]) {
-            match memory_mb(&m) {
-                Some(mb) => p.memory_mb = mb,
-                None => {
-                    return Ok(Reply::fail(
-                        EX_PROGRAM_USAGE,
-                        format!("\n❌  Exiting due to MK_USAGE: Invalid memory value {m:?}\n\n"),
-                    ))
-                }
-            }
-        }
-        if let Some(k) = f.get(&["--kubernetes-version"]) {
-            p.kubernetes_version = if k.starts_with('v') { k } else { format!("v{k}") };
-        }
-        if let Some(r) = f.get(&["--container-runtime"]) {
-            p.container_runtime = r;
-        }
-    } else {
-        // Another driver: GUEST_DRIVER_MISMATCH, exit 81 (v1.35.0 `cmd/minikube/cmd/start.go:882-893`,
-        // `reason.go:398`, `exitcodes.go:127` ExGuestConflict).
-        if let Some(d) = f.get(&["--driver", "--vm-driver"]).filter(|d| *d != p.driver) {
-            let old = &p.driver;
-            return Ok(Reply::fail(
-                81,
-                format!("\n😿  Exiting due to GUEST_DRIVER_MISMATCH: The existing \"{profile}\" cluster was created using the \"{old}\" driver, which is incompatible with requested \"{d}\" driver.\n💡  Suggestion: Delete the existing '{profile}' cluster using: 'minikube delete -p {profile}', or start the existing '{profile}' cluster using: 'minikube start -p {profile} --driver={old}'\n\n"),
-            ));
-        }
-        // An older Kubernetes: K8S_DOWNGRADE_UNSUPPORTED, exit 106 (v1.35.0 `cmd/minikube/cmd/start.go:1841`,
-        // `reason.go:488-500`, `exitcodes.go:148` ExControlPlaneUnsupported; the advice block is not modelled).
-        if let Some(k) = f.get(&["--kubernetes-version"]) {
-            let num = |v: &str| -> Vec<u64> {
-                v.trim_start_matches('v').split('.').map(|n| n.parse().unwrap_or(0)).collect()
-            };
-            if num(&k) < num(&p.kubernetes_version) {
-                return Ok(Reply::fail(
-                    106,
-                    format!(
-                        "\n❌  Exiting due to K8S_DOWNGRADE_UNSUPPORTED: Unable to safely downgrade existing Kubernetes v{} cluster to v{}\n\n",
-                        p.kubernetes_version.trim_start_matches('v'),
-                        k.trim_start_matches('v')
-                    ),
-                ));
-            }
-        }
-        // Existing profiles keep their resources; start only warns (v1.35.0 `cmd/minikube/cmd/start_flags.go:760,764`).
-        if let Some(m) = f.get(&["--memory"]).and_then(|m| memory_mb(&m)) {
-            if m != p.memory_mb {
-                err.push_str("❗  You cannot change the memory size for an existing minikube cluster. Please first delete the cluster.\n");
-            }
-        }
-        if let Some(c) = f.get(&["--cpus"]).and_then(|c| c.parse::<u32>().ok()) {
-            if c != p.cpus {
-                err.push_str("❗  You cannot change the CPUs for an existing minikube cluster. Please first delete the cluster.\n");
+/// `start` of a new profile: the settings it is created with (a bad `--memory` is MK_USAGE, exit 14).
+fn new_profile_settings(f: &Flags, p: &mut Profile) -> Option<Reply> {
+    if let Some(d) = f.get(&["--driver", "--vm-driver"]) {
+        p.driver = d;
+    }
+    if let Some(c) = f.get(&["--cpus"]).and_then(|c| c.parse().ok()) {
+        p.cpus = c;
+    }
+    if let Some(m) = f.get(&["--memory"]) {
+        match memory_mb(&m) {
+            Some(mb) => p.memory_mb = mb,
+            None => {
+                return Some(Reply::fail(
+                    EX_PROGRAM_USAGE,
+                    format!("\n❌  Exiting due to MK_USAGE: Invalid memory value {m:?}\n\n"),
+                ))
             }
         }
     }
+    if let Some(k) = f.get(&["--kubernetes-version"]) {
+        p.kubernetes_version = if k.starts_with('v') { k } else { format!("v{k}") };
+    }
+    if let Some(r) = f.get(&["--container-runtime"]) {
+        p.container_runtime = r;
+    }
+    None
+}
+
+/// `start` of an existing profile: a different driver or an older Kubernetes fails; changed resources only warn.
+fn existing_profile_checks(f: &Flags, profile: &str, p: &Profile, err: &mut String) -> Option<Reply> {
+    // Another driver: GUEST_DRIVER_MISMATCH, exit 81 (v1.35.0 `cmd/minikube/cmd/start.go:882-893`,
+    // `reason.go:398`, `exitcodes.go:127` ExGuestConflict).
+    if let Some(d) = f.get(&["--driver", "--vm-driver"]).filter(|d| *d != p.driver) {
+        let old = &p.driver;
+        return Some(Reply::fail(
+            81,
+            format!("\n😿  Exiting due to GUEST_DRIVER_MISMATCH: The existing \"{profile}\" cluster was created using the \"{old}\" driver, which is incompatible with requested \"{d}\" driver.\n💡  Suggestion: Delete the existing '{profile}' cluster using: 'minikube delete -p {profile}', or start the existing '{profile}' cluster using: 'minikube start -p {profile} --driver={old}'\n\n"),
+        ));
+    }
+    // An older Kubernetes: K8S_DOWNGRADE_UNSUPPORTED, exit 106 (v1.35.0 `cmd/minikube/cmd/start.go:1841`,
+    // `reason.go:488-500`, `exitcodes.go:148` ExControlPlaneUnsupported; the advice block is not modelled).
+    if let Some(k) = f.get(&["--kubernetes-version"]) {
+        let num =
+            |v: &str| -> Vec<u64> { v.trim_start_matches('v').split('.').map(|n| n.parse().unwrap_or(0)).collect() };
+        if num(&k) < num(&p.kubernetes_version) {
+            return Some(Reply::fail(
+                106,
+                format!(
+                    "\n❌  Exiting due to K8S_DOWNGRADE_UNSUPPORTED: Unable to safely downgrade existing Kubernetes v{} cluster to v{}\n\n",
+                    p.kubernetes_version.trim_start_matches('v'),
+                    k.trim_start_matches('v')
+                ),
+            ));
+        }
+    }
+    // Existing profiles keep their resources; start only warns (v1.35.0 `cmd/minikube/cmd/start_flags.go:760,764`).
+    if let Some(m) = f.get(&["--memory"]).and_then(|m| memory_mb(&m)) {
+        if m != p.memory_mb {
+            err.push_str("❗  You cannot change the memory size for an existing minikube cluster. Please first delete the cluster.\n");
+        }
+    }
+    if let Some(c) = f.get(&["--cpus"]).and_then(|c| c.parse::<u32>().ok()) {
+        if c != p.cpus {
+            err.push_str(
+                "❗  You cannot change the CPUs for an existing minikube cluster. Please first delete the cluster.\n",
+            );
+        }
+    }
+    None
+}
+
+/// `--addons`: each enabled and kept, or (FAKE_MINIKUBE_ADDON_FAIL) a warning.
+fn enable_addons(ctx: &Ctx, f: &Flags, p: &mut Profile, err: &mut String) {
     let failing = ctx.env("FAKE_MINIKUBE_ADDON_FAIL").unwrap_or_default();
     for a in f.all(&["--addons"]) {
         for a in a.split(',') {
@@ -420,9 +348,13 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
             }
         }
     }
-    p.status = "Running".into();
-    let mut out = format!("😄  [{profile}] minikube {v} on Debian 12.7\n");
-    match existing.as_ref().map(|e| e.status.as_str()) {
+}
+
+/// The lines `start` prints for a new, missing-container, running or stopped profile; true when the container
+/// was recreated.
+fn start_lines(profile: &str, existing: Option<&Profile>, p: &mut Profile, out: &mut String) -> bool {
+    let mut recreated = false;
+    match existing.map(|e| e.status.as_str()) {
         None => {
             out.push_str(&format!(
                 "✨  Using the {d} driver based on user configuration\n📌  Using Docker driver with root privileges\n👍  Starting \"{profile}\" primary control-plane node in \"{profile}\" cluster\n🚜  Pulling base image v0.0.45 ...\n🔥  Creating {d} container (CPUs={c}, Memory={m}MB) ...\n",
@@ -453,6 +385,27 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
             d = p.driver
         )),
     }
+    recreated
+}
+
+fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
+    let v = version(ctx);
+    let _lock = state::lock(ctx)?;
+    let mut st: MinikubeState = state::load(ctx, "minikube")?;
+    let existing = st.profiles.get(profile).cloned();
+    let mut p = existing.clone().unwrap_or_else(default_profile);
+    let mut err = String::new();
+    if existing.is_none() {
+        if let Some(reply) = new_profile_settings(f, &mut p) {
+            return Ok(reply);
+        }
+    } else if let Some(reply) = existing_profile_checks(f, profile, &p, &mut err) {
+        return Ok(reply);
+    }
+    enable_addons(ctx, f, &mut p, &mut err);
+    p.status = "Running".into();
+    let mut out = format!("😄  [{profile}] minikube {v} on Debian 12.7\n");
+    let recreated = start_lines(profile, existing.as_ref(), &mut p, &mut out);
     out.push_str(&format!(
         "🐳  Preparing Kubernetes {k} on Docker 27.2.0 ...\n    ▪ Generating certificates and keys ...\n    ▪ Booting up control plane ...\n    ▪ Configuring RBAC rules ...\n🔗  Configuring bridge CNI (Container Networking Interface) ...\n🔎  Verifying Kubernetes components...\n    ▪ Using image gcr.io/k8s-minikube/storage-provisioner:v5\n🌟  Enabled addons: {a}\n🏄  Done! kubectl is now configured to use \"{profile}\" cluster and \"default\" namespace by default\n",
         k = p.kubernetes_version,
@@ -465,7 +418,7 @@ fn start(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
         // A new container is a new cluster: its namespaces and Helm's release Secrets are gone.
         kube.namespaces.clear();
         kube.deleted_pods.clear();
-        state::save(ctx, "helm", &helm::HelmState::default())?;
+        state::save(ctx, "helm", &releases::HelmState::default())?;
     }
     kube.managed = true;
     kube.current_context = Some(profile.to_string());
@@ -508,7 +461,7 @@ fn delete(ctx: &Ctx, f: &Flags, profile: &str) -> Result<Reply> {
             kube.current_context = None;
             kube.namespaces.clear();
             kube.deleted_pods.clear();
-            state::save(ctx, "helm", &helm::HelmState::default())?;
+            state::save(ctx, "helm", &releases::HelmState::default())?;
         }
     }
     state::save(ctx, "kube", &kube)?;
@@ -573,7 +526,7 @@ fn image_load(ctx: &Ctx, profile: &str, img: &str) -> Result<Reply> {
         // `pkg/minikube/machine/cache_images.go:203-269`; kubernetes/minikube#23471).
         return Ok(Reply::default());
     }
-    let name = crate::docker::normalize(img);
+    let name = crate::daemon::normalize(img);
     state::update(ctx, "minikube", |st: &mut MinikubeState| {
         if let Some(p) = st.profiles.get_mut(profile) {
             if !p.images.contains(&name) {

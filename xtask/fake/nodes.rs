@@ -4,9 +4,9 @@
 
 use anyhow::Result;
 
+use crate::ctx::Ctx;
 use crate::reply::Reply;
 use crate::util::Flags;
-use crate::Ctx;
 
 /// moby's not-found error, as the CLI relays it (observed for exec, cp and network connect alike), exit 1.
 fn no_such_container(name: &str) -> Reply {
@@ -14,7 +14,7 @@ fn no_such_container(name: &str) -> Reply {
 }
 
 fn exists(ctx: &Ctx, name: &str) -> Result<bool> {
-    Ok(crate::docker::container_exists(ctx, name)? || crate::kind::node_exists(ctx, name)?)
+    Ok(crate::daemon::container_exists(ctx, name)? || crate::kind::node_exists(ctx, name)?)
 }
 
 /// `docker exec [-i] CONTAINER CMD...`: succeeds silently on a known container (the fake runs nothing in it).

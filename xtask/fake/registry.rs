@@ -1,5 +1,5 @@
 //! `docker push` against a registry the fake keeps in `state/registry.json`, and the `RepoDigests` a push leaves
-//! on the local image. The real engine and a real registry are tested in tests/registry.rs; this fake lets the
+//! on the local image. The real engine and a real registry are tested in tests/it/registry.rs; this fake lets the
 //! pipeline's pushes run in the fake-only tests.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::reply::Reply;
 use crate::util::Flags;
-use crate::{state, util, Ctx};
+use crate::{ctx::Ctx, state, util};
 
 #[derive(Serialize, Deserialize, Default)]
 struct Registry {
@@ -52,7 +52,7 @@ pub fn push(ctx: &Ctx, rest: &[String]) -> Result<Reply> {
             .with_err("unauthorized: authentication required\n")
             .with_code(1));
     }
-    let Some(id) = crate::docker::image_id(ctx, reference)? else {
+    let Some(id) = crate::daemon::image_id(ctx, reference)? else {
         // moby daemon/images/image_push.go: the tag must name a local image.
         return Ok(Reply::fail(1, format!("An image does not exist locally with the tag: {repo}\n")));
     };

@@ -5,6 +5,10 @@
 //!            "then_state":{"helm_release_status":"failed"}}]}
 //! ```
 //! Unknown fields are rejected so a typo in a test fails loudly instead of silently not matching.
+//!
+//! A rule's output, exit code, delay and hang are what the test writes: the test cites the real answer it
+//! replays (most use the captures in tests/fixtures/, whose SOURCES.md name their origin). What this module
+//! models itself is the shared state a rule can change (`ThenState`): each field cites the real event it stands for.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -14,7 +18,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::reply::Reply;
-use crate::{state, util, Ctx};
+use crate::{ctx::Ctx, state, util};
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
@@ -56,20 +60,29 @@ fn any() -> String {
 #[derive(Deserialize, Clone, Debug, Default)]
 #[serde(deny_unknown_fields)]
 pub struct ThenState {
-    /// Sets the latest revision's status (creates revision 1 if the release does not exist).
+    /// Sets the latest revision's status (creates revision 1 if the release does not exist): a release left
+    /// behind by an interrupted or failed command, in one of Helm's statuses (helm/helm v3.16.2
+    /// pkg/release/status.go:25-41; e.g. `pending-upgrade`, written before the upgrade runs, upgrade.go:294).
     pub helm_release_status: Option<String>,
-    /// Appends a revision with this status (a failed upgrade leaves one behind).
+    /// Appends a revision with this status: a failed upgrade leaves one behind, status `failed` and description
+    /// `Upgrade "NAME" failed: ERR` (helm/helm v3.16.2 pkg/action/upgrade.go:485-489 `failRelease`).
     pub helm_new_revision: Option<String>,
     /// `NAMESPACE/RELEASE` the two helm keys apply to, instead of the command's own.
     pub helm_release: Option<String>,
-    /// Running, Stopped, Paused or Nonexistent (deletes the profile).
+    /// Running, Stopped, Paused or Nonexistent (deletes the profile): the host states `minikube status` reports
+    /// (kubernetes/minikube v1.35.0 pkg/minikube/cluster/status.go:51-52 `Nonexistent`, :79 and :108 `Paused`),
+    /// as after `minikube stop`, `pause` or `delete` run by someone else mid-run.
     pub minikube_profile_status: Option<String>,
     pub minikube_profile: Option<String>,
     /// A fixture (relative to FAKE_FIXTURES) copied to state/kube/pods.json.
     pub kube_pods_file: Option<String>,
-    /// Marks the docker daemon "down" or "up" (like FAKE_DOCKER_DAEMON=down, but mid-run).
+    /// Marks the docker daemon "down" or "up" (like FAKE_DOCKER_DAEMON=down, but mid-run): from then on every
+    /// docker command gets the client's connection error (daemon.rs `cannot_connect`), and minikube's docker
+    /// driver cannot read its hosts (profiles.rs `host_error`).
     pub docker_daemon: Option<String>,
-    /// Raw files to write under state/: path -> JSON value (strings are written verbatim).
+    /// Raw files to write under state/: path -> JSON value (strings are written verbatim). The files are the
+    /// seeds the fakes read (docs/dev/testing.md, "The fake: files in FAKE_DIR"), so a rule can change what a
+    /// later call sees.
     #[serde(default)]
     pub files: BTreeMap<String, Value>,
 }
@@ -164,7 +177,7 @@ fn apply_state(ctx: &Ctx, then: &ThenState) -> Result<()> {
         write_state_file(ctx, "kube/pods.json", &text)?;
     }
     if let Some(d) = &then.docker_daemon {
-        crate::docker::set_daemon(ctx, d == "down")?;
+        crate::daemon::set_daemon(ctx, d == "down")?;
     }
     for (rel, value) in &then.files {
         let text = match value {

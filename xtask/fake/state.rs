@@ -12,7 +12,7 @@ use anyhow::{Context as _, Result};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::Ctx;
+use crate::ctx::Ctx;
 
 pub struct Lock {
     path: PathBuf,

@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 
 use crate::reply::Reply;
 use crate::util::{self, Flags};
-use crate::{state, Ctx};
+use crate::{ctx::Ctx, state};
 
 const VALUED: &[&str] = &[
     "-f",
@@ -274,6 +274,84 @@ fn try_flock(_file: &std::fs::File, _blocking: bool) -> bool {
     true
 }
 
+/// The report of an image no seeded report exists for: the image as the fake daemon holds it, with one
+/// `rustbinary` result per executable that carries cargo-auditable's `.dep-v0` section (the only Rust binaries
+/// Trivy reads). Err: the fatal chain for an image the daemon does not have.
+fn report_from_daemon(
+    ctx: &Ctx,
+    img: &str,
+    quiet: bool,
+    logs: &mut String,
+) -> Result<std::result::Result<Value, String>> {
+    let st: crate::daemon::DockerState = state::load(ctx, "docker")?;
+    let norm = crate::daemon::normalize(img);
+    // FAKE_DOCKER_IMAGES: images the fake daemon is told it has (pulled bases), with no files we know of.
+    let listed = ctx
+        .env("FAKE_DOCKER_IMAGES")
+        .is_some_and(|v| v.split(',').any(|i| crate::daemon::normalize(i.trim()) == norm))
+        .then(|| crate::daemon::Image { id: format!("sha256:{}", util::hex256(img.as_bytes())), ..Default::default() });
+    let found = st.tags.get(&norm).and_then(|id| st.images.get(id)).cloned().or(listed);
+    let Some(image) = found else {
+        return Ok(Err(format!("run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an image scan service: unable to find the specified image \"{img}\" in [\"docker\" \"containerd\" \"podman\" \"remote\"]")));
+    };
+    if !quiet {
+        logs.push_str(&log_line("INFO", "Detected OS\tfamily=\"none\""));
+    }
+    let results: Vec<Value> = image
+        .files
+        .iter()
+        .filter(|f| f.executable && f.dep_v0)
+        .map(|f| json!({"Target": f.path, "Class": "lang-pkgs", "Type": "rustbinary"}))
+        .collect();
+    let mut report = json!({
+        "SchemaVersion": 2,
+        "CreatedAt": util::rfc3339(util::now_ms()),
+        "ArtifactName": img,
+        "ArtifactType": "container_image",
+        "Metadata": {"ImageID": image.id, "DiffIDs": image.layers, "RepoTags": [img], "RepoDigests": [],
+                     "ImageConfig": {"architecture": "amd64", "os": "linux", "config": image.config}},
+    });
+    if !results.is_empty() {
+        report["Results"] = json!(results);
+    }
+    Ok(Ok(report))
+}
+
+/// Drops the findings outside `--severity`, unfixed ones with `--ignore-unfixed`, and ignored ids; a result left
+/// without findings loses its `Vulnerabilities` key. Returns how many remain.
+fn filter_findings(
+    report: &mut Value,
+    severities: &Option<Vec<String>>,
+    ignore_unfixed: bool,
+    ignored: &[String],
+) -> usize {
+    let mut remaining = 0;
+    if let Some(results) = report.get_mut("Results").and_then(Value::as_array_mut) {
+        for r in results {
+            if let Some(vulns) = r.get_mut("Vulnerabilities").and_then(Value::as_array_mut) {
+                vulns.retain(|v| {
+                    let sev = v["Severity"].as_str().unwrap_or("UNKNOWN");
+                    let fixed = v.get("FixedVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
+                    let wanted = match &severities {
+                        Some(list) => list.iter().any(|s| s == sev),
+                        None => true,
+                    };
+                    wanted
+                        && (!ignore_unfixed || fixed)
+                        && !ignored.iter().any(|id| v["VulnerabilityID"] == id.as_str())
+                });
+                remaining += vulns.len();
+                if vulns.is_empty() {
+                    if let Some(o) = r.as_object_mut() {
+                        o.remove("Vulnerabilities");
+                    }
+                }
+            }
+        }
+    }
+    remaining
+}
+
 fn image(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     let quiet = f.has(&["-q", "--quiet"]);
     let mut logs = String::new();
@@ -316,44 +394,10 @@ fn image(ctx: &Ctx, f: &Flags) -> Result<Reply> {
     let file = format!("trivy/{}.json", img.replace([':', '/'], "_"));
     let mut report: Value = match state::raw(ctx, &file) {
         Some(text) => serde_json::from_str(&text)?,
-        None => {
-            let st: crate::docker::DockerState = state::load(ctx, "docker")?;
-            let norm = crate::docker::normalize(&img);
-            // FAKE_DOCKER_IMAGES: images the fake daemon is told it has (pulled bases), with no files we know of.
-            let listed = ctx
-                .env("FAKE_DOCKER_IMAGES")
-                .is_some_and(|v| v.split(',').any(|i| crate::docker::normalize(i.trim()) == norm))
-                .then(|| crate::docker::Image {
-                    id: format!("sha256:{}", util::hex256(img.as_bytes())),
-                    ..Default::default()
-                });
-            let found = st.tags.get(&norm).and_then(|id| st.images.get(id)).cloned().or(listed);
-            let Some(image) = found else {
-                let chain = format!("run error: image scan error: scan error: unable to initialize a scan service: unable to initialize an image scan service: unable to find the specified image \"{img}\" in [\"docker\" \"containerd\" \"podman\" \"remote\"]");
-                return Ok(fatal(ctx, quiet, logs, &chain));
-            };
-            if !quiet {
-                logs.push_str(&log_line("INFO", "Detected OS\tfamily=\"none\""));
-            }
-            let results: Vec<Value> = image
-                .files
-                .iter()
-                .filter(|f| f.executable && f.dep_v0)
-                .map(|f| json!({"Target": f.path, "Class": "lang-pkgs", "Type": "rustbinary"}))
-                .collect();
-            let mut report = json!({
-                "SchemaVersion": 2,
-                "CreatedAt": util::rfc3339(util::now_ms()),
-                "ArtifactName": img,
-                "ArtifactType": "container_image",
-                "Metadata": {"ImageID": image.id, "DiffIDs": image.layers, "RepoTags": [img], "RepoDigests": [],
-                             "ImageConfig": {"architecture": "amd64", "os": "linux", "config": image.config}},
-            });
-            if !results.is_empty() {
-                report["Results"] = json!(results);
-            }
-            report
-        }
+        None => match report_from_daemon(ctx, &img, quiet, &mut logs)? {
+            Ok(report) => report,
+            Err(chain) => return Ok(fatal(ctx, quiet, logs, &chain)),
+        },
     };
     drop(lock);
     let severities: Option<Vec<String>> = f
@@ -362,30 +406,7 @@ fn image(ctx: &Ctx, f: &Flags) -> Result<Reply> {
         .map(|s| s.split(',').map(|x| x.trim().to_uppercase()).collect());
     let ignore_unfixed = f.has(&["--ignore-unfixed"]);
     let ignored = ignored_ids(ctx, f, &cfg);
-    let mut remaining = 0;
-    if let Some(results) = report.get_mut("Results").and_then(Value::as_array_mut) {
-        for r in results {
-            if let Some(vulns) = r.get_mut("Vulnerabilities").and_then(Value::as_array_mut) {
-                vulns.retain(|v| {
-                    let sev = v["Severity"].as_str().unwrap_or("UNKNOWN");
-                    let fixed = v.get("FixedVersion").and_then(Value::as_str).is_some_and(|s| !s.is_empty());
-                    let wanted = match &severities {
-                        Some(list) => list.iter().any(|s| s == sev),
-                        None => true,
-                    };
-                    wanted
-                        && (!ignore_unfixed || fixed)
-                        && !ignored.iter().any(|id| v["VulnerabilityID"] == id.as_str())
-                });
-                remaining += vulns.len();
-                if vulns.is_empty() {
-                    if let Some(o) = r.as_object_mut() {
-                        o.remove("Vulnerabilities");
-                    }
-                }
-            }
-        }
-    }
+    let remaining = filter_findings(&mut report, &severities, ignore_unfixed, &ignored);
     let format = f.get(&["-f", "--format"]).unwrap_or_else(|| "table".into());
     let body = if format == "json" {
         format!("{}\n", serde_json::to_string_pretty(&report)?)
