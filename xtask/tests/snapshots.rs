@@ -154,9 +154,11 @@ fn doctor_with_tools_below_their_minimums_is_pinned() {
 /// One image over its size budget, one job so the progress lines come in one order.
 #[test]
 fn a_failed_size_gate_is_pinned() {
-    let config = std::fs::read_to_string(fixture_path("demo/xtask.yaml"))
-        .unwrap()
-        .replacen("    port: 8080\n", "    port: 8080\n    size_budget: { uncompressed: 5MB }\n", 1);
+    let config = std::fs::read_to_string(fixture_path("demo/xtask.yaml")).unwrap().replacen(
+        "    port: 8080\n",
+        "    port: 8080\n    size_budget: { uncompressed: 5MB }\n",
+        1,
+    );
     assert!(config.contains("size_budget"), "the demo config changed shape: {config}");
     let sb = project().with_file("xtask.yaml", config).with_env("FAKE_IMAGE_EXTRA_BYTES", "6000000");
     let out = sb.xtask(&["build", "--jobs", "1", "--skip-gate", "vuln"]).run();

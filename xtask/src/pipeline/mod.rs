@@ -190,12 +190,59 @@ impl<'a> Step<'a> {
 struct Shared {
     state: Mutex<State>,
     state_path: PathBuf,
+    /// When the cache state was last written and what that cost (see [`Shared::state_changed`]).
+    saves: Mutex<SaveClock>,
     values: Mutex<BTreeMap<String, String>>,
     progress: Progress,
     /// Dry run: steps that would run (not cached), so dependents know their inputs will change.
     would_run: Mutex<Vec<String>>,
     /// When the run started: steps record their start as an offset from it (the report.html timeline).
     started: Instant,
+}
+
+/// The cache state's writes: whether a change is unwritten, when the last write ended and how long it took.
+struct SaveClock {
+    dirty: bool,
+    last: Option<Instant>,
+    cost: Duration,
+}
+
+/// A write of the cache state waits until this many times its last cost has passed since it ended, so writing it
+/// takes at most about a tenth of the run however many steps change it.
+const SAVE_SPACING: u32 = 10;
+
+impl Shared {
+    /// Records a change to the cache state (`st`, whose lock the caller holds) and writes the file unless the last
+    /// write was too recent ([`SAVE_SPACING`]); `flush_state` writes what is left when the graph is done. Writing
+    /// the whole file after every step made a first run quadratic in its steps: 1000 images are ~5000 steps and a
+    /// state of ~2.7 MB, rewritten ~5000 times. A run killed outright (SIGKILL) loses at most the last tenth of its
+    /// time's cache entries, and those steps just run again; Ctrl-C and SIGTERM end through `flush_state`.
+    fn state_changed(&self, st: &State) {
+        let mut clock = self.saves.lock().unwrap_or_else(|p| p.into_inner());
+        clock.dirty = true;
+        if clock.last.is_none_or(|t| t.elapsed() >= clock.cost * SAVE_SPACING) {
+            self.write_state(st, &mut clock);
+        }
+    }
+
+    /// Writes the cache state if a change is not written yet.
+    fn flush_state(&self) {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut clock = self.saves.lock().unwrap_or_else(|p| p.into_inner());
+        if clock.dirty {
+            self.write_state(&st, &mut clock);
+        }
+    }
+
+    fn write_state(&self, st: &State, clock: &mut SaveClock) {
+        let t0 = Instant::now();
+        match st.save(&self.state_path) {
+            Ok(()) => clock.dirty = false,
+            Err(e) => self.progress.println(&format!("warning: could not save the cache state: {e:#}")),
+        }
+        clock.last = Some(Instant::now());
+        clock.cost = t0.elapsed();
+    }
 }
 
 /// A step's view of the run while it works.
@@ -211,6 +258,10 @@ pub struct StepCx<'r> {
     deadline: Instant,
     timeout: Duration,
     log: Option<PathBuf>,
+    /// The log's first line; the file is created (with it) when something is first written to it, so a cached step
+    /// that runs nothing leaves no file behind (a no-op `up` of 1000 images would create ~5000).
+    log_header: String,
+    log_created: std::cell::Cell<bool>,
     pub run_dir: PathBuf,
     commands: Vec<CommandRecord>,
     notes: Vec<String>,
@@ -261,7 +312,7 @@ impl<'r> StepCx<'r> {
     fn prepare(&self, mut e: Exec) -> Exec {
         let left = self.deadline.saturating_duration_since(Instant::now());
         e.timeout = e.timeout.min(left);
-        e.log = self.log.clone();
+        e.log = self.log_path().map(std::path::Path::to_path_buf);
         e.cancel = Some(self.cancel.clone());
         if self.ctx.global.verbose {
             e.echo = Some(format!("[{}]", self.id));
@@ -294,7 +345,7 @@ impl<'r> StepCx<'r> {
                     duration_ms: 0,
                     timed_out: false,
                 });
-                if let Some(l) = &self.log {
+                if let Some(l) = self.log_path() {
                     let line = secrets::redact_global(&format!("$ {shown}\n# could not start: {err}\n"));
                     let _ = std::fs::OpenOptions::new()
                         .append(true)
@@ -357,7 +408,7 @@ impl<'r> StepCx<'r> {
             crate::outln!("    $ {shown} &");
             return Ok(None);
         }
-        e.log = self.log.clone();
+        e.log = self.log_path().map(std::path::Path::to_path_buf);
         self.commands.push(CommandRecord {
             command: format!("{shown} &"),
             exit_code: None,
@@ -374,9 +425,14 @@ impl<'r> StepCx<'r> {
         move |msg: &str| shared.progress.status(&id, msg)
     }
 
-    /// The step's log file (None in a dry run), for commands a step runs outside [`StepCx::run`].
+    /// The step's log file (None in a dry run), for commands a step runs outside [`StepCx::run`]; created with its
+    /// first line on the first call.
     pub fn log_path(&self) -> Option<&std::path::Path> {
-        self.log.as_deref()
+        let l = self.log.as_deref()?;
+        if !self.log_created.replace(true) {
+            let _ = std::fs::write(l, &self.log_header);
+        }
+        Some(l)
     }
 
     /// Records commands run outside [`StepCx::run`] (in threads of the step), so the report lists them.
@@ -387,7 +443,7 @@ impl<'r> StepCx<'r> {
     /// Records a command that ran outside [`StepCx::run`] (a version probe): its line, output and ending go to the
     /// step's log, its exit code to the report.
     pub fn record_output(&mut self, shown: &str, out: &Output) {
-        if let Some(l) = &self.log {
+        if let Some(l) = self.log_path() {
             let mut text = format!("$ {shown}\n");
             for part in [&out.stdout, &out.stderr] {
                 if !part.is_empty() {
@@ -583,6 +639,7 @@ impl<'c> Run<'c> {
         let shared = Shared {
             state: Mutex::new(State::load(&state_path)),
             state_path,
+            saves: Mutex::new(SaveClock { dirty: false, last: None, cost: Duration::ZERO }),
             values: Mutex::new(BTreeMap::new()),
             progress: Progress::new(!dry),
             would_run: Mutex::new(vec![]),
@@ -603,6 +660,7 @@ impl<'c> Run<'c> {
         if dry {
             return Ok(BTreeMap::new());
         }
+        shared.flush_state();
         // Each secret file went with its step; the (empty) folder goes now.
         let _ = std::fs::remove_dir(run_dir.join("secrets"));
         if let Err(e) = cache::save_file_hashes() {
@@ -1026,6 +1084,8 @@ fn run_step(
         deadline: started.checked_add(timeout).unwrap_or_else(|| started + Duration::from_secs(100 * 365 * 86_400)),
         timeout,
         log: log.clone(),
+        log_header: format!("# step {}: {}\n", s.id, secrets::redact_global(&s.title)),
+        log_created: std::cell::Cell::new(false),
         run_dir: run_dir.to_path_buf(),
         commands: vec![],
         notes: vec![],
@@ -1034,9 +1094,6 @@ fn run_step(
         invalidated: false,
         cancel,
     };
-    if let Some(l) = &log {
-        let _ = std::fs::write(l, format!("# step {}: {}\n", s.id, secrets::redact_global(&s.title)));
-    }
     STEP_DEADLINE.with(|d| d.set(Some(cx.deadline)));
     let result = (s.action)(&mut cx);
     STEP_DEADLINE.with(|d| d.set(None));
@@ -1070,13 +1127,18 @@ fn run_step(
             // Steps may forget other steps' entries (invalidate) whatever their own outcome.
             _ => cx.invalidated,
         };
-        // Saved after every change, so an interrupted run keeps what finished; a cached step changes nothing.
+        // Written soon after every change (and at the end of the run), so an interrupted run keeps what finished;
+        // a cached step changes nothing.
         if changed || cx.invalidated {
-            if let Err(e) = st.save(&shared.state_path) {
-                shared.progress.println(&format!("warning: could not save the cache state: {e:#}"));
-            }
+            shared.state_changed(&st);
         }
     }
+    // A cached step that wrote nothing has no log; every other step has one, if only its first line.
+    let log = if status == StepStatus::Cached && !cx.log_created.get() {
+        None
+    } else {
+        cx.log_path().map(std::path::Path::to_path_buf)
+    };
     let log_tail = log.as_ref().filter(|_| status == StepStatus::Failed).and_then(|l| {
         let text = std::fs::read_to_string(l).ok()?;
         Some(exec::tail_lines(&text, 20))
