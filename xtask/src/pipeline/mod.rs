@@ -201,6 +201,7 @@ struct Shared {
 }
 
 /// The cache state's writes: whether a change is unwritten, when the last write ended and how long it took.
+#[derive(Default)]
 struct SaveClock {
     dirty: bool,
     last: Option<Instant>,
@@ -639,7 +640,7 @@ impl<'c> Run<'c> {
         let shared = Shared {
             state: Mutex::new(State::load(&state_path)),
             state_path,
-            saves: Mutex::new(SaveClock { dirty: false, last: None, cost: Duration::ZERO }),
+            saves: Mutex::new(SaveClock::default()),
             values: Mutex::new(BTreeMap::new()),
             progress: Progress::new(!dry),
             would_run: Mutex::new(vec![]),
@@ -1206,6 +1207,7 @@ mod tests {
         let shared = Shared {
             state: Mutex::new(State::default()),
             state_path: dir.path().join("state.json"),
+            saves: Mutex::new(SaveClock::default()),
             values: Mutex::new(BTreeMap::new()),
             progress: Progress::new(false),
             would_run: Mutex::new(vec![]),
@@ -1231,6 +1233,36 @@ mod tests {
             cx.run(cmd!(cx.sh, "sleep 30").into())?;
             Ok(Done::Passed)
         })
+    }
+
+    #[test]
+    fn the_state_is_written_at_once_then_spaced_by_its_cost_and_flushed_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        let shared = Shared {
+            state: Mutex::new(State::default()),
+            state_path: path.clone(),
+            saves: Mutex::new(SaveClock::default()),
+            values: Mutex::new(BTreeMap::new()),
+            progress: Progress::new(false),
+            would_run: Mutex::new(vec![]),
+            started: Instant::now(),
+        };
+        let entry = |n: &str| StepState { fingerprint: n.into(), inputs: BTreeMap::new(), outputs: BTreeMap::new() };
+        let on_disk = || State::load(&path).steps.keys().cloned().collect::<Vec<_>>();
+        let change = |id: &str| {
+            let mut st = shared.state.lock().unwrap();
+            st.steps.insert(id.into(), entry(id));
+            shared.state_changed(&st);
+        };
+        change("a");
+        assert_eq!(on_disk(), ["a"], "the first change is written at once");
+        // As if the last write had taken an hour: the next change waits for its spacing.
+        shared.saves.lock().unwrap().cost = Duration::from_secs(3600);
+        change("b");
+        assert_eq!(on_disk(), ["a"]);
+        shared.flush_state();
+        assert_eq!(on_disk(), ["a", "b"], "the end of the run writes what was left");
     }
 
     #[test]
