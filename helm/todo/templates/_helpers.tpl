@@ -195,3 +195,13 @@ podAntiAffinity:
           matchLabels:
             {{- include "todo.selectorLabels" . | nindent 12 }}
 {{- end }}
+
+{{/*
+Prometheus scrape annotations of an app's pods (dict: the component's values): /metrics on its http port, as
+Prometheus' example kubernetes-pods job reads them (prometheus/prometheus documentation/examples/prometheus-kubernetes.yml).
+*/}}
+{{- define "todo.scrapeAnnotations" -}}
+prometheus.io/scrape: "true"
+prometheus.io/port: {{ .containerPort | quote }}
+prometheus.io/path: /metrics
+{{- end }}

@@ -22,6 +22,7 @@ mod run;
 mod run_lock;
 mod run_step;
 mod scheduler;
+mod state_saves;
 mod step;
 mod step_cx;
 mod step_cx_plan;

@@ -17,6 +17,7 @@ use super::output;
 use super::retention;
 use super::run_lock::RunLock;
 use super::scheduler::{check_graph, run_graph, Policy};
+use super::state_saves::SaveClock;
 use super::step::Step;
 use super::step_cx::Shared;
 use crate::context::Context;
@@ -94,6 +95,7 @@ impl<'c> Run<'c> {
         let shared = Shared {
             state: Mutex::new(State::load(&state_path)),
             state_path,
+            saves: SaveClock::new(),
             facts: Mutex::new(Facts::default()),
             out,
             would_run: Mutex::new(vec![]),
@@ -113,6 +115,7 @@ impl<'c> Run<'c> {
         if dry {
             return Ok(Facts::default());
         }
+        shared.flush_state();
         // Each secret file went with its step; the (empty) folder goes now.
         let _ = std::fs::remove_dir(run_dir.join("secrets"));
         if let Err(e) = file_hashes::save_file_hashes() {

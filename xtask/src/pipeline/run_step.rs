@@ -97,15 +97,14 @@ pub(super) fn run_step(
         deadline: started.checked_add(timeout).unwrap_or_else(|| started + Duration::from_secs(100 * 365 * 86_400)),
         timeout,
         log: log.clone(),
+        log_header: format!("# step {}: {}\n", s.id, secrets::redact_global(&s.title)),
+        log_created: std::cell::Cell::new(false),
         run_dir: run_dir.to_path_buf(),
         cache: None,
         pending: None,
         invalidated: false,
         cancel,
     };
-    if let Some(l) = &log {
-        let _ = std::fs::write(l, format!("# step {}: {}\n", s.id, secrets::redact_global(&s.title)));
-    }
     STEP_DEADLINE.with(|d| d.set(Some(cx.deadline)));
     let result = (s.action)(&mut cx);
     STEP_DEADLINE.with(|d| d.set(None));
@@ -139,13 +138,18 @@ pub(super) fn run_step(
             // Steps may forget other steps' entries (invalidate) whatever their own outcome.
             _ => cx.invalidated,
         };
-        // Saved after every change, so an interrupted run keeps what finished; a cached step changes nothing.
+        // Written soon after every change (and at the end of the run), so an interrupted run keeps what finished;
+        // a cached step changes nothing.
         if changed || cx.invalidated {
-            if let Err(e) = st.save(&shared.state_path) {
-                shared.out.emit(Event::Message(&format!("warning: could not save the cache state: {e:#}")));
-            }
+            shared.state_changed(&st);
         }
     }
+    // A cached step that wrote nothing has no log; every other step has one, if only its first line.
+    let log = if status == StepStatus::Cached && !cx.log_created.get() {
+        None
+    } else {
+        cx.log_path().map(std::path::Path::to_path_buf)
+    };
     let log_tail = log.as_ref().filter(|_| status == StepStatus::Failed).and_then(|l| {
         let text = std::fs::read_to_string(l).ok()?;
         Some(exec::tail_lines(&text, 20))

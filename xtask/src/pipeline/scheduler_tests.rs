@@ -30,6 +30,7 @@ fn run(steps: Vec<Step>, jobs: usize, keep_going: bool) -> (Vec<(StepStatus, Str
     let shared = Shared {
         state: Mutex::new(State::default()),
         state_path: dir.path().join("state.json"),
+        saves: crate::pipeline::state_saves::SaveClock::new(),
         facts: Mutex::new(Facts::default()),
         out: Consumers::plain(),
         would_run: Mutex::new(vec![]),

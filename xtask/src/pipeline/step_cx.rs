@@ -26,12 +26,27 @@ use crate::text::fmt_duration;
 pub(super) struct Shared {
     pub(super) state: Mutex<State>,
     pub(super) state_path: PathBuf,
+    /// When the cache state was last written and what that cost (see `state_saves.rs`).
+    pub(super) saves: Mutex<super::state_saves::SaveClock>,
     pub(super) facts: Mutex<Facts>,
     pub(super) out: Consumers,
     /// Dry run: steps that would run (not cached), so dependents know their inputs will change.
     pub(super) would_run: Mutex<Vec<StepId>>,
     /// When the run started: steps record their start as an offset from it (the report.html timeline).
     pub(super) started: Instant,
+}
+
+impl Shared {
+    /// Records a change to the cache state (`st`, whose lock the caller holds); written soon, spaced by its cost.
+    pub(super) fn state_changed(&self, st: &State) {
+        self.saves.lock().unwrap_or_else(|p| p.into_inner()).changed(st, &self.state_path, &self.out);
+    }
+
+    /// Writes the cache state if a change is not written yet (the end of the run).
+    pub(super) fn flush_state(&self) {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        self.saves.lock().unwrap_or_else(|p| p.into_inner()).flush(&st, &self.state_path, &self.out);
+    }
 }
 
 /// A step's view of the run while it works.
@@ -47,6 +62,10 @@ pub struct StepCx<'r> {
     pub(super) deadline: Instant,
     pub(super) timeout: Duration,
     pub(super) log: Option<PathBuf>,
+    /// The log's first line; the file is created (with it) when something is first written to it, so a cached step
+    /// that runs nothing leaves no file behind (a no-op `up` of 1000 images would create ~5000).
+    pub(super) log_header: String,
+    pub(super) log_created: std::cell::Cell<bool>,
     pub run_dir: PathBuf,
     pub(super) cache: Option<CacheDecision>,
     pub(super) pending: Option<(Fingerprint, BTreeMap<String, String>)>,
@@ -91,7 +110,7 @@ impl<'r> StepCx<'r> {
     pub(super) fn prepare(&self, mut e: Exec) -> Exec {
         let left = self.deadline.saturating_duration_since(Instant::now());
         e.timeout = e.timeout.min(left);
-        e.log = self.log.clone();
+        e.log = self.log_path().map(std::path::Path::to_path_buf);
         e.cancel = Some(self.cancel.clone());
         if self.ctx.global.verbose {
             e.echo = Some(format!("[{}]", self.id));
@@ -125,7 +144,7 @@ impl<'r> StepCx<'r> {
                 let record =
                     CommandRecord { command: shown.clone(), exit_code: None, duration_ms: 0, timed_out: false };
                 self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
-                if let Some(l) = &self.log {
+                if let Some(l) = self.log_path() {
                     let line = secrets::redact_global(&format!("$ {shown}\n# could not start: {err}\n"));
                     let _ = std::fs::OpenOptions::new()
                         .append(true)
@@ -192,7 +211,7 @@ impl<'r> StepCx<'r> {
             self.shared.out.emit(Event::CommandPlanned { step: self.id.as_str(), command: &shown, background: true });
             return Ok(None);
         }
-        e.log = self.log.clone();
+        e.log = self.log_path().map(std::path::Path::to_path_buf);
         let record = CommandRecord { command: format!("{shown} &"), exit_code: None, duration_ms: 0, timed_out: false };
         self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
         let bg = exec::spawn(e).map_err(|err| anyhow!("could not start `{shown}`: {err}"))?;

@@ -23,9 +23,14 @@ impl<'r> StepCx<'r> {
         move |msg: &str| shared.out.emit(Event::Status { step: &id, message: msg })
     }
 
-    /// The step's log file (None in a dry run), for commands a step runs outside [`StepCx::run`].
+    /// The step's log file (None in a dry run), for commands a step runs outside [`StepCx::run`]; created with its
+    /// first line on the first call.
     pub fn log_path(&self) -> Option<&std::path::Path> {
-        self.log.as_deref()
+        let l = self.log.as_deref()?;
+        if !self.log_created.replace(true) {
+            let _ = std::fs::write(l, &self.log_header);
+        }
+        Some(l)
     }
 
     /// Records commands run outside [`StepCx::run`] (in threads of the step), so the report lists them.
@@ -38,7 +43,7 @@ impl<'r> StepCx<'r> {
     /// Records a command that ran outside [`StepCx::run`] (a version probe): its line, output and ending go to the
     /// step's log, its exit code to the report.
     pub fn record_output(&mut self, shown: &str, out: &Output) {
-        if let Some(l) = &self.log {
+        if let Some(l) = self.log_path() {
             let mut text = format!("$ {shown}\n");
             for part in [&out.stdout, &out.stderr] {
                 if !part.is_empty() {

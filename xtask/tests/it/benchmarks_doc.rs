@@ -54,7 +54,7 @@ fn is_load(s: &str) -> bool {
 }
 
 fn is_verdict(s: &str) -> bool {
-    matches!(s, "met" | "missed" | "unclear" | "-")
+    matches!(s, "met" | "not met" | "missed" | "-")
 }
 
 fn is_target(s: &str, prefix: &str, suffix: &str) -> bool {
@@ -145,7 +145,7 @@ fn a_hand_edit_is_caught() {
     let mut lines = figures_block(&doc);
     let i = lines.iter().position(|l| l.starts_with("compare | ")).expect("a compare line");
     lines[i] =
-        lines[i].replacen("| missed |", "| met |", 1).replacen("| unclear |", "| met |", 1).replacen(" / ", " / 1", 1);
+        lines[i].replacen("| missed |", "| met |", 1).replacen("| not met |", "| met |", 1).replacen(" / ", " / 1", 1);
     assert!(check_block(&lines).iter().any(|e| e.contains("digest")), "an edited figure passed the check");
     assert_eq!(bad_line("compare | x | A a: ms 1 / 2 | B b: ms 1 / 2 / 3 | A/B 1 / 1 / 1 | CI95 1 - 1 | pairs 3 | target - | met | load 1 -> 1"), Some("fields do not match the script's format"));
 }
