@@ -36,6 +36,16 @@ pub(super) struct Shared {
     pub(super) started: Instant,
 }
 
+/// What the report keeps of a command that ran: its line, exit code, duration and whether it timed out.
+pub(super) fn command_record(shown: &str, out: &Output) -> CommandRecord {
+    CommandRecord {
+        command: shown.to_string(),
+        exit_code: out.code,
+        duration_ms: out.duration.as_millis() as u64,
+        timed_out: out.timed_out,
+    }
+}
+
 impl Shared {
     /// Records a change to the cache state (`st`, whose lock the caller holds); written soon, spaced by its cost.
     pub(super) fn state_changed(&self, st: &State) {
@@ -165,12 +175,7 @@ impl<'r> StepCx<'r> {
                 });
             }
         };
-        let record = CommandRecord {
-            command: shown.clone(),
-            exit_code: out.code,
-            duration_ms: out.duration.as_millis() as u64,
-            timed_out: out.timed_out,
-        };
+        let record = command_record(&shown, &out);
         self.shared.out.emit(Event::CommandFinished { step: self.id.as_str(), record: &record });
         if out.interrupted {
             return Err(Error::Interrupted.into());

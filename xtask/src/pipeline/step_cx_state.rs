@@ -60,12 +60,7 @@ impl<'r> StepCx<'r> {
                 .open(l)
                 .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()));
         }
-        let record = CommandRecord {
-            command: shown.to_string(),
-            exit_code: out.code,
-            duration_ms: out.duration.as_millis() as u64,
-            timed_out: out.timed_out,
-        };
+        let record = super::step_cx::command_record(shown, out);
         self.shared.out.emit(Event::CommandRecorded { step: self.id.as_str(), record: &record });
     }
 
