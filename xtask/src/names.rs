@@ -10,15 +10,25 @@ fn alnum_lower(c: char) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit()
 }
 
-/// RFC 1123 label as Kubernetes checks it (`IsDNS1123Label`, k8s.io/apimachinery/pkg/util/validation): lower-case
-/// letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters. Namespaces.
-pub fn dns1123_label(s: &str) -> Result<(), Refusal> {
+/// The length rule every grammar here starts with: not empty, at most `max` characters.
+fn length(s: &str, max: usize) -> Result<(), Refusal> {
     if s.is_empty() {
         return Err("it is empty".into());
     }
-    if s.len() > 63 {
-        return Err(format!("it has {} characters; at most 63 are allowed", s.len()));
+    too_long(s, max)
+}
+
+fn too_long(s: &str, max: usize) -> Result<(), Refusal> {
+    if s.len() > max {
+        return Err(format!("it has {} characters; at most {max} are allowed", s.len()));
     }
+    Ok(())
+}
+
+/// RFC 1123 label as Kubernetes checks it (`IsDNS1123Label`, k8s.io/apimachinery/pkg/util/validation): lower-case
+/// letters, digits and `-`, starting and ending with a letter or digit, at most 63 characters. Namespaces.
+pub fn dns1123_label(s: &str) -> Result<(), Refusal> {
+    length(s, 63)?;
     if !s.chars().all(|c| alnum_lower(c) || c == '-') {
         return Err("only lower-case letters, digits and `-` are allowed".into());
     }
@@ -40,12 +50,7 @@ pub fn dns1035_label(s: &str) -> Result<(), Refusal> {
 /// RFC 1123 subdomain (`IsDNS1123Subdomain`): dot-separated DNS-1123 labels, at most `max` characters. Helm
 /// release names use it with 53 (helm pkg/chartutil/validate_name.go, `ValidateReleaseName`), object names 253.
 pub fn dns1123_subdomain(s: &str, max: usize) -> Result<(), Refusal> {
-    if s.is_empty() {
-        return Err("it is empty".into());
-    }
-    if s.len() > max {
-        return Err(format!("it has {} characters; at most {max} are allowed", s.len()));
-    }
+    length(s, max)?;
     for part in s.split('.') {
         if part.is_empty()
             || !part.chars().all(|c| alnum_lower(c) || c == '-')
@@ -66,9 +71,7 @@ pub fn minikube_profile(s: &str) -> Result<(), Refusal> {
     if s.len() < 2 {
         return Err("it must have at least 2 characters".into());
     }
-    if s.len() > 63 {
-        return Err(format!("it has {} characters; at most 63 are allowed", s.len()));
-    }
+    too_long(s, 63)?;
     for part in s.split('.') {
         let an = |c: char| c.is_ascii_alphanumeric();
         if part.is_empty() || !part.chars().all(|c| an(c) || c == '-') || !part.starts_with(an) || !part.ends_with(an) {
@@ -81,12 +84,7 @@ pub fn minikube_profile(s: &str) -> Result<(), Refusal> {
 /// A name of our own that becomes part of a step id and a file name (`build:NAME`, `logs/ai_NAME.log`): letters,
 /// digits, `-`, `_` and `.`, starting with a letter or digit, at most 63 characters.
 pub fn plain(s: &str) -> Result<(), Refusal> {
-    if s.is_empty() {
-        return Err("it is empty".into());
-    }
-    if s.len() > 63 {
-        return Err(format!("it has {} characters; at most 63 are allowed", s.len()));
-    }
+    length(s, 63)?;
     if !s.starts_with(|c: char| c.is_ascii_alphanumeric()) {
         return Err("it must start with a letter or a digit".into());
     }
@@ -99,12 +97,7 @@ pub fn plain(s: &str) -> Result<(), Refusal> {
 /// A plain word handed to a tool as a value (a driver, an addon, a Kubernetes version, an LLM provider): no
 /// leading `-`, no spaces, no control characters, no shell or path specials.
 pub fn word(s: &str) -> Result<(), Refusal> {
-    if s.is_empty() {
-        return Err("it is empty".into());
-    }
-    if s.len() > 128 {
-        return Err(format!("it has {} characters; at most 128 are allowed", s.len()));
-    }
+    length(s, 128)?;
     if s.starts_with('-') {
         return Err("it starts with `-` and would be read as a flag".into());
     }
