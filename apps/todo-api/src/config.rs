@@ -1,5 +1,5 @@
-//! Settings from the environment: DATABASE_URL, DATABASE_POOL_SIZE, plus HOST, PORT, LOG_LEVEL and the timeouts
-//! parsed by todo-common.
+//! Settings from the environment: DATABASE_URL, DATABASE_POOL_SIZE, DATABASE_PIPELINE_DEPTH, plus HOST, PORT,
+//! LOG_LEVEL and the timeouts parsed by todo-common.
 
 use std::net::IpAddr;
 
@@ -15,6 +15,8 @@ pub struct Config {
     pub database_url: String,
     /// Connections to PostgreSQL this process keeps at most (DATABASE_POOL_SIZE).
     pub pool_size: usize,
+    /// Requests sharing one connection (their queries pipelined) at most (DATABASE_PIPELINE_DEPTH).
+    pub pipeline_depth: usize,
     pub log_level: Level,
 }
 
@@ -27,6 +29,7 @@ impl Config {
             database_url: var("DATABASE_URL")
                 .ok_or("DATABASE_URL is not set — e.g. postgres://todo:PASSWORD@db:5432/todo")?,
             pool_size: pool_size()?,
+            pipeline_depth: pipeline_depth()?,
             log_level: log_level()?,
         })
     }
@@ -41,6 +44,22 @@ fn pool_size() -> Result<usize, String> {
             _ => Err(format!(
                 "DATABASE_POOL_SIZE must be a number of connections from 1 to 1000, got {v:?} \
                  (keep it within PostgreSQL's max_connections divided by the replicas)"
+            )),
+        },
+    }
+}
+
+/// DATABASE_PIPELINE_DEPTH: 1 to 1000 requests per connection; unset means the default
+/// (db::DEFAULT_PIPELINE_DEPTH). 1 gives each request a connection of its own.
+fn pipeline_depth() -> Result<usize, String> {
+    match var("DATABASE_PIPELINE_DEPTH") {
+        None => Ok(crate::db::DEFAULT_PIPELINE_DEPTH),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if (1..=1000).contains(&n) => Ok(n),
+            _ => Err(format!(
+                "DATABASE_PIPELINE_DEPTH must be a number of requests per connection from 1 to 1000, got {v:?} \
+                 (1 gives each request a connection of its own; the default is {})",
+                crate::db::DEFAULT_PIPELINE_DEPTH
             )),
         },
     }
@@ -61,6 +80,7 @@ impl std::fmt::Debug for Config {
             .field("timeouts", &self.timeouts)
             .field("database_url", &"<redacted>")
             .field("pool_size", &self.pool_size)
+            .field("pipeline_depth", &self.pipeline_depth)
             .field("log_level", &self.log_level)
             .finish()
     }

@@ -8,17 +8,34 @@
 //! a supervisor retries with backoff; the process never exits because of it. Saturation (requests waiting for a
 //! connection) is logged at most once per report interval and is on /metrics.
 
+//! The database handle: at most DATABASE_POOL_SIZE PostgreSQL connections, each with the app's statements
+//! prepared once when it is opened, and each shared by up to DATABASE_PIPELINE_DEPTH requests at a time.
+//!
+//! Why shared: every handler runs ONE statement outside any transaction, and tokio-postgres' `Client` pipelines
+//! the queries of concurrent callers on its connection (tokio-postgres 0.7 crate docs, "Pipelining": requests are
+//! sent to the server up front instead of each after the previous one's reply). With a connection per request
+//! (the pool before this one), each PostgreSQL backend idled for a round trip through the app between queries,
+//! exactly as pgbench's clients do, and the app's own CPU per request came on top: GET /api/tasks reached 0.88x and
+//! POST 0.82x of pgbench over the same 10 connections (docs/benchmarks.md). Pipelined, a backend always has the
+//! next query waiting; see docs/benchmarks.md for the figures. The price is head-of-line blocking: a slow query
+//! delays the (at most DEPTH - 1) queries queued behind it on its connection, which is why the depth is bounded.
+//!
+//! A request takes a place on the least-loaded connection; a new connection is opened (up to the pool size) when
+//! every open one is busy, and a closed one is replaced when it is next picked. When every connection is at the
+//! pipeline depth, requests wait for a place (at most QUERY_TIMEOUT, then 503). If the database is down, requests
+//! (and /ready) get 503s at once while a supervisor retries with backoff; the process never exits because of it.
+//! Saturation (requests waiting for a place) is logged at most once per report interval and is on /metrics.
+
+use std::ops::Deref;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use deadpool::managed::{self, Metrics, PoolError, RecycleError, RecycleResult, Timeouts};
-use deadpool::Runtime;
 use serde_json::Value;
 use todo_common::log;
 use todo_common::metrics::write_metric;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, OnceCell, OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
 use tokio_postgres::{Client, Config, NoTls};
 
@@ -27,31 +44,33 @@ use crate::schema;
 use crate::tasks::Statements;
 
 /// Per-query ceiling: a hung database must turn into a 503, not a request that never finishes. It also bounds
-/// the wait for a free connection when the pool is saturated.
+/// the wait for a place on a connection when the pool is saturated, and the opening of a connection.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Connections per process when DATABASE_POOL_SIZE is unset: PostgreSQL's default max_connections (100) leaves
 /// room for several replicas and the operators' own sessions.
 pub const DEFAULT_POOL_SIZE: usize = 10;
+/// Requests sharing one connection at most when DATABASE_PIPELINE_DEPTH is unset (see docs/benchmarks.md for
+/// the depths measured).
+pub const DEFAULT_PIPELINE_DEPTH: usize = 8;
 /// How often pool saturation is summarised in the log (only when requests had to wait).
 pub const DEFAULT_REPORT_EVERY: Duration = Duration::from_secs(10);
 
 /// How the pool is sized and reported.
 #[derive(Clone, Copy, Debug)]
 pub struct PoolOptions {
+    /// Connections at most.
     pub size: usize,
+    /// Requests sharing (pipelining on) one connection at most.
+    pub depth: usize,
     pub report_every: Duration,
 }
 
 impl Default for PoolOptions {
     fn default() -> Self {
-        PoolOptions { size: DEFAULT_POOL_SIZE, report_every: DEFAULT_REPORT_EVERY }
+        PoolOptions { size: DEFAULT_POOL_SIZE, depth: DEFAULT_PIPELINE_DEPTH, report_every: DEFAULT_REPORT_EVERY }
     }
 }
-
-/// A pooled connection: the client and its prepared statements. Dropping it returns it to the pool.
-pub type Conn = managed::Object<Manager>;
-type Pool = managed::Pool<Manager>;
 
 /// A connection with the statements the handlers run, prepared on it once.
 pub struct PgConn {
@@ -59,17 +78,156 @@ pub struct PgConn {
     pub statements: Statements,
 }
 
-/// Opens connections for the pool: connect, ensure the schema, prepare the statements.
-pub struct Manager {
-    config: Config,
-    opened: AtomicU64,
+/// A request's place on a pooled connection: derefs to the connection (`client`, `statements`), which other
+/// requests may be using at the same time. Dropping it frees the place.
+pub struct Conn {
+    conn: Arc<PgConn>,
+    _place: Place,
 }
 
-impl managed::Manager for Manager {
-    type Type = PgConn;
-    type Error = tokio_postgres::Error;
+impl Deref for Conn {
+    type Target = PgConn;
+    fn deref(&self) -> &PgConn {
+        &self.conn
+    }
+}
 
-    async fn create(&self) -> Result<PgConn, tokio_postgres::Error> {
+/// A place taken on one slot: counted in the slot's load and holding one of the pool's size x depth permits
+/// until dropped (also when the request is cancelled, or opening the connection fails).
+struct Place {
+    shared: Arc<Shared>,
+    slot: usize,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.shared.slots()[self.slot].load -= 1;
+    }
+}
+
+/// One of the pool's DATABASE_POOL_SIZE connections, open or not yet.
+struct Slot {
+    /// Filled once the connection is open (by the first request that picks the slot; the others picking it
+    /// meanwhile wait for the same opening). Swapped for an empty cell when the connection is found closed.
+    conn: Arc<OnceCell<Arc<PgConn>>>,
+    /// Places taken on this slot now: queries in flight on the connection, or waiting for it to open.
+    load: usize,
+}
+
+impl Slot {
+    fn open(&self) -> Option<&PgConn> {
+        self.conn.get().map(|c| &**c).filter(|c| !c.client.is_closed())
+    }
+}
+
+#[derive(Clone)]
+pub struct Db {
+    shared: Arc<Shared>,
+    _tasks: Arc<AbortOnDrop>,
+}
+
+struct Shared {
+    config: Config,
+    size: usize,
+    depth: usize,
+    slots: Mutex<Vec<Slot>>,
+    /// size x depth permits: one per place, so a request waits here (in order) when every connection is at the
+    /// pipeline depth, and one that holds a permit always finds a slot below it.
+    places: Arc<Semaphore>,
+    /// False until the first connection works and after any connection attempt fails: requests then get a 503
+    /// at once instead of each trying to connect to a database that is down.
+    up: AtomicBool,
+    /// Wakes the supervisor when a request finds the database gone.
+    down: Notify,
+    /// Connections opened, ever.
+    opened: AtomicU64,
+    /// Requests waiting for a place now.
+    waiting: AtomicUsize,
+    /// Requests that found every connection at the pipeline depth and waited, ever / since the last report.
+    waits_total: AtomicU64,
+    waits_since_report: AtomicU64,
+    /// Requests that gave up waiting for a place (503), ever.
+    wait_timeouts_total: AtomicU64,
+    /// The longest wait since the last report, in microseconds.
+    max_wait_us: AtomicU64,
+}
+
+impl Shared {
+    fn slots(&self) -> MutexGuard<'_, Vec<Slot>> {
+        // The lock is only held for a few counter updates that cannot panic half-way; a poisoned lock (a panic
+        // elsewhere while holding it) leaves consistent counts.
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Places taken now (queries in flight, or waiting for their connection to open).
+    fn in_flight(&self) -> usize {
+        self.size * self.depth - self.places.available_permits()
+    }
+
+    /// (open connections, open ones with a request on them)
+    fn counts(&self) -> (usize, usize) {
+        let slots = self.slots();
+        let open: Vec<usize> = slots.iter().filter(|s| s.open().is_some()).map(|s| s.load).collect();
+        (open.len(), open.iter().filter(|&&load| load > 0).count())
+    }
+
+    fn pool_json(&self) -> Value {
+        let (open, in_use) = self.counts();
+        serde_json::json!({
+            "max": self.size,
+            "depth": self.depth,
+            "open": open,
+            "in_use": in_use,
+            "waiting": self.waiting.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Takes a place: waits (in order, at most QUERY_TIMEOUT) while every connection is at the pipeline depth,
+    /// picks the slot and opens its connection if it is not open.
+    async fn place(self: &Arc<Self>) -> Result<Conn, Failure> {
+        let permit = match self.places.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => self.wait_for_place().await?,
+        };
+        let (slot, cell) = {
+            let mut slots = self.slots();
+            let slot = pick(&mut slots);
+            slots[slot].load += 1;
+            (slot, slots[slot].conn.clone())
+        };
+        let place = Place { shared: self.clone(), slot, _permit: permit };
+        if let Some(conn) = cell.get() {
+            return Ok(Conn { conn: conn.clone(), _place: place });
+        }
+        match tokio::time::timeout(QUERY_TIMEOUT, cell.get_or_try_init(|| self.open())).await {
+            Ok(Ok(conn)) => Ok(Conn { conn: conn.clone(), _place: place }),
+            Ok(Err(e)) => Err(Failure::Open(log::error_chain(&e), Some(e))),
+            Err(_) => Err(Failure::Open(format!("opening a connection took over {}s", QUERY_TIMEOUT.as_secs()), None)),
+        }
+    }
+
+    async fn wait_for_place(&self) -> Result<OwnedSemaphorePermit, Failure> {
+        let start = Instant::now();
+        self.waiting.fetch_add(1, Ordering::Relaxed);
+        // Counted down also when the request is cancelled while it waits.
+        let _waiting = DecrementOnDrop(&self.waiting);
+        let result = tokio::time::timeout(QUERY_TIMEOUT, self.places.clone().acquire_owned()).await;
+        self.waits_total.fetch_add(1, Ordering::Relaxed);
+        self.waits_since_report.fetch_add(1, Ordering::Relaxed);
+        self.max_wait_us.fetch_max(start.elapsed().as_micros() as u64, Ordering::Relaxed);
+        match result {
+            Ok(Ok(permit)) => Ok(permit),
+            // The semaphore is never closed: only a timeout ends up here.
+            _ => {
+                self.wait_timeouts_total.fetch_add(1, Ordering::Relaxed);
+                Err(Failure::Busy)
+            }
+        }
+    }
+
+    /// Opens a connection: connect, ensure the schema, prepare the statements.
+    async fn open(&self) -> Result<Arc<PgConn>, tokio_postgres::Error> {
         let (mut client, connection) = self.config.connect(NoTls).await?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -81,38 +239,37 @@ impl managed::Manager for Manager {
         schema::init(&mut client).await?;
         let statements = Statements::prepare(&client).await?;
         self.opened.fetch_add(1, Ordering::Relaxed);
-        Ok(PgConn { client, statements })
+        Ok(Arc::new(PgConn { client, statements }))
     }
+}
 
-    async fn recycle(&self, conn: &mut PgConn, _: &Metrics) -> RecycleResult<tokio_postgres::Error> {
-        // A connection the server closed (restart, pg_terminate_backend) is dropped and a new one made in its place.
-        if conn.client.is_closed() {
-            return Err(RecycleError::message("connection closed"));
+/// The slot for a new place: the least-loaded one, an open connection before an unopened slot at the same load
+/// (connections are opened only when every open one is busy), then the lowest index. Closed connections are
+/// swapped for empty cells first, so they are reopened when picked. The caller holds a permit, so the loads sum
+/// to less than size x depth and the least-loaded slot is below the depth.
+fn pick(slots: &mut [Slot]) -> usize {
+    for slot in slots.iter_mut() {
+        if slot.conn.get().is_some_and(|c| c.client.is_closed()) {
+            slot.conn = Arc::new(OnceCell::new());
         }
-        Ok(())
     }
+    (0..slots.len()).min_by_key(|&i| (slots[i].load, slots[i].conn.get().is_none(), i)).unwrap_or(0)
 }
 
-#[derive(Clone)]
-pub struct Db {
-    shared: Arc<Shared>,
-    _tasks: Arc<AbortOnDrop>,
+/// Why no place was had.
+enum Failure {
+    /// Every connection stayed at the pipeline depth for QUERY_TIMEOUT.
+    Busy,
+    /// Opening a connection failed: what went wrong, and the error when there is one.
+    Open(String, Option<tokio_postgres::Error>),
 }
 
-struct Shared {
-    pool: Pool,
-    /// False until the first connection works and after any connection attempt fails: requests then get a 503
-    /// at once instead of each trying to connect to a database that is down.
-    up: AtomicBool,
-    /// Wakes the supervisor when a request finds the database gone.
-    down: Notify,
-    /// Requests that found every connection in use and waited, ever / since the last report.
-    waits_total: AtomicU64,
-    waits_since_report: AtomicU64,
-    /// Requests that gave up waiting for a connection (503), ever.
-    wait_timeouts_total: AtomicU64,
-    /// The longest wait since the last report, in microseconds.
-    max_wait_us: AtomicU64,
+struct DecrementOnDrop<'a>(&'a AtomicUsize);
+
+impl Drop for DecrementOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 struct AbortOnDrop(Vec<JoinHandle<()>>);
@@ -143,7 +300,7 @@ impl Db {
         Db::with_options(database_url, PoolOptions::default())
     }
 
-    /// Like `connect`, with the pool's size and report interval given.
+    /// Like `connect`, with the pool's size, pipeline depth and report interval given.
     pub fn with_options(database_url: &str, options: PoolOptions) -> Result<Db, InvalidUrl> {
         // The parser's messages never echo the URL, so they cannot leak the password.
         let mut config = Config::from_str(database_url).map_err(|e| InvalidUrl(log::error_chain(&e)))?;
@@ -155,19 +312,18 @@ impl Db {
         if config.get_application_name().is_none() {
             config.application_name("todo-api");
         }
-        let manager = Manager { config, opened: AtomicU64::new(0) };
-        let timeouts =
-            Timeouts { wait: Some(QUERY_TIMEOUT), create: Some(QUERY_TIMEOUT), recycle: Some(Duration::from_secs(1)) };
-        let pool = Pool::builder(manager)
-            .max_size(options.size.max(1))
-            .timeouts(timeouts)
-            .runtime(Runtime::Tokio1)
-            .build()
-            .map_err(|e| InvalidUrl(format!("cannot build the connection pool: {e}")))?;
+        let (size, depth) = (options.size.max(1), options.depth.max(1));
+        let slots = (0..size).map(|_| Slot { conn: Arc::new(OnceCell::new()), load: 0 }).collect();
         let shared = Arc::new(Shared {
-            pool,
+            config,
+            size,
+            depth,
+            slots: Mutex::new(slots),
+            places: Arc::new(Semaphore::new(size * depth)),
             up: AtomicBool::new(false),
             down: Notify::new(),
+            opened: AtomicU64::new(0),
+            waiting: AtomicUsize::new(0),
             waits_total: AtomicU64::new(0),
             waits_since_report: AtomicU64::new(0),
             wait_timeouts_total: AtomicU64::new(0),
@@ -180,34 +336,21 @@ impl Db {
         Ok(Db { shared, _tasks: Arc::new(AbortOnDrop(tasks)) })
     }
 
-    /// A connection from the pool, or 503 while the database is unreachable or every connection stays busy.
+    /// A place on a pooled connection, or 503 while the database is unreachable or every connection stays at
+    /// the pipeline depth.
     pub async fn conn(&self) -> Result<Conn, ApiError> {
-        let shared = &self.shared;
-        if !shared.up.load(Ordering::Acquire) {
+        if !self.shared.up.load(Ordering::Acquire) {
             return Err(ApiError::unavailable("database unavailable"));
         }
-        let status = shared.pool.status();
-        let must_wait = status.available == 0 && status.size >= status.max_size;
-        let start = must_wait.then(Instant::now);
-        let result = shared.pool.get().await;
-        if let Some(start) = start {
-            shared.waits_total.fetch_add(1, Ordering::Relaxed);
-            shared.waits_since_report.fetch_add(1, Ordering::Relaxed);
-            shared.max_wait_us.fetch_max(start.elapsed().as_micros() as u64, Ordering::Relaxed);
-        }
-        match result {
+        match self.shared.place().await {
             Ok(conn) => Ok(conn),
-            Err(PoolError::Timeout(managed::TimeoutType::Wait)) => {
-                shared.wait_timeouts_total.fetch_add(1, Ordering::Relaxed);
-                Err(ApiError::unavailable("database busy: no connection free within 5s"))
-            }
-            Err(PoolError::Backend(e)) => {
-                self.mark_down(&log::error_chain(&e));
-                Err(ApiError::from(e))
-            }
-            Err(e) => {
-                self.mark_down(&e.to_string());
-                Err(ApiError::unavailable("database unavailable"))
+            Err(Failure::Busy) => Err(ApiError::unavailable(format!(
+                "database busy: no place on a connection within {}s",
+                QUERY_TIMEOUT.as_secs()
+            ))),
+            Err(Failure::Open(why, error)) => {
+                self.mark_down(&why);
+                Err(error.map_or_else(|| ApiError::unavailable("database unavailable"), ApiError::from))
             }
         }
     }
@@ -224,19 +367,18 @@ impl Db {
 
     /// Where we connect, for logs: host, port, database and user, never the password.
     pub fn target(&self) -> Value {
-        describe(&self.shared.pool.manager().config)
+        describe(&self.shared.config)
     }
 
     /// The pool's size and use, for the "listening" and "database connected" log lines.
     pub fn pool_fields(&self) -> Value {
-        let s = self.shared.pool.status();
-        serde_json::json!({ "max": s.max_size, "open": s.size, "in_use": s.size - s.available })
+        self.shared.pool_json()
     }
 
     /// Appends the pool's gauges and counters (Prometheus text format) to `out`.
     pub fn render_metrics(&self, out: &mut String) {
         let shared = &self.shared;
-        let s = shared.pool.status();
+        let (open, in_use) = shared.counts();
         let up = u64::from(shared.up.load(Ordering::Relaxed));
         write_metric(
             out,
@@ -250,34 +392,48 @@ impl Db {
             "todo_api_db_pool_max_connections",
             "gauge",
             "The pool's size (DATABASE_POOL_SIZE).",
-            &[("", s.max_size as u64)],
+            &[("", shared.size as u64)],
+        );
+        write_metric(
+            out,
+            "todo_api_db_pool_pipeline_depth",
+            "gauge",
+            "Requests sharing one connection at most (DATABASE_PIPELINE_DEPTH).",
+            &[("", shared.depth as u64)],
         );
         write_metric(
             out,
             "todo_api_db_pool_connections",
             "gauge",
-            "Open connections in the pool, by state.",
-            &[("state=\"in_use\"", (s.size - s.available) as u64), ("state=\"idle\"", s.available as u64)],
+            "Open connections in the pool, by state: in_use when at least one request's query is on it.",
+            &[("state=\"in_use\"", in_use as u64), ("state=\"idle\"", (open - in_use) as u64)],
+        );
+        write_metric(
+            out,
+            "todo_api_db_pool_queries_in_flight",
+            "gauge",
+            "Requests holding a place on a connection now (their query pipelined, or the connection opening).",
+            &[("", shared.in_flight() as u64)],
         );
         write_metric(
             out,
             "todo_api_db_pool_waiting",
             "gauge",
-            "Requests waiting for a connection now.",
-            &[("", s.waiting as u64)],
+            "Requests waiting for a place on a connection now (every connection at the pipeline depth).",
+            &[("", shared.waiting.load(Ordering::Relaxed) as u64)],
         );
         write_metric(
             out,
             "todo_api_db_pool_waits_total",
             "counter",
-            "Requests that found every connection in use and waited for one.",
+            "Requests that found every connection at the pipeline depth and waited for a place.",
             &[("", shared.waits_total.load(Ordering::Relaxed))],
         );
         write_metric(
             out,
             "todo_api_db_pool_wait_timeouts_total",
             "counter",
-            "Requests answered 503 because no connection became free in time.",
+            "Requests answered 503 because no place on a connection became free in time.",
             &[("", shared.wait_timeouts_total.load(Ordering::Relaxed))],
         );
         write_metric(
@@ -285,7 +441,7 @@ impl Db {
             "todo_api_db_connections_opened_total",
             "counter",
             "Connections opened (a high rate means connections keep dying).",
-            &[("", shared.pool.manager().opened.load(Ordering::Relaxed))],
+            &[("", shared.opened.load(Ordering::Relaxed))],
         );
     }
 }
@@ -304,37 +460,33 @@ where
     }
 }
 
-/// Brings the database "up": takes a connection (which makes one, with the schema) and retries with backoff
+/// Brings the database "up": takes a place (which opens a connection, with the schema) and retries with backoff
 /// until that works; then sleeps until a request finds the database gone.
 async fn supervise(shared: Arc<Shared>) {
     let mut backoff = Duration::from_millis(250);
     loop {
-        match shared.pool.get().await {
+        match shared.place().await {
             Ok(conn) => {
                 drop(conn);
                 backoff = Duration::from_millis(250);
                 if !shared.up.swap(true, Ordering::AcqRel) {
-                    let s = shared.pool.status();
                     log::info(
                         "database connected",
-                        &[
-                            ("database", describe(&shared.pool.manager().config)),
-                            ("pool", serde_json::json!({ "max": s.max_size, "open": s.size })),
-                        ],
+                        &[("database", describe(&shared.config)), ("pool", shared.pool_json())],
                     );
                 }
                 shared.down.notified().await;
             }
-            Err(e) => {
+            Err(failure) => {
                 shared.up.store(false, Ordering::Release);
-                let error = match e {
-                    PoolError::Backend(e) => log::error_chain(&e),
-                    other => other.to_string(),
+                let error = match failure {
+                    Failure::Busy => format!("no place on a connection within {}s", QUERY_TIMEOUT.as_secs()),
+                    Failure::Open(why, _) => why,
                 };
                 log::warn(
                     "database unavailable; retrying",
                     &[
-                        ("database", describe(&shared.pool.manager().config)),
+                        ("database", describe(&shared.config)),
                         ("error", error.into()),
                         ("retry_in_ms", (backoff.as_millis() as u64).into()),
                     ],
@@ -346,9 +498,9 @@ async fn supervise(shared: Arc<Shared>) {
     }
 }
 
-/// One warn line per interval in which requests waited for a connection (how many, the longest wait, the pool's
-/// size), and one info line when an interval passes without waits again: saturation shows in the logs without
-/// a line per request.
+/// One warn line per interval in which requests waited for a place (how many, the longest wait, the pool's
+/// size and depth), and one info line when an interval passes without waits again: saturation shows in the logs
+/// without a line per request.
 async fn report_saturation(shared: Arc<Shared>, every: Duration) {
     let mut saturated = false;
     let mut tick = tokio::time::interval(every);
@@ -357,7 +509,6 @@ async fn report_saturation(shared: Arc<Shared>, every: Duration) {
         tick.tick().await;
         let waits = shared.waits_since_report.swap(0, Ordering::Relaxed);
         let max_wait_us = shared.max_wait_us.swap(0, Ordering::Relaxed);
-        let s = shared.pool.status();
         if waits > 0 {
             saturated = true;
             log::warn(
@@ -366,16 +517,18 @@ async fn report_saturation(shared: Arc<Shared>, every: Duration) {
                     ("waits", waits.into()),
                     ("max_wait_ms", (max_wait_us as f64 / 1000.0).into()),
                     ("interval_s", every.as_secs_f64().into()),
-                    ("pool", serde_json::json!({ "max": s.max_size, "open": s.size, "waiting": s.waiting })),
-                    ("hint", "raise DATABASE_POOL_SIZE (within PostgreSQL's max_connections) or add replicas".into()),
+                    ("pool", shared.pool_json()),
+                    (
+                        "hint",
+                        "raise DATABASE_POOL_SIZE (within PostgreSQL's max_connections) or DATABASE_PIPELINE_DEPTH, \
+                         or add replicas"
+                            .into(),
+                    ),
                 ],
             );
         } else if saturated {
             saturated = false;
-            log::info(
-                "database pool no longer saturated",
-                &[("pool", serde_json::json!({ "max": s.max_size, "open": s.size }))],
-            );
+            log::info("database pool no longer saturated", &[("pool", shared.pool_json())]);
         }
     }
 }

@@ -22,6 +22,9 @@ environment:
   DATABASE_URL  postgres://USER:PASSWORD@HOST:5432/DB (required to serve)
   DATABASE_POOL_SIZE
                 connections to PostgreSQL at most (default 10)
+  DATABASE_PIPELINE_DEPTH
+                requests sharing one connection, their queries pipelined, at most (default 8;
+                1 gives each request a connection of its own)
   LOG_LEVEL     debug | info | warn | error (default info)
   HEADER_TIMEOUT_SECONDS  time for a request head, and idle keep-alive (default 10)
   BODY_TIMEOUT_SECONDS    time for a request body (default 10)
@@ -30,7 +33,8 @@ environment:
 fn main() -> ExitCode {
     let cli = Cli { name: "todo-api", version: env!("CARGO_PKG_VERSION"), usage: USAGE };
     cli.main(Config::from_env, |config| async move {
-        let options = PoolOptions { size: config.pool_size, report_every: DEFAULT_REPORT_EVERY };
+        let options =
+            PoolOptions { size: config.pool_size, depth: config.pipeline_depth, report_every: DEFAULT_REPORT_EVERY };
         let db = Db::with_options(&config.database_url, options).map_err(|e| e.to_string())?;
         let listener = listen(config.host, config.port).await?;
         todo_api::serve_with(listener, db, shutdown::signal(), config.timeouts)
