@@ -52,7 +52,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 pub const DEFAULT_POOL_SIZE: usize = 10;
 /// Requests sharing one connection at most when DATABASE_PIPELINE_DEPTH is unset (see docs/benchmarks.md for
 /// the depths measured).
-pub const DEFAULT_PIPELINE_DEPTH: usize = 8;
+pub const DEFAULT_PIPELINE_DEPTH: usize = 16;
 /// How often pool saturation is summarised in the log (only when requests had to wait).
 pub const DEFAULT_REPORT_EVERY: Duration = Duration::from_secs(10);
 

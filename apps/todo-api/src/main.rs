@@ -23,7 +23,7 @@ environment:
   DATABASE_POOL_SIZE
                 connections to PostgreSQL at most (default 10)
   DATABASE_PIPELINE_DEPTH
-                requests sharing one connection, their queries pipelined, at most (default 8;
+                requests sharing one connection, their queries pipelined, at most (default 16;
                 1 gives each request a connection of its own)
   LOG_LEVEL     debug | info | warn | error (default info)
   HEADER_TIMEOUT_SECONDS  time for a request head, and idle keep-alive (default 10)
