@@ -1,24 +1,20 @@
-//! The database handle: a pool of PostgreSQL connections (DATABASE_POOL_SIZE), each with the app's statements
-//! prepared once, when the connection is made.
-//!
-//! One pipelined connection capped the API at one PostgreSQL backend's rate (0.66x of the database's own rate
-//! for reads, 0.40x for writes, in docs/benchmarks.md), and preparing a statement per request added a
-//! Parse/Describe round trip to each. Connections are opened on demand up to the pool size and reused; a closed
-//! one is replaced when it is next taken. If the database is down, requests (and /ready) get 503s at once while
-//! a supervisor retries with backoff; the process never exits because of it. Saturation (requests waiting for a
-//! connection) is logged at most once per report interval and is on /metrics.
-
 //! The database handle: at most DATABASE_POOL_SIZE PostgreSQL connections, each with the app's statements
 //! prepared once when it is opened, and each shared by up to DATABASE_PIPELINE_DEPTH requests at a time.
 //!
 //! Why shared: every handler runs ONE statement outside any transaction, and tokio-postgres' `Client` pipelines
-//! the queries of concurrent callers on its connection (tokio-postgres 0.7 crate docs, "Pipelining": requests are
-//! sent to the server up front instead of each after the previous one's reply). With a connection per request
-//! (the pool before this one), each PostgreSQL backend idled for a round trip through the app between queries,
-//! exactly as pgbench's clients do, and the app's own CPU per request came on top: GET /api/tasks reached 0.88x and
-//! POST 0.82x of pgbench over the same 10 connections (docs/benchmarks.md). Pipelined, a backend always has the
-//! next query waiting; see docs/benchmarks.md for the figures. The price is head-of-line blocking: a slow query
-//! delays the (at most DEPTH - 1) queries queued behind it on its connection, which is why the depth is bounded.
+//! the queries of concurrent callers on its connection (tokio-postgres 0.7 crate docs, "Pipelining": requests
+//! are sent to the server up front instead of each after the previous one's reply). With a connection per
+//! request (deadpool, before), each PostgreSQL backend idled for a round trip through the app between queries,
+//! as pgbench's clients do, and the app's CPU per request came on top: GET /api/tasks reached 0.88x and POST
+//! 0.82x of pgbench over the same 10 connections (docs/benchmarks.md). Measured on the 2-core benchmark VM
+//! (30 Nov 2026, load 4-10 from other jobs), interleaved against the connection-per-request build at 100
+//! connections: GET +9% and POST +6% req/s (median of 6 pairs), with less of the app's CPU and fewer context
+//! switches per request; scripts/bench.sh then gave GET 0.88-0.95x and POST 0.98-1.19x of pgbench (medians of
+//! four runs). GET stays near 0.9x because PostgreSQL's own CPU for the JSON aggregate dominates and the app,
+//! wrk and PostgreSQL share the cores. Depth 16 is the default: with 8, a 100-connection load already waited
+//! for places; 16 measured at or above 8 and 32, and 1 behaves as the old pool. The price of sharing is
+//! head-of-line blocking: a slow query delays the (at most DEPTH - 1) queries queued behind it on its connection,
+//! which is why the depth is bounded.
 //!
 //! A request takes a place on the least-loaded connection; a new connection is opened (up to the pool size) when
 //! every open one is busy, and a closed one is replaced when it is next picked. When every connection is at the
@@ -50,8 +46,7 @@ const MAX_BACKOFF: Duration = Duration::from_secs(5);
 /// Connections per process when DATABASE_POOL_SIZE is unset: PostgreSQL's default max_connections (100) leaves
 /// room for several replicas and the operators' own sessions.
 pub const DEFAULT_POOL_SIZE: usize = 10;
-/// Requests sharing one connection at most when DATABASE_PIPELINE_DEPTH is unset (see docs/benchmarks.md for
-/// the depths measured).
+/// Requests sharing one connection at most when DATABASE_PIPELINE_DEPTH is unset (the module comment says why 16).
 pub const DEFAULT_PIPELINE_DEPTH: usize = 16;
 /// How often pool saturation is summarised in the log (only when requests had to wait).
 pub const DEFAULT_REPORT_EVERY: Duration = Duration::from_secs(10);
