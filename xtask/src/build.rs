@@ -297,6 +297,12 @@ fn build(cx: &mut StepCx, img: &Image) -> Result<Done> {
 /// binary: what is in the image, readable without Trivy. Images without a `binary:` have none of ours to list.
 fn write_sbom(cx: &mut StepCx, img: &Image) -> Result<()> {
     let Some(b) = &img.binary else { return Ok(()) };
+    let path = cx.run_dir.join("sbom").join(format!("{}.cdx.json", img.name));
+    let kept = sbom::Kept::new(&cx.ctx.state_dir(), img, cx.facts().image_ids.get(&img.name).map(String::as_str));
+    if let Some(crates) = kept.as_ref().and_then(|k| k.restore(&path)) {
+        cx.note(format!("SBOM {} ({crates} crates)", cx.ctx.rel(&path).display()));
+        return Ok(());
+    }
     let staged = cx.ctx.root.join(staged_path(img, &b.package));
     let bytes = std::fs::read(&staged).with_context(|| format!("reading {}", staged.display()))?;
     let deps = match sbom::read_auditable(&bytes) {
@@ -308,8 +314,11 @@ fn write_sbom(cx: &mut StepCx, img: &Image) -> Result<()> {
         }
     };
     let bom = sbom::cyclonedx(img, &deps);
-    let path = cx.run_dir.join("sbom").join(format!("{}.cdx.json", img.name));
-    crate::files::write_atomic(&path, serde_json::to_string_pretty(&bom)?.as_bytes())?;
+    let bom = serde_json::to_string_pretty(&bom)?;
+    crate::files::write_atomic(&path, bom.as_bytes())?;
+    if let Some(k) = kept {
+        k.keep(bom.as_bytes(), deps.packages.len());
+    }
     cx.note(format!("SBOM {} ({} crates)", cx.ctx.rel(&path).display(), deps.packages.len()));
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! so a user can see what is in an image without Trivy, and scanners (Trivy, Grype) can read it too.
 
 use std::io::Read;
+use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _, Result};
 use serde::Deserialize;
@@ -119,6 +120,50 @@ pub fn cyclonedx(img: &Image, deps: &DepInfo) -> Value {
         "components": components,
         "dependencies": dependencies,
     })
+}
+
+/// The last SBOM written for an image, kept under target/xtask/sbom/ with what it was made from (the image's id
+/// and tag). An SBOM is a function of the image, so a cached build hands this copy to the run folder instead of
+/// reading the binary again (reading and parsing it was most of a no-op `cargo xtask build`'s own CPU).
+pub struct Kept {
+    bom: PathBuf,
+    key_file: PathBuf,
+    key: String,
+}
+
+impl Kept {
+    /// `None` when the image's id is not known (a plan, or a cache entry from before ids were remembered).
+    pub fn new(state_dir: &Path, img: &Image, image_id: Option<&str>) -> Option<Kept> {
+        let dir = state_dir.join("sbom");
+        Some(Kept {
+            bom: dir.join(format!("{}.cdx.json", img.name)),
+            key_file: dir.join(format!("{}.key", img.name)),
+            key: format!("{} {}", image_id?, img.tag),
+        })
+    }
+
+    /// Puts the kept SBOM at `to` when it was made from this image; the number of crates it lists.
+    pub fn restore(&self, to: &Path) -> Option<usize> {
+        let text = std::fs::read_to_string(&self.key_file).ok()?;
+        let (key, crates) = text.trim_end().rsplit_once('\n')?;
+        if key != self.key {
+            return None;
+        }
+        std::fs::create_dir_all(to.parent()?).ok()?;
+        // A link costs nothing; a file system without links gets a copy. The kept file is only ever replaced
+        // (write_atomic renames), never written in place, so a run folder's link keeps its content.
+        if std::fs::hard_link(&self.bom, to).is_err() {
+            std::fs::copy(&self.bom, to).ok()?;
+        }
+        crates.parse().ok()
+    }
+
+    /// Keeps the SBOM just written, for the next run. Best effort: without it the next run reads the binary again.
+    pub fn keep(&self, bom: &[u8], crates: usize) {
+        let _ = std::fs::remove_file(&self.key_file);
+        let _ = crate::files::write_atomic(&self.bom, bom)
+            .and_then(|()| crate::files::write_atomic(&self.key_file, format!("{}\n{crates}\n", self.key).as_bytes()));
+    }
 }
 
 #[cfg(test)]

@@ -160,8 +160,9 @@ pub fn remove_live_files() {
 }
 
 /// Removes `secrets/` folders that runs killed outright (SIGKILL, power loss) left under the state folder
-/// (`runs/<id>/secrets`, `ci/<id>/<stage>/secrets`). Called with the run lock held, so no live run owns them.
-pub fn remove_stale_files(state_dir: &Path) -> usize {
+/// (`runs/<id>/secrets`, `ci/<id>/<stage>/secrets`). Called with the run lock held, so no live run owns them
+/// but the caller's own, `current` (its run folder), which is left alone: the caller's steps may be writing there.
+pub fn remove_stale_files(state_dir: &Path, current: &Path) -> usize {
     let mut removed = 0;
     let mut stack = vec![(state_dir.to_path_buf(), 0)];
     while let Some((dir, depth)) = stack.pop() {
@@ -169,7 +170,7 @@ pub fn remove_stale_files(state_dir: &Path) -> usize {
         for e in entries.flatten() {
             // file_type does not follow symlinks: a link named `secrets` is left alone.
             let Ok(ft) = e.file_type() else { continue };
-            if !ft.is_dir() {
+            if !ft.is_dir() || e.path() == current {
                 continue;
             }
             if e.file_name() == "secrets" {

@@ -222,7 +222,40 @@ pub fn locate(local_bin: &Path, program: &str) -> Option<(PathBuf, Source)> {
     if local.is_file() {
         return Some((local, Source::Pinned));
     }
-    which::which(program).ok().map(|p| (p, Source::System))
+    on_path(program).map(|p| (p, Source::System))
+}
+
+/// The first `program` on PATH that we may run (on Windows, with one of PATHEXT's extensions), as a shell finds
+/// it. Empty PATH entries are skipped rather than read as the current folder: a tool is never taken from wherever
+/// the user happens to stand.
+pub fn on_path(program: &str) -> Option<PathBuf> {
+    on_path_in(&std::env::var_os("PATH")?, program)
+}
+
+fn on_path_in(path: &std::ffi::OsStr, program: &str) -> Option<PathBuf> {
+    let names: Vec<String> = if cfg!(windows) && Path::new(program).extension().is_none() {
+        let exts = std::env::var("PATHEXT").unwrap_or_else(|_| ".COM;.EXE;.BAT;.CMD".into());
+        exts.split(';').filter(|e| !e.is_empty()).map(|e| format!("{program}{e}")).collect()
+    } else {
+        vec![program.to_string()]
+    };
+    std::env::split_paths(path)
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .find_map(|dir| names.iter().map(|n| dir.join(n)).find(|p| runnable(p)))
+}
+
+/// A file we may execute: access(2) with X_OK, as `which` and the shells check it (it knows our user and groups).
+#[cfg(unix)]
+fn runnable(p: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(p.as_os_str().as_bytes()) else { return false };
+    // SAFETY: access only reads the NUL-terminated path, which outlives the call.
+    p.is_file() && unsafe { libc::access(c.as_ptr(), libc::X_OK) } == 0
+}
+
+#[cfg(not(unix))]
+fn runnable(p: &Path) -> bool {
+    p.is_file()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -462,6 +495,28 @@ mod tests {
         let down = r#"{"Client":{"Version":"28.2.2"},"Server":null}"#;
         parse_docker(down, down, &mut p);
         assert_eq!(p.daemon, Some(false));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_program_on_path_is_the_first_runnable_file_of_that_name() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let (a, b, c) = (tmp.path().join("a"), tmp.path().join("b"), tmp.path().join("c"));
+        for (dir, mode) in [(&a, 0o644), (&b, 0o755), (&c, 0o755)] {
+            std::fs::create_dir(dir).unwrap();
+            let tool = dir.join("tool");
+            std::fs::write(&tool, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&tool, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        std::fs::create_dir(b.join("dir")).unwrap();
+        // a's copy cannot be run (no x bit) and b's "dir" is a folder: b's tool, then nothing.
+        let path = std::env::join_paths([&a, &b, &c]).unwrap();
+        assert_eq!(on_path_in(&path, "tool"), Some(b.join("tool")));
+        assert_eq!(on_path_in(&path, "dir"), None);
+        assert_eq!(on_path_in(&path, "missing"), None);
+        // An empty entry is not the current folder.
+        assert_eq!(on_path_in(std::ffi::OsStr::new(""), "tool"), None);
     }
 }
 

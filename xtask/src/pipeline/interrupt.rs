@@ -36,19 +36,20 @@ pub(super) fn signal_group(pid: u32, _kill: bool) {
 /// Installs the Ctrl-C / SIGTERM handler: marks the run interrupted and ends every running child's group. The run
 /// then records itself as interrupted and exits 130 (143 after SIGTERM).
 pub fn install_interrupt_handler() {
-    let _ = ctrlc::set_handler(|| {
-        if INTERRUPTED.load(Ordering::SeqCst) {
-            // A second Ctrl-C: stop waiting for a tidy end, but leave no secret behind (the lock is an OS lock and
-            // goes with the process).
-            for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
-                signal_group(*pid, true);
-            }
-            secrets::remove_live_files();
-            std::process::exit(crate::signals::interrupt_code().into());
+    crate::signals::on_interrupt(on_signal);
+}
+
+fn on_signal() {
+    if INTERRUPTED.load(Ordering::SeqCst) {
+        // A second Ctrl-C: stop waiting for a tidy end, but leave no secret behind (the lock is an OS lock and goes
+        // with the process).
+        for pid in LIVE.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            signal_group(*pid, true);
         }
-        interrupt();
-    });
-    crate::signals::note_sigterm();
+        secrets::remove_live_files();
+        std::process::exit(crate::signals::interrupt_code().into());
+    }
+    interrupt();
 }
 
 /// Marks the run interrupted and asks every running child's group to stop (SIGTERM; the waits escalate to

@@ -38,6 +38,15 @@ impl Pruned {
     }
 }
 
+/// The file in the runs folder naming the newest failed run, so that pruning reads no reports (reading every
+/// kept run's report.json was a tenth of a no-op `cargo xtask build`).
+pub const LAST_FAILED: &str = "last-failed";
+
+/// Notes `run_id` as the newest failed run (`""`: none).
+pub fn note_failed(runs_dir: &Path, run_id: &str) -> anyhow::Result<()> {
+    crate::files::write_atomic(&runs_dir.join(LAST_FAILED), run_id.as_bytes())
+}
+
 /// The run's status from its report.json (`passed`, `failed`, `interrupted`), `None` without a readable one.
 fn status(dir: &Path) -> Option<String> {
     let text = std::fs::read_to_string(dir.join("report.json")).ok()?;
@@ -60,7 +69,16 @@ pub fn prune(runs_dir: &Path, keep: usize, current: &Path) -> std::io::Result<Pr
         out.kept = runs.len();
         return Ok(out);
     }
-    let last_failed = runs.iter().position(|(_, p)| status(p).as_deref() == Some("failed"));
+    let last_failed = match std::fs::read_to_string(runs_dir.join(LAST_FAILED)) {
+        Ok(name) => runs.iter().position(|(n, _)| *n == name.trim()),
+        // Runs from before the file: the reports say, once; the file (empty when none failed) spares the next
+        // prune from reading them.
+        Err(_) => {
+            let found = runs.iter().position(|(_, p)| status(p).as_deref() == Some("failed"));
+            let _ = note_failed(runs_dir, found.map_or("", |i| runs[i].0.as_str()));
+            found
+        }
+    };
     for (i, (name, path)) in runs.iter().enumerate() {
         if i < keep || path == current {
             out.kept += 1;
@@ -113,7 +131,10 @@ mod tests {
         assert_eq!(p.removed, ["20260101T000001Z-up-1", "20260101T000003Z-up-3", "20260101T000004Z-build-4"]);
         assert_eq!(p.kept_failed.as_deref(), Some("20260101T000002Z-up-2"));
         assert_eq!(p.kept, 3);
-        assert_eq!(left(dir), ["20260101T000002Z-up-2", "20260101T000005Z-up-5", "20260101T000006Z-up-6", "latest"]);
+        assert_eq!(
+            left(dir),
+            ["20260101T000002Z-up-2", "20260101T000005Z-up-5", "20260101T000006Z-up-6", "last-failed", "latest"]
+        );
         assert_eq!(
             p.describe(2),
             "pruned 3 old runs from target/xtask/runs (kept the newest 2 and the last failed run \
@@ -138,6 +159,25 @@ mod tests {
         );
         // Nothing over the limit: nothing to do.
         assert_eq!(prune(dir, 2, &dir.join("x")).unwrap().removed, Vec::<String>::new());
+    }
+
+    #[test]
+    fn the_last_failed_file_names_the_failed_run_without_reading_reports() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path();
+        // No report says "failed" (one even says "passed"): the file is what counts.
+        run(dir, "20260101T000001Z-up-1", Some("passed"));
+        for i in 2..=4 {
+            run(dir, &format!("20260101T00000{i}Z-up-{i}"), None);
+        }
+        note_failed(dir, "20260101T000001Z-up-1").unwrap();
+        let p = prune(dir, 2, &dir.join("20260101T000004Z-up-4")).unwrap();
+        assert_eq!(p.kept_failed.as_deref(), Some("20260101T000001Z-up-1"));
+        assert_eq!(p.removed, ["20260101T000002Z-up-2"]);
+        assert_eq!(
+            left(dir),
+            ["20260101T000001Z-up-1", "20260101T000003Z-up-3", "20260101T000004Z-up-4", "last-failed"]
+        );
     }
 
     #[test]

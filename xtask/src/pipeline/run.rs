@@ -83,13 +83,18 @@ impl<'c> Run<'c> {
         let _lock = if dry { None } else { Some(RunLock::take(&ctx.state_dir(), &self.command)?) };
         let out = Consumers::new(dry);
         out.emit(Event::RunStarted { run_id: &run_id, command: &self.command });
+        // Secret files of runs that were killed outright: with the lock held, no live run owns any. Cleared while
+        // the steps run (it lists every kept run's folders).
+        let stale = (!dry).then(|| {
+            let (state_dir, current) = (ctx.state_dir(), run_dir.clone());
+            std::thread::spawn(move || secrets::remove_stale_files(&state_dir, &current))
+        });
         if !dry {
-            // Secret files of runs that were killed outright: with the lock held, no live run owns any.
-            secrets::remove_stale_files(&ctx.state_dir());
             std::fs::create_dir_all(run_dir.join("logs"))?;
             exec::install_interrupt_handler();
             output::watch_closed_output();
         }
+        let git = (!dry).then(|| GitState::start(ctx));
         let state_path = ctx.state_dir().join("state.json");
         file_hashes::load_file_hashes(&ctx.state_dir().join("file-hashes.json"));
         let shared = Shared {
@@ -116,6 +121,7 @@ impl<'c> Run<'c> {
             return Ok(Facts::default());
         }
         shared.flush_state();
+        let _ = stale.map(std::thread::JoinHandle::join);
         // Each secret file went with its step; the (empty) folder goes now.
         let _ = std::fs::remove_dir(run_dir.join("secrets"));
         if let Err(e) = file_hashes::save_file_hashes() {
@@ -138,7 +144,7 @@ impl<'c> Run<'c> {
             exit_code: code,
             started_at,
             duration_ms: started.elapsed().as_millis() as u64,
-            provenance: provenance(ctx, &facts),
+            provenance: provenance(&facts, git.and_then(|g| g.join().ok()).unwrap_or_default()),
             target: ctx.active_target().map(report::TargetRecord::of),
             steps: records,
         };
@@ -158,7 +164,11 @@ impl<'c> Run<'c> {
             took: started.elapsed(),
             report: &ctx.rel(&run_dir.join("report.json")),
         });
-        crate::files::write_atomic(&ctx.state_dir().join("runs").join("latest"), run_id.as_bytes())?;
+        let runs_dir = ctx.state_dir().join("runs");
+        crate::files::write_atomic(&runs_dir.join("latest"), run_id.as_bytes())?;
+        if status == "failed" && self.dir.is_none() {
+            retention::note_failed(&runs_dir, &run_id)?;
+        }
         // Retention applies to the default run folders; CI's stage folders (target/xtask/ci) are CI's to keep.
         if let Some(line) = if self.dir.is_none() { prune_runs(ctx, &run_dir) } else { None } {
             shared.out.emit(Event::Message(&line));
@@ -173,21 +183,38 @@ impl<'c> Run<'c> {
     }
 }
 
+/// The checkout's commit and whether tracked files differ from it (`None` outside a git checkout or without git).
+#[derive(Default)]
+struct GitState {
+    commit: Option<String>,
+    dirty: Option<bool>,
+}
+
+impl GitState {
+    /// Asks git on a thread of its own while the steps run: two git calls are a tenth of a no-op build.
+    fn start(ctx: &Context) -> std::thread::JoinHandle<GitState> {
+        let (sh, root) = (ctx.shell(), ctx.root.clone());
+        std::thread::spawn(move || {
+            let Ok(sh) = sh else { return GitState::default() };
+            let git = |args: &[&str]| -> Option<String> {
+                let e = Exec::from(xshell::cmd!(sh, "git -C {root} {args...}")).timeout(Duration::from_secs(5));
+                let out = exec::run(e).ok()?;
+                out.success().then(|| out.stdout.trim().to_string())
+            };
+            let commit = git(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty());
+            let dirty = commit
+                .as_ref()
+                .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
+                .map(|s| !s.is_empty());
+            GitState { commit, dirty }
+        })
+    }
+}
+
 /// The run's provenance: git state, versions, command line, host, and the tool versions steps recorded
 /// (by `preflight:tools`; docker's from the Docker preflight).
-fn provenance(ctx: &Context, facts: &Facts) -> report::Provenance {
-    let git = |args: &[&str]| -> Option<String> {
-        let sh = ctx.shell().ok()?;
-        let root = &ctx.root;
-        let e = Exec::from(xshell::cmd!(sh, "git -C {root} {args...}")).timeout(Duration::from_secs(5));
-        let out = exec::run(e).ok()?;
-        out.success().then(|| out.stdout.trim().to_string())
-    };
-    let git_commit = git(&["rev-parse", "HEAD"]).filter(|c| !c.is_empty());
-    let git_dirty = git_commit
-        .as_ref()
-        .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
-        .map(|s| !s.is_empty());
+fn provenance(facts: &Facts, git: GitState) -> report::Provenance {
+    let GitState { commit: git_commit, dirty: git_dirty } = git;
     let mut tools: BTreeMap<String, String> =
         facts.tool_versions.iter().map(|(t, v)| (t.name().to_string(), v.clone())).collect();
     if let Some(v) = &facts.docker_version {

@@ -288,8 +288,22 @@ fn a_rust_image_built_with_cargo_auditable_passes_and_gets_an_sbom_in_the_run_fo
     assert_eq!(bom["metadata"]["component"]["name"], "app");
     let purls: Vec<&str> = bom["components"].as_array().unwrap().iter().map(|c| c["purl"].as_str().unwrap()).collect();
     assert_eq!(purls, ["pkg:cargo/app@0.1.0", "pkg:cargo/foo@1.2.3"]);
-    // A cached run (nothing changed) still leaves the SBOM in its own run folder.
+    // A cached run (nothing changed) still leaves the SBOM in its own run folder: the same bytes, from the copy
+    // kept with the image's id under target/xtask/sbom/ rather than from the binary.
+    let first = std::fs::read(&sbom_path).unwrap();
     let out = build(&sb);
-    out.assert_success().stderr_contains("cached build:app");
-    assert!(support::latest_run(&sb.project).join("sbom/app.cdx.json").is_file());
+    out.assert_success().stderr_contains("cached build:app").stderr_contains("SBOM ").stderr_contains("(2 crates)");
+    let cached = support::latest_run(&sb.project).join("sbom/app.cdx.json");
+    assert_ne!(cached, sbom_path);
+    assert_eq!(std::fs::read(&cached).unwrap(), first);
+    // A kept copy made from another image is not used: the SBOM is read from the binary again (and kept anew).
+    let key = sb.project.join("target/xtask/sbom/app.key");
+    let text = std::fs::read_to_string(&key).unwrap();
+    assert!(text.starts_with("sha256:") && text.contains(" app:1.0.0\n"), "{text}");
+    std::fs::write(sb.project.join("target/xtask/sbom/app.cdx.json"), "{}").unwrap();
+    std::fs::write(&key, text.replacen("sha256:", "sha256:0", 1)).unwrap();
+    build(&sb).assert_success().stderr_contains("cached build:app");
+    let again = std::fs::read(support::latest_run(&sb.project).join("sbom/app.cdx.json")).unwrap();
+    assert_eq!(again, first);
+    assert_eq!(std::fs::read_to_string(&key).unwrap(), text);
 }
