@@ -9,9 +9,9 @@
 //! 0.82x of pgbench over the same 10 connections (docs/benchmarks.md). Measured on the 2-core benchmark VM
 //! (30 Nov 2026, load 4-10 from other jobs), interleaved against the connection-per-request build at 100
 //! connections: GET +9% and POST +6% req/s (median of 6 pairs), with less of the app's CPU and fewer context
-//! switches per request; scripts/bench.sh then gave GET 0.88-0.95x and POST 0.98-1.19x of pgbench (medians of
-//! four runs). GET stays near 0.9x because PostgreSQL's own CPU for the JSON aggregate dominates and the app,
-//! wrk and PostgreSQL share the cores. Depth 16 is the default: with 8, a 100-connection load already waited
+//! switches per request; scripts/bench.sh then gave GET 0.87-0.95x and POST 0.98-1.19x of pgbench (medians of
+//! four runs at depths 8 and 16). GET stays near 0.9x because PostgreSQL's own CPU for the JSON aggregate
+//! dominates and the app, wrk and PostgreSQL share the cores. Depth 16 is the default: with 8, a 100-connection load already waited
 //! for places; 16 measured at or above 8 and 32, and 1 behaves as the old pool. The price of sharing is
 //! head-of-line blocking: a slow query delays the (at most DEPTH - 1) queries queued behind it on its connection,
 //! which is why the depth is bounded.
