@@ -37,30 +37,29 @@ impl Config {
 
 /// DATABASE_POOL_SIZE: 1 to 1000 connections; unset means the default (db::DEFAULT_POOL_SIZE).
 fn pool_size() -> Result<usize, String> {
-    match var("DATABASE_POOL_SIZE") {
-        None => Ok(crate::db::DEFAULT_POOL_SIZE),
-        Some(v) => match v.trim().parse::<usize>() {
-            Ok(n) if (1..=1000).contains(&n) => Ok(n),
-            _ => Err(format!(
-                "DATABASE_POOL_SIZE must be a number of connections from 1 to 1000, got {v:?} \
-                 (keep it within PostgreSQL's max_connections divided by the replicas)"
-            )),
-        },
-    }
+    one_to_1000(
+        "DATABASE_POOL_SIZE",
+        crate::db::DEFAULT_POOL_SIZE,
+        "connections",
+        "keep it within PostgreSQL's max_connections divided by the replicas",
+    )
 }
 
 /// DATABASE_PIPELINE_DEPTH: 1 to 1000 requests per connection; unset means the default
 /// (db::DEFAULT_PIPELINE_DEPTH). 1 gives each request a connection of its own.
 fn pipeline_depth() -> Result<usize, String> {
-    match var("DATABASE_PIPELINE_DEPTH") {
-        None => Ok(crate::db::DEFAULT_PIPELINE_DEPTH),
+    let hint =
+        format!("1 gives each request a connection of its own; the default is {}", crate::db::DEFAULT_PIPELINE_DEPTH);
+    one_to_1000("DATABASE_PIPELINE_DEPTH", crate::db::DEFAULT_PIPELINE_DEPTH, "requests per connection", &hint)
+}
+
+/// A count from 1 to 1000 in the variable `name` (`default` when unset); the error names the unit and a hint.
+fn one_to_1000(name: &str, default: usize, unit: &str, hint: &str) -> Result<usize, String> {
+    match var(name) {
+        None => Ok(default),
         Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if (1..=1000).contains(&n) => Ok(n),
-            _ => Err(format!(
-                "DATABASE_PIPELINE_DEPTH must be a number of requests per connection from 1 to 1000, got {v:?} \
-                 (1 gives each request a connection of its own; the default is {})",
-                crate::db::DEFAULT_PIPELINE_DEPTH
-            )),
+            _ => Err(format!("{name} must be a number of {unit} from 1 to 1000, got {v:?} ({hint})")),
         },
     }
 }

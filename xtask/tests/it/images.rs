@@ -152,7 +152,13 @@ fn parse_size(text: &str) -> f64 {
 
 /// The report.json the run names on its last line (`...; report: target/xtask/runs/<id>/report.json`).
 fn report_of(ran: &Ran) -> Value {
-    let rel = ran.stderr.rsplit_once("report: ").map(|(_, r)| r.trim()).unwrap_or_else(|| panic!("no report\n{ran}"));
+    // The summary line; a retention line ("pruned 1 old run ...") may follow it.
+    let rel = ran
+        .stderr
+        .rsplit_once("report: ")
+        .and_then(|(_, r)| r.lines().next())
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no report\n{ran}"));
     serde_json::from_str(&std::fs::read_to_string(Path::new(ROOT).join(rel)).unwrap()).unwrap()
 }
 
@@ -223,7 +229,13 @@ fn docker_real_build_passes_the_size_and_policy_gates_with_figures() {
 
 /// `target/xtask/runs/<id>/sbom/<image>.cdx.json` of the run that printed `ran`.
 fn latest_sbom(ran: &Ran, image: &str) -> std::path::PathBuf {
-    let rel = ran.stderr.rsplit_once("report: ").map(|(_, r)| r.trim()).unwrap_or_else(|| panic!("no report\n{ran}"));
+    // The summary line; a retention line ("pruned 1 old run ...") may follow it.
+    let rel = ran
+        .stderr
+        .rsplit_once("report: ")
+        .and_then(|(_, r)| r.lines().next())
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no report\n{ran}"));
     Path::new(ROOT).join(rel).with_file_name("sbom").join(format!("{image}.cdx.json"))
 }
 
