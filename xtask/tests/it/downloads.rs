@@ -67,6 +67,7 @@ fn pinned_at(base: &str) -> (Sandbox, std::ffi::OsString) {
 }
 
 #[test]
+#[ignore = "needs curl and tar: apt-get install -y curl tar (tool downloads run them)"]
 fn a_download_that_never_answers_fails_up_within_the_stated_bound_naming_the_url_and_the_timeout() {
     if !support::needs_curl_and_tar() {
         return;
@@ -106,6 +107,7 @@ fn a_download_that_never_answers_fails_up_within_the_stated_bound_naming_the_url
 }
 
 #[test]
+#[ignore = "needs curl and tar: apt-get install -y curl tar (tool downloads run them)"]
 fn ctrl_c_during_the_downloads_starts_nothing_new_and_names_no_tool_as_broken() {
     if !support::needs_curl_and_tar() {
         return;

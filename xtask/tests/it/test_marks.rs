@@ -17,6 +17,7 @@ const ENGINE_PROBES: &[&str] = &[
     "real_client(",
     "run_workflow_checker(",
     "validate_events(",
+    "needs_curl_and_tar()",
 ];
 
 fn test_files() -> Vec<PathBuf> {

@@ -613,8 +613,9 @@ pub fn without_secret_file(cmd: &str) -> String {
     out.join(" ")
 }
 
-/// Tool downloads run curl and unpack with tar: a machine without them skips those tests with a notice (CI, with
-/// engines required, fails instead).
+/// Tool downloads run curl and unpack with tar. The tests that download are `#[ignore = "needs curl and tar ..."]`;
+/// run with --include-ignored on a machine without them they skip with a notice (CI, with engines required, fails
+/// instead).
 pub fn needs_curl_and_tar() -> bool {
     let ok = |c: &str| Command::new(c).arg("--version").output().is_ok_and(|o| o.status.success());
     if ok("curl") && ok("tar") {
