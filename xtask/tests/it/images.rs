@@ -150,16 +150,20 @@ fn parse_size(text: &str) -> f64 {
     }
 }
 
-/// The report.json the run names on its last line (`...; report: target/xtask/runs/<id>/report.json`).
-fn report_of(ran: &Ran) -> Value {
-    // The summary line; a retention line ("pruned 1 old run ...") may follow it.
+/// The report.json the run names on its summary line (`...; report: target/xtask/runs/<id>/report.json`); a
+/// retention line ("pruned 1 old run ...") may follow it.
+fn report_path(ran: &Ran) -> std::path::PathBuf {
     let rel = ran
         .stderr
         .rsplit_once("report: ")
         .and_then(|(_, r)| r.lines().next())
         .map(str::trim)
         .unwrap_or_else(|| panic!("no report\n{ran}"));
-    serde_json::from_str(&std::fs::read_to_string(Path::new(ROOT).join(rel)).unwrap()).unwrap()
+    Path::new(ROOT).join(rel)
+}
+
+fn report_of(ran: &Ran) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(report_path(ran)).unwrap()).unwrap()
 }
 
 #[test]
@@ -229,14 +233,7 @@ fn docker_real_build_passes_the_size_and_policy_gates_with_figures() {
 
 /// `target/xtask/runs/<id>/sbom/<image>.cdx.json` of the run that printed `ran`.
 fn latest_sbom(ran: &Ran, image: &str) -> std::path::PathBuf {
-    // The summary line; a retention line ("pruned 1 old run ...") may follow it.
-    let rel = ran
-        .stderr
-        .rsplit_once("report: ")
-        .and_then(|(_, r)| r.lines().next())
-        .map(str::trim)
-        .unwrap_or_else(|| panic!("no report\n{ran}"));
-    Path::new(ROOT).join(rel).with_file_name("sbom").join(format!("{image}.cdx.json"))
+    report_path(ran).with_file_name("sbom").join(format!("{image}.cdx.json"))
 }
 
 /// Containers and networks removed when the test ends, however it ends.
